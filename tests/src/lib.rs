@@ -1,0 +1,1 @@
+//! End-to-end suite shared helpers (the tests live in `tests/`).
