@@ -1,0 +1,347 @@
+//! Request handling: routing, the endpoint semantics of the original mock, and `/phase`.
+//!
+//! Per endpoint, in this order: count the attempt; succeed when a uniform draw in [0, 1) is
+//! below the ratio (so 0 never and 1 always succeeds); draw a latency and record it for
+//! successes and failures alike; on a chat success draw safety, sentiment and outcome
+//! independently. The `movieguru_*` series are recorded on arrival, as the original did; the
+//! `http_*` series when the response is ready. In sleep mode the answer waits until the drawn
+//! latency has passed since the request arrived.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
+use rand::Rng;
+use serde_json::json;
+use tokio::time::{Duration, Instant};
+
+use crate::bodies::Bodies;
+use crate::config::LatencyMode;
+use crate::metrics::Metrics;
+use crate::phase::{Phase, PhaseError, Ratio, Timed, field_names};
+use crate::route::Route;
+use crate::state::{PhaseStore, RngSource};
+
+/// Largest request body any route reads; larger ones get a 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const PROMETHEUS_TEXT: HeaderValue =
+    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// Everything a request needs; shared by all connections.
+pub struct App {
+    phases: PhaseStore,
+    metrics: Metrics,
+    bodies: Bodies,
+    failures: [Bytes; 5],
+    mode: LatencyMode,
+    rng: RngSource,
+    ready: AtomicBool,
+}
+
+impl App {
+    pub fn new(startup: Phase, mode: LatencyMode, seed: u64, metrics: Metrics) -> App {
+        let phases = PhaseStore::new(startup, &metrics);
+        App {
+            phases,
+            metrics,
+            bodies: Bodies::new(),
+            failures: Timed::ALL.map(|t| Bodies::failure(t.label())),
+            mode,
+            rng: RngSource::new(seed),
+            ready: AtomicBool::new(true),
+        }
+    }
+
+    pub fn phases(&self) -> &PhaseStore {
+        &self.phases
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Readiness turns off when shutdown starts, so a load balancer stops sending new work.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    pub async fn handle<B>(&self, req: Request<B>) -> HttpResponse
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let arrival = Instant::now();
+        let route = Route::from_path(req.uri().path());
+        let method = req.method().clone();
+        let response = self.route(route, req, arrival).await;
+        self.metrics.observe_http(
+            route,
+            &method,
+            response.status(),
+            arrival.elapsed().as_secs_f64(),
+        );
+        response
+    }
+
+    async fn route<B>(&self, route: Route, req: Request<B>, arrival: Instant) -> HttpResponse
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        // Bodies of routes that take one are read (and bounded) before anything is counted, so
+        // a refused upload never shows up as an attempt.
+        let takes_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
+        let method = req.method().clone();
+        let body = if takes_body && route != Route::Unmatched {
+            match read_body(req.into_body()).await {
+                Ok(b) => b,
+                Err(resp) => return resp,
+            }
+        } else {
+            Bytes::new()
+        };
+        match (route, method) {
+            (Route::Root, Method::GET) => self.healthcheck(arrival),
+            (Route::Login, Method::POST) => self.endpoint(Timed::Login, arrival).await,
+            (Route::Logout, Method::GET) => self.logout(arrival).await,
+            (Route::Logout | Route::History, Method::POST) => {
+                // The original answered other methods with an empty 200 and counted nothing;
+                // the workshop's Locust file relies on it for these two.
+                respond(StatusCode::OK, self.bodies.empty.clone())
+            }
+            (Route::History, Method::GET) => respond(StatusCode::OK, self.bodies.history.clone()),
+            (Route::History, Method::DELETE) => respond(StatusCode::NO_CONTENT, Bytes::new()),
+            (Route::Chat, Method::POST) => self.chat(arrival).await,
+            (Route::Preferences, Method::GET) => self.endpoint(Timed::PrefGet, arrival).await,
+            (Route::Preferences, Method::POST) => self.endpoint(Timed::PrefUpdate, arrival).await,
+            (Route::Startup, Method::GET) => self.endpoint(Timed::Startup, arrival).await,
+            (Route::Phase, Method::GET) => self.phase_document(&self.phases.current()),
+            (Route::Phase, Method::POST) => self.post_phase(&body),
+            (Route::Phase, Method::DELETE) => {
+                let phase = self.phases.reset(&self.metrics);
+                tracing::info!(phase = %phase, "phase reset to the start-up phase");
+                self.phase_document(&phase)
+            }
+            (Route::Metrics, Method::GET) => {
+                let mut r = Response::new(Full::new(Bytes::from(self.metrics.encode())));
+                r.headers_mut().insert(CONTENT_TYPE, PROMETHEUS_TEXT);
+                r
+            }
+            (Route::Healthz, Method::GET) => json_response(StatusCode::OK, json!({"status": "ok"})),
+            (Route::Readyz, Method::GET) => {
+                if self.ready.load(Ordering::Relaxed) {
+                    json_response(StatusCode::OK, json!({"status": "ready"}))
+                } else {
+                    json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"status": "shutting down"}),
+                    )
+                }
+            }
+            (Route::Unmatched, _) => {
+                json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"}))
+            }
+            (route, method) => {
+                let mut r = json_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    json!({"error": format!("{method} is not allowed here"), "allow": route.allow()}),
+                );
+                r.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(route.allow()));
+                r
+            }
+        }
+    }
+
+    fn healthcheck(&self, arrival: Instant) -> HttpResponse {
+        let h = &self.metrics.health;
+        h.attempts.inc();
+        let response = respond(StatusCode::OK, self.bodies.health.clone());
+        h.latency.observe(arrival.elapsed().as_secs_f64() * 1000.0);
+        response
+    }
+
+    /// Login, startup and the two preference calls: roll, draw, record, wait.
+    async fn endpoint(&self, t: Timed, arrival: Instant) -> HttpResponse {
+        let m = match t {
+            Timed::Login => &self.metrics.login,
+            Timed::Startup => &self.metrics.startup,
+            Timed::PrefGet => &self.metrics.pref_get,
+            Timed::PrefUpdate => &self.metrics.pref_update,
+            Timed::Chat => return self.chat(arrival).await,
+        };
+        m.attempts.inc();
+        let mut rng = self.rng.next();
+        let (ok, ms) = {
+            let phase = self.phases.current();
+            let ok = rng.random::<f64>() < phase.ratio(t.success());
+            (ok, phase.latency(t).sample(&mut rng))
+        };
+        m.latency.observe(ms);
+        let response = if ok {
+            m.success.inc();
+            let body = match t {
+                Timed::Login => &self.bodies.login,
+                Timed::Startup => &self.bodies.startup,
+                Timed::PrefGet => &self.bodies.preferences,
+                Timed::PrefUpdate | Timed::Chat => &self.bodies.preferences_updated,
+            };
+            respond(StatusCode::OK, body.clone())
+        } else {
+            self.failure(t)
+        };
+        self.wait(arrival, ms).await;
+        response
+    }
+
+    /// Logout never fails and borrows the login latency range, as in the original.
+    async fn logout(&self, arrival: Instant) -> HttpResponse {
+        let m = &self.metrics.logout;
+        m.attempts.inc();
+        let ms = self
+            .phases
+            .current()
+            .latency(Timed::Login)
+            .sample(&mut self.rng.next());
+        m.latency.observe(ms);
+        m.success.inc();
+        self.wait(arrival, ms).await;
+        respond(StatusCode::OK, self.bodies.logout.clone())
+    }
+
+    async fn chat(&self, arrival: Instant) -> HttpResponse {
+        let m = &self.metrics.chat;
+        m.calls.inc();
+        let mut rng = self.rng.next();
+        let phase = self.phases.current();
+        let ok = rng.random::<f64>() < phase.ratio(Ratio::ChatSuccess);
+        let ms = phase.latency(Timed::Chat).sample(&mut rng);
+        m.latency.observe(ms);
+        let response = if ok {
+            m.success.inc();
+            let unsafe_ = rng.random::<f64>() < phase.ratio(Ratio::ChatSafetyIssue);
+            if unsafe_ {
+                m.safety_issue.inc();
+            }
+            m.sentiment[cumulative_choice(&phase.sentiment_weights(), rng.random())].inc();
+            m.outcome[cumulative_choice(&phase.outcome_weights(), rng.random())].inc();
+            let body = if unsafe_ {
+                &self.bodies.chat_unsafe
+            } else {
+                &self.bodies.chat[rng.random_range(0..self.bodies.chat.len())]
+            };
+            respond(StatusCode::OK, body.clone())
+        } else {
+            self.failure(Timed::Chat)
+        };
+        drop(phase);
+        self.wait(arrival, ms).await;
+        response
+    }
+
+    fn failure(&self, t: Timed) -> HttpResponse {
+        respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            self.failures[t as usize].clone(),
+        )
+    }
+
+    async fn wait(&self, arrival: Instant, ms: f64) {
+        if self.mode == LatencyMode::Sleep {
+            tokio::time::sleep_until(arrival + Duration::from_secs_f64(ms / 1000.0)).await;
+        }
+    }
+
+    fn post_phase(&self, body: &[u8]) -> HttpResponse {
+        match self.phases.update(body, &self.metrics) {
+            Ok(phase) => {
+                tracing::info!(phase = %phase, "phase changed");
+                self.phase_document(&phase)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "phase rejected");
+                json_response(StatusCode::BAD_REQUEST, phase_error_json(&e))
+            }
+        }
+    }
+
+    fn phase_document(&self, phase: &Phase) -> HttpResponse {
+        respond(StatusCode::OK, Bytes::from(phase.to_document()))
+    }
+}
+
+/// The 400 body for a refused phase: what was wrong and which field, plus the valid keys when
+/// the problem was an unknown one.
+pub fn phase_error_json(e: &PhaseError) -> serde_json::Value {
+    let mut doc = json!({"error": e.to_string(), "field": e.field()});
+    if matches!(e, PhaseError::UnknownField { .. }) {
+        doc["valid_fields"] = field_names().collect();
+    }
+    doc
+}
+
+/// Picks index i with probability `weights[i]`; whatever the weights leave over goes to the
+/// last (Unclassified) slot, as in the original.
+fn cumulative_choice(weights: &[f64; 4], draw: f64) -> usize {
+    let mut acc = 0.0;
+    for (i, w) in weights.iter().enumerate() {
+        acc += w;
+        if draw < acc {
+            return i;
+        }
+    }
+    weights.len() - 1
+}
+
+async fn read_body<B>(body: B) -> Result<Bytes, HttpResponse>
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(json_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error": format!("request body is larger than {MAX_BODY_BYTES} bytes")}),
+        )),
+        Err(e) => Err(json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("reading the request body: {e}")}),
+        )),
+    }
+}
+
+fn respond(status: StatusCode, body: Bytes) -> HttpResponse {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, JSON);
+    r
+}
+
+fn json_response(status: StatusCode, doc: serde_json::Value) -> HttpResponse {
+    respond(status, Bytes::from(doc.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cumulative_choice;
+
+    #[test]
+    fn cumulative_choice_gives_the_remainder_to_unclassified() {
+        let w = [0.5, 0.1, 0.05, 0.1];
+        assert_eq!(cumulative_choice(&w, 0.0), 0);
+        assert_eq!(cumulative_choice(&w, 0.5), 1);
+        assert_eq!(cumulative_choice(&w, 0.6499), 2);
+        assert_eq!(cumulative_choice(&w, 0.70), 3);
+        assert_eq!(cumulative_choice(&w, 0.99), 3);
+        // A zero weight is never chosen, even for a draw of exactly 0.
+        assert_eq!(cumulative_choice(&[0.0, 1.0, 0.0, 0.0], 0.0), 1);
+    }
+}

@@ -1,0 +1,347 @@
+//! Prometheus metrics: the workshop's exact series, per-route HTTP series, and the phase itself.
+//!
+//! The `movieguru_*` names, labels and millisecond buckets are the compatibility contract (the
+//! workshop's SLOs and dashboards query them verbatim). Handles are resolved once here, so the
+//! request path only touches atomics.
+
+use std::sync::OnceLock;
+
+use http::StatusCode;
+use prometheus::{
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::phase::{Phase, Ratio, Timed};
+use crate::route::{METHOD_SLOTS, Route, method_slot};
+
+const CHAT_BUCKETS: &[f64] = &[
+    100.0, 250.0, 500.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 10000.0, 12000.0,
+];
+const LOGIN_BUCKETS: &[f64] = &[
+    0.05, 0.1, 0.5, 1.0, 10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 5000.0,
+];
+const HEALTH_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 1.5, 2.0, 3.0, 10.0];
+const PREF_BUCKETS: &[f64] = &[0.1, 1.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 2000.0];
+const STARTUP_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 3000.0, 10000.0,
+];
+/// Seconds; includes 0.5 and 1 so canary p99 gates and the startup SLO have exact bounds.
+const HTTP_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Sentiment label values, in the phase's cumulative-choice order.
+pub const SENTIMENTS: [&str; 4] = ["Positive", "Negative", "Neutral", "Unclassified"];
+/// Outcome label values, in the phase's cumulative-choice order.
+pub const OUTCOMES: [&str; 4] = ["Engaged", "Acknowledged", "Rejected", "Unclassified"];
+
+/// Status codes the server answers with, each given a cached counter per route and method.
+const CACHED_CODES: [u16; 10] = [200, 204, 400, 401, 404, 405, 413, 500, 502, 503];
+
+#[derive(Debug, thiserror::Error)]
+#[error("registering metrics: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+/// An endpoint with the original's attempts / success / latency triple.
+#[derive(Clone)]
+pub struct EndpointMetrics {
+    pub attempts: IntCounter,
+    pub success: IntCounter,
+    pub latency: Histogram,
+}
+
+#[derive(Clone)]
+pub struct ChatMetrics {
+    pub calls: IntCounter,
+    pub success: IntCounter,
+    pub safety_issue: IntCounter,
+    pub sentiment: [IntCounter; 4],
+    pub outcome: [IntCounter; 4],
+    pub latency: Histogram,
+}
+
+#[derive(Clone)]
+pub struct HealthMetrics {
+    pub attempts: IntCounter,
+    pub latency: Histogram,
+}
+
+/// Gauges that show the phase in force, so a dashboard can line a change up with its effect.
+struct PhaseGauges {
+    success: GaugeVec,
+    latency_min: GaugeVec,
+    latency_max: GaugeVec,
+    outcome: GaugeVec,
+    sentiment: GaugeVec,
+    safety_issue: Gauge,
+    changes: IntCounter,
+}
+
+struct HttpMetrics {
+    requests: IntCounterVec,
+    /// Lazily resolved children of `requests`, indexed by route, method slot and code slot.
+    cache: Vec<OnceLock<IntCounter>>,
+    duration: Vec<Histogram>,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub chat: ChatMetrics,
+    pub login: EndpointMetrics,
+    pub logout: EndpointMetrics,
+    pub startup: EndpointMetrics,
+    pub pref_get: EndpointMetrics,
+    pub pref_update: EndpointMetrics,
+    pub health: HealthMetrics,
+    http: HttpMetrics,
+    phase: PhaseGauges,
+}
+
+struct Reg<'a>(&'a Registry);
+
+impl Reg<'_> {
+    fn counter(&self, name: &str, help: &str) -> Result<IntCounter, MetricsError> {
+        let c = IntCounter::with_opts(Opts::new(name, help))?;
+        self.0.register(Box::new(c.clone()))?;
+        Ok(c)
+    }
+
+    fn counter_vec(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+    ) -> Result<IntCounterVec, MetricsError> {
+        let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+        self.0.register(Box::new(c.clone()))?;
+        Ok(c)
+    }
+
+    fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        buckets: &[f64],
+    ) -> Result<Histogram, MetricsError> {
+        let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))?;
+        self.0.register(Box::new(h.clone()))?;
+        Ok(h)
+    }
+
+    fn gauge_vec(&self, name: &str, help: &str, label: &str) -> Result<GaugeVec, MetricsError> {
+        let g = GaugeVec::new(Opts::new(name, help), &[label])?;
+        self.0.register(Box::new(g.clone()))?;
+        Ok(g)
+    }
+
+    /// The original's `<prefix>_attempts_total`, `_success_total` and `_latency_milliseconds`.
+    fn endpoint(
+        &self,
+        prefix: &str,
+        what: &str,
+        buckets: &[f64],
+    ) -> Result<EndpointMetrics, MetricsError> {
+        Ok(EndpointMetrics {
+            attempts: self.counter(
+                &format!("movieguru_{prefix}_attempts_total"),
+                &format!("{what} requests received"),
+            )?,
+            success: self.counter(
+                &format!("movieguru_{prefix}_success_total"),
+                &format!("{what} requests answered successfully"),
+            )?,
+            latency: self.histogram(
+                &format!("movieguru_{prefix}_latency_milliseconds"),
+                &format!("{what} latency drawn from the phase, in milliseconds"),
+                buckets,
+            )?,
+        })
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, MetricsError> {
+        let registry = Registry::new();
+        let r = Reg(&registry);
+        let sentiment = r.counter_vec(
+            "movieguru_chat_sentiment_counter_total",
+            "Chat replies by the user's sentiment",
+            &["Sentiment"],
+        )?;
+        let outcome = r.counter_vec(
+            "movieguru_chat_outcome_counter_total",
+            "Chat replies by conversation outcome",
+            &["Outcome"],
+        )?;
+        let chat = ChatMetrics {
+            calls: r.counter("movieguru_chat_calls_total", "Chat requests received")?,
+            success: r.counter(
+                "movieguru_chat_calls_success_total",
+                "Chat requests answered successfully",
+            )?,
+            safety_issue: r.counter(
+                "movieguru_chat_safetyissue_counter_total",
+                "Chat requests flagged with a safety issue",
+            )?,
+            sentiment: SENTIMENTS.map(|s| sentiment.with_label_values(&[s])),
+            outcome: OUTCOMES.map(|o| outcome.with_label_values(&[o])),
+            latency: r.histogram(
+                "movieguru_chat_latency_milliseconds",
+                "Chat latency drawn from the phase, in milliseconds",
+                CHAT_BUCKETS,
+            )?,
+        };
+        let health = HealthMetrics {
+            attempts: r.counter(
+                "movieguru_healthcheck_attempts_total",
+                "Health checks on GET /",
+            )?,
+            latency: r.histogram(
+                "movieguru_healthcheck_latency_milliseconds",
+                "Measured health check latency, in milliseconds",
+                HEALTH_BUCKETS,
+            )?,
+        };
+        let http = HttpMetrics {
+            requests: r.counter_vec(
+                "http_requests_total",
+                "HTTP requests answered, by route, method and status code",
+                &["route", "method", "code"],
+            )?,
+            cache: (0..Route::ALL.len() * METHOD_SLOTS * CACHED_CODES.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+            duration: {
+                let h = prometheus::HistogramVec::new(
+                    HistogramOpts::new(
+                        "http_request_duration_seconds",
+                        "Time from request arrival to response, by route",
+                    )
+                    .buckets(HTTP_BUCKETS.to_vec()),
+                    &["route"],
+                )?;
+                registry.register(Box::new(h.clone()))?;
+                Route::ALL
+                    .iter()
+                    .map(|route| h.with_label_values(&[route.label()]))
+                    .collect()
+            },
+        };
+        let phase = PhaseGauges {
+            success: r.gauge_vec(
+                "mockserver_phase_success_ratio",
+                "Success ratio the current phase sets, by endpoint",
+                "endpoint",
+            )?,
+            latency_min: r.gauge_vec(
+                "mockserver_phase_latency_min_milliseconds",
+                "Lower latency bound the current phase sets, by endpoint",
+                "endpoint",
+            )?,
+            latency_max: r.gauge_vec(
+                "mockserver_phase_latency_max_milliseconds",
+                "Upper latency bound the current phase sets, by endpoint",
+                "endpoint",
+            )?,
+            outcome: r.gauge_vec(
+                "mockserver_phase_chat_outcome_ratio",
+                "Chat outcome weight the current phase sets",
+                "Outcome",
+            )?,
+            sentiment: r.gauge_vec(
+                "mockserver_phase_chat_sentiment_ratio",
+                "Chat sentiment weight the current phase sets",
+                "Sentiment",
+            )?,
+            safety_issue: {
+                let g = Gauge::with_opts(Opts::new(
+                    "mockserver_phase_chat_safety_issue_ratio",
+                    "Chat safety-issue ratio the current phase sets",
+                ))?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
+            changes: r.counter(
+                "mockserver_phase_changes_total",
+                "Phase changes accepted since start (POST or DELETE /phase)",
+            )?,
+        };
+        Ok(Metrics {
+            login: r.endpoint("login", "Login", LOGIN_BUCKETS)?,
+            logout: r.endpoint("Logout", "Logout", LOGIN_BUCKETS)?,
+            startup: r.endpoint("startup", "Startup", STARTUP_BUCKETS)?,
+            pref_get: r.endpoint("prefGet", "Preferences read", PREF_BUCKETS)?,
+            pref_update: r.endpoint("prefUpdate", "Preferences update", PREF_BUCKETS)?,
+            chat,
+            health,
+            http,
+            phase,
+            registry,
+        })
+    }
+
+    /// Counts one answered request and its duration from arrival.
+    pub fn observe_http(&self, route: Route, method: &http::Method, code: StatusCode, secs: f64) {
+        let (m_slot, m_label) = method_slot(method);
+        let r_slot = route as usize;
+        self.http.duration[r_slot].observe(secs);
+        let counter = match CACHED_CODES.iter().position(|&c| c == code.as_u16()) {
+            Some(c_slot) => {
+                let i = (r_slot * METHOD_SLOTS + m_slot) * CACHED_CODES.len() + c_slot;
+                self.http.cache[i].get_or_init(|| {
+                    self.http
+                        .requests
+                        .with_label_values(&[route.label(), m_label, code.as_str()])
+                })
+            }
+            None => {
+                self.http
+                    .requests
+                    .with_label_values(&[route.label(), m_label, code.as_str()])
+                    .inc();
+                return;
+            }
+        };
+        counter.inc();
+    }
+
+    /// Publishes the phase now in force; called under the phase writer's lock, so the gauges
+    /// always show the phase requests are drawing from.
+    pub fn set_phase(&self, phase: &Phase, changed: bool) {
+        let g = &self.phase;
+        for t in Timed::ALL {
+            let endpoint = t.label();
+            g.success
+                .with_label_values(&[endpoint])
+                .set(phase.ratio(t.success()));
+            let l = phase.latency(t);
+            g.latency_min
+                .with_label_values(&[endpoint])
+                .set(l.min_ms as f64);
+            g.latency_max
+                .with_label_values(&[endpoint])
+                .set(l.max_ms as f64);
+        }
+        for (label, w) in OUTCOMES.iter().zip(phase.outcome_weights()) {
+            g.outcome.with_label_values(&[label]).set(w);
+        }
+        for (label, w) in SENTIMENTS.iter().zip(phase.sentiment_weights()) {
+            g.sentiment.with_label_values(&[label]).set(w);
+        }
+        g.safety_issue.set(phase.ratio(Ratio::ChatSafetyIssue));
+        if changed {
+            g.changes.inc();
+        }
+    }
+
+    /// The Prometheus text exposition of everything above.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(16 * 1024);
+        // Encoding into a Vec only fails on invalid metric families, which `new` rules out.
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::error!(error = %e, "encoding metrics");
+        }
+        buf
+    }
+}
