@@ -235,12 +235,12 @@ impl Metrics {
                 "endpoint",
             )?,
             latency_min: r.gauge_vec(
-                "mockserver_phase_latency_min_milliseconds",
+                "mockserver_phase_latency_min_seconds",
                 "Lower latency bound the current phase sets, by endpoint",
                 "endpoint",
             )?,
             latency_max: r.gauge_vec(
-                "mockserver_phase_latency_max_milliseconds",
+                "mockserver_phase_latency_max_seconds",
                 "Upper latency bound the current phase sets, by endpoint",
                 "endpoint",
             )?,
@@ -318,10 +318,10 @@ impl Metrics {
             let l = phase.latency(t);
             g.latency_min
                 .with_label_values(&[endpoint])
-                .set(l.min_ms as f64);
+                .set(l.min_ms as f64 / 1000.0);
             g.latency_max
                 .with_label_values(&[endpoint])
-                .set(l.max_ms as f64);
+                .set(l.max_ms as f64 / 1000.0);
         }
         for (label, w) in OUTCOMES.iter().zip(phase.outcome_weights()) {
             g.outcome.with_label_values(&[label]).set(w);

@@ -1,1 +1,8 @@
-mod x {}
+//! mock-server's integration suite: real servers on 127.0.0.1:0, real HTTP, and `/metrics`.
+
+mod metrics_contract;
+mod phase_api;
+mod routes;
+mod shutdown;
+mod statistics;
+mod support;

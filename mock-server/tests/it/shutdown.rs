@@ -1,0 +1,186 @@
+//! The real binary under SIGTERM: in-flight requests finish, and injected waits cannot hold it.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Starts the binary on a free port and returns it with the address it logged.
+async fn spawn(
+    extra: &[&str],
+) -> (
+    Child,
+    SocketAddr,
+    tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mock-server"))
+        .args(["--addr", "127.0.0.1:0", "--log-format", "json"])
+        .args(extra)
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("mock-server exited before listening");
+        let log: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if log["message"] == "mock-server listening" {
+            let addr = log["addr"].as_str().unwrap().parse().unwrap();
+            return (child, addr, lines);
+        }
+    }
+}
+
+fn sigterm(child: &Child) {
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Result<u16, String> {
+    let (status, _) = raw_get(addr, path).await?;
+    Ok(status)
+}
+
+/// A bare HTTP/1.1 GET on its own connection, so each request is in flight independently.
+async fn raw_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = buf
+        .get(9..12)
+        .ok_or_else(|| format!("no status line in {buf:?}"))?;
+    Ok((status.parse().map_err(|_| buf.clone())?, buf))
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
+    let dir = std::env::temp_dir().join(format!("mock-shutdown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let phase = dir.join("phase.json");
+    std::fs::write(
+        &phase,
+        r#"{"StartupSuccess": 1, "StartupLatencyMinMS": 700, "StartupLatencyMaxMS": 900}"#,
+    )
+    .unwrap();
+    let (mut child, addr, _logs) =
+        spawn(&["--phase", phase.to_str().unwrap(), "--shutdown-grace", "5s"]).await;
+    let in_flight: Vec<_> = (0..5)
+        .map(|_| tokio::spawn(get(addr, "/startup")))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sigterm(&child);
+    for r in in_flight {
+        assert_eq!(
+            r.await.unwrap(),
+            Ok(200),
+            "an in-flight request was cut off"
+        );
+    }
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn an_injected_wait_longer_than_the_grace_period_does_not_hold_shutdown() {
+    let dir = std::env::temp_dir().join(format!("mock-grace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let phase = dir.join("phase.json");
+    std::fs::write(
+        &phase,
+        r#"{"ChatLatencyMinMS": 60000, "ChatLatencyMaxMS": 60000}"#,
+    )
+    .unwrap();
+    let (mut child, addr, _logs) = spawn(&[
+        "--phase",
+        phase.to_str().unwrap(),
+        "--shutdown-grace",
+        "300ms",
+    ])
+    .await;
+    let stuck = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"POST /chat HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf).await;
+        buf
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    sigterm(&child);
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("shutdown waited for the 60 s injected latency")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(signalled.elapsed() < Duration::from_secs(20));
+    // The connection was closed without an answer rather than kept open.
+    assert!(stuck.await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn readiness_fails_while_draining() {
+    let (mut child, addr, _logs) = spawn(&["--shutdown-grace", "5s"]).await;
+    assert_eq!(get(addr, "/readyz").await, Ok(200));
+    // Hold a connection open with an in-flight request so the drain lasts a while.
+    let slow = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // Default chat latency is 1.6-7.7 s: long enough to observe the drain.
+        s.write_all(b"POST /chat HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf).await;
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    sigterm(&child);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The listener is closed: new connections are refused.
+    assert!(get(addr, "/readyz").await.is_err());
+    slow.await.unwrap();
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_bad_phase_file_is_a_usage_error() {
+    let dir = std::env::temp_dir().join(format!("mock-badphase-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let phase = dir.join("phase.json");
+    std::fs::write(&phase, r#"{"ChatSuccess": 2}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mock-server"))
+        .args(["--addr", "127.0.0.1:0", "--phase", phase.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ChatSuccess") && err.contains("[0, 1]"),
+        "{err}"
+    );
+}

@@ -1,0 +1,181 @@
+//! Test fixtures: a server on a free loopback port, an HTTP client, and a `/metrics` reader.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use mock_server::{Config, LatencyMode, Phase};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running mock-server; dropping it without `stop` just aborts it.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub client: Client<HttpConnector, Full<Bytes>>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(mode: LatencyMode) -> TestServer {
+        Self::with_phase(mode, Phase::workshop_default()).await
+    }
+
+    pub async fn with_phase(mode: LatencyMode, phase: Phase) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Config {
+            addr,
+            startup_phase: phase,
+            latency_mode: mode,
+            seed: 20261122,
+            ..Config::default()
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            mock_server::run(listener, config, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        TestServer {
+            addr,
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, http::HeaderMap, String) {
+        let req = Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
+        let resp = self.client.request(req).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.unwrap().to_bytes();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let (s, _, b) = self.send(Method::GET, path, "").await;
+        (s, b)
+    }
+
+    pub async fn post(&self, path: &str, body: &str) -> (StatusCode, String) {
+        let (s, _, b) = self.send(Method::POST, path, body).await;
+        (s, b)
+    }
+
+    pub async fn phase(&self) -> serde_json::Value {
+        let (status, body) = self.get("/phase").await;
+        assert_eq!(status, StatusCode::OK);
+        serde_json::from_str(&body).unwrap()
+    }
+
+    pub async fn metrics(&self) -> Scrape {
+        let (status, body) = self.get("/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        Scrape::parse(&body)
+    }
+
+    /// Stops the server gracefully and re-raises any panic it had.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// One scrape of `/metrics`: samples by their full series text, e.g.
+/// `movieguru_chat_outcome_counter_total{Outcome="Engaged"}`.
+pub struct Scrape {
+    pub samples: BTreeMap<String, f64>,
+    pub text: String,
+}
+
+impl Scrape {
+    pub fn parse(text: &str) -> Scrape {
+        let samples = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| {
+                let (series, value) = l.rsplit_once(' ').unwrap();
+                (series.to_owned(), value.parse::<f64>().unwrap())
+            })
+            .collect();
+        Scrape {
+            samples,
+            text: text.to_owned(),
+        }
+    }
+
+    /// The value of a series, 0 when absent (a counter never incremented).
+    pub fn get(&self, series: &str) -> f64 {
+        self.samples.get(series).copied().unwrap_or(0.0)
+    }
+
+    pub fn count(&self, series: &str) -> u64 {
+        self.get(series) as u64
+    }
+}
+
+/// Asserts that `hits` out of `n` trials is within `sigmas` standard deviations of `p`.
+#[track_caller]
+pub fn assert_binomial(what: &str, hits: u64, n: u64, p: f64, sigmas: f64) {
+    let expected = n as f64 * p;
+    let sd = (n as f64 * p * (1.0 - p)).sqrt();
+    // A probability of exactly 0 or 1 has no spread: the count must be exact.
+    let tolerance = (sigmas * sd).max(if sd == 0.0 { 0.0 } else { 1.0 });
+    assert!(
+        (hits as f64 - expected).abs() <= tolerance,
+        "{what}: {hits} of {n}, expected {expected:.1} ± {tolerance:.1} (p = {p}, {sigmas} sd)"
+    );
+}
+
+/// The `http_requests_total` series as the exposition writes it (labels sorted by name).
+pub fn requests(route: &str, method: &str, code: &str) -> String {
+    format!(r#"http_requests_total{{code="{code}",method="{method}",route="{route}"}}"#)
+}
+
+/// Held by the tests that load the machine or time it, so they never overlap: a timing bound
+/// must not fail because a statistics run was saturating both cores next to it.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
