@@ -1,0 +1,6 @@
+//! Integration tests of the slo crate, in one binary so they link once.
+
+mod generated;
+mod promtool;
+mod spec;
+mod support;
