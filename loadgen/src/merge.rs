@@ -1,0 +1,128 @@
+//! `loadgen merge`: combines the JSON reports of shards that ran side by side into one report.
+//! Exact, because every latency summary carries its histogram: the merged percentiles are those
+//! of all requests together, not an average of percentiles.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::report::{Latency, Report, SCHEMA_VERSION, TargetReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a loadgen JSON report: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{path} has report schema version {found}; this loadgen reads version {SCHEMA_VERSION}"
+    )]
+    Version { path: String, found: u32 },
+    #[error("{0}")]
+    Histogram(String),
+}
+
+/// Reads and merges report files.
+pub fn merge_files(paths: &[impl AsRef<Path>]) -> Result<Report, MergeError> {
+    let mut reports = Vec::with_capacity(paths.len());
+    for p in paths {
+        let path = p.as_ref().display().to_string();
+        let text = std::fs::read_to_string(p).map_err(|source| MergeError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let r: Report = serde_json::from_str(&text).map_err(|source| MergeError::Parse {
+            path: path.clone(),
+            source,
+        })?;
+        if r.schema_version != SCHEMA_VERSION {
+            return Err(MergeError::Version {
+                path,
+                found: r.schema_version,
+            });
+        }
+        reports.push(r);
+    }
+    merge(reports)
+}
+
+/// Merges reports of shards that ran at the same time: counts add, histograms add, the duration
+/// is the longest shard's, and rates are recomputed over it.
+pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
+    let mut it = reports.into_iter();
+    let Some(mut acc) = it.next() else {
+        return Err(MergeError::Histogram("nothing to merge".into()));
+    };
+    for r in it {
+        acc.duration_secs = acc.duration_secs.max(r.duration_secs);
+        acc.interrupted |= r.interrupted;
+        acc.abandoned += r.abandoned;
+        acc.peak_rss_kib = acc.peak_rss_kib.max(r.peak_rss_kib);
+        if let (Some(a), Some(b)) = (acc.pacing.rate, r.pacing.rate) {
+            if acc.pacing.mode == "open" && r.pacing.mode == "open" {
+                acc.pacing.rate = Some(a + b);
+            }
+        }
+        add(&mut acc.total, r.total)?;
+        for t in r.targets {
+            match acc.targets.iter_mut().find(|a| a.name == t.name) {
+                Some(a) => add(a, t)?,
+                None => acc.targets.push(t),
+            }
+        }
+    }
+    // Gates were judged per shard; the merged report is judged again by whoever reads it.
+    acc.slo.clear();
+    let secs = acc.duration_secs;
+    for t in std::iter::once(&mut acc.total).chain(acc.targets.iter_mut()) {
+        t.rps = if secs > 0.0 {
+            t.requests as f64 / secs
+        } else {
+            0.0
+        };
+        let bad: u64 = t
+            .status_codes
+            .iter()
+            .filter(|(c, _)| c.as_str() >= "400")
+            .map(|(_, n)| n)
+            .sum();
+        t.error_rate = if t.requests == 0 {
+            0.0
+        } else {
+            (t.failures + bad) as f64 / t.requests as f64
+        };
+    }
+    Ok(acc)
+}
+
+fn add(a: &mut TargetReport, b: TargetReport) -> Result<(), MergeError> {
+    a.requests += b.requests;
+    a.responses += b.responses;
+    a.failures += b.failures;
+    a.bytes += b.bytes;
+    a.late += b.late;
+    a.latency = add_latency(&a.latency, &b.latency)?;
+    a.service = add_latency(&a.service, &b.service)?;
+    add_counts(&mut a.status_codes, b.status_codes);
+    add_counts(&mut a.errors, b.errors);
+    a.phases.merge(&b.phases);
+    Ok(())
+}
+
+fn add_latency(a: &Latency, b: &Latency) -> Result<Latency, MergeError> {
+    let mut h = a.histogram.clone();
+    h.add(&b.histogram)
+        .map_err(|e| MergeError::Histogram(format!("cannot add histograms: {e:?}")))?;
+    Ok(Latency::from_histogram(h))
+}
+
+fn add_counts(a: &mut BTreeMap<String, u64>, b: BTreeMap<String, u64>) {
+    for (k, n) in b {
+        *a.entry(k).or_default() += n;
+    }
+}

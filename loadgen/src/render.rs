@@ -1,0 +1,198 @@
+//! Turning a `Report` into what people and machines read: hey's summary (same sections and
+//! layout, plus p99.9, p99.99 and max, and the corrected/uncorrected pair under `--rate`), and
+//! the JSON report.
+
+use std::io::{self, Write};
+
+use crate::gate::Gate;
+use crate::report::{Latency, Report, TargetReport};
+use crate::stats::{ErrorKind, Phase};
+
+/// hey's percentiles, plus the tail it leaves out.
+/// Reads one figure out of a latency summary.
+type Figure = fn(&Latency) -> f64;
+
+const QUANTILES: [(&str, Figure); 9] = [
+    ("10", |l| l.p10),
+    ("25", |l| l.p25),
+    ("50", |l| l.p50),
+    ("75", |l| l.p75),
+    ("90", |l| l.p90),
+    ("95", |l| l.p95),
+    ("99", |l| l.p99),
+    ("99.9", |l| l.p99_9),
+    ("99.99", |l| l.p99_99),
+];
+
+/// Writes the summary: one block per target when traffic was split, then the whole run, then
+/// the SLO gates.
+pub fn summary(w: &mut dyn Write, r: &Report, gates: &[Gate]) -> io::Result<()> {
+    if r.interrupted {
+        writeln!(
+            w,
+            "\nInterrupted: partial report ({} requests abandoned in flight).",
+            r.abandoned
+        )?;
+    }
+    if r.targets.len() > 1 {
+        for t in &r.targets {
+            writeln!(
+                w,
+                "\n=== Target {} ({}, weight {}) ===",
+                t.name,
+                t.url.as_deref().unwrap_or("?"),
+                t.weight.unwrap_or(0)
+            )?;
+            target(w, r, t)?;
+        }
+        writeln!(w, "\n=== All targets ===")?;
+    }
+    target(w, r, &r.total)?;
+    if !r.slo.is_empty() {
+        writeln!(w, "\nSLO gates:")?;
+        for (o, g) in r
+            .slo
+            .iter()
+            .zip(gates.iter().map(Some).chain(std::iter::repeat(None)))
+        {
+            let fmt = |v: f64| g.map_or(format!("{v}"), |g| g.format_value(v));
+            let verdict = if o.held { "held " } else { "BROKE" };
+            writeln!(w, "  [{verdict}] {}\t(actual {})", o.gate, fmt(o.actual))?;
+        }
+    }
+    Ok(())
+}
+
+fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
+    let open = r.pacing.is_open();
+    let lat = &t.latency;
+    let svc = |v: f64| {
+        if open {
+            format!(" (uncorrected {v:4.4} secs)")
+        } else {
+            String::new()
+        }
+    };
+    writeln!(w, "\nSummary:")?;
+    writeln!(w, "  Total:\t{:4.4} secs", r.duration_secs)?;
+    writeln!(w, "  Slowest:\t{:4.4} secs{}", lat.max, svc(t.service.max))?;
+    writeln!(w, "  Fastest:\t{:4.4} secs{}", lat.min, svc(t.service.min))?;
+    writeln!(
+        w,
+        "  Average:\t{:4.4} secs{}",
+        lat.mean,
+        svc(t.service.mean)
+    )?;
+    writeln!(w, "  Requests/sec:\t{:4.4}", t.rps)?;
+    if let (true, Some(rate)) = (open, r.pacing.rate) {
+        writeln!(
+            w,
+            "  Target rate:\t{rate:4.4} (latency counted from each request's due time)"
+        )?;
+        writeln!(
+            w,
+            "  Late sends:\t{} (sent more than {:4.4} secs after due)",
+            t.late,
+            r.pacing.late_threshold_secs.unwrap_or(0.0)
+        )?;
+    }
+    writeln!(w, "  ")?;
+    if t.bytes > 0 {
+        writeln!(w, "  Total data:\t{} bytes", t.bytes)?;
+        writeln!(w, "  Size/request:\t{} bytes", t.bytes / t.responses.max(1))?;
+    }
+
+    writeln!(w, "\nResponse time histogram:")?;
+    histogram(w, lat)?;
+
+    writeln!(w, "\nLatency distribution:")?;
+    if lat.count > 0 {
+        for (label, get) in QUANTILES {
+            writeln!(
+                w,
+                "  {label}% in {:4.4} secs{}",
+                get(lat),
+                svc(get(&t.service))
+            )?;
+        }
+        writeln!(
+            w,
+            "  100% in {:4.4} secs (max){}",
+            lat.max,
+            svc(t.service.max)
+        )?;
+    }
+
+    let p = &t.phases;
+    writeln!(w, "\nDetails (average, fastest, slowest):")?;
+    phase(w, "DNS+dialup", &p.dns_dialup)?;
+    phase(w, "DNS-lookup", &p.dns)?;
+    phase(w, "req write", &p.req_write)?;
+    phase(w, "resp wait", &p.resp_wait)?;
+    phase(w, "resp read", &p.resp_read)?;
+
+    writeln!(w, "\nStatus code distribution:")?;
+    for (code, n) in &t.status_codes {
+        writeln!(w, "  [{code}]\t{n} responses")?;
+    }
+    if !t.errors.is_empty() {
+        writeln!(w, "\nError distribution:")?;
+        for (kind, n) in &t.errors {
+            let label: &str = match serde_json::from_value::<ErrorKind>(kind.as_str().into()) {
+                Ok(k) => k.label(),
+                Err(_) => kind,
+            };
+            writeln!(w, "  [{n}]\t{label}")?;
+        }
+    }
+    Ok(())
+}
+
+fn phase(w: &mut dyn Write, name: &str, p: &Phase) -> io::Result<()> {
+    let s = |us: u64| us as f64 / 1e6;
+    writeln!(
+        w,
+        "  {name}:\t{:4.4} secs, {:4.4} secs, {:4.4} secs",
+        p.mean_us() / 1e6,
+        s(p.min_or_zero()),
+        s(p.max_us)
+    )
+}
+
+/// hey's response-time histogram: 11 marks evenly spaced from fastest to slowest, each counting
+/// the latencies above the previous mark, with a bar scaled to the largest count.
+fn histogram(w: &mut dyn Write, lat: &Latency) -> io::Result<()> {
+    let h = &lat.histogram;
+    if h.is_empty() {
+        return Ok(());
+    }
+    let (lo, hi) = (h.min() as f64, h.max() as f64);
+    let step = (hi - lo) / 10.0;
+    let marks: Vec<f64> = (0..=10)
+        .map(|i| {
+            if i == 10 {
+                hi
+            } else {
+                lo + step * f64::from(i)
+            }
+        })
+        .collect();
+    let mut counts = [0u64; 11];
+    for v in h.iter_recorded() {
+        let value = h.highest_equivalent(v.value_iterated_to()).min(h.max()) as f64;
+        let bucket = marks.iter().position(|m| value <= *m).unwrap_or(10);
+        counts[bucket] += v.count_at_value();
+    }
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    for (mark, n) in marks.iter().zip(counts) {
+        let bar = "■".repeat((n * 40 / max) as usize);
+        writeln!(w, "  {:4.3} [{n}]\t|{bar}", mark / 1e6)?;
+    }
+    Ok(())
+}
+
+/// The report as pretty JSON, newline-terminated.
+pub fn json(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, r)?;
+    writeln!(w)
+}

@@ -1,0 +1,243 @@
+//! The result of a run, separate from how it is shown: built from the workers' merged `Stats`,
+//! serialised as the JSON report (schema: `schema/report.schema.json`), rendered as text by
+//! `render`, and merged across shards by `merge`.
+//!
+//! Each latency summary carries its full histogram (HdrHistogram V2 serialisation, base64), so
+//! shard reports combine exactly.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::gate::Outcome;
+use crate::plan::Pacing;
+use crate::stats::{ErrorKind, Phases, Stats};
+
+/// Version of the JSON layout; bump on incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// Wall time from the first scheduled request to the last completion, in seconds.
+    pub duration_secs: f64,
+    pub pacing: PacingReport,
+    /// The run was cut short by Ctrl-C; the figures cover what completed.
+    pub interrupted: bool,
+    /// Requests abandoned in flight when an interrupt's grace period ran out.
+    pub abandoned: u64,
+    pub total: TargetReport,
+    pub targets: Vec<TargetReport>,
+    pub slo: Vec<Outcome>,
+    /// Peak resident memory of the process (Linux VmHWM), when known.
+    pub peak_rss_kib: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PacingReport {
+    /// "closed", "per_worker" or "open".
+    pub mode: String,
+    /// Requests per second asked for: per worker for "per_worker", in total for "open".
+    pub rate: Option<f64>,
+    /// A request sent later than this after its due time counts as late ("open" only).
+    pub late_threshold_secs: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetReport {
+    /// Target name; "total" for the whole run.
+    pub name: String,
+    pub url: Option<String>,
+    pub weight: Option<u32>,
+    /// Responses plus failures.
+    pub requests: u64,
+    pub responses: u64,
+    /// Requests that got no response, by kind.
+    pub failures: u64,
+    /// (failures + responses with status >= 400) / requests.
+    pub error_rate: f64,
+    /// Requests completed per second of the run (the achieved rate).
+    pub rps: f64,
+    pub bytes: u64,
+    /// Requests not sent on schedule (see `pacing.late_threshold_secs`).
+    pub late: u64,
+    /// From due time: corrected for coordinated omission under an open-model rate.
+    pub latency: Latency,
+    /// From send time: the uncorrected service time.
+    pub service: Latency,
+    pub status_codes: BTreeMap<String, u64>,
+    pub errors: BTreeMap<String, u64>,
+    pub phases: Phases,
+}
+
+/// A latency distribution: headline figures in seconds, plus the histogram they came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Latency {
+    pub count: u64,
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+    pub p10: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p99_9: f64,
+    pub p99_99: f64,
+    /// HdrHistogram V2 serialisation in base64, values in microseconds.
+    #[serde(with = "histogram_b64")]
+    pub histogram: Histogram<u64>,
+}
+
+impl Latency {
+    pub fn from_histogram(h: Histogram<u64>) -> Latency {
+        let secs = |us: u64| us as f64 / 1e6;
+        let q = |q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                secs(h.value_at_quantile(q))
+            }
+        };
+        Latency {
+            count: h.len(),
+            min: if h.is_empty() { 0.0 } else { secs(h.min()) },
+            mean: if h.is_empty() { 0.0 } else { h.mean() / 1e6 },
+            max: secs(h.max()),
+            p10: q(0.10),
+            p25: q(0.25),
+            p50: q(0.50),
+            p75: q(0.75),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
+            p99_9: q(0.999),
+            p99_99: q(0.9999),
+            histogram: h,
+        }
+    }
+}
+
+impl TargetReport {
+    pub fn from_stats(
+        name: &str,
+        url: Option<String>,
+        weight: Option<u32>,
+        s: Stats,
+        secs: f64,
+    ) -> TargetReport {
+        let responses = s.responses();
+        let failures = s.failures();
+        let requests = responses + failures;
+        let bad_status: u64 = s.status[400..].iter().sum();
+        let status_codes = s
+            .status
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(code, n)| (code.to_string(), *n))
+            .collect();
+        let errors = ErrorKind::ALL
+            .iter()
+            .filter(|k| s.errors[k.index()] > 0)
+            .map(|k| {
+                (
+                    serde_json::to_value(k)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    s.errors[k.index()],
+                )
+            })
+            .collect();
+        TargetReport {
+            name: name.to_string(),
+            url,
+            weight,
+            requests,
+            responses,
+            failures,
+            error_rate: if requests == 0 {
+                0.0
+            } else {
+                (failures + bad_status) as f64 / requests as f64
+            },
+            rps: if secs > 0.0 {
+                requests as f64 / secs
+            } else {
+                0.0
+            },
+            bytes: s.bytes,
+            late: s.late,
+            latency: Latency::from_histogram(s.latency),
+            service: Latency::from_histogram(s.service),
+            status_codes,
+            errors,
+            phases: s.phases,
+        }
+    }
+}
+
+impl PacingReport {
+    pub fn new(p: Pacing) -> PacingReport {
+        let late = crate::schedule::late_threshold(p).map(|d| d.as_secs_f64());
+        match p {
+            Pacing::Closed => PacingReport {
+                mode: "closed".into(),
+                rate: None,
+                late_threshold_secs: late,
+            },
+            Pacing::PerWorker { qps } => PacingReport {
+                mode: "per_worker".into(),
+                rate: Some(qps),
+                late_threshold_secs: late,
+            },
+            Pacing::Open { rate } => PacingReport {
+                mode: "open".into(),
+                rate: Some(rate),
+                late_threshold_secs: late,
+            },
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.mode == "open"
+    }
+}
+
+/// Peak resident set size of this process, from /proc (Linux only).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+mod histogram_b64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use hdrhistogram::Histogram;
+    use hdrhistogram::serialization::{Deserializer as HdrDe, Serializer as _, V2Serializer};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _, ser::Error as _};
+
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = Vec::new();
+        V2Serializer::new()
+            .serialize(h, &mut buf)
+            .map_err(|e| S::Error::custom(format!("{e:?}")))?;
+        s.serialize_str(&STANDARD.encode(buf))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = STANDARD.decode(text).map_err(D::Error::custom)?;
+        let mut h: Histogram<u64> = HdrDe::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| D::Error::custom(format!("{e:?}")))?;
+        // Deserialised histograms come back fixed-size; merging needs them to grow.
+        h.auto(true);
+        Ok(h)
+    }
+}

@@ -1,0 +1,173 @@
+//! When each request is due, shared by all workers without locks.
+//!
+//! Every request claims a ticket from one atomic counter. Under `--rate R`, ticket i is due at
+//! `start + i/R` whoever sends it (an absolute schedule, as wrk2), so a stall delays the sends but
+//! not the due times, and the latency counted from the due time shows the stall.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::plan::{Pacing, Stop};
+
+/// A request that may be sent now.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    /// When the request was due: the latency clock starts here.
+    pub due: Instant,
+}
+
+/// The run's shared clock and request counter.
+#[derive(Debug)]
+pub struct Schedule {
+    pub start: Instant,
+    pacing: Pacing,
+    stop: Stop,
+    issued: AtomicU64,
+    stopping: AtomicBool,
+    stop_tx: watch::Sender<bool>,
+}
+
+/// A worker's own place in a per-worker (`-q`) schedule.
+#[derive(Debug, Default)]
+pub struct WorkerClock {
+    sent: u64,
+}
+
+/// A request counts as late when it is sent more than this after its due time: one interval of
+/// the target rate, but never less than 5 ms, so ordinary timer jitter (tokio's timer has 1 ms
+/// granularity) is not called late.
+pub fn late_threshold(pacing: Pacing) -> Option<Duration> {
+    match pacing {
+        Pacing::Open { rate } => {
+            Some(Duration::from_secs_f64(1.0 / rate).max(Duration::from_millis(5)))
+        }
+        Pacing::Closed | Pacing::PerWorker { .. } => None,
+    }
+}
+
+impl Schedule {
+    pub fn new(start: Instant, pacing: Pacing, stop: Stop) -> Schedule {
+        Schedule {
+            start,
+            pacing,
+            stop,
+            issued: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            stop_tx: watch::channel(false).0,
+        }
+    }
+
+    /// Stops handing out tickets; workers sleeping until a due time wake up and quit.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.stop_tx.send_replace(true);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Tickets claimed so far (may overshoot the count by one per worker at the end).
+    pub fn issued(&self) -> u64 {
+        self.issued.load(Ordering::Relaxed)
+    }
+
+    /// Claims the next request and waits until it is due. `None`: the run is over.
+    pub async fn next(&self, clock: &mut WorkerClock) -> Option<Ticket> {
+        if self.is_stopping() {
+            return None;
+        }
+        let i = self.issued.fetch_add(1, Ordering::Relaxed);
+        if let Stop::Count(n) = self.stop {
+            if i >= n {
+                return None;
+            }
+        }
+        let due = match self.pacing {
+            Pacing::Closed => Instant::now(),
+            Pacing::PerWorker { qps } => {
+                let due = self.start + Duration::from_secs_f64(clock.sent as f64 / qps);
+                clock.sent += 1;
+                due
+            }
+            Pacing::Open { rate } => self.start + Duration::from_secs_f64(i as f64 / rate),
+        };
+        if let Stop::Duration(d) = self.stop {
+            if due.max(Instant::now()) >= self.start + d {
+                return None;
+            }
+        }
+        if due > Instant::now() {
+            let mut stop_rx = self.stop_tx.subscribe();
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                _ = stop_rx.wait_for(|s| *s) => return None,
+            }
+        }
+        match self.pacing {
+            Pacing::Open { .. } => Some(Ticket { due }),
+            // hey's -q only throttles: latency counts from the send, as hey counts it.
+            Pacing::Closed | Pacing::PerWorker { .. } => Some(Ticket {
+                due: Instant::now(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under an open-model rate, due times follow the absolute schedule whatever the order in
+    /// which workers claim them, and the count stop hands out exactly n tickets.
+    #[tokio::test(start_paused = true)]
+    async fn open_schedule_is_absolute_and_bounded() {
+        let start = Instant::now();
+        let s = Schedule::new(start, Pacing::Open { rate: 100.0 }, Stop::Count(5));
+        let mut clock = WorkerClock::default();
+        let mut dues = Vec::new();
+        while let Some(t) = s.next(&mut clock).await {
+            dues.push(t.due - start);
+        }
+        let want: Vec<Duration> = (0..5).map(|i| Duration::from_millis(10 * i)).collect();
+        assert_eq!(dues, want);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn duration_stop_ends_at_the_deadline() {
+        let start = Instant::now();
+        let s = Schedule::new(
+            start,
+            Pacing::Open { rate: 10.0 },
+            Stop::Duration(Duration::from_secs(1)),
+        );
+        let mut clock = WorkerClock::default();
+        let mut n = 0;
+        while s.next(&mut clock).await.is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 10, "due times 0.0..0.9 s fall inside a 1 s run");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_wakes_a_sleeping_worker() {
+        let s = std::sync::Arc::new(Schedule::new(
+            Instant::now(),
+            Pacing::PerWorker { qps: 0.001 },
+            Stop::Count(10),
+        ));
+        let mut clock = WorkerClock::default();
+        assert!(
+            s.next(&mut clock).await.is_some(),
+            "first request is due at once"
+        );
+        let s2 = s.clone();
+        let waiter = tokio::spawn(async move { s2.next(&mut clock).await.is_none() });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        s.stop();
+        assert!(waiter.await.unwrap());
+    }
+}

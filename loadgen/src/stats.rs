@@ -1,0 +1,269 @@
+//! What a worker records on the hot path, and how workers' records merge.
+//!
+//! Everything here is fixed-size once allocated: HdrHistograms in microseconds with 3 significant
+//! digits, a status-code array and an error-kind array. Recording never allocates, so memory does
+//! not grow with the number of requests, and merging two records is exact.
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Significant digits kept by every latency histogram (0.1% relative error).
+pub const SIGFIG: u8 = 3;
+
+/// Why a request produced no response. A `Copy` kind counted in an array: failures cost no
+/// allocation, unlike counting them by error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The peer refused the TCP connection.
+    ConnectRefused,
+    /// Any other failure to open a TCP connection (unreachable, address in use, ...).
+    Connect,
+    /// The request did not complete within `-t`.
+    Timeout,
+    /// The connection was reset or closed before the response completed.
+    Reset,
+    /// The host name did not resolve.
+    Dns,
+    /// TLS failed. Reserved: https is refused when the plan is made, so nothing counts here yet.
+    Tls,
+    /// The peer spoke something that is not valid HTTP.
+    Protocol,
+    /// A redirect could not be followed: too many hops, a bad Location, or another origin.
+    Redirect,
+}
+
+impl ErrorKind {
+    /// Every kind, in report order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::ConnectRefused,
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Dns,
+        ErrorKind::Tls,
+        ErrorKind::Protocol,
+        ErrorKind::Redirect,
+    ];
+
+    /// Index into a per-kind counter array.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The human label used in the summary's error distribution.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connection refused",
+            ErrorKind::Connect => "connect failed",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "connection reset or closed",
+            ErrorKind::Dns => "dns lookup failed",
+            ErrorKind::Tls => "tls failed",
+            ErrorKind::Protocol => "protocol error",
+            ErrorKind::Redirect => "redirect not followed",
+        }
+    }
+}
+
+/// Status codes are counted in a flat array indexed by code; anything outside 100..=599 is invalid
+/// HTTP and hyper rejects it before we see it.
+pub const STATUS_SLOTS: usize = 600;
+
+/// Running min / max / sum of one request phase (DNS, dial, write, wait, read), in microseconds.
+/// hey reports only average, fastest and slowest for these, so a histogram would be waste.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub count: u64,
+    pub sum_us: u64,
+    pub min_us: u64,
+    pub max_us: u64,
+}
+
+impl Default for Phase {
+    fn default() -> Self {
+        Phase {
+            count: 0,
+            sum_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
+        }
+    }
+}
+
+impl Phase {
+    pub fn record(&mut self, us: u64) {
+        self.count += 1;
+        self.sum_us += us;
+        self.min_us = self.min_us.min(us);
+        self.max_us = self.max_us.max(us);
+    }
+
+    pub fn merge(&mut self, other: &Phase) {
+        self.count += other.count;
+        self.sum_us += other.sum_us;
+        self.min_us = self.min_us.min(other.min_us);
+        self.max_us = self.max_us.max(other.max_us);
+    }
+
+    pub fn mean_us(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum_us as f64 / self.count as f64
+        }
+    }
+
+    /// Fastest, or 0 when nothing was recorded (hey prints 0 too).
+    pub fn min_or_zero(&self) -> u64 {
+        if self.count == 0 { 0 } else { self.min_us }
+    }
+}
+
+/// The phases of one request, in microseconds, as hey breaks them down.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// DNS lookup plus TCP connect; 0 on a reused connection, as in hey.
+    pub dns_dialup: Phase,
+    pub dns: Phase,
+    /// From sending until the request was written to the socket.
+    pub req_write: Phase,
+    /// From the request written until the response head arrived.
+    pub resp_wait: Phase,
+    /// From the response head until the body's last byte.
+    pub resp_read: Phase,
+}
+
+impl Phases {
+    pub fn merge(&mut self, o: &Phases) {
+        self.dns_dialup.merge(&o.dns_dialup);
+        self.dns.merge(&o.dns);
+        self.req_write.merge(&o.req_write);
+        self.resp_wait.merge(&o.resp_wait);
+        self.resp_read.merge(&o.resp_read);
+    }
+}
+
+/// Everything recorded for one target (by one worker, or merged over workers).
+#[derive(Debug, Clone)]
+pub struct Stats {
+    /// Latency from when the request was due; equals `service` unless the run has an open-model
+    /// rate, where it is corrected for coordinated omission.
+    pub latency: Histogram<u64>,
+    /// Latency from when the request was actually sent.
+    pub service: Histogram<u64>,
+    /// Responses by status code.
+    pub status: Box<[u64; STATUS_SLOTS]>,
+    /// Failures by kind.
+    pub errors: [u64; ErrorKind::ALL.len()],
+    /// Response body bytes received.
+    pub bytes: u64,
+    /// Requests sent later than the schedule allows (see `schedule::late_threshold`).
+    pub late: u64,
+    pub phases: Phases,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            latency: new_histogram(),
+            service: new_histogram(),
+            status: Box::new([0; STATUS_SLOTS]),
+            errors: [0; ErrorKind::ALL.len()],
+            bytes: 0,
+            late: 0,
+            phases: Phases::default(),
+        }
+    }
+}
+
+/// An auto-resizing histogram: it only grows to cover the largest latency seen, so a 20 ms run
+/// does not pay for an hour of range, and its size never depends on the request count.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGFIG).expect("3 significant figures is a valid precision")
+}
+
+/// Records into an auto-resizing histogram. `record` grows the histogram as needed, whereas
+/// `saturating_record` would clamp to its current (initially tiny) range; clamping is only the
+/// fallback for values beyond any range.
+fn record(h: &mut Histogram<u64>, us: u64) {
+    let us = us.max(1);
+    if h.record(us).is_err() {
+        h.saturating_record(us);
+    }
+}
+
+impl Stats {
+    pub fn record_response(&mut self, status: u16, latency_us: u64, service_us: u64, bytes: u64) {
+        record(&mut self.latency, latency_us);
+        record(&mut self.service, service_us);
+        if let Some(slot) = self.status.get_mut(usize::from(status)) {
+            *slot += 1;
+        }
+        self.bytes += bytes;
+    }
+
+    pub fn record_error(&mut self, kind: ErrorKind) {
+        self.errors[kind.index()] += 1;
+    }
+
+    pub fn responses(&self) -> u64 {
+        self.status.iter().sum()
+    }
+
+    pub fn failures(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+
+    /// Adds another record into this one. Exact: histograms add bucket by bucket.
+    pub fn merge(&mut self, o: &Stats) {
+        self.latency
+            .add(&o.latency)
+            .expect("auto-resizing histograms always add");
+        self.service
+            .add(&o.service)
+            .expect("auto-resizing histograms always add");
+        for (a, b) in self.status.iter_mut().zip(o.status.iter()) {
+            *a += b;
+        }
+        for (a, b) in self.errors.iter_mut().zip(o.errors.iter()) {
+            *a += b;
+        }
+        self.bytes += o.bytes;
+        self.late += o.late;
+        self.phases.merge(&o.phases);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Merging two workers' records equals recording everything into one.
+        #[test]
+        fn merge_equals_single_record(a in prop::collection::vec(1u64..10_000_000, 0..200),
+                                      b in prop::collection::vec(1u64..10_000_000, 0..200)) {
+            let mut one = Stats::default();
+            let mut left = Stats::default();
+            let mut right = Stats::default();
+            for &v in &a { one.record_response(200, v, v, 1); left.record_response(200, v, v, 1); }
+            for &v in &b { one.record_response(503, v, v, 2); right.record_response(503, v, v, 2); }
+            left.merge(&right);
+            prop_assert_eq!(left.latency.len(), one.latency.len());
+            for q in [0.5, 0.9, 0.99, 1.0] {
+                prop_assert_eq!(left.latency.value_at_quantile(q), one.latency.value_at_quantile(q));
+            }
+            prop_assert_eq!(&left.status[..], &one.status[..]);
+            prop_assert_eq!(left.bytes, one.bytes);
+        }
+    }
+
+    #[test]
+    fn error_kinds_index_their_own_slot() {
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(k.index(), i, "{k:?}");
+        }
+    }
+}
