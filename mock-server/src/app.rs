@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use http::header::{ALLOW, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Body;
@@ -19,9 +19,10 @@ use serde_json::json;
 use tokio::time::{Duration, Instant};
 
 use crate::bodies::Bodies;
-use crate::config::LatencyMode;
+use crate::config::{Config, LatencyMode};
 use crate::metrics::Metrics;
 use crate::phase::{Phase, PhaseError, Ratio, Timed, field_names};
+use crate::profile::{self, Profile};
 use crate::route::Route;
 use crate::state::{PhaseStore, RngSource};
 
@@ -29,6 +30,8 @@ use crate::state::{PhaseStore, RngSource};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const X_REVISION: HeaderName = HeaderName::from_static("x-revision");
 const PROMETHEUS_TEXT: HeaderValue =
     HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
 
@@ -36,6 +39,9 @@ pub type HttpResponse = Response<Full<Bytes>>;
 
 /// Everything a request needs; shared by all connections.
 pub struct App {
+    profile: Profile,
+    /// `X-Revision` on every answer, so a client of a traffic split sees who answered.
+    revision: Option<HeaderValue>,
     phases: PhaseStore,
     metrics: Metrics,
     bodies: Bodies,
@@ -46,15 +52,20 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(startup: Phase, mode: LatencyMode, seed: u64, metrics: Metrics) -> App {
-        let phases = PhaseStore::new(startup, &metrics);
+    pub fn new(config: &Config, metrics: Metrics) -> App {
+        let phases = PhaseStore::new(config.startup_phase.clone(), &metrics);
         App {
+            profile: config.profile,
+            revision: config
+                .revision
+                .as_deref()
+                .and_then(|r| HeaderValue::from_str(r).ok()),
             phases,
             metrics,
             bodies: Bodies::new(),
             failures: Timed::ALL.map(|t| Bodies::failure(t.label())),
-            mode,
-            rng: RngSource::new(seed),
+            mode: config.latency_mode,
+            rng: RngSource::new(config.seed),
             ready: AtomicBool::new(true),
         }
     }
@@ -80,7 +91,13 @@ impl App {
         let arrival = Instant::now();
         let route = Route::from_path(req.uri().path());
         let method = req.method().clone();
-        let response = self.route(route, req, arrival).await;
+        let mut response = match self.profile.injected_failure(route, &mut self.rng.next()) {
+            Some(status) => json_response(status, json!({"error": "failing revision"})),
+            None => self.route(route, req, arrival).await,
+        };
+        if let Some(revision) = &self.revision {
+            response.headers_mut().insert(X_REVISION, revision.clone());
+        }
         self.metrics.observe_http(
             route,
             &method,
@@ -108,6 +125,13 @@ impl App {
             Bytes::new()
         };
         match (route, method) {
+            (Route::Root, Method::GET) if self.profile == Profile::Jokes => {
+                let mut r = Response::new(Full::new(Bytes::from_static(
+                    profile::random_joke(&mut self.rng.next()).as_bytes(),
+                )));
+                r.headers_mut().insert(CONTENT_TYPE, TEXT);
+                r
+            }
             (Route::Root, Method::GET) => self.healthcheck(arrival),
             (Route::Login, Method::POST) => self.endpoint(Timed::Login, arrival).await,
             (Route::Logout, Method::GET) => self.logout(arrival).await,

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use http::StatusCode;
 
 use crate::phase::{Phase, PhaseError};
+use crate::profile::Profile;
 
 /// Whether a drawn latency is felt by the client or only recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -15,6 +17,17 @@ pub enum LatencyMode {
     Sleep,
     /// Answer at once and only record the latency, like the original mock (fast metric priming).
     Record,
+}
+
+/// Which release of the service this process plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileName {
+    /// The Movie Guru backend, driven by the phase.
+    MovieGuru,
+    /// The Serverless Journey's good revision: `GET /` answers a random joke.
+    Jokes,
+    /// The failing canary: every route but health, readiness, metrics and phase answers an error.
+    Failing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +72,22 @@ pub struct Args {
     /// Log format
     #[arg(long, env = "MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+
+    /// Which release to play: the Movie Guru backend, the good `jokes` revision, or the `failing` canary
+    #[arg(long, env = "MOCK_PROFILE", value_enum, default_value_t = ProfileName::MovieGuru)]
+    pub profile: ProfileName,
+
+    /// With --profile failing: the status the failing routes answer
+    #[arg(long, env = "MOCK_FAILING_STATUS", default_value_t = 500)]
+    pub failing_status: u16,
+
+    /// With --profile failing: the share of requests that fail (the rest are answered normally)
+    #[arg(long, env = "MOCK_FAILING_RATIO", default_value_t = 1.0)]
+    pub failing_ratio: f64,
+
+    /// Revision name: sent as `X-Revision` and as a `revision` label on the http_* metrics
+    #[arg(long, env = "MOCK_REVISION")]
+    pub revision: Option<String>,
 }
 
 /// A configuration that has been checked: the start-up phase is parsed and valid.
@@ -70,10 +99,22 @@ pub struct Config {
     pub seed: u64,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
+    pub profile: Profile,
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("--failing-status must be a 4xx or 5xx status, got {0}")]
+    FailingStatus(u16),
+    #[error("--failing-ratio must lie in [0, 1], got {0}")]
+    FailingRatio(f64),
+    #[error("--failing-status and --failing-ratio only apply to --profile failing")]
+    FailingWithoutProfile,
+    #[error(
+        "--revision must be 1 to 63 letters, digits, '.', '_' or '-' (it becomes a header and a label), got {0:?}"
+    )]
+    Revision(String),
     #[error("reading the phase file {path}: {source}")]
     ReadPhase {
         path: PathBuf,
@@ -93,7 +134,46 @@ impl Default for Config {
             seed: rand::random(),
             shutdown_grace: Duration::from_secs(10),
             log_format: LogFormat::Json,
+            profile: Profile::MovieGuru,
+            revision: None,
         }
+    }
+}
+
+fn profile(args: &Args) -> Result<Profile, ConfigError> {
+    let customised = args.failing_status != 500 || args.failing_ratio != 1.0;
+    match args.profile {
+        ProfileName::Failing => {
+            let status = StatusCode::from_u16(args.failing_status)
+                .ok()
+                .filter(|s| s.is_client_error() || s.is_server_error())
+                .ok_or(ConfigError::FailingStatus(args.failing_status))?;
+            if !(0.0..=1.0).contains(&args.failing_ratio) {
+                return Err(ConfigError::FailingRatio(args.failing_ratio));
+            }
+            Ok(Profile::Failing {
+                status,
+                ratio: args.failing_ratio,
+            })
+        }
+        _ if customised => Err(ConfigError::FailingWithoutProfile),
+        ProfileName::MovieGuru => Ok(Profile::MovieGuru),
+        ProfileName::Jokes => Ok(Profile::Jokes),
+    }
+}
+
+fn revision(name: &Option<String>) -> Result<Option<String>, ConfigError> {
+    match name {
+        Some(r)
+            if r.is_empty()
+                || r.len() > 63
+                || !r
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
+        {
+            Err(ConfigError::Revision(r.clone()))
+        }
+        _ => Ok(name.clone()),
     }
 }
 
@@ -125,6 +205,8 @@ impl TryFrom<Args> for Config {
             seed: args.seed.unwrap_or_else(rand::random),
             shutdown_grace: args.shutdown_grace,
             log_format: args.log_format,
+            profile: profile(&args)?,
+            revision: revision(&args.revision)?,
         })
     }
 }

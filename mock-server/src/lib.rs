@@ -11,6 +11,7 @@ pub mod config;
 pub mod latency;
 pub mod metrics;
 pub mod phase;
+pub mod profile;
 pub mod route;
 pub mod server;
 pub mod state;
@@ -33,10 +34,8 @@ pub enum Error {
 /// Builds the app a configuration describes (exposed for tests that drive it without a socket).
 pub fn app(config: &Config) -> Result<Arc<App>, Error> {
     Ok(Arc::new(App::new(
-        config.startup_phase.clone(),
-        config.latency_mode,
-        config.seed,
-        metrics::Metrics::new()?,
+        config,
+        metrics::Metrics::new(config.revision.as_deref())?,
     )))
 }
 
@@ -51,6 +50,8 @@ pub async fn run(
     tracing::info!(
         addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         latency_mode = ?config.latency_mode,
+        profile = ?config.profile,
+        revision = config.revision.as_deref().unwrap_or(""),
         phase = %config.startup_phase,
         "mock-server listening"
     );

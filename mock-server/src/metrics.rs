@@ -161,8 +161,14 @@ impl Reg<'_> {
 }
 
 impl Metrics {
-    pub fn new() -> Result<Metrics, MetricsError> {
+    /// `revision`, when set, labels the per-route `http_*` series, so one Prometheus can tell a
+    /// good revision from its canary.
+    pub fn new(revision: Option<&str>) -> Result<Metrics, MetricsError> {
         let registry = Registry::new();
+        let with_revision = |opts: Opts| match revision {
+            Some(r) => opts.const_label("revision", r),
+            None => opts,
+        };
         let r = Reg(&registry);
         let sentiment = r.counter_vec(
             "movieguru_chat_sentiment_counter_total",
@@ -204,21 +210,27 @@ impl Metrics {
             )?,
         };
         let http = HttpMetrics {
-            requests: r.counter_vec(
-                "http_requests_total",
-                "HTTP requests answered, by route, method and status code",
-                &["route", "method", "code"],
-            )?,
+            requests: {
+                let c = IntCounterVec::new(
+                    with_revision(Opts::new(
+                        "http_requests_total",
+                        "HTTP requests answered, by route, method and status code",
+                    )),
+                    &["route", "method", "code"],
+                )?;
+                registry.register(Box::new(c.clone()))?;
+                c
+            },
             cache: (0..Route::ALL.len() * METHOD_SLOTS * CACHED_CODES.len())
                 .map(|_| OnceLock::new())
                 .collect(),
             duration: {
+                let opts = with_revision(Opts::new(
+                    "http_request_duration_seconds",
+                    "Time from request arrival to response, by route",
+                ));
                 let h = prometheus::HistogramVec::new(
-                    HistogramOpts::new(
-                        "http_request_duration_seconds",
-                        "Time from request arrival to response, by route",
-                    )
-                    .buckets(HTTP_BUCKETS.to_vec()),
+                    HistogramOpts::from(opts).buckets(HTTP_BUCKETS.to_vec()),
                     &["route"],
                 )?;
                 registry.register(Box::new(h.clone()))?;

@@ -71,6 +71,14 @@ impl Route {
         }
     }
 
+    /// Routes an orchestrator or operator needs even from a failing revision.
+    pub fn is_operational(self) -> bool {
+        matches!(
+            self,
+            Route::Healthz | Route::Readyz | Route::Metrics | Route::Phase
+        )
+    }
+
     /// The value of the `Allow` header on a 405.
     pub fn allow(self) -> &'static str {
         match self {

@@ -2,6 +2,7 @@
 
 mod metrics_contract;
 mod phase_api;
+mod profiles;
 mod routes;
 mod shutdown;
 mod statistics;

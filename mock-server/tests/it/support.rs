@@ -28,14 +28,22 @@ impl TestServer {
     }
 
     pub async fn with_phase(mode: LatencyMode, phase: Phase) -> TestServer {
+        Self::with_config(Config {
+            startup_phase: phase,
+            latency_mode: mode,
+            ..Config::default()
+        })
+        .await
+    }
+
+    /// Starts `config` on a free loopback port (its `addr` is ignored), seeded for repeatability.
+    pub async fn with_config(config: Config) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = Config {
             addr,
-            startup_phase: phase,
-            latency_mode: mode,
             seed: 20261122,
-            ..Config::default()
+            ..config
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
