@@ -134,25 +134,35 @@ pub struct HeyArgs {
     #[arg(short = 'm', long = "m", default_value = "GET")]
     pub method: String,
     /// Custom HTTP header, repeatable: -H "Accept: text/html".
-    #[arg(short = 'H', long = "H", value_name = "HEADER")]
+    #[arg(
+        short = 'H',
+        long = "H",
+        value_name = "HEADER",
+        allow_hyphen_values = true
+    )]
     pub headers: Vec<String>,
     /// Timeout for each request in seconds; 0 for infinite.
     #[arg(short = 't', long = "t", default_value_t = 20.0)]
     pub timeout_secs: f64,
     /// HTTP Accept header.
-    #[arg(short = 'A', long = "A")]
+    #[arg(short = 'A', long = "A", allow_hyphen_values = true)]
     pub accept: Option<String>,
     /// HTTP request body.
-    #[arg(short = 'd', long = "d")]
+    #[arg(short = 'd', long = "d", allow_hyphen_values = true)]
     pub body: Option<String>,
     /// HTTP request body from file.
     #[arg(short = 'D', long = "D")]
     pub body_file: Option<PathBuf>,
     /// Content-type.
-    #[arg(short = 'T', long = "T", default_value = "text/html")]
+    #[arg(
+        short = 'T',
+        long = "T",
+        default_value = "text/html",
+        allow_hyphen_values = true
+    )]
     pub content_type: String,
     /// Basic authentication, username:password.
-    #[arg(short = 'a', long = "a")]
+    #[arg(short = 'a', long = "a", allow_hyphen_values = true)]
     pub basic_auth: Option<String>,
     /// HTTP proxy address as host:port (http URLs; requests go in absolute form).
     #[arg(short = 'x', long = "x")]
@@ -161,7 +171,7 @@ pub struct HeyArgs {
     #[arg(long = "h2")]
     pub h2: bool,
     /// HTTP Host header.
-    #[arg(long = "host")]
+    #[arg(long = "host", allow_hyphen_values = true)]
     pub host: Option<String>,
     /// Disable compression (do not send Accept-Encoding: gzip).
     #[arg(long)]

@@ -1,0 +1,295 @@
+//! The command line, in-process: every hey flag in hey's one-dash spelling and in two-dash
+//! spelling, hey's defaults, loadgen's own flags, subcommands beside hey mode, and usage errors.
+
+use std::time::Duration;
+
+use clap::Parser;
+use loadgen::cli::{Cli, Command, OutputKind, normalize};
+use loadgen::plan::{Pacing, Plan, PlanError, Protocol, Stop};
+
+use super::{parse, plan};
+
+const URL: &str = "http://127.0.0.1:9/path?q=1";
+
+/// Parses both spellings of one flag and checks they give the same plan field.
+fn both<T: PartialEq + std::fmt::Debug>(one_dash: &[&str], get: impl Fn(&Plan) -> T, want: T) {
+    let two_dash: Vec<String> = one_dash
+        .iter()
+        .map(|a| {
+            if a.starts_with('-') && !a.starts_with("--") {
+                format!("-{a}")
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    for args in [
+        one_dash.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        two_dash,
+    ] {
+        let mut v: Vec<&str> = args.iter().map(String::as_str).collect();
+        v.push(URL);
+        assert_eq!(get(&plan(&v)), want, "{v:?}");
+    }
+}
+
+#[test]
+fn hey_defaults() {
+    let p = plan(&[URL]);
+    assert_eq!(p.stop, Stop::Count(200));
+    assert_eq!(p.concurrency, 50);
+    assert_eq!(p.pacing, Pacing::Closed);
+    assert_eq!(p.timeout, Some(Duration::from_secs(20)));
+    assert_eq!(p.request.method, http::Method::GET);
+    assert_eq!(p.targets[0].headers["content-type"], "text/html");
+    assert_eq!(p.targets[0].headers["accept-encoding"], "gzip");
+    assert_eq!(p.protocol, Protocol::Http1);
+    assert!(p.keepalive);
+    assert_eq!(p.max_redirects, 10);
+    assert_eq!(p.output, OutputKind::Summary);
+    assert_eq!(p.cpus, std::thread::available_parallelism().unwrap().get());
+}
+
+#[test]
+fn each_hey_flag_one_dash_and_two() {
+    both(&["-n", "1000"], |p| p.stop, Stop::Count(1000));
+    both(&["-c", "7"], |p| p.concurrency, 7);
+    both(&["-q", "2.5"], |p| p.pacing, Pacing::PerWorker { qps: 2.5 });
+    both(
+        &["-z", "1m30s"],
+        |p| p.stop,
+        Stop::Duration(Duration::from_secs(90)),
+    );
+    both(&["-o", "csv"], |p| p.output, OutputKind::Csv);
+    both(
+        &["-m", "post"],
+        |p| p.request.method.clone(),
+        http::Method::POST,
+    );
+    both(
+        &["-H", "X-A: 1", "-H", "X-B:2"],
+        |p| {
+            (
+                p.targets[0].headers["x-a"].clone(),
+                p.targets[0].headers["x-b"].clone(),
+            )
+        },
+        ("1".parse().unwrap(), "2".parse().unwrap()),
+    );
+    both(&["-t", "3"], |p| p.timeout, Some(Duration::from_secs(3)));
+    both(&["-t", "0"], |p| p.timeout, None);
+    both(
+        &["-A", "application/json"],
+        |p| p.targets[0].headers["accept"].clone(),
+        "application/json".parse().unwrap(),
+    );
+    both(
+        &["-d", "{\"a\":1}"],
+        |p| p.request.body.clone(),
+        bytes::Bytes::from_static(b"{\"a\":1}"),
+    );
+    both(
+        &["-T", "application/json"],
+        |p| p.targets[0].headers["content-type"].clone(),
+        "application/json".parse().unwrap(),
+    );
+    both(
+        &["-a", "user:pass"],
+        |p| p.targets[0].headers["authorization"].clone(),
+        "Basic dXNlcjpwYXNz".parse().unwrap(),
+    );
+    both(
+        &["-x", "127.0.0.1:3128"],
+        |p| {
+            (
+                p.proxied,
+                p.targets[0].host.clone(),
+                p.targets[0].port,
+                p.targets[0].request_uri.to_string(),
+            )
+        },
+        (true, "127.0.0.1".to_string(), 3128, URL.to_string()),
+    );
+    both(&["-h2"], |p| p.protocol, Protocol::Http2);
+    both(
+        &["-host", "example.com"],
+        |p| p.targets[0].headers["host"].clone(),
+        "example.com".parse().unwrap(),
+    );
+    both(
+        &["-disable-compression"],
+        |p| p.targets[0].headers.contains_key("accept-encoding"),
+        false,
+    );
+    both(
+        &["-disable-keepalive"],
+        |p| (p.keepalive, p.targets[0].headers["connection"].clone()),
+        (false, "close".parse().unwrap()),
+    );
+    both(&["-disable-redirects"], |p| p.max_redirects, 0);
+    both(&["-cpus", "1"], |p| p.cpus, 1);
+    both(&["-cpus=1"], |p| p.cpus, 1);
+}
+
+#[test]
+fn body_from_file() {
+    let path = std::env::temp_dir().join(format!("loadgen-body-{}.txt", std::process::id()));
+    std::fs::write(&path, b"from a file").unwrap();
+    let p = path.to_str().unwrap();
+    both(
+        &["-D", p],
+        |p| p.request.body.clone(),
+        bytes::Bytes::from_static(b"from a file"),
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn loadgen_flags() {
+    assert_eq!(
+        plan(&["--rate", "1k", URL]).pacing,
+        Pacing::Open { rate: 1000.0 }
+    );
+    assert_eq!(plan(&["-n", "10k", URL]).stop, Stop::Count(10_000));
+    assert_eq!(plan(&["--output", "json", URL]).output, OutputKind::Json);
+    assert!(!plan(&["--no-progress", URL]).progress);
+    let p = plan(&[
+        "--target",
+        "good=http://a:1/",
+        "--target",
+        "next=http://b:2/x",
+        "--split",
+        "good=90",
+        "--split",
+        "next=10",
+    ]);
+    let t: Vec<(&str, u32, &str)> = p
+        .targets
+        .iter()
+        .map(|t| (t.name.as_str(), t.weight, t.host.as_str()))
+        .collect();
+    assert_eq!(t, [("good", 90, "a"), ("next", 10, "b")]);
+    let p = plan(&[
+        "--slo",
+        "error_rate<1%",
+        "--slo",
+        "p99<500ms",
+        "--expect-breach",
+        URL,
+    ]);
+    assert_eq!((p.gates.len(), p.expect_breach), (2, true));
+}
+
+#[test]
+fn values_that_look_like_flags_stay_values() {
+    let p = plan(&["-d", "-host", "-H", "X-Note: -h2", URL]);
+    assert_eq!(p.request.body, bytes::Bytes::from_static(b"-host"));
+    assert_eq!(p.protocol, Protocol::Http1);
+    assert_eq!(
+        normalize(["loadgen", "-h"]),
+        ["loadgen", "-h"],
+        "-h stays help"
+    );
+}
+
+#[test]
+fn subcommands_coexist_with_hey_mode() {
+    let cli = parse(&["-n", "10", "http://x/"]);
+    assert!(cli.command.is_none());
+    assert_eq!(cli.hey.url.as_deref(), Some("http://x/"));
+    let cli = parse(&["merge", "a.json", "b.json"]);
+    match cli.command {
+        Some(Command::Merge(m)) => assert_eq!(m.reports.len(), 2),
+        other => panic!("expected merge, got {other:?}"),
+    }
+    let help = Cli::try_parse_from(["loadgen", "-h"]).unwrap_err();
+    assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+    assert!(
+        help.to_string().contains("-disable-keepalive"),
+        "help mentions hey's spelling"
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_usage_error() {
+    let err = |args: &[&str]| Plan::try_from(parse(args).hey).unwrap_err();
+    assert!(matches!(
+        err(&["-n", "10", "-c", "20", URL]),
+        PlanError::FewerRequestsThanWorkers { .. }
+    ));
+    assert!(matches!(
+        err(&["https://example.com/"]),
+        PlanError::HttpsUnsupported { .. }
+    ));
+    assert!(
+        err(&["https://example.com/"])
+            .to_string()
+            .contains("https is not supported")
+    );
+    assert!(matches!(err(&[]), PlanError::NoUrl));
+    assert!(matches!(err(&["not a url"]), PlanError::BadUrl { .. }));
+    assert!(matches!(
+        err(&["-q", "1", "--rate", "5", URL]),
+        PlanError::QpsAndRate
+    ));
+    assert!(matches!(
+        err(&["-H", "no colon", URL]),
+        PlanError::BadHeader(_)
+    ));
+    assert!(matches!(
+        err(&["-m", "G E T", URL]),
+        PlanError::BadMethod(_)
+    ));
+    assert!(matches!(
+        err(&["-c", "0", URL]),
+        PlanError::OutOfRange { .. }
+    ));
+    assert!(matches!(
+        err(&["-x", "nohost", URL]),
+        PlanError::BadProxy(_)
+    ));
+    assert!(matches!(
+        err(&["--slo", "p99<soon", URL]),
+        PlanError::BadGate(_)
+    ));
+    assert!(matches!(
+        err(&["--slo", "canary:p99<1s", URL]),
+        PlanError::UnknownTarget { .. }
+    ));
+    assert!(matches!(
+        err(&["--expect-breach", URL]),
+        PlanError::ExpectBreachWithoutGates
+    ));
+    assert!(matches!(
+        err(&["--target", "a=http://a/", "--split", "b=1"]),
+        PlanError::UnknownTarget { .. }
+    ));
+    assert!(matches!(
+        err(&[
+            "--target",
+            "a=http://a/",
+            "--target",
+            "b=http://b/",
+            "--split",
+            "a=1"
+        ]),
+        PlanError::MissingWeight(_)
+    ));
+    assert!(matches!(
+        err(&["-d", "x", "-D", "/nonexistent", URL]),
+        PlanError::TwoBodies
+    ));
+    assert!(matches!(
+        err(&["-D", "/nonexistent/body", URL]),
+        PlanError::BodyFile { .. }
+    ));
+    for bad in [
+        &["-n", "lots", URL][..],
+        &["-z", "soon", URL],
+        &["--rate", "0", URL],
+        &["--target", "novalue"],
+    ] {
+        let argv = std::iter::once("loadgen").chain(bad.iter().copied());
+        assert!(Cli::try_parse_from(normalize(argv)).is_err(), "{bad:?}");
+    }
+}

@@ -1,0 +1,42 @@
+//! Coordinated omission: at `--rate 1000` for 5 s against a server that freezes for 1 s, the
+//! requests due during the freeze wait up to a second, and the corrected latency must say so
+//! (as wrk2 would) while the uncorrected service time is printed beside it.
+
+use std::time::Duration;
+
+use super::server::{Server, Spec};
+use super::{run, text};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_second_freeze_shows_in_the_corrected_p99() {
+    let s = Server::start(Spec {
+        freeze: Some((Duration::from_secs(2), Duration::from_secs(1))),
+        ..Spec::default()
+    })
+    .await;
+    let r = run(&["--rate", "1000", "-z", "5s", "-c", "50", &s.url("/")]).await;
+    let t = &r.total;
+    assert_eq!(t.failures, 0);
+    // About 5000 due; the count is bounded by the schedule, not by the server.
+    assert!(
+        t.requests <= 5000 && t.requests >= 4900,
+        "{} requests",
+        t.requests
+    );
+    assert!(t.latency.p99 >= 0.5, "corrected p99 {} s", t.latency.p99);
+    assert!(
+        t.service.p99 < t.latency.p99,
+        "service p99 {} s",
+        t.service.p99
+    );
+    // With 50 workers blocked, ~950 of the ~1000 requests due in the frozen second were sent late.
+    assert!(t.late >= 500, "{} late", t.late);
+
+    let out = text(&r);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("  99% in"))
+        .expect("a p99 line");
+    assert!(line.contains("(uncorrected "), "{line}");
+    assert!(out.contains("Late sends:"), "{out}");
+}
