@@ -10,12 +10,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, HeaderName, HeaderValue};
+use http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Body;
 use rand::Rng;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use tokio::time::{Duration, Instant};
 
 use crate::bodies::Bodies;
@@ -49,6 +50,7 @@ pub struct App {
     mode: LatencyMode,
     rng: RngSource,
     ready: AtomicBool,
+    admin_token: Option<Vec<u8>>,
 }
 
 impl App {
@@ -67,6 +69,7 @@ impl App {
             mode: config.latency_mode,
             rng: RngSource::new(config.seed),
             ready: AtomicBool::new(true),
+            admin_token: config.admin_token.as_ref().map(|t| t.as_bytes().to_vec()),
         }
     }
 
@@ -112,6 +115,15 @@ impl App {
         B: Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        if route == Route::Phase && req.method() != Method::GET && !self.authorized(&req) {
+            let mut r = json_response(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "changing the phase needs Authorization: Bearer <admin token>"}),
+            );
+            r.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return r;
+        }
         // Bodies of routes that take one are read (and bounded) before anything is counted, so
         // a refused upload never shows up as an attempt.
         let takes_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
@@ -182,6 +194,20 @@ impl App {
                 r
             }
         }
+    }
+
+    /// Whether a phase change may proceed: always without `--admin-token`, else only with the
+    /// token, compared in constant time so its bytes cannot be guessed from response timing.
+    fn authorized<B>(&self, req: &Request<B>) -> bool {
+        let Some(token) = &self.admin_token else {
+            return true;
+        };
+        let given = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .unwrap_or_default();
+        bool::from(given.ct_eq(token))
     }
 
     fn healthcheck(&self, arrival: Instant) -> HttpResponse {

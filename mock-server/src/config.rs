@@ -88,6 +88,18 @@ pub struct Args {
     /// Revision name: sent as `X-Revision` and as a `revision` label on the http_* metrics
     #[arg(long, env = "MOCK_REVISION")]
     pub revision: Option<String>,
+
+    /// Require `Authorization: Bearer <token>` to change the phase (reading it stays open)
+    #[arg(long, env = "MOCK_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Connections served at once; beyond it a connection gets a 503 and is closed
+    #[arg(long, env = "MOCK_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+
+    /// How long a client may take to send its request headers
+    #[arg(long, env = "MOCK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
 }
 
 /// A configuration that has been checked: the start-up phase is parsed and valid.
@@ -101,6 +113,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub profile: Profile,
     pub revision: Option<String>,
+    pub admin_token: Option<String>,
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +130,12 @@ pub enum ConfigError {
         "--revision must be 1 to 63 letters, digits, '.', '_' or '-' (it becomes a header and a label), got {0:?}"
     )]
     Revision(String),
+    #[error("--admin-token must be at least 8 characters with no white space")]
+    AdminToken,
+    #[error("--max-connections must be at least 1")]
+    MaxConnections,
+    #[error("--header-read-timeout must be longer than zero")]
+    HeaderReadTimeout,
     #[error("reading the phase file {path}: {source}")]
     ReadPhase {
         path: PathBuf,
@@ -136,6 +157,9 @@ impl Default for Config {
             log_format: LogFormat::Json,
             profile: Profile::MovieGuru,
             revision: None,
+            admin_token: None,
+            max_connections: 20_000,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -207,6 +231,20 @@ impl TryFrom<Args> for Config {
             log_format: args.log_format,
             profile: profile(&args)?,
             revision: revision(&args.revision)?,
+            admin_token: match args.admin_token {
+                Some(t) if t.len() < 8 || t.chars().any(char::is_whitespace) => {
+                    return Err(ConfigError::AdminToken);
+                }
+                t => t,
+            },
+            max_connections: match args.max_connections {
+                0 => return Err(ConfigError::MaxConnections),
+                n => n,
+            },
+            header_read_timeout: match args.header_read_timeout {
+                d if d.is_zero() => return Err(ConfigError::HeaderReadTimeout),
+                d => d,
+            },
         })
     }
 }

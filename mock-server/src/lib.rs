@@ -55,6 +55,6 @@ pub async fn run(
         phase = %config.startup_phase,
         "mock-server listening"
     );
-    server::serve(listener, app, shutdown, config.shutdown_grace).await;
+    server::serve(listener, app, shutdown, &config).await;
     Ok(())
 }

@@ -18,6 +18,11 @@ fn main() -> ExitCode {
         }
     };
     init_logging(config.log_format);
+    // Thousands of slow clients need thousands of descriptors; the soft limit is often 1024.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -87,6 +87,9 @@ struct HttpMetrics {
 
 pub struct Metrics {
     registry: Registry,
+    /// Connections being served now, and those turned away at the `--max-connections` cap.
+    pub connections_open: prometheus::IntGauge,
+    pub connections_rejected: IntCounter,
     pub chat: ChatMetrics,
     pub login: EndpointMetrics,
     pub logout: EndpointMetrics,
@@ -279,7 +282,17 @@ impl Metrics {
                 "Phase changes accepted since start (POST or DELETE /phase)",
             )?,
         };
+        let connections_open = prometheus::IntGauge::with_opts(Opts::new(
+            "mockserver_connections_open",
+            "Client connections being served",
+        ))?;
+        registry.register(Box::new(connections_open.clone()))?;
         Ok(Metrics {
+            connections_open,
+            connections_rejected: r.counter(
+                "mockserver_connections_rejected_total",
+                "Connections answered 503 and closed because --max-connections were open",
+            )?,
             login: r.endpoint("login", "Login", LOGIN_BUCKETS)?,
             logout: r.endpoint("Logout", "Logout", LOGIN_BUCKETS)?,
             startup: r.endpoint("startup", "Startup", STARTUP_BUCKETS)?,

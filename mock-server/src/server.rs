@@ -1,4 +1,5 @@
-//! The accept loop: HTTP/1.1 and h2c on every connection, and a bounded graceful drain.
+//! The accept loop: HTTP/1.1 and h2c on every connection, limits against hostile clients, and a
+//! bounded graceful drain.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,28 +9,42 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::time::{Duration, timeout};
 
 use crate::app::App;
+use crate::config::Config;
 
-/// Slow or idle clients get this long to send their request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Request heads (request line and headers) larger than this get a 431.
+const MAX_HEAD_BYTES: usize = 32 * 1024;
+
+/// The whole answer to a connection over the cap: no parsing, no task beyond a short drain.
+const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+content-length: 32\r\nretry-after: 1\r\nconnection: close\r\n\r\n{\"error\":\"too many connections\"}";
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets in-flight
-/// requests finish for at most `grace`, and closes whatever is still open.
+/// requests finish for at most the grace period, and closes whatever is still open.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()>,
-    grace: Duration,
+    config: &Config,
 ) {
+    let grace = config.shutdown_grace;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(MAX_HEAD_BYTES as u32);
+    let builder = Arc::new(builder);
+    let slots = Arc::new(Semaphore::new(config.max_connections));
     let graceful = GracefulShutdown::new();
     // Flipped when the grace period runs out: connections still open then are dropped, so an
     // injected wait of minutes cannot hold the process.
@@ -48,25 +63,42 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            app.metrics().connections_rejected.inc();
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(app.handle(req).await) }
-        });
-        let conn = graceful.watch(
-            builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned(),
-        );
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         let mut hard_stopped = hard_stopped.clone();
+        let header_read_timeout = config.header_read_timeout;
         tokio::spawn(async move {
-            tokio::select! {
-                result = conn => if let Err(e) = result {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                },
-                _ = hard_stopped.wait_for(|stop| *stop) => {}
+            let open = app.metrics().connections_open.clone();
+            open.inc();
+            // hyper's header timer starts with the first byte; a client that connects and sends
+            // nothing would hold its slot forever, so it gets the same deadline for that byte.
+            let mut first = [0u8; 1];
+            if let Ok(Ok(1..)) = timeout(header_read_timeout, stream.peek(&mut first)).await {
+                let service = service_fn(move |req| {
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(app.handle(req).await) }
+                });
+                let conn = watcher.watch(
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned(),
+                );
+                tokio::select! {
+                    result = conn => if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    },
+                    _ = hard_stopped.wait_for(|stop| *stop) => {}
+                }
             }
+            open.dec();
+            drop(slot);
         });
     }
     app.set_ready(false);
@@ -80,4 +112,13 @@ pub async fn serve(
             let _ = hard_stop.send(true);
         }
     }
+}
+
+/// Answers a connection over the cap with a 503 and closes it, reading briefly first so the
+/// kernel does not reset the connection before the client has read the answer.
+async fn refuse(mut stream: TcpStream) {
+    let _ = timeout(Duration::from_secs(1), stream.write_all(TOO_MANY)).await;
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = timeout(Duration::from_millis(200), stream.read(&mut sink)).await;
 }

@@ -1,0 +1,223 @@
+//! Hostile or careless clients: admin token, connection cap, header limits, idle connections.
+
+use std::time::Duration;
+
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use mock_server::{Config, LatencyMode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::TestServer;
+
+/// Sends one request on `stream` and reads one response (head and content-length body).
+async fn exchange(stream: &mut TcpStream, request: &str) -> (u16, String) {
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(
+            n > 0,
+            "connection closed mid-response: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return (
+                    text[9..12].parse().unwrap(),
+                    text[end + 4..end + 4 + length].to_owned(),
+                );
+            }
+        }
+    }
+}
+
+async fn phase_request(server: &TestServer, method: Method, auth: Option<&str>) -> StatusCode {
+    let mut req = Request::builder().method(method).uri(server.url("/phase"));
+    if let Some(auth) = auth {
+        req = req.header("authorization", auth);
+    }
+    let req = req
+        .body(Full::new(bytes::Bytes::from_static(
+            br#"{"ChatSuccess": 0.1}"#,
+        )))
+        .unwrap();
+    let resp = server.client.request(req).await.unwrap();
+    let status = resp.status();
+    if status == StatusCode::UNAUTHORIZED {
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    }
+    resp.into_body().collect().await.unwrap();
+    status
+}
+
+#[tokio::test]
+async fn the_admin_token_guards_phase_changes_but_not_reads() {
+    let server = TestServer::with_config(Config {
+        latency_mode: LatencyMode::Record,
+        admin_token: Some("s3cret-token".into()),
+        ..Config::default()
+    })
+    .await;
+    let before = server.phase().await;
+    for auth in [
+        None,
+        Some("Bearer wrong-token"),
+        Some("s3cret-token"),
+        Some("Bearer s3cret-tokenX"),
+        Some("Basic s3cret-token"),
+    ] {
+        assert_eq!(
+            phase_request(&server, Method::POST, auth).await,
+            StatusCode::UNAUTHORIZED,
+            "{auth:?}"
+        );
+        assert_eq!(
+            phase_request(&server, Method::DELETE, auth).await,
+            StatusCode::UNAUTHORIZED,
+            "{auth:?}"
+        );
+    }
+    assert_eq!(
+        server.phase().await,
+        before,
+        "refused changes left the phase alone"
+    );
+    assert_eq!(
+        phase_request(&server, Method::POST, Some("Bearer s3cret-token")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.phase().await["CurrentProbMetrics"]["ChatSuccess"],
+        0.1
+    );
+    assert_eq!(
+        phase_request(&server, Method::DELETE, Some("Bearer s3cret-token")).await,
+        StatusCode::OK
+    );
+    assert_eq!(server.phase().await, before);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_get_a_503_not_a_hang() {
+    let server = TestServer::with_config(Config {
+        latency_mode: LatencyMode::Record,
+        max_connections: 3,
+        ..Config::default()
+    })
+    .await;
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n");
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        assert_eq!(exchange(&mut s, &get("/healthz")).await.0, 200);
+        held.push(s);
+    }
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let (status, body) = exchange(&mut extra, &get("/healthz")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (503, r#"{"error":"too many connections"}"#)
+    );
+    let (status, metrics) = exchange(&mut held[0], &get("/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("mockserver_connections_rejected_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("mockserver_connections_open 3"),
+        "{metrics}"
+    );
+    // A freed slot is usable again.
+    drop(held.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        if exchange(&mut s, &get("/healthz")).await.0 == 200 {
+            again = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "the slot was never released");
+    drop(held);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_headers_get_a_431() {
+    let server = TestServer::start(LatencyMode::Record).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+        "a".repeat(40 * 1024)
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer).await;
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 431"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    // A body just under the 64 KiB limit is still fine: the head limit is not a body limit.
+    let (status, _) = server.post("/chat", &"x".repeat(60 * 1024)).await;
+    assert!(
+        status == StatusCode::OK || status == StatusCode::INTERNAL_SERVER_ERROR,
+        "{status}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_thousand_idle_connections_do_not_starve_a_real_client() {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let server = TestServer::with_config(Config {
+        latency_mode: LatencyMode::Record,
+        header_read_timeout: Duration::from_millis(500),
+        ..Config::default()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for i in 0..1000 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        // Half of them send a partial request head and stall, half send nothing at all.
+        if i % 2 == 0 {
+            s.write_all(b"GET /chat HTTP/1.1\r\nhost: x\r\n")
+                .await
+                .unwrap();
+        }
+        idle.push(s);
+    }
+    let answered = tokio::time::timeout(Duration::from_secs(2), server.get("/healthz")).await;
+    assert_eq!(
+        answered
+            .expect("a real client waited behind idle connections")
+            .0,
+        StatusCode::OK
+    );
+    // The header read timeout then closes the stalled ones, silent or half-sent: each one ends
+    // (a 408, then end of stream) well before 5 s, not merely "some bytes arrived".
+    for (i, s) in idle.iter_mut().enumerate().step_by(25) {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+        assert!(
+            read.is_ok(),
+            "stalled connection {i} was still open 5 s after its 500 ms header timeout"
+        );
+    }
+    server.stop().await;
+}
