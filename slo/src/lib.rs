@@ -1,22 +1,32 @@
 //! SLOs for the Movie Guru mock backend and its canary, as Prometheus sees them.
 //!
 //! - [`Spec`] reads and checks the SLO spec (`scenarios/slo/slos.toml`).
-//! - [`rules`] writes the recording and burn-rate alert rules; [`Compression`] makes the
-//!   time-compressed copy from the same function; [`rule_tests`] writes `promtool test rules` files.
+//! - [`rules()`] writes the recording and burn-rate alert rules; [`Compression`] makes the
+//!   time-compressed copy from the same function; [`rule_tests()`] writes `promtool test rules` files.
 //! - [`generated_files`] lists everything checked in under `scenarios/slo/`, so one test keeps
 //!   those files equal to what the generator writes.
 //! - [`alerts_wait`] and [`slo_report`] ask a running Prometheus, for users' CI pipelines.
+//! - [`predict`] says when an alert fires and resolves, by the burn-rate formula.
 //! - [`LocalPrometheus`] starts a real Prometheus on a free loopback port, for tests.
 
+pub mod api;
 pub mod duration;
 pub mod files;
+pub mod local_prometheus;
+pub mod predict;
+pub mod report;
 pub mod rules;
 pub mod selector;
 pub mod spec;
 pub mod testgen;
+pub mod wait;
 
+pub use api::{ApiError, PrometheusClient};
 pub use duration::{Compression, PromDuration};
 pub use files::{GeneratedFile, generated_files};
+pub use local_prometheus::{LocalPrometheus, LocalPrometheusError};
+pub use report::{Report, SloStatus, slo_report};
 pub use rules::{CompressionError, rules};
 pub use spec::{Spec, SpecError};
 pub use testgen::{TestFile, rule_tests};
+pub use wait::{AlertState, WaitError, WaitOutcome, alerts_wait};

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::duration::{Compression, PromDuration};
+use crate::predict::{window_clears_after, window_crosses_after};
 use crate::rules::{CompressionError, annotations, compress, error_ratio_series, num, quote};
 use crate::spec::{Policy, Slo, Spec};
 
@@ -107,20 +108,25 @@ impl Plan {
         let r = REQUESTS_PER_STEP as f64;
         // Healthy: half the budget's rate (or half the threshold, for a policy below 1x).
         let healthy_bad = (r * budget * (policy.burn_rate / 2.0).min(0.5)).round() as u64;
-        // Breach: twice the threshold, capped at every request failing; the spec check refuses
-        // a threshold at or above 100%, and the cap stays above it.
+        // Breach: twice the threshold, capped at every request failing. The spec check refuses a
+        // threshold at or above 100%, and the clamp to at least one bad request keeps the breach
+        // above a tiny threshold, so every window crosses.
         let breach_bad = ((r * 2.0 * threshold).round() as u64).clamp(1, REQUESTS_PER_STEP);
         let (e0, e) = (healthy_bad as f64 / r, breach_bad as f64 / r);
-        let crossing = (threshold - e0) / (e - e0);
-        let fires_after = long as f64 * crossing;
-        let resolves_after = shortest as f64 * (1.0 - crossing);
-        let breach = (fires_after.floor() as u64 + 1).max(shortest) + 1;
+        // Windows in steps; the warm-up gives every window a full healthy history.
+        let warmup = long + 1;
+        let fires_after = policy
+            .windows()
+            .filter_map(|w| window_crosses_after(steps(w) as f64, warmup as f64, e0, e, threshold))
+            .fold(0.0, f64::max);
+        let resolves_after = window_clears_after(shortest as f64, e0, e, threshold);
+        let breach = after(fires_after).max(shortest) + 1;
         Plan {
             healthy_bad,
             breach_bad,
-            warmup: long + 1,
+            warmup,
             breach,
-            recovery: resolves_after.floor() as u64 + 2,
+            recovery: after(resolves_after) + 1,
             fires_after,
             resolves_after,
         }
@@ -200,17 +206,17 @@ fn test_group(
         Ok(())
     };
     check(start, false)?;
-    let before = (plan.fires_after.ceil() as u64).saturating_sub(2);
+    let before = two_before(plan.fires_after);
     if before > 0 {
         check(start + before, false)?;
     }
-    check(start + plan.fires_after.floor() as u64 + 1, true)?;
+    check(start + after(plan.fires_after), true)?;
     check(recovered, true)?;
-    let still = (plan.resolves_after.ceil() as u64).saturating_sub(2);
+    let still = two_before(plan.resolves_after);
     if still > 0 {
         check(recovered + still, true)?;
     }
-    check(recovered + plan.resolves_after.floor() as u64 + 1, false)?;
+    check(recovered + after(plan.resolves_after), false)?;
     // The SLI really reads the example series: the long window's error ratio is the healthy one.
     let _ = write!(
         out,
@@ -230,6 +236,20 @@ fn test_group(
         )),
     );
     Ok(())
+}
+
+/// Predictions that land on a whole step (the window's ratio equals the threshold there, and `>`
+/// is false) must not move by float noise: within this of a whole step counts as on it.
+const ON_STEP: f64 = 1e-6;
+
+/// The first whole step strictly after a predicted instant.
+fn after(steps: f64) -> u64 {
+    (steps + ON_STEP).floor() as u64 + 1
+}
+
+/// Two whole steps before the step the prediction rounds up to; 0 when that is not after the start.
+fn two_before(steps: f64) -> u64 {
+    ((steps - ON_STEP).ceil() as u64).saturating_sub(2)
 }
 
 /// Each example series with its values in promtool's expanding notation: every good request

@@ -100,3 +100,17 @@ fn promtool_unit_tests_pass_for_every_alert() {
         .collect();
     assert_all_succeed(handles.into_iter().map(|h| h.join().unwrap()).collect());
 }
+
+#[test]
+fn promtool_checks_the_local_stack_config_and_the_rules_it_loads() {
+    let Some(promtool) = promtool() else { return };
+    let config = scenario_dir().join("prometheus.yml");
+    let (file, out) = run(&promtool, &["check", "config"], &config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{file}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("rules.compressed-60x.yml"), "{stdout}");
+}

@@ -11,3 +11,46 @@ pub fn checked_in_spec() -> slo::Spec {
     let path = scenario_dir().join("slos.toml");
     slo::Spec::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// A tiny `/metrics` endpoint on 127.0.0.1:0 whose body `render` computes from the seconds since
+/// it started, so counters grow at a known rate between Prometheus' scrapes.
+pub struct MetricsServer {
+    pub addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MetricsServer {
+    pub async fn start(render: fn(f64) -> String) -> Self {
+        use hyper::service::service_fn;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let started = tokio::time::Instant::now();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let service = service_fn(move |_request| async move {
+                    let body = render(started.elapsed().as_secs_f64());
+                    Ok::<_, std::convert::Infallible>(
+                        hyper::Response::builder()
+                            .header("content-type", "text/plain; version=0.0.4")
+                            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                            .unwrap(),
+                    )
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+                );
+            }
+        });
+        Self { addr, task }
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,206 @@
+//! A real Prometheus for tests: started on a free loopback port with its own data folder, ready
+//! when this returns, killed when the handle is stopped or dropped.
+//!
+//! The port is chosen by Prometheus itself (`--web.listen-address=127.0.0.1:0`) and read back
+//! from its "Listening on" log line, so two test runs can never race for the same port.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::api::PrometheusClient;
+
+/// How long Prometheus may take to listen and then to report ready (it replays its WAL first).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Log lines kept for error messages; Prometheus' start-up says everything in the first dozen.
+const LOG_LINES: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalPrometheusError {
+    #[error("the prometheus binary is not on PATH (Debian: apt-get install prometheus)")]
+    NotInstalled,
+    #[error("preparing {path}: {source}")]
+    Files {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start {binary}: {source}")]
+    Spawn {
+        binary: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("prometheus did not become ready within {START_TIMEOUT:?}: {reason}\n{log}")]
+    NotReady { reason: String, log: String },
+}
+
+/// A running Prometheus. Its data folder and config live in a temporary folder removed on drop.
+#[derive(Debug)]
+pub struct LocalPrometheus {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl LocalPrometheus {
+    /// The `prometheus` binary on PATH, if any: tests skip, saying why, when it is `None`.
+    pub fn binary() -> Option<PathBuf> {
+        let paths = std::env::var_os("PATH")?;
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("prometheus"))
+            .find(|p| p.is_file())
+    }
+
+    /// Writes `config` as `prometheus.yml` and each `(name, contents)` of `files` next to it (so
+    /// `rule_files` can name them relatively), starts Prometheus and waits until it is ready.
+    pub async fn start(config: &str, files: &[(&str, &str)]) -> Result<Self, LocalPrometheusError> {
+        let binary = Self::binary().ok_or(LocalPrometheusError::NotInstalled)?;
+        let dir = tempfile::Builder::new()
+            .prefix("slo-prometheus-")
+            .tempdir()
+            .map_err(|source| LocalPrometheusError::Files {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let write = |name: &str, contents: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, contents)
+                .map_err(|source| LocalPrometheusError::Files { path, source })
+        };
+        write("prometheus.yml", config)?;
+        for (name, contents) in files {
+            write(name, contents)?;
+        }
+        let mut child = Command::new(&binary)
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg("--web.listen-address=127.0.0.1:0")
+            .arg("--log.level=info")
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| LocalPrometheusError::Spawn {
+                binary: binary.clone(),
+                source,
+            })?;
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = oneshot::channel();
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(collect_log(stderr, Arc::clone(&log), address_tx));
+        }
+        let mut this = Self {
+            child,
+            url: String::new(),
+            dir,
+            log,
+        };
+        let address = match tokio::time::timeout(START_TIMEOUT, address_rx).await {
+            Ok(Ok(address)) => address,
+            Ok(Err(_)) => return Err(this.not_ready("it exited before listening")),
+            Err(_) => return Err(this.not_ready("it never logged its listening address")),
+        };
+        this.url = format!("http://{address}");
+        this.wait_ready().await?;
+        Ok(this)
+    }
+
+    /// Base URL of the API and web UI, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The folder with `prometheus.yml`, the extra files and the TSDB.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Prometheus' log so far (last lines), for assertion messages.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// Kills Prometheus and waits for it; the data folder goes with the handle.
+    pub async fn stop(mut self) {
+        // A test server's data is thrown away, so there is nothing to shut down gracefully.
+        let _ = self.child.kill().await;
+    }
+
+    async fn wait_ready(&mut self) -> Result<(), LocalPrometheusError> {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Empty<bytes::Bytes>>();
+        let ready: http::Uri = format!("{}/-/ready", self.url)
+            .parse()
+            .map_err(|e| self.not_ready(&format!("bad address {}: {e}", self.url)))?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(self.not_ready(&format!("it exited with {status}")));
+            }
+            let answer =
+                tokio::time::timeout(Duration::from_secs(2), client.get(ready.clone())).await;
+            if answer.is_ok_and(|r| r.is_ok_and(|response| response.status().is_success())) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.not_ready("/-/ready never answered 200"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn not_ready(&self, reason: &str) -> LocalPrometheusError {
+        LocalPrometheusError::NotReady {
+            reason: reason.to_owned(),
+            log: self.log(),
+        }
+    }
+
+    /// An API client for this server.
+    pub fn client(&self) -> PrometheusClient {
+        // The URL is built above from a socket address, which always parses.
+        PrometheusClient::new(&self.url).expect("a loopback URL is valid")
+    }
+}
+
+/// Keeps the log's tail and hands over the address from `msg="Listening on" address=...`.
+async fn collect_log(
+    stderr: tokio::process::ChildStderr,
+    log: Arc<Mutex<Vec<String>>>,
+    address_tx: oneshot::Sender<String>,
+) {
+    let mut address_tx = Some(address_tx);
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let address = line
+            .contains("msg=\"Listening on\"")
+            .then(|| line.split("address=").nth(1))
+            .flatten()
+            .and_then(|a| a.split_whitespace().next());
+        if let (Some(address), Some(tx)) = (address, address_tx.take_if(|_| address.is_some())) {
+            let _ = tx.send(address.to_owned());
+        }
+        if let Ok(mut log) = log.lock() {
+            if log.len() == LOG_LINES {
+                log.remove(0);
+            }
+            log.push(line);
+        }
+    }
+}

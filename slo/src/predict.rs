@@ -1,0 +1,126 @@
+//! When a burn-rate alert fires and resolves, from the burn-rate formula: the predictions the
+//! generated promtool tests assert, and the ones an end-to-end test can assert against a live
+//! Prometheus.
+//!
+//! Model: constant traffic whose error ratio steps from `healthy` to `breach` at t=0 (and back at
+//! recovery). A window's error ratio is the average over the part of the window that has data,
+//! which is what `rate()` computes; so with less history than the window (a short warm-up, or a
+//! freshly started Prometheus) the window fills with breach data sooner and fires earlier. That
+//! is the "bad from t=0 fires at once" trap, made quantitative.
+
+use std::time::Duration;
+
+use crate::spec::{Policy, Slo};
+
+/// Seconds after the breach starts at which one window's error ratio exceeds `threshold`, given
+/// `history` seconds of healthy data before it. `None` when it never does.
+pub fn window_crosses_after(
+    window: f64,
+    history: f64,
+    healthy: f64,
+    breach: f64,
+    threshold: f64,
+) -> Option<f64> {
+    if breach <= threshold {
+        return None;
+    }
+    if healthy > threshold {
+        return Some(0.0);
+    }
+    // While the window still has room (history + t <= window), its ratio is
+    // (healthy*history + breach*t) / (history + t); once full, (healthy*(window - t) + breach*t) / window.
+    let filling = history * (threshold - healthy) / (breach - threshold);
+    if history + filling <= window {
+        return Some(filling);
+    }
+    Some(window * (threshold - healthy) / (breach - healthy))
+}
+
+/// Seconds after recovery at which a window that held only breach data drops back to or under
+/// `threshold`.
+pub fn window_clears_after(window: f64, healthy: f64, breach: f64, threshold: f64) -> f64 {
+    window * ((breach - threshold) / (breach - healthy)).clamp(0.0, 1.0)
+}
+
+/// When `slo`'s alert of `policy` fires after a breach begins: when the last of its windows
+/// crosses the threshold. `history` is how long healthy traffic ran before; `compression`
+/// divides every window (1 for real time).
+pub fn fires_after(
+    slo: &Slo,
+    policy: &Policy,
+    healthy_ratio: f64,
+    breach_ratio: f64,
+    history: Duration,
+    compression: u32,
+) -> Option<Duration> {
+    let threshold = policy.burn_rate * slo.error_budget();
+    let mut latest: f64 = 0.0;
+    for window in policy.windows() {
+        let w = window.as_millis() as f64 / 1000.0 / f64::from(compression.max(1));
+        let t = window_crosses_after(
+            w,
+            history.as_secs_f64(),
+            healthy_ratio,
+            breach_ratio,
+            threshold,
+        )?;
+        latest = latest.max(t);
+    }
+    Some(Duration::from_secs_f64(latest))
+}
+
+/// When the alert resolves after traffic turns healthy again, assuming the breach lasted at least
+/// the shortest window: when the shortest window drops back under the threshold.
+pub fn resolves_after(
+    slo: &Slo,
+    policy: &Policy,
+    healthy_ratio: f64,
+    breach_ratio: f64,
+    compression: u32,
+) -> Duration {
+    let threshold = policy.burn_rate * slo.error_budget();
+    let shortest = policy
+        .windows()
+        .min()
+        .map_or(0.0, |w| w.as_millis() as f64 / 1000.0);
+    let seconds = window_clears_after(shortest, healthy_ratio, breach_ratio, threshold);
+    Duration::from_secs_f64(seconds / f64::from(compression.max(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_window_needs_the_workbook_share_of_its_length() {
+        // 14.4x on a 1% budget with every request failing: 14.4% of the hour, 8.64 minutes.
+        let t = window_crosses_after(3600.0, 3600.0, 0.0, 1.0, 0.144).unwrap();
+        assert!((t - 518.4).abs() < 1e-9, "{t}");
+    }
+
+    #[test]
+    fn a_window_without_history_fires_at_once() {
+        assert_eq!(
+            window_crosses_after(3600.0, 0.0, 0.0, 1.0, 0.144),
+            Some(0.0)
+        );
+        // 10 minutes of healthy history in a 1h window: 10m * 0.144 / 0.856 = 100.9 s.
+        let t = window_crosses_after(3600.0, 600.0, 0.0, 1.0, 0.144).unwrap();
+        assert!((t - 600.0 * 0.144 / 0.856).abs() < 1e-9, "{t}");
+    }
+
+    #[test]
+    fn the_prediction_is_continuous_where_the_window_fills() {
+        // History chosen so the filling answer lands exactly on the full window.
+        let (w, th, e) = (100.0, 0.2, 1.0);
+        let history = w * (e - th) / e;
+        let filling = window_crosses_after(w, history, 0.0, e, th).unwrap();
+        let full = window_crosses_after(w, 1e9, 0.0, e, th).unwrap();
+        assert!((filling - full).abs() < 1e-9, "{filling} vs {full}");
+    }
+
+    #[test]
+    fn a_breach_under_the_threshold_never_fires() {
+        assert_eq!(window_crosses_after(300.0, 300.0, 0.0, 0.1, 0.1), None);
+    }
+}
