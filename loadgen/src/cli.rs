@@ -186,6 +186,10 @@ pub struct HeyArgs {
     #[arg(long)]
     pub cpus: Option<usize>,
 
+    /// Do not verify TLS certificates (hey never does; loadgen does unless told).
+    #[arg(long)]
+    pub insecure: bool,
+
     /// Open-model rate for the whole run, requests per second: request i is due at start + i/R
     /// and its latency counts from then (coordinated-omission correction).
     #[arg(long, value_parser = parse_rate)]

@@ -1,4 +1,4 @@
-//! Opening a worker's connection (DNS, TCP, HTTP/1.1 or HTTP/2 handshake) and sorting failures
+//! Opening a worker's connection (DNS, TCP, TLS for https, HTTP/1.1 or HTTP/2 handshake) and sorting failures
 //! into `ErrorKind`s.
 //!
 //! The socket is wrapped so that each write stamps the time into an atomic, which is how the
@@ -18,6 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
 
 use crate::plan::{Protocol, Target};
 use crate::stats::ErrorKind;
@@ -68,6 +69,7 @@ pub struct DialTimes {
 pub async fn open(
     target: &Target,
     protocol: Protocol,
+    tls: Option<&TlsConnector>,
     epoch: Instant,
 ) -> Result<(Conn, DialTimes), ErrorKind> {
     let t0 = Instant::now();
@@ -94,12 +96,32 @@ pub async fn open(
     // Small request/response exchanges: Nagle would add delay to every one.
     let _ = stream.set_nodelay(true);
     let last_write = Arc::new(AtomicU64::new(0));
-    let io = TokioIo::new(TimedIo {
+    let io = TimedIo {
         inner: stream,
         epoch,
         last_write: last_write.clone(),
-    });
-    let sender = match protocol {
+    };
+    let sender = match (&target.tls_name, tls) {
+        (Some(name), Some(tls)) => {
+            let stream = tls
+                .connect(name.clone(), io)
+                .await
+                .map_err(|e| classify_io(&e, ErrorKind::Tls))?;
+            handshake(TokioIo::new(stream), protocol).await?
+        }
+        (Some(_), None) => return Err(ErrorKind::Tls),
+        (None, _) => handshake(TokioIo::new(io), protocol).await?,
+    };
+    let dns_dialup = t0.elapsed();
+    Ok((Conn { sender, last_write }, DialTimes { dns, dns_dialup }))
+}
+
+/// Starts HTTP on an open stream (plain or TLS); the connection's driver becomes a task.
+async fn handshake<I>(io: I, protocol: Protocol) -> Result<Sender, ErrorKind>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    Ok(match protocol {
         Protocol::Http1 => {
             let (sender, conn) = http1::handshake(io).await.map_err(|e| classify_hyper(&e))?;
             tokio::spawn(conn);
@@ -112,9 +134,7 @@ pub async fn open(
             tokio::spawn(conn);
             Sender::H2(sender)
         }
-    };
-    let dns_dialup = t0.elapsed();
-    Ok((Conn { sender, last_write }, DialTimes { dns, dns_dialup }))
+    })
 }
 
 /// Sorts an I/O error; `otherwise` is the kind for errors that say nothing more specific.

@@ -15,6 +15,7 @@ pub mod render;
 pub mod report;
 pub mod schedule;
 pub mod stats;
+pub mod tls;
 pub mod worker;
 
 use std::io::Write;

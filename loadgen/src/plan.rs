@@ -53,6 +53,8 @@ pub struct Target {
     pub request_uri: Uri,
     /// Headers prepared once; each request clones them.
     pub headers: HeaderMap,
+    /// For https targets: the name the certificate must carry (also sent as SNI).
+    pub tls_name: Option<rustls::pki_types::ServerName<'static>>,
 }
 
 /// What every request carries, apart from its target.
@@ -77,6 +79,8 @@ pub struct Plan {
     /// Redirect hops to follow (hey/Go follow 10); 0 records the 3xx as the response.
     pub max_redirects: u8,
     pub proxied: bool,
+    /// Accept any TLS certificate, as hey does.
+    pub insecure: bool,
     /// Runtime threads.
     pub cpus: usize,
     pub output: OutputKind,
@@ -94,10 +98,8 @@ pub enum PlanError {
     UrlAndTargets,
     #[error("{url:?} is not a usable URL: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error(
-        "{url:?}: https is not supported yet (loadgen has no TLS built in); use an http:// URL, e.g. the local mock server"
-    )]
-    HttpsUnsupported { url: String },
+    #[error("{url:?}: https through a proxy (-x, which needs CONNECT) is not supported yet")]
+    HttpsViaProxy { url: String },
     #[error("-n cannot be less than -c ({requests} < {concurrency})")]
     FewerRequestsThanWorkers { requests: u64, concurrency: usize },
     #[error("{flag} must be {what}, got {value}")]
@@ -246,6 +248,7 @@ impl TryFrom<HeyArgs> for Plan {
             keepalive: !a.disable_keepalive,
             max_redirects: if a.disable_redirects { 0 } else { 10 },
             proxied: proxy.is_some(),
+            insecure: a.insecure,
             cpus,
             output: a.output.unwrap_or(OutputKind::Summary),
             gates,
@@ -350,19 +353,20 @@ fn target(
     let url: Uri = raw
         .parse()
         .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
-    match url.scheme() {
-        Some(s) if *s == Scheme::HTTP => {}
-        Some(s) if *s == Scheme::HTTPS => {
-            return Err(PlanError::HttpsUnsupported {
-                url: raw.to_string(),
-            });
-        }
-        Some(_) => return Err(bad("the scheme must be http")),
+    let tls = match url.scheme() {
+        Some(s) if *s == Scheme::HTTP => false,
+        Some(s) if *s == Scheme::HTTPS => true,
+        Some(_) => return Err(bad("the scheme must be http or https")),
         None => {
             return Err(bad(
                 "it needs a scheme and host, e.g. http://localhost:8080/",
             ));
         }
+    };
+    if tls && proxy.is_some() {
+        return Err(PlanError::HttpsViaProxy {
+            url: raw.to_string(),
+        });
     }
     let authority = url
         .authority()
@@ -381,7 +385,7 @@ fn target(
     let bad_host = || PlanError::BadHeader(format!("Host: {host_value}"));
     let absolute = |auth: Authority| {
         Uri::builder()
-            .scheme(Scheme::HTTP)
+            .scheme(if tls { Scheme::HTTPS } else { Scheme::HTTP })
             .authority(auth)
             .path_and_query(path.clone())
             .build()
@@ -394,8 +398,22 @@ fn target(
                 .host()
                 .trim_start_matches('[')
                 .trim_end_matches(']');
-            (h.to_string(), authority.port_u16().unwrap_or(80))
+            (
+                h.to_string(),
+                authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
+            )
         }
+    };
+    let tls_name = if tls {
+        let name = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let name = rustls::pki_types::ServerName::try_from(name.to_string())
+            .map_err(|_| bad("its host is not a valid TLS server name"))?;
+        Some(name)
+    } else {
+        None
     };
     let mut headers = common.clone();
     // HTTP/2 carries the host in :authority and forbids connection-specific headers.
@@ -421,5 +439,6 @@ fn target(
         port,
         request_uri,
         headers,
+        tls_name,
     })
 }

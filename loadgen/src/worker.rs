@@ -42,6 +42,8 @@ pub struct Shared {
     pub late_threshold: Option<Duration>,
     /// Cumulative target weights, for routing by weight.
     cumulative: Vec<u64>,
+    /// Built once when any target is https.
+    tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl Shared {
@@ -59,6 +61,11 @@ impl Shared {
             progress: (0..plan.concurrency).map(|_| Progress::default()).collect(),
             late_threshold: crate::schedule::late_threshold(plan.pacing),
             cancel: watch::channel(false).0,
+            tls: plan
+                .targets
+                .iter()
+                .any(|t| t.tls_name.is_some())
+                .then(|| crate::tls::connector(plan.protocol, plan.insecure)),
             plan,
             schedule,
             csv,
@@ -116,7 +123,7 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
         let target = &plan.targets[t];
         let sent = Instant::now();
         let mut timing = Timing::default();
-        let exchange = exchange(plan, target, &mut conns[t], epoch, &mut timing);
+        let exchange = exchange(&shared, target, &mut conns[t], epoch, &mut timing);
         let outcome = tokio::select! {
             biased;
             _ = cancel.wait_for(|c| *c) => {
@@ -187,19 +194,20 @@ where
 /// Sends one request (following redirects as the plan allows) and reads the whole response.
 /// Returns the final status and the body bytes received.
 async fn exchange(
-    plan: &Plan,
+    shared: &Shared,
     target: &Target,
     slot: &mut Option<Conn>,
     epoch: Instant,
     timing: &mut Timing,
 ) -> Result<(u16, u64), ErrorKind> {
+    let plan = &shared.plan;
     let mut uri = target.request_uri.clone();
     let mut method = plan.request.method.clone();
     let mut body = plan.request.body.clone();
     let mut hops = 0u8;
     let mut bytes = 0u64;
     loop {
-        let conn = ready_conn(plan, target, slot, epoch, timing).await?;
+        let conn = ready_conn(shared, target, slot, epoch, timing).await?;
         let mut req = http::Request::new(Full::new(body.clone()));
         *req.method_mut() = method.clone();
         *req.uri_mut() = uri.clone();
@@ -276,7 +284,7 @@ fn is_followed_redirect(s: StatusCode) -> bool {
 fn same_origin(target: &Target, current: &Uri, location: &str) -> Option<Uri> {
     let loc: Uri = location.parse().ok()?;
     let path = if let Some(auth) = loc.authority() {
-        let same = loc.scheme_str() == Some("http") && Some(auth) == target.url.authority();
+        let same = loc.scheme() == target.url.scheme() && Some(auth) == target.url.authority();
         if !same {
             return None;
         }
@@ -294,7 +302,7 @@ fn same_origin(target: &Target, current: &Uri, location: &str) -> Option<Uri> {
 
 /// The worker's connection to `target`, opened (or reopened, if the peer closed it) on demand.
 async fn ready_conn<'a>(
-    plan: &Plan,
+    shared: &Shared,
     target: &Target,
     slot: &'a mut Option<Conn>,
     epoch: Instant,
@@ -306,7 +314,8 @@ async fn ready_conn<'a>(
         }
     }
     if slot.is_none() {
-        let (c, dial) = conn::open(target, plan.protocol, epoch).await?;
+        let (c, dial) =
+            conn::open(target, shared.plan.protocol, shared.tls.as_ref(), epoch).await?;
         timing.dns += dial.dns;
         timing.dns_dialup += dial.dns_dialup;
         *slot = Some(c);

@@ -186,7 +186,10 @@ async fn bad_usage_exits_64_with_a_message() {
             &["-n", "1", "-c", "2", "http://127.0.0.1:1/"][..],
             "-n cannot be less than -c",
         ),
-        (&["https://example.com/"], "https is not supported"),
+        (
+            &["-x", "127.0.0.1:1", "https://example.com/"],
+            "https through a proxy",
+        ),
         (&["--no-such-flag", "http://127.0.0.1:1/"], "--no-such-flag"),
         (&["--slo", "p99<later", "http://127.0.0.1:1/"], "p99<later"),
     ] {

@@ -218,14 +218,13 @@ fn bad_input_is_a_clear_usage_error() {
         PlanError::FewerRequestsThanWorkers { .. }
     ));
     assert!(matches!(
-        err(&["https://example.com/"]),
-        PlanError::HttpsUnsupported { .. }
+        err(&["-x", "127.0.0.1:3128", "https://example.com/"]),
+        PlanError::HttpsViaProxy { .. }
     ));
-    assert!(
-        err(&["https://example.com/"])
-            .to_string()
-            .contains("https is not supported")
-    );
+    assert!(matches!(
+        err(&["ftp://example.com/"]),
+        PlanError::BadUrl { .. }
+    ));
     assert!(matches!(err(&[]), PlanError::NoUrl));
     assert!(matches!(err(&["not a url"]), PlanError::BadUrl { .. }));
     assert!(matches!(

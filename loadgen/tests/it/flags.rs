@@ -266,3 +266,27 @@ fn cpus_sets_the_runtime_threads() {
     // The thread count itself is the plan's (checked in cli.rs); main builds the runtime from it.
     assert_eq!(plan(&["-cpus", "1", &s.url("/")]).cpus, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_and_without_verification() {
+    let s = Server::start_tls(Spec::default()).await;
+    let url = s.url("/secure");
+    // hey never verifies certificates; loadgen does unless --insecure.
+    let r = run(&["--insecure", "-n", "20", "-c", "2", &url]).await;
+    assert_eq!(status(&r.total, "200"), 20);
+    assert_eq!(s.first_seen().version, Version::HTTP_11);
+    assert_eq!(s.connections(), 2);
+
+    let r = run(&["--insecure", "-h2", "-n", "10", "-c", "1", &url]).await;
+    assert_eq!(status(&r.total, "200"), 10);
+    let last = s.state.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last.version, Version::HTTP_2, "ALPN chose h2");
+
+    let r = run(&["-n", "4", "-c", "2", &url]).await;
+    assert_eq!(
+        r.total.errors.get("tls").copied(),
+        Some(4),
+        "a self-signed certificate is refused"
+    );
+    assert_eq!(r.total.responses, 0);
+}

@@ -1,4 +1,4 @@
-//! A small HTTP server for the tests, on 127.0.0.1:0: a fixed delay, a status chosen by request
+//! A small HTTP(S) server for the tests, on 127.0.0.1:0: a fixed delay, a status chosen by request
 //! counter, an optional freeze window, a redirect route, and a record of what the first
 //! requests looked like. Dropping the handle stops accepting.
 
@@ -15,9 +15,11 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 /// How the server behaves.
 #[derive(Clone)]
@@ -69,6 +71,7 @@ const KEEP: usize = 32;
 
 pub struct Server {
     pub addr: SocketAddr,
+    scheme: &'static str,
     pub state: Arc<State>,
     accept: JoinHandle<()>,
 }
@@ -81,6 +84,27 @@ impl Drop for Server {
 
 impl Server {
     pub async fn start(spec: Spec) -> Server {
+        Server::start_with(spec, None).await
+    }
+
+    /// An https server with a fresh self-signed certificate for `localhost`, speaking HTTP/1.1
+    /// or HTTP/2 as ALPN decides.
+    pub async fn start_tls(spec: Spec) -> Server {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Server::start_with(spec, Some(TlsAcceptor::from(Arc::new(config)))).await
+    }
+
+    async fn start_with(spec: Spec, tls: Option<TlsAcceptor>) -> Server {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
@@ -92,24 +116,34 @@ impl Server {
                 };
                 let _ = stream.set_nodelay(true);
                 st.connections.fetch_add(1, Ordering::Relaxed);
-                let (st, spec) = (st.clone(), spec.clone());
+                let (st, spec, tls) = (st.clone(), spec.clone(), tls.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req| handle(st.clone(), spec.clone(), req));
-                    let _ = auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let http = auto::Builder::new(TokioExecutor::new());
+                    let _ = match tls {
+                        Some(tls) => match tls.accept(stream).await {
+                            Ok(s) => http.serve_connection(TokioIo::new(s), svc).await,
+                            Err(_) => return,
+                        },
+                        None => http.serve_connection(TokioIo::new(stream), svc).await,
+                    };
                 });
             }
         });
         Server {
             addr,
+            scheme,
             state,
             accept,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        match self.scheme {
+            // The certificate names localhost, so https URLs must too.
+            "https" => format!("https://localhost:{}{path}", self.addr.port()),
+            _ => format!("http://{}{path}", self.addr),
+        }
     }
 
     pub fn requests(&self) -> u64 {
