@@ -9,6 +9,7 @@ use http::StatusCode;
 
 use crate::phase::{Phase, PhaseError};
 use crate::profile::Profile;
+use crate::timeline::{PhasePlan, StepError};
 
 /// Whether a drawn latency is felt by the client or only recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +98,10 @@ pub struct Args {
     #[arg(long, env = "MOCK_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Cycle the phase through a timeline's steps (TOML; see scenarios/timelines/)
+    #[arg(long, env = "MOCK_TIMELINE", value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+
     /// How long a client may take to send its request headers
     #[arg(long, env = "MOCK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
@@ -116,6 +121,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub max_connections: usize,
     pub header_read_timeout: Duration,
+    pub timeline: Option<PhasePlan>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +142,10 @@ pub enum ConfigError {
     MaxConnections,
     #[error("--header-read-timeout must be longer than zero")]
     HeaderReadTimeout,
+    #[error(transparent)]
+    Timeline(#[from] scenarios::TimelineError),
+    #[error("the timeline {path}: {source}")]
+    TimelinePhase { path: PathBuf, source: StepError },
     #[error("reading the phase file {path}: {source}")]
     ReadPhase {
         path: PathBuf,
@@ -160,6 +170,7 @@ impl Default for Config {
             admin_token: None,
             max_connections: 20_000,
             header_read_timeout: Duration::from_secs(10),
+            timeline: None,
         }
     }
 }
@@ -224,7 +235,6 @@ impl TryFrom<Args> for Config {
             addr: args
                 .addr
                 .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, args.port))),
-            startup_phase,
             latency_mode: args.latency_mode,
             seed: args.seed.unwrap_or_else(rand::random),
             shutdown_grace: args.shutdown_grace,
@@ -245,6 +255,19 @@ impl TryFrom<Args> for Config {
                 d if d.is_zero() => return Err(ConfigError::HeaderReadTimeout),
                 d => d,
             },
+            timeline: match &args.timeline {
+                None => None,
+                Some(path) => {
+                    let timeline = scenarios::Timeline::from_file(path)?;
+                    Some(PhasePlan::new(&timeline, &startup_phase).map_err(|source| {
+                        ConfigError::TimelinePhase {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?)
+                }
+            },
+            startup_phase,
         })
     }
 }

@@ -15,6 +15,7 @@ pub mod profile;
 pub mod route;
 pub mod server;
 pub mod state;
+pub mod timeline;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -55,6 +56,13 @@ pub async fn run(
         phase = %config.startup_phase,
         "mock-server listening"
     );
+    let driver = config.timeline.clone().map(|plan| {
+        let app = app.clone();
+        tokio::spawn(async move { plan.drive(&app).await })
+    });
     server::serve(listener, app, shutdown, &config).await;
+    if let Some(driver) = driver {
+        driver.abort();
+    }
     Ok(())
 }

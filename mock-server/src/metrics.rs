@@ -90,6 +90,8 @@ pub struct Metrics {
     /// Connections being served now, and those turned away at the `--max-connections` cap.
     pub connections_open: prometheus::IntGauge,
     pub connections_rejected: IntCounter,
+    /// Index of the `--timeline` step in force (-1 without a timeline).
+    pub timeline_step: prometheus::IntGauge,
     pub chat: ChatMetrics,
     pub login: EndpointMetrics,
     pub logout: EndpointMetrics,
@@ -287,7 +289,14 @@ impl Metrics {
             "Client connections being served",
         ))?;
         registry.register(Box::new(connections_open.clone()))?;
+        let timeline_step = prometheus::IntGauge::with_opts(Opts::new(
+            "mockserver_timeline_step",
+            "Index of the --timeline step in force, -1 when no timeline runs",
+        ))?;
+        timeline_step.set(-1);
+        registry.register(Box::new(timeline_step.clone()))?;
         Ok(Metrics {
+            timeline_step,
             connections_open,
             connections_rejected: r.counter(
                 "mockserver_connections_rejected_total",

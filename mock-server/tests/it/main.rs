@@ -8,3 +8,4 @@ mod routes;
 mod shutdown;
 mod statistics;
 mod support;
+mod timeline;

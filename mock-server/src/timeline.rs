@@ -1,0 +1,75 @@
+//! Self-driving phases: `--timeline FILE` cycles the phase through a scenario's steps, so a
+//! deployed mock needs no driver.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scenarios::Timeline;
+
+use crate::app::App;
+use crate::phase::{Phase, PhaseError};
+
+/// One step, with its phase already merged and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseStep {
+    pub name: String,
+    pub duration: Duration,
+    pub phase: Arc<Phase>,
+}
+
+/// A timeline whose every phase has been checked before the server starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhasePlan {
+    pub steps: Vec<PhaseStep>,
+    pub repeat: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("timeline step {step:?}: {source}")]
+pub struct StepError {
+    pub step: String,
+    pub source: PhaseError,
+}
+
+impl PhasePlan {
+    /// Merges each step's phase onto the previous one (from `startup`), exactly as a sequence of
+    /// `POST /phase` calls would, so a bad step is refused at start-up rather than mid-run.
+    /// Later cycles of a repeating plan replay the same whole phases.
+    pub fn new(timeline: &Timeline, startup: &Phase) -> Result<PhasePlan, StepError> {
+        let mut current = Arc::new(startup.clone());
+        let mut steps = Vec::with_capacity(timeline.steps.len());
+        for step in &timeline.steps {
+            if let Some(doc) = &step.phase {
+                current = Arc::new(current.merged(doc.as_bytes()).map_err(|source| StepError {
+                    step: step.name.clone(),
+                    source,
+                })?);
+            }
+            steps.push(PhaseStep {
+                name: step.name.clone(),
+                duration: step.duration,
+                phase: current.clone(),
+            });
+        }
+        Ok(PhasePlan {
+            steps,
+            repeat: timeline.repeat,
+        })
+    }
+
+    /// Applies each step in turn; returns after the last step unless the plan repeats.
+    pub async fn drive(&self, app: &App) {
+        loop {
+            for (index, step) in self.steps.iter().enumerate() {
+                app.phases().replace(step.phase.clone(), app.metrics());
+                app.metrics().timeline_step.set(index as i64);
+                tracing::info!(step = %step.name, index, duration = ?step.duration, phase = %step.phase, "timeline step");
+                tokio::time::sleep(step.duration).await;
+            }
+            if !self.repeat {
+                tracing::info!("timeline finished; the last step's phase stays in force");
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Ready-made scenarios and the formats that describe them.
+//!
+//! Phase presets are the workshop's own payloads, embedded so a binary resolves `challenge6`
+//! wherever it runs; timelines are TOML files of steps (apply a phase, hold for a duration, and
+//! for loadgen a load and a traffic split). mock-server and loadgen read both through this crate,
+//! so the two tools never disagree on what a file means.
+
+mod presets;
+mod timeline;
+
+pub use presets::{PRESETS, PresetError, preset, resolve_phase};
+pub use timeline::{PhaseRef, Step, Timeline, TimelineError};

@@ -1,0 +1,79 @@
+//! Phase presets: the workshop's payloads by name, or any phase document on disk.
+
+use std::path::Path;
+
+/// Every preset, by name: the workshop's challenge payloads, verbatim, and the later edition's
+/// "bad change".
+pub const PRESETS: &[(&str, &str)] = &[
+    ("challenge1", include_str!("../phases/challenge1.json")),
+    ("challenge5", include_str!("../phases/challenge5.json")),
+    ("challenge6", include_str!("../phases/challenge6.json")),
+    ("challenge7", include_str!("../phases/challenge7.json")),
+    ("bad-change", include_str!("../phases/bad-change.json")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum PresetError {
+    #[error("no preset or file named {name:?}; presets are: {}", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))]
+    Unknown { name: String },
+    #[error("reading the phase file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The JSON text of a named preset.
+pub fn preset(name: &str) -> Option<&'static str> {
+    PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, doc)| *doc)
+}
+
+/// A preset name, or else a path to a phase document (JSON). Relative paths are taken from
+/// `base` (the directory of the file that names them), then from the working directory.
+pub fn resolve_phase(name_or_path: &str, base: Option<&Path>) -> Result<String, PresetError> {
+    if let Some(doc) = preset(name_or_path) {
+        return Ok(doc.to_owned());
+    }
+    let candidates = base
+        .map(|b| b.join(name_or_path))
+        .into_iter()
+        .chain(std::iter::once(Path::new(name_or_path).to_path_buf()));
+    let mut last = None;
+    for path in candidates {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => return Ok(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                last = Some(PresetError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        }
+    }
+    Err(last.unwrap_or(PresetError::Unknown {
+        name: name_or_path.to_owned(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_is_a_json_object_of_the_original_24_fields() {
+        for (name, doc) in PRESETS {
+            let v: serde_json::Value = serde_json::from_str(doc).unwrap();
+            assert_eq!(v.as_object().map(|o| o.len()), Some(24), "{name}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_presets() {
+        let e = resolve_phase("challenge9", None).unwrap_err().to_string();
+        assert!(e.contains("challenge9") && e.contains("bad-change"), "{e}");
+    }
+}
