@@ -98,6 +98,15 @@ pub struct Args {
     #[arg(long, env = "MOCK_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Re-read the --phase file whenever it changes (e.g. a mounted Kubernetes ConfigMap)
+    #[arg(
+        long,
+        env = "MOCK_WATCH_PHASE",
+        requires = "phase",
+        conflicts_with = "timeline"
+    )]
+    pub watch_phase: bool,
+
     /// Cycle the phase through a timeline's steps (TOML; see scenarios/timelines/)
     #[arg(long, env = "MOCK_TIMELINE", value_name = "FILE")]
     pub timeline: Option<PathBuf>,
@@ -122,6 +131,8 @@ pub struct Config {
     pub max_connections: usize,
     pub header_read_timeout: Duration,
     pub timeline: Option<PhasePlan>,
+    /// The `--phase` file to follow, with `--watch-phase`.
+    pub watch_phase: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +182,7 @@ impl Default for Config {
             max_connections: 20_000,
             header_read_timeout: Duration::from_secs(10),
             timeline: None,
+            watch_phase: None,
         }
     }
 }
@@ -267,6 +279,7 @@ impl TryFrom<Args> for Config {
                     })?)
                 }
             },
+            watch_phase: args.phase.clone().filter(|_| args.watch_phase),
             startup_phase,
         })
     }

@@ -16,6 +16,7 @@ pub mod route;
 pub mod server;
 pub mod state;
 pub mod timeline;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -56,13 +57,17 @@ pub async fn run(
         phase = %config.startup_phase,
         "mock-server listening"
     );
-    let driver = config.timeline.clone().map(|plan| {
+    let timeline = config.timeline.clone().map(|plan| {
         let app = app.clone();
         tokio::spawn(async move { plan.drive(&app).await })
     });
+    let watcher = config
+        .watch_phase
+        .clone()
+        .map(|path| tokio::spawn(watch::watch_phase_file(path, app.clone(), watch::POLL)));
     server::serve(listener, app, shutdown, &config).await;
-    if let Some(driver) = driver {
-        driver.abort();
+    for task in [timeline, watcher].into_iter().flatten() {
+        task.abort();
     }
     Ok(())
 }

@@ -9,3 +9,4 @@ mod shutdown;
 mod statistics;
 mod support;
 mod timeline;
+mod watch;
