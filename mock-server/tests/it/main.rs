@@ -3,6 +3,7 @@
 mod hostile;
 mod metrics_contract;
 mod phase_api;
+mod phase_props;
 mod profiles;
 mod routes;
 mod shutdown;
