@@ -179,6 +179,25 @@ impl LocalPrometheus {
     }
 }
 
+/// A `prometheus.yml` that scrapes each `(job, address)` every second and evaluates every
+/// second, loading `rule_files` (names of files passed to [`LocalPrometheus::start`]). One second
+/// suits rules compressed by [`crate::Compression::E2E`], whose evaluation interval is 1s.
+pub fn fast_scrape_config(jobs: &[(&str, std::net::SocketAddr)], rule_files: &[&str]) -> String {
+    let mut config =
+        String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n");
+    for file in rule_files {
+        config.push_str(&format!("  - {}\n", crate::rules::quote(file)));
+    }
+    config.push_str("scrape_configs:\n");
+    for (job, address) in jobs {
+        config.push_str(&format!(
+            "  - job_name: {}\n    static_configs:\n      - targets: [\"{address}\"]\n",
+            crate::rules::quote(job)
+        ));
+    }
+    config
+}
+
 /// Keeps the log's tail and hands over the address from `msg="Listening on" address=...`.
 async fn collect_log(
     stderr: tokio::process::ChildStderr,

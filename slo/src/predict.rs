@@ -90,6 +90,34 @@ pub fn resolves_after(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The model the formulas solve: the error ratio of a window `t` seconds into the breach.
+    fn ratio(t: f64, window: f64, history: f64, healthy: f64, breach: f64) -> f64 {
+        let bad = t.min(window);
+        let good = history.min(window - bad);
+        (healthy * good + breach * bad) / (good + bad)
+    }
+
+    proptest! {
+        #[test]
+        fn at_the_predicted_instant_the_window_is_at_the_threshold(
+            window in 1.0f64..1e6,
+            history in 0.0f64..2e6,
+            healthy in 0.0f64..0.5,
+            threshold in 0.01f64..0.99,
+            excess in 0.001f64..1.0,
+        ) {
+            prop_assume!(healthy < threshold);
+            let breach = threshold + (1.0 - threshold) * excess;
+            let t = window_crosses_after(window, history, healthy, breach, threshold).unwrap();
+            prop_assert!(t <= window);
+            if history > 0.0 {
+                let at = ratio(t, window, history, healthy, breach);
+                prop_assert!((at - threshold).abs() < 1e-9, "ratio {} at t={}", at, t);
+            }
+        }
+    }
 
     #[test]
     fn a_full_window_needs_the_workbook_share_of_its_length() {

@@ -19,24 +19,17 @@ fn canary_at_10_percent(seconds: f64) -> String {
     )
 }
 
-fn config(target: std::net::SocketAddr) -> String {
-    format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-         rule_files:\n  - rules.yml\n\
-         scrape_configs:\n  - job_name: canary\n    static_configs:\n      - targets: [\"{target}\"]\n"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
-    if LocalPrometheus::binary().is_none() {
-        eprintln!("SKIPPED: the prometheus binary is not on PATH (apt-get install prometheus)");
+    if !crate::support::have("prometheus") {
         return;
     }
     let metrics = MetricsServer::start(canary_at_10_percent).await;
     let rules =
         std::fs::read_to_string(scenario_dir().join(slo::files::compressed_rules())).unwrap();
-    let prometheus = LocalPrometheus::start(&config(metrics.addr), &[("rules.yml", &rules)])
+    let config =
+        slo::local_prometheus::fast_scrape_config(&[("canary", metrics.addr)], &["rules.yml"]);
+    let prometheus = LocalPrometheus::start(&config, &[("rules.yml", &rules)])
         .await
         .unwrap();
     let url = prometheus.url().to_owned();
@@ -147,6 +140,7 @@ async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
         .unwrap();
     assert_eq!(chat.sli, None);
     assert!(report.to_string().contains("2.00x"), "{report}");
+    crate::support::assert_matches_report_schema(&report);
 
     prometheus.stop().await;
 }
@@ -178,5 +172,21 @@ async fn unreachable_prometheus_is_a_clear_error() {
     assert!(
         err.to_string().contains("only http:// is supported"),
         "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_prometheus_that_cannot_start_says_why() {
+    if !crate::support::have("prometheus") {
+        return;
+    }
+    let err = LocalPrometheus::start("scrape_configs: [", &[])
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("did not become ready"), "{message}");
+    assert!(
+        message.contains("prometheus.yml"),
+        "the log names the bad file: {message}"
     );
 }

@@ -3,5 +3,6 @@
 mod generated;
 mod live;
 mod promtool;
+mod report;
 mod spec;
 mod support;

@@ -7,15 +7,7 @@ use std::process::{Command, Output};
 use crate::support::scenario_dir;
 
 fn promtool() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("promtool"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        eprintln!("SKIPPED: promtool is not on PATH (apt-get install prometheus)");
-    }
-    found
+    crate::support::have("promtool").then(|| PathBuf::from("promtool"))
 }
 
 fn run(promtool: &Path, args: &[&str], file: &Path) -> (String, Output) {

@@ -2,6 +2,21 @@
 
 use std::path::PathBuf;
 
+/// Whether `binary` is on PATH. When not, prints why the test skips; with
+/// `REQUIRE_PROMETHEUS=1` (for CI, which installs it) a missing binary fails the test instead.
+pub fn have(binary: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(binary).is_file()));
+    if !found {
+        assert!(
+            std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
+            "{binary} is not on PATH and REQUIRE_PROMETHEUS=1"
+        );
+        eprintln!("SKIPPED: {binary} is not on PATH (Debian: apt-get install prometheus)");
+    }
+    found
+}
+
 /// `scenarios/slo/` in the workspace.
 pub fn scenario_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios/slo")
@@ -53,4 +68,19 @@ impl Drop for MetricsServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Checks a report's JSON against `slo/report.schema.json`, listing every violation.
+pub fn assert_matches_report_schema(report: &slo::Report) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let json: serde_json::Value =
+        serde_json::from_str(&report.to_json()).expect("the report is JSON");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}\n{json:#}", errors.join("\n"));
 }
