@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use crate::duration::Compression;
 use crate::spec::{Policy, Slo};
 
 /// Seconds after the breach starts at which one window's error ratio exceeds `threshold`, given
@@ -43,20 +44,20 @@ pub fn window_clears_after(window: f64, healthy: f64, breach: f64, threshold: f6
 }
 
 /// When `slo`'s alert of `policy` fires after a breach begins: when the last of its windows
-/// crosses the threshold. `history` is how long healthy traffic ran before; `compression`
-/// divides every window (1 for real time).
+/// crosses the threshold. `history` is how long healthy traffic ran before (in the compressed
+/// time, if any); `compression` divides every window.
 pub fn fires_after(
     slo: &Slo,
     policy: &Policy,
     healthy_ratio: f64,
     breach_ratio: f64,
     history: Duration,
-    compression: u32,
+    compression: Compression,
 ) -> Option<Duration> {
     let threshold = policy.burn_rate * slo.error_budget();
     let mut latest: f64 = 0.0;
     for window in policy.windows() {
-        let w = window.as_millis() as f64 / 1000.0 / f64::from(compression.max(1));
+        let w = window.as_millis() as f64 / 1000.0 / f64::from(compression.factor());
         let t = window_crosses_after(
             w,
             history.as_secs_f64(),
@@ -76,7 +77,7 @@ pub fn resolves_after(
     policy: &Policy,
     healthy_ratio: f64,
     breach_ratio: f64,
-    compression: u32,
+    compression: Compression,
 ) -> Duration {
     let threshold = policy.burn_rate * slo.error_budget();
     let shortest = policy
@@ -84,7 +85,7 @@ pub fn resolves_after(
         .min()
         .map_or(0.0, |w| w.as_millis() as f64 / 1000.0);
     let seconds = window_clears_after(shortest, healthy_ratio, breach_ratio, threshold);
-    Duration::from_secs_f64(seconds / f64::from(compression.max(1)))
+    Duration::from_secs_f64(seconds / f64::from(compression.factor()))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod generated;
 mod live;
+mod predict;
 mod promtool;
 mod report;
 mod spec;
