@@ -3,7 +3,7 @@
 //! alike (their names carry the real windows), and it agrees with what the alerts see.
 
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write};
 
 use serde::Serialize;
 
@@ -111,39 +111,41 @@ impl fmt::Display for Report {
             .max()
             .unwrap_or(3)
             .max(3);
-        write!(
-            f,
+        let mut out = format!(
             "{:width$}  {:>9}  {:>6}  {:>8}  {:>11}",
             "SLO", "OBJECTIVE", "PERIOD", "SLI", "BUDGET LEFT"
-        )?;
+        );
         let column = |w: &str| (w.len() + 5).max(7);
         for (_, w) in &windows {
-            write!(f, "  {:>1$}", format!("BURN {w}"), column(w))?;
+            let _ = write!(out, "  {:>1$}", format!("BURN {w}"), column(w));
         }
-        writeln!(f)?;
+        writeln!(f, "{}", out.trim_end())?;
         let pct =
             |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{:.2}%", v * 100.0));
         for slo in &self.slos {
-            write!(
-                f,
+            let mut out = format!(
                 "{:width$}  {:>9}  {:>6}  {:>8}  {:>11}",
                 slo.name,
                 format!("{}%", num(slo.objective)),
                 slo.period,
                 pct(slo.sli),
                 pct(slo.error_budget_remaining),
-            )?;
+            );
             for (_, w) in &windows {
-                let burn = slo.burn_rates.iter().find(|b| b.window == *w);
-                let cell = match burn.map(|b| b.burn_rate) {
+                // A blank cell: the SLO does not record this window; "-": no value in it.
+                let cell = match slo.burn_rates.iter().find(|b| b.window == *w) {
                     None => String::new(),
-                    Some(None) => "-".to_owned(),
-                    Some(Some(r)) => format!("{r:.2}x"),
+                    Some(WindowBurn {
+                        burn_rate: None, ..
+                    }) => "-".to_owned(),
+                    Some(WindowBurn {
+                        burn_rate: Some(r), ..
+                    }) => format!("{r:.2}x"),
                 };
                 let cw = column(w);
-                write!(f, "  {cell:>cw$}")?;
+                let _ = write!(out, "  {cell:>cw$}");
             }
-            writeln!(f)?;
+            writeln!(f, "{}", out.trim_end())?;
         }
         Ok(())
     }
@@ -199,6 +201,10 @@ mod tests {
         );
         assert!(lines[1].contains("2.00x"), "{table}");
         assert!(lines[2].contains("      -  "), "{table}");
+        assert!(
+            table.lines().all(|l| l == l.trim_end()),
+            "no trailing blanks: {table:?}"
+        );
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["slos"][0]["burn_rates"][0]["burn_rate"], 2.0);
         assert!(json["slos"][1]["sli"].is_null());
