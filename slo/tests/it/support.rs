@@ -1,5 +1,6 @@
 //! Paths and fixtures shared by the integration tests.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Whether `binary` is on PATH. When not, prints why the test skips; with
@@ -12,7 +13,11 @@ pub fn have(binary: &str) -> bool {
             std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
             "{binary} is not on PATH and REQUIRE_PROMETHEUS=1"
         );
-        eprintln!("SKIPPED: {binary} is not on PATH (Debian: apt-get install prometheus)");
+        // Straight to stderr: libtest captures eprintln! of passing tests, and a skip must show.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {binary} is not on PATH (Debian: apt-get install prometheus)"
+        );
     }
     found
 }
