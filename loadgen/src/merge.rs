@@ -88,7 +88,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         let bad: u64 = t
             .status_codes
             .iter()
-            .filter(|(c, _)| c.as_str() >= "400")
+            .filter(|(c, _)| c.parse::<u16>().is_ok_and(|c| c >= 400))
             .map(|(_, n)| n)
             .sum();
         t.error_rate = if t.requests == 0 {

@@ -138,10 +138,7 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
     if !t.errors.is_empty() {
         writeln!(w, "\nError distribution:")?;
         for (kind, n) in &t.errors {
-            let label: &str = match serde_json::from_value::<ErrorKind>(kind.as_str().into()) {
-                Ok(k) => k.label(),
-                Err(_) => kind,
-            };
+            let label = ErrorKind::from_key(kind).map_or(kind.as_str(), |k| k.label());
             writeln!(w, "  [{n}]\t{label}")?;
         }
     }

@@ -143,15 +143,7 @@ impl TargetReport {
         let errors = ErrorKind::ALL
             .iter()
             .filter(|k| s.errors[k.index()] > 0)
-            .map(|k| {
-                (
-                    serde_json::to_value(k)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    s.errors[k.index()],
-                )
-            })
+            .map(|k| (k.key().to_string(), s.errors[k.index()]))
             .collect();
         TargetReport {
             name: name.to_string(),

@@ -51,6 +51,24 @@ impl ErrorKind {
         self as usize
     }
 
+    /// The name used in the JSON report (and its schema).
+    pub fn key(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectRefused => "connect_refused",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Redirect => "redirect",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+
     /// The human label used in the summary's error distribution.
     pub fn label(self) -> &'static str {
         match self {
@@ -261,9 +279,15 @@ mod tests {
     }
 
     #[test]
-    fn error_kinds_index_their_own_slot() {
+    fn error_kinds_index_their_own_slot_and_keys_round_trip() {
         for (i, k) in ErrorKind::ALL.iter().enumerate() {
             assert_eq!(k.index(), i, "{k:?}");
+            assert_eq!(ErrorKind::from_key(k.key()), Some(*k));
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                k.key(),
+                "serde and key() agree"
+            );
         }
     }
 }

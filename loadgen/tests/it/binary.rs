@@ -270,3 +270,50 @@ async fn ctrl_c_prints_the_partial_report_and_exits_130() {
         stdout(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_bar_only_on_a_terminal() {
+    // `script` (util-linux) runs the binary on a pseudo-terminal, as a user's shell would.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: no `script` command to provide a terminal");
+        return;
+    }
+    let _cpu = CPU.read().await;
+    let s = Server::start(Spec {
+        delay: Duration::from_millis(2),
+        ..Spec::default()
+    })
+    .await;
+    let on_tty = |extra: &str| {
+        let cmd = format!(
+            "{} -z 1s -c 2 {extra} {}",
+            env!("CARGO_BIN_EXE_loadgen"),
+            s.url("/")
+        );
+        async move {
+            tokio::process::Command::new("script")
+                .args(["-qec", &cmd, "/dev/null"])
+                .output()
+                .await
+                .unwrap()
+        }
+    };
+    let with_bar = on_tty("").await;
+    assert_eq!(with_bar.status.code(), Some(0));
+    let text = stdout(&with_bar);
+    assert!(
+        text.contains(" req/s, 0 errors"),
+        "a progress bar on the terminal:\n{text}"
+    );
+    let without = on_tty("--no-progress").await;
+    assert!(
+        !stdout(&without).contains(" req/s, "),
+        "{}",
+        stdout(&without)
+    );
+    assert!(stdout(&without).contains("Summary:"));
+}

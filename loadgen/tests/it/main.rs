@@ -4,6 +4,7 @@
 mod accuracy;
 mod binary;
 mod cli;
+mod errors;
 mod flags;
 mod memory;
 mod report;
