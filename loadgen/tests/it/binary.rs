@@ -317,3 +317,47 @@ async fn progress_bar_only_on_a_terminal() {
     );
     assert!(stdout(&without).contains("Summary:"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_combines_shard_reports() {
+    let s = Server::start(Spec {
+        status: |k| if k % 5 == 0 { 500 } else { 200 },
+        ..Spec::default()
+    })
+    .await;
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let mut files = Vec::new();
+    for (i, n) in ["120", "80"].iter().enumerate() {
+        let out = loadgen(&["-n", n, "-c", "4", "--output", "json", &s.url("/")]).await;
+        assert_eq!(out.status.code(), Some(0));
+        let path = dir.join(format!("loadgen-shard-{pid}-{i}.json"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        files.push(path.to_str().unwrap().to_string());
+    }
+    let merged = loadgen(&["merge", &files[0], &files[1], "--output", "json"]).await;
+    assert_eq!(
+        merged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(report["total"]["requests"], 200);
+    assert_eq!(report["total"]["status_codes"]["500"], 40);
+    assert_eq!(report["total"]["latency"]["count"], 200);
+    assert_eq!(report["total"]["error_rate"], 0.2);
+
+    let text = loadgen(&["merge", &files[0], &files[1]]).await;
+    assert!(
+        stdout(&text).contains("  [200]\t160 responses"),
+        "{}",
+        stdout(&text)
+    );
+    let missing = loadgen(&["merge", "/nonexistent/shard.json"]).await;
+    assert_eq!(missing.status.code(), Some(loadgen::exit::FAILED));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/shard.json"));
+    for f in files {
+        std::fs::remove_file(f).unwrap();
+    }
+}
