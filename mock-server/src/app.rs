@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bytes::Bytes;
 use http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Body;
 use rand::Rng;
 use serde_json::json;
@@ -21,8 +21,9 @@ use tokio::time::{Duration, Instant};
 
 use crate::bodies::Bodies;
 use crate::config::{Config, LatencyMode};
+use crate::fault::{Fault, FaultBody};
 use crate::metrics::Metrics;
-use crate::phase::{Phase, PhaseError, Ratio, Timed, field_names};
+use crate::phase::{MAX_LATENCY_MS, Phase, PhaseError, Ratio, Timed, field_names};
 use crate::profile::{self, Profile};
 use crate::route::Route;
 use crate::state::{PhaseStore, RngSource};
@@ -37,6 +38,18 @@ const PROMETHEUS_TEXT: HeaderValue =
     HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
 
 pub type HttpResponse = Response<Full<Bytes>>;
+
+/// What a response body is: the canned bytes, or a deliberately broken body.
+pub type ResponseBody = Either<Full<Bytes>, FaultBody>;
+
+/// What the connection should do with a request.
+pub enum Outcome {
+    Respond(Response<ResponseBody>),
+    /// Close the connection without an answer; with `reset`, abortively (RST).
+    Abort {
+        reset: bool,
+    },
+}
 
 /// Everything a request needs; shared by all connections.
 pub struct App {
@@ -86,7 +99,7 @@ impl App {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
-    pub async fn handle<B>(&self, req: Request<B>) -> HttpResponse
+    pub async fn handle<B>(&self, req: Request<B>) -> Outcome
     where
         B: Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -94,6 +107,11 @@ impl App {
         let arrival = Instant::now();
         let route = Route::from_path(req.uri().path());
         let method = req.method().clone();
+        let fault = self.draw_fault(route, &method);
+        if let Some((Fault::Drop, _)) = fault {
+            // Lost before the app: neither the workshop series nor http_* ever hear of it.
+            return Outcome::Abort { reset: true };
+        }
         let mut response = match self.profile.injected_failure(route, &mut self.rng.next()) {
             Some(status) => json_response(status, json!({"error": "failing revision"})),
             None => self.route(route, req, arrival).await,
@@ -107,7 +125,52 @@ impl App {
             response.status(),
             arrival.elapsed().as_secs_f64(),
         );
-        response
+        let Some((fault, endpoint)) = fault else {
+            return Outcome::Respond(response.map(Either::Left));
+        };
+        match fault {
+            Fault::None | Fault::Drop => Outcome::Respond(response.map(Either::Left)),
+            Fault::Reset => Outcome::Abort { reset: true },
+            Fault::Empty => Outcome::Abort { reset: false },
+            Fault::Hang => {
+                tokio::time::sleep(Duration::from_millis(MAX_LATENCY_MS)).await;
+                Outcome::Abort { reset: false }
+            }
+            Fault::Truncated | Fault::SlowBody => {
+                let (mut parts, body) = response.into_parts();
+                let data = body
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                // The headers promise the whole body, so a short one is visibly cut off.
+                parts
+                    .headers
+                    .insert(http::header::CONTENT_LENGTH, data.len().into());
+                let body = if fault == Fault::Truncated {
+                    FaultBody::truncated(data)
+                } else {
+                    let over = self.phases.current().latency(endpoint).max_ms;
+                    FaultBody::slow(data, Duration::from_millis(over))
+                };
+                Outcome::Respond(Response::from_parts(parts, Either::Right(body)))
+            }
+        }
+    }
+
+    /// Whether this request is struck by its endpoint's fault (only endpoints the phase times).
+    fn draw_fault(&self, route: Route, method: &Method) -> Option<(Fault, Timed)> {
+        let endpoint = match (route, method) {
+            (Route::Login, &Method::POST) => Timed::Login,
+            (Route::Chat, &Method::POST) => Timed::Chat,
+            (Route::Startup, &Method::GET) => Timed::Startup,
+            (Route::Preferences, &Method::GET) => Timed::PrefGet,
+            (Route::Preferences, &Method::POST) => Timed::PrefUpdate,
+            _ => return None,
+        };
+        let spec = self.phases.current().fault(endpoint);
+        (spec.kind != Fault::None && self.rng.next().random::<f64>() < spec.ratio)
+            .then_some((spec.kind, endpoint))
     }
 
     async fn route<B>(&self, route: Route, req: Request<B>, arrival: Instant) -> HttpResponse

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
+use crate::fault::{Fault, FaultSpec};
 use crate::latency::{LatencyRange, Shape};
 
 /// Upper bound on any injected latency: a typo such as `80000000` must not park requests for days.
@@ -89,9 +90,12 @@ enum Slot {
     Min(Timed),
     Max(Timed),
     Shape(Timed),
+    Fault(Timed),
+    FaultRatio(Timed),
 }
 
-/// Every key the document accepts, in output order. The first 24 are the original's.
+/// Every key the document accepts, in output order. The first 24 are the original's; the
+/// latency shapes and faults are ours, and are written out only when set.
 const FIELDS: &[(&str, Slot)] = &[
     ("ChatSuccess", Slot::Ratio(Ratio::ChatSuccess)),
     ("ChatSafetyIssue", Slot::Ratio(Ratio::ChatSafetyIssue)),
@@ -125,6 +129,16 @@ const FIELDS: &[(&str, Slot)] = &[
         "PrefUpdateLatencyDistribution",
         Slot::Shape(Timed::PrefUpdate),
     ),
+    ("LoginFault", Slot::Fault(Timed::Login)),
+    ("LoginFaultRatio", Slot::FaultRatio(Timed::Login)),
+    ("ChatFault", Slot::Fault(Timed::Chat)),
+    ("ChatFaultRatio", Slot::FaultRatio(Timed::Chat)),
+    ("StartupFault", Slot::Fault(Timed::Startup)),
+    ("StartupFaultRatio", Slot::FaultRatio(Timed::Startup)),
+    ("PrefGetFault", Slot::Fault(Timed::PrefGet)),
+    ("PrefGetFaultRatio", Slot::FaultRatio(Timed::PrefGet)),
+    ("PrefUpdateFault", Slot::Fault(Timed::PrefUpdate)),
+    ("PrefUpdateFaultRatio", Slot::FaultRatio(Timed::PrefUpdate)),
 ];
 
 /// The names of every accepted key, for error messages and docs.
@@ -138,6 +152,7 @@ pub fn field_names() -> impl Iterator<Item = &'static str> {
 pub struct Phase {
     ratios: [f64; RATIO_COUNT],
     latency: [LatencyRange; TIMED_COUNT],
+    faults: [FaultSpec; TIMED_COUNT],
 }
 
 /// Why a phase document was refused. The phase in force is unchanged whenever one is returned.
@@ -169,6 +184,13 @@ pub enum PhaseError {
     RatioOutOfRange { field: &'static str, value: f64 },
     #[error("{field} must be one of uniform, normal, lognormal, exponential; got {got:?}")]
     UnknownShape { field: &'static str, got: String },
+    #[error("{field} must be one of {}; got {got:?}", Fault::names().collect::<Vec<_>>().join(", "))]
+    UnknownFault { field: &'static str, got: String },
+    #[error("{field} has no effect while {kind_field} is \"none\": set both")]
+    FaultRatioWithoutFault {
+        field: &'static str,
+        kind_field: &'static str,
+    },
     #[error("{min_field} ({min} ms) is greater than {max_field} ({max} ms)")]
     MinAboveMax {
         min_field: &'static str,
@@ -197,7 +219,9 @@ impl PhaseError {
             | PhaseError::NegativeLatency { field, .. }
             | PhaseError::LatencyTooLarge { field, .. }
             | PhaseError::RatioOutOfRange { field, .. }
-            | PhaseError::UnknownShape { field, .. } => Some(field),
+            | PhaseError::UnknownShape { field, .. }
+            | PhaseError::UnknownFault { field, .. }
+            | PhaseError::FaultRatioWithoutFault { field, .. } => Some(field),
             PhaseError::MinAboveMax { min_field, .. } => Some(min_field),
             PhaseError::WeightsAboveOne { first_field, .. } => Some(first_field),
         }
@@ -288,6 +312,7 @@ impl Phase {
                 range(153, 348),
                 range(463, 745),
             ],
+            faults: [FaultSpec::default(); TIMED_COUNT],
         }
     }
 
@@ -297,6 +322,10 @@ impl Phase {
 
     pub fn latency(&self, t: Timed) -> &LatencyRange {
         &self.latency[t as usize]
+    }
+
+    pub fn fault(&self, t: Timed) -> FaultSpec {
+        self.faults[t as usize]
     }
 
     /// Chat outcome weights in cumulative-choice order (Engaged, Acknowledged, Rejected, Unclassified).
@@ -318,6 +347,7 @@ impl Phase {
         };
         let mut next = self.clone();
         let mut seen = [false; FIELDS.len()];
+        let mut entries = Vec::with_capacity(map.len());
         for (key, value) in &map {
             let Some(index) = FIELDS
                 .iter()
@@ -325,10 +355,16 @@ impl Phase {
             else {
                 return Err(PhaseError::UnknownField { key: key.clone() });
             };
-            let (field, slot) = FIELDS[index];
             if std::mem::replace(&mut seen[index], true) {
-                return Err(PhaseError::Duplicate { field });
+                return Err(PhaseError::Duplicate {
+                    field: FIELDS[index].0,
+                });
             }
+            entries.push((FIELDS[index], value));
+        }
+        // A fault kind of "none" clears its ratio, so kinds go first whatever the key order.
+        entries.sort_by_key(|((_, slot), _)| matches!(slot, Slot::FaultRatio(_)));
+        for ((field, slot), value) in entries {
             next.set(field, slot, value)?;
         }
         next.validate()?;
@@ -341,24 +377,40 @@ impl Phase {
             Slot::Min(t) => self.latency[t as usize].min_ms = parse_millis(field, value)?,
             Slot::Max(t) => self.latency[t as usize].max_ms = parse_millis(field, value)?,
             Slot::Shape(t) => {
-                let Value::String(s) = value else {
-                    return Err(PhaseError::WrongType {
-                        field,
-                        expected: "a string",
-                        got: json_kind(value),
-                    });
-                };
+                let s = parse_string(field, value)?;
                 self.latency[t as usize].shape =
                     s.parse().map_err(|_| PhaseError::UnknownShape {
                         field,
-                        got: s.clone(),
+                        got: s.to_owned(),
                     })?;
             }
+            Slot::Fault(t) => {
+                let s = parse_string(field, value)?;
+                let kind: Fault = s.parse().map_err(|_| PhaseError::UnknownFault {
+                    field,
+                    got: s.to_owned(),
+                })?;
+                let spec = &mut self.faults[t as usize];
+                spec.kind = kind;
+                if kind == Fault::None {
+                    spec.ratio = 0.0;
+                }
+            }
+            Slot::FaultRatio(t) => self.faults[t as usize].ratio = parse_ratio(field, value)?,
         }
         Ok(())
     }
 
     fn validate(&self) -> Result<(), PhaseError> {
+        for t in Timed::ALL {
+            let f = self.fault(t);
+            if f.kind == Fault::None && f.ratio > 0.0 {
+                return Err(PhaseError::FaultRatioWithoutFault {
+                    field: field_of(Slot::FaultRatio(t)).0,
+                    kind_field: field_of(Slot::Fault(t)).0,
+                });
+            }
+        }
         for t in Timed::ALL {
             let l = self.latency(t);
             if l.min_ms > l.max_ms {
@@ -418,11 +470,21 @@ fn field_of(slot: Slot) -> (&'static str, Slot) {
     let found = FIELDS.iter().find(|(_, s)| match (s, slot) {
         (Slot::Ratio(a), Slot::Ratio(b)) => *a == b,
         (Slot::Min(a), Slot::Min(b)) | (Slot::Max(a), Slot::Max(b)) => *a == b,
-        (Slot::Shape(a), Slot::Shape(b)) => *a == b,
+        (Slot::Shape(a), Slot::Shape(b))
+        | (Slot::Fault(a), Slot::Fault(b))
+        | (Slot::FaultRatio(a), Slot::FaultRatio(b)) => *a == b,
         _ => false,
     });
     // FIELDS lists every slot; the table test below keeps it that way.
     *found.expect("every slot has a field name")
+}
+
+fn parse_string<'v>(field: &'static str, value: &'v Value) -> Result<&'v str, PhaseError> {
+    value.as_str().ok_or(PhaseError::WrongType {
+        field,
+        expected: "a string",
+        got: json_kind(value),
+    })
 }
 
 fn parse_ratio(field: &'static str, value: &Value) -> Result<f64, PhaseError> {
@@ -484,6 +546,13 @@ impl Serialize for Phase {
                         map.serialize_entry(name, shape.name())?;
                     }
                 }
+                Slot::Fault(t) if self.fault(t).kind != Fault::None => {
+                    map.serialize_entry(name, self.fault(t).kind.name())?;
+                }
+                Slot::FaultRatio(t) if self.fault(t).kind != Fault::None => {
+                    map.serialize_entry(name, &self.fault(t).ratio)?;
+                }
+                Slot::Fault(_) | Slot::FaultRatio(_) => {}
             }
         }
         map.end()
@@ -505,7 +574,7 @@ mod tests {
         for (name, slot) in FIELDS {
             assert_eq!(field_of(*slot).0, *name);
         }
-        assert_eq!(FIELDS.len(), RATIO_COUNT + 3 * TIMED_COUNT);
+        assert_eq!(FIELDS.len(), RATIO_COUNT + 5 * TIMED_COUNT);
     }
 
     #[test]

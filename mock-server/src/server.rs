@@ -1,20 +1,23 @@
 //! The accept loop: HTTP/1.1 and h2c on every connection, limits against hostile clients, and a
 //! bounded graceful drain.
 
-use std::convert::Infallible;
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::time::{Duration, timeout};
 
-use crate::app::App;
+use crate::app::{App, Outcome};
 use crate::config::Config;
 
 /// Request heads (request line and headers) larger than this get a 431.
@@ -81,13 +84,26 @@ pub async fn serve(
             // nothing would hold its slot forever, so it gets the same deadline for that byte.
             let mut first = [0u8; 1];
             if let Ok(Ok(1..)) = timeout(header_read_timeout, stream.peek(&mut first)).await {
+                let reset = Arc::new(AtomicBool::new(false));
+                let io = FaultIo {
+                    stream,
+                    reset: reset.clone(),
+                };
                 let service = service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, Infallible>(app.handle(req).await) }
+                    let (app, reset) = (app.clone(), reset.clone());
+                    async move {
+                        match app.handle(req).await {
+                            Outcome::Respond(response) => Ok(response),
+                            Outcome::Abort { reset: hard } => {
+                                reset.fetch_or(hard, Ordering::Relaxed);
+                                Err(Aborted)
+                            }
+                        }
+                    }
                 });
                 let conn = watcher.watch(
                     builder
-                        .serve_connection(TokioIo::new(stream), service)
+                        .serve_connection(TokioIo::new(io), service)
                         .into_owned(),
                 );
                 tokio::select! {
@@ -121,4 +137,66 @@ async fn refuse(mut stream: TcpStream) {
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
     let _ = timeout(Duration::from_millis(200), stream.read(&mut sink)).await;
+}
+
+/// The error a service returns to make hyper drop the connection for an injected fault.
+#[derive(Debug, thiserror::Error)]
+#[error("fault injected: connection aborted")]
+struct Aborted;
+
+/// The client connection, able to end with a reset when a fault asks for one.
+struct FaultIo {
+    stream: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for FaultIo {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::Relaxed) {
+            // A zero linger makes close() send RST at once; only a non-zero linger can block,
+            // which is why tokio deprecates the setter.
+            #[allow(deprecated)]
+            let _ = self.stream.set_linger(Some(Duration::ZERO));
+        }
+    }
+}
+
+impl AsyncRead for FaultIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FaultIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

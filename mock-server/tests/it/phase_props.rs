@@ -32,6 +32,7 @@ fn value() -> impl Strategy<Value = Value> {
         1 => (0u64..u64::MAX).prop_map(Value::from),
         1 => (0u64..5000).prop_map(|v| Value::from(v as f64 + 0.5)),
         1 => proptest::sample::select(vec!["uniform", "normal", "LogNormal", "exponential", "weibull", ""]).prop_map(Value::from),
+        1 => proptest::sample::select(vec!["none", "reset", "Hang", "empty", "truncated", "slow-body", "drop", "boom"]).prop_map(Value::from),
         1 => Just(Value::Null),
         1 => any::<bool>().prop_map(Value::from),
         1 => Just(json!([1])),
@@ -46,12 +47,43 @@ fn document() -> impl Strategy<Value = Vec<(String, Value)>> {
 fn model(base: &Value, doc: &[(String, Value)]) -> Option<Value> {
     let mut phase = base.as_object().unwrap().clone();
     let mut seen = std::collections::HashSet::new();
+    let mut fields = Vec::new();
     for (k, v) in doc {
         let field = field_names().find(|f| f.eq_ignore_ascii_case(k))?;
         if !seen.insert(field) {
             return None;
         }
-        if field.ends_with("Distribution") {
+        fields.push((field, v));
+    }
+    // Fault kinds first: "none" clears the ratio, whatever order the keys came in.
+    fields.sort_by_key(|(f, _)| f.ends_with("FaultRatio"));
+    for (field, v) in fields {
+        if field.ends_with("FaultRatio") {
+            let r = v.as_f64()?;
+            if !(0.0..=1.0).contains(&r) {
+                return None;
+            }
+            phase.insert(field.into(), Value::from(r));
+        } else if field.ends_with("Fault") {
+            let s = v.as_str()?.to_ascii_lowercase();
+            if ![
+                "none",
+                "reset",
+                "hang",
+                "empty",
+                "truncated",
+                "slow-body",
+                "drop",
+            ]
+            .contains(&s.as_str())
+            {
+                return None;
+            }
+            if s == "none" {
+                phase.remove(&format!("{field}Ratio"));
+            }
+            phase.insert(field.into(), Value::from(s));
+        } else if field.ends_with("Distribution") {
             let s = v.as_str()?.to_ascii_lowercase();
             if !["uniform", "normal", "lognormal", "exponential"].contains(&s.as_str()) {
                 return None;
@@ -99,6 +131,26 @@ fn model(base: &Value, doc: &[(String, Value)]) -> Option<Value> {
             > 1.0 + 1e-6
         {
             return None;
+        }
+    }
+    for p in ["Login", "Chat", "Startup", "PrefGet", "PrefUpdate"] {
+        let kind = phase
+            .get(&format!("{p}Fault"))
+            .and_then(Value::as_str)
+            .unwrap_or("none")
+            .to_owned();
+        let ratio = phase
+            .get(&format!("{p}FaultRatio"))
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        if kind == "none" && ratio > 0.0 {
+            return None;
+        }
+        if kind == "none" {
+            phase.remove(&format!("{p}Fault"));
+            phase.remove(&format!("{p}FaultRatio"));
+        } else if !phase.contains_key(&format!("{p}FaultRatio")) {
+            phase.insert(format!("{p}FaultRatio"), Value::from(0.0));
         }
     }
     // Uniform is the default and is not written out.

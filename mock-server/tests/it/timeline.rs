@@ -76,3 +76,20 @@ fn a_step_with_an_invalid_phase_is_refused_before_start() {
         "{err}"
     );
 }
+
+/// Every timeline shipped in scenarios/timelines/ is one the server accepts, step by step.
+#[test]
+fn every_shipped_timeline_is_a_valid_phase_plan() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/timelines");
+    let mut plans = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let timeline = Timeline::from_file(&path).unwrap();
+            PhasePlan::new(&timeline, &Phase::workshop_default())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            plans += 1;
+        }
+    }
+    assert!(plans >= 6, "{plans} timelines in {}", dir.display());
+}
