@@ -136,6 +136,45 @@ mod tests {
         assert_eq!(dues, want);
     }
 
+    proptest::proptest! {
+        /// However many workers share the schedule, together they get exactly n tickets, the
+        /// due times are exactly start + i/rate for i in 0..n, and each worker's own due times
+        /// never go backwards.
+        #[test]
+        fn shared_open_schedule_is_exact_and_monotonic(rate in 1.0f64..100_000.0, workers in 1usize..8, n in 1u64..300) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+            let (mut all, per_worker) = rt.block_on(async {
+                let start = Instant::now();
+                let s = std::sync::Arc::new(Schedule::new(start, Pacing::Open { rate }, Stop::Count(n)));
+                let tasks: Vec<_> = (0..workers).map(|_| {
+                    let s = s.clone();
+                    tokio::spawn(async move {
+                        let mut clock = WorkerClock::default();
+                        let mut dues = Vec::new();
+                        while let Some(t) = s.next(&mut clock).await {
+                            dues.push(t.due - start);
+                        }
+                        dues
+                    })
+                }).collect();
+                let mut all = Vec::new();
+                let mut per_worker = Vec::new();
+                for t in tasks {
+                    let d = t.await.unwrap();
+                    all.extend(d.iter().copied());
+                    per_worker.push(d);
+                }
+                (all, per_worker)
+            });
+            all.sort();
+            let want: Vec<Duration> = (0..n).map(|i| Duration::from_secs_f64(i as f64 / rate)).collect();
+            proptest::prop_assert_eq!(all, want);
+            for d in per_worker {
+                proptest::prop_assert!(d.windows(2).all(|w| w[0] <= w[1]));
+            }
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn duration_stop_ends_at_the_deadline() {
         let start = Instant::now();

@@ -46,6 +46,15 @@ async fn percentiles_within_2ms_and_status_counts_exact() {
     // The truth: what the server measured around its 20 ms sleep, per request. The client's
     // figures add only loopback and parsing, which must stay under 2 ms.
     let l = &t.latency;
+    eprintln!(
+        "client p50/p90/p99 {:.3}/{:.3}/{:.3} ms; server {:.3}/{:.3}/{:.3} ms",
+        l.p50 * 1e3,
+        l.p90 * 1e3,
+        l.p99 * 1e3,
+        s.handled_at(0.5) as f64 / 1e3,
+        s.handled_at(0.9) as f64 / 1e3,
+        s.handled_at(0.99) as f64 / 1e3
+    );
     for (name, q, secs) in [
         ("p10", 0.10, l.p10),
         ("p50", 0.50, l.p50),

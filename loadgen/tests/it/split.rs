@@ -40,6 +40,11 @@ async fn shares_follow_the_weights_and_errors_stay_with_their_target() {
     let p = 0.1;
     let sd = (n as f64 * p * (1.0 - p)).sqrt();
     let dev = (x.requests as f64 - n as f64 * p).abs();
+    eprintln!(
+        "next got {} of {n}: {:.2} sd from 10%",
+        x.requests,
+        dev / sd
+    );
     assert!(
         dev <= 4.0 * sd,
         "next got {} of {n}, want {} +- {:.0}",

@@ -16,6 +16,10 @@ async fn a_one_second_freeze_shows_in_the_corrected_p99() {
     .await;
     let r = run(&["--rate", "1000", "-z", "5s", "-c", "50", &s.url("/")]).await;
     let t = &r.total;
+    eprintln!(
+        "{} requests, {:.1} req/s achieved, {} late; p50 {:.3} s, p99 {:.3} s corrected; p99 {:.3} s uncorrected",
+        t.requests, t.rps, t.late, t.latency.p50, t.latency.p99, t.service.p99
+    );
     assert_eq!(t.failures, 0);
     // About 5000 due; the count is bounded by the schedule, not by the server.
     assert!(
