@@ -143,11 +143,17 @@ impl TryFrom<HeyArgs> for Plan {
     type Error = PlanError;
 
     fn try_from(a: HeyArgs) -> Result<Plan, PlanError> {
-        if a.concurrency == 0 {
-            return Err(out_of_range("-c", "at least 1", a.concurrency));
+        if !(1..=MAX_WORKERS).contains(&a.concurrency) {
+            return Err(out_of_range("-c", "between 1 and 100000", a.concurrency));
         }
         let stop = match a.duration {
-            Some(d) if d.is_zero() => return Err(out_of_range("-z", "longer than 0", "0s")),
+            Some(d) if d.is_zero() || d > MAX_DURATION => {
+                return Err(out_of_range(
+                    "-z",
+                    "longer than 0 and at most 365 days",
+                    humantime::format_duration(d),
+                ));
+            }
             Some(d) => Stop::Duration(d),
             None if a.requests == 0 => return Err(out_of_range("-n", "at least 1", 0)),
             None if a.requests < a.concurrency as u64 => {
@@ -158,8 +164,15 @@ impl TryFrom<HeyArgs> for Plan {
             }
             None => Stop::Count(a.requests),
         };
-        if !(a.qps.is_finite() && a.qps >= 0.0) {
-            return Err(out_of_range("-q", "a rate >= 0", a.qps));
+        if !(a.qps == 0.0 || (MIN_RATE..=MAX_RATE).contains(&a.qps)) {
+            return Err(out_of_range(
+                "-q",
+                "0 (no limit) or between 0.001 and 1e9",
+                a.qps,
+            ));
+        }
+        if let Some(rate) = a.rate.filter(|r| !(MIN_RATE..=MAX_RATE).contains(r)) {
+            return Err(out_of_range("--rate", "between 0.001 and 1e9", rate));
         }
         let pacing = match (a.qps > 0.0, a.rate) {
             (true, Some(_)) => return Err(PlanError::QpsAndRate),
@@ -167,12 +180,18 @@ impl TryFrom<HeyArgs> for Plan {
             (false, Some(rate)) => Pacing::Open { rate },
             (false, None) => Pacing::Closed,
         };
-        if !(a.timeout_secs.is_finite() && a.timeout_secs >= 0.0) {
-            return Err(out_of_range("-t", "seconds >= 0", a.timeout_secs));
+        if !(0.0..=MAX_DURATION.as_secs_f64()).contains(&a.timeout_secs) {
+            return Err(out_of_range(
+                "-t",
+                "seconds from 0 to 365 days",
+                a.timeout_secs,
+            ));
         }
         let timeout = (a.timeout_secs > 0.0).then(|| Duration::from_secs_f64(a.timeout_secs));
         let cpus = match a.cpus {
-            Some(0) => return Err(out_of_range("-cpus", "at least 1", 0)),
+            Some(n) if !(1..=MAX_CPUS).contains(&n) => {
+                return Err(out_of_range("-cpus", "between 1 and 1024", n));
+            }
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
@@ -257,6 +276,14 @@ impl TryFrom<HeyArgs> for Plan {
         })
     }
 }
+
+/// Bounds that keep every later computation (due times, deadlines, allocations per worker)
+/// finite, so no input can make the engine panic or exhaust memory before it starts.
+const MAX_WORKERS: usize = 100_000;
+const MAX_CPUS: usize = 1024;
+const MIN_RATE: f64 = 0.001;
+const MAX_RATE: f64 = 1e9;
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 fn out_of_range(flag: &'static str, what: &'static str, value: impl ToString) -> PlanError {
     PlanError::OutOfRange {

@@ -84,9 +84,9 @@ impl ErrorKind {
     }
 }
 
-/// Status codes are counted in a flat array indexed by code; anything outside 100..=599 is invalid
-/// HTTP and hyper rejects it before we see it.
-pub const STATUS_SLOTS: usize = 600;
+/// Status codes are counted in a flat array indexed by code; hyper accepts 100..=999 and rejects
+/// anything else before we see it.
+pub const STATUS_SLOTS: usize = 1000;
 
 /// Running min / max / sum of one request phase (DNS, dial, write, wait, read), in microseconds.
 /// hey reports only average, fastest and slowest for these, so a histogram would be waste.

@@ -282,6 +282,19 @@ fn bad_input_is_a_clear_usage_error() {
         err(&["-D", "/nonexistent/body", URL]),
         PlanError::BodyFile { .. }
     ));
+    for (args, flag) in [
+        (&["-c", "100001", URL][..], "-c"),
+        (&["--rate", "1e-300", URL], "--rate"),
+        (&["-q", "1e300", URL], "-q"),
+        (&["-t", "1e300", URL], "-t"),
+        (&["-z", "1000years", URL], "-z"),
+        (&["-cpus", "100000", URL], "-cpus"),
+    ] {
+        match err(args) {
+            PlanError::OutOfRange { flag: f, .. } => assert_eq!(f, flag, "{args:?}"),
+            other => panic!("{args:?}: {other}"),
+        }
+    }
     for bad in [
         &["-n", "lots", URL][..],
         &["-z", "soon", URL],

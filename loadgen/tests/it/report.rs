@@ -25,8 +25,14 @@ async fn json_reports_validate_against_the_schema() {
         ..Spec::default()
     })
     .await;
+    let odd = Server::start(Spec {
+        status: |_| 799,
+        ..Spec::default()
+    })
+    .await;
     let v = validator();
     let reports = [
+        run(&["-n", "10", "-c", "2", &odd.url("/")]).await,
         run(&["-n", "50", "-c", "5", "--slo", "p99<1s", &ok.url("/")]).await,
         run(&["--rate", "500", "-n", "50", "-c", "5", &ok.url("/")]).await,
         run(&[
@@ -49,10 +55,14 @@ async fn json_reports_validate_against_the_schema() {
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
     }
-    assert!(reports[2].targets[1].errors.contains_key("connect_refused"));
+    assert_eq!(
+        reports[0].total.status_codes["799"], 10,
+        "any status hyper accepts is counted"
+    );
+    assert!(reports[3].targets[1].errors.contains_key("connect_refused"));
 
     // The schema is not vacuous: a report missing a field, or with an unknown error kind, fails.
-    let mut bad = to_json(&reports[0]);
+    let mut bad = to_json(&reports[1]);
     bad["total"].as_object_mut().unwrap().remove("latency");
     assert!(!v.is_valid(&bad));
     let mut bad = to_json(&reports[0]);
