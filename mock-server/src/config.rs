@@ -111,6 +111,11 @@ pub struct Args {
     #[arg(long, env = "MOCK_TIMELINE", value_name = "FILE")]
     pub timeline: Option<PathBuf>,
 
+    /// Instead of serving: check that the server on --addr/PORT answers GET /healthz with 200
+    /// and exit 0, else 1 (a container HEALTHCHECK without curl in the image)
+    #[arg(long)]
+    pub probe: bool,
+
     /// How long a client may take to send its request headers
     #[arg(long, env = "MOCK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,

@@ -1,6 +1,8 @@
 //! The `mock-server` binary: flags in, logging set up, `mock_server::run` until a signal.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -10,6 +12,18 @@ use tokio::signal::unix::{SignalKind, signal};
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.probe {
+        let addr = args
+            .addr
+            .unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)));
+        return match mock_server::probe::healthz(addr, Duration::from_secs(2)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mock-server --probe: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::try_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! mock-server's integration suite: real servers on 127.0.0.1:0, real HTTP, and `/metrics`.
 
+mod deploy;
 mod faults;
 mod hostile;
 mod metrics_contract;

@@ -184,3 +184,26 @@ async fn a_bad_phase_file_is_a_usage_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn probe_passes_against_a_live_server_and_fails_against_none() {
+    let (mut child, addr, _logs) = spawn(&[]).await;
+    let probe = |addr: SocketAddr| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mock-server"))
+            .args(["--probe", "--addr", &addr.to_string()])
+            .output()
+            .unwrap()
+    };
+    let live = probe(addr);
+    assert_eq!(
+        live.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    sigterm(&child);
+    child.wait().await.unwrap();
+    let dead = probe(addr);
+    assert_eq!(dead.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&dead.stderr).contains("connecting to"));
+}
