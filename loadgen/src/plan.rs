@@ -364,6 +364,25 @@ fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Ve
     Ok(weights)
 }
 
+/// The target a redirect to another origin lands on: the same headers (but its own Host), the
+/// same protocol and proxy. `None` if the location is not a URL loadgen can load.
+pub(crate) fn redirect_target(plan: &Plan, from: &Target, url: &str) -> Option<Target> {
+    let mut common = from.headers.clone();
+    common.remove(header::HOST);
+    let proxy = plan.proxied.then(|| (from.host.clone(), from.port));
+    let h2 = plan.protocol == Protocol::Http2;
+    target(
+        from.name.clone(),
+        url,
+        from.weight,
+        proxy.as_ref(),
+        None,
+        h2,
+        &common,
+    )
+    .ok()
+}
+
 fn target(
     name: String,
     raw: &str,

@@ -29,7 +29,7 @@ pub enum ErrorKind {
     Tls,
     /// The peer spoke something that is not valid HTTP.
     Protocol,
-    /// A redirect could not be followed: too many hops, a bad Location, or another origin.
+    /// A redirect could not be followed: more than 10 hops, or a Location loadgen cannot load.
     Redirect,
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::conn::{self, Conn};
-use crate::plan::{Plan, Protocol, Target};
+use crate::plan::{self, Plan, Protocol, Target};
 use crate::schedule::{Schedule, WorkerClock};
 use crate::stats::{ErrorKind, Stats};
 
@@ -206,12 +206,20 @@ async fn exchange(
     let mut body = plan.request.body.clone();
     let mut hops = 0u8;
     let mut bytes = 0u64;
+    // Set while a redirect has taken the request to another origin: that hop gets a connection
+    // of its own, closed when the request ends, and the worker's connection stays as it was.
+    let mut elsewhere: Option<Target> = None;
+    let mut elsewhere_conn: Option<Conn> = None;
     loop {
-        let conn = ready_conn(shared, target, slot, epoch, timing).await?;
+        let (here, slot) = match &elsewhere {
+            Some(t) => (t, &mut elsewhere_conn),
+            None => (target, &mut *slot),
+        };
+        let conn = ready_conn(shared, here, slot, epoch, timing).await?;
         let mut req = http::Request::new(Full::new(body.clone()));
         *req.method_mut() = method.clone();
         *req.uri_mut() = uri.clone();
-        *req.headers_mut() = target.headers.clone();
+        *req.headers_mut() = here.headers.clone();
         if body.is_empty() {
             req.headers_mut().remove(header::CONTENT_LENGTH);
         }
@@ -261,7 +269,21 @@ async fn exchange(
             return Err(ErrorKind::Redirect);
         }
         hops += 1;
-        uri = same_origin(target, &uri, &location).ok_or(ErrorKind::Redirect)?;
+        match next_hop(here, &uri, &location).ok_or(ErrorKind::Redirect)? {
+            Hop::Same(next) => uri = next,
+            Hop::Origin(url) if same_origin(target, &url) => {
+                uri = with_path(target, &url).ok_or(ErrorKind::Redirect)?;
+                elsewhere = None;
+                elsewhere_conn = None;
+            }
+            Hop::Origin(url) => {
+                let there = plan::redirect_target(plan, target, &url.to_string());
+                let there = there.ok_or(ErrorKind::Redirect)?;
+                uri = there.request_uri.clone();
+                elsewhere = Some(there);
+                elsewhere_conn = None;
+            }
+        }
         // Go's client (and so hey) turns a redirected POST into a GET except on 307 and 308.
         if !matches!(
             status,
@@ -278,25 +300,42 @@ fn is_followed_redirect(s: StatusCode) -> bool {
     matches!(s.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
-/// The request-target for a redirect to `location`, if it stays on the target's origin.
-/// Redirects elsewhere would need a connection the worker does not own; they count as
-/// `ErrorKind::Redirect` rather than being followed half-way.
-fn same_origin(target: &Target, current: &Uri, location: &str) -> Option<Uri> {
+/// Where a redirect goes.
+enum Hop {
+    /// The same origin as the response: the next request-target.
+    Same(Uri),
+    /// An absolute URL, possibly on another origin.
+    Origin(Uri),
+}
+
+fn next_hop(here: &Target, current: &Uri, location: &str) -> Option<Hop> {
     let loc: Uri = location.parse().ok()?;
-    let path = if let Some(auth) = loc.authority() {
-        let same = loc.scheme() == target.url.scheme() && Some(auth) == target.url.authority();
-        if !same {
-            return None;
-        }
-        loc.path_and_query()?.as_str().to_string()
-    } else if location.starts_with('/') {
+    if loc.authority().is_some() {
+        return if same_origin(here, &loc) {
+            with_path(here, &loc).map(Hop::Same)
+        } else {
+            Some(Hop::Origin(loc))
+        };
+    }
+    let path = if location.starts_with('/') {
         location.to_string()
     } else {
         let base = current.path();
         format!("{}{location}", &base[..=base.rfind('/').unwrap_or(0)])
     };
-    let mut parts = target.request_uri.clone().into_parts();
+    let mut parts = here.request_uri.clone().into_parts();
     parts.path_and_query = Some(path.parse().ok()?);
+    Uri::from_parts(parts).ok().map(Hop::Same)
+}
+
+fn same_origin(t: &Target, url: &Uri) -> bool {
+    url.scheme() == t.url.scheme() && url.authority() == t.url.authority()
+}
+
+/// `t`'s request-target form (origin or absolute) with `url`'s path and query.
+fn with_path(t: &Target, url: &Uri) -> Option<Uri> {
+    let mut parts = t.request_uri.clone().into_parts();
+    parts.path_and_query = Some(url.path_and_query()?.clone());
     Uri::from_parts(parts).ok()
 }
 

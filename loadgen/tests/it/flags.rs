@@ -241,6 +241,14 @@ async fn redirects_are_followed_unless_disabled() {
     ])
     .await;
     assert_eq!(status(&r.total, "302"), 4);
+    // To another origin: followed on a connection of its own, as Go's client does.
+    let other = Server::start(Spec::default()).await;
+    let away = s.url(&format!("/redirect-to?{}", other.url("/landed")));
+    let r = run(&["-n", "6", "-c", "2", &away]).await;
+    assert_eq!(status(&r.total, "200"), 6);
+    assert_eq!(other.requests(), 6);
+    assert_eq!(other.first_seen().headers["host"], other.addr.to_string());
+    assert_eq!(other.first_seen().uri, "/landed");
     let r = run(&["-n", "2", "-c", "1", &s.url("/redirect-loop")]).await;
     assert_eq!(
         r.total.errors.get("redirect").copied(),

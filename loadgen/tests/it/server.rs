@@ -219,6 +219,10 @@ async fn handle(
         "/redirect" => Response::builder()
             .status(302)
             .header("location", "/landed"),
+        // The query is the Location: /redirect-to?http://elsewhere/landed
+        "/redirect-to" => Response::builder()
+            .status(302)
+            .header("location", parts.uri.query().unwrap_or("/")),
         "/redirect-loop" => Response::builder()
             .status(302)
             .header("location", "/redirect-loop"),
