@@ -221,3 +221,38 @@ async fn a_thousand_idle_connections_do_not_starve_a_real_client() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn clients_that_vanish_mid_request_do_not_disturb_the_others() {
+    let server = TestServer::start(LatencyMode::Sleep).await;
+    let (status, _) = server
+        .post(
+            "/phase",
+            r#"{"StartupSuccess": 1, "StartupLatencyMinMS": 300, "StartupLatencyMaxMS": 300}"#,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Fifty clients send a request and hang up while the server is still waiting to answer.
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"GET /startup HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        drop(s);
+    }
+    // Everyone else is still served, and no vanished connection is left behind. (A vanished
+    // request is counted only if hyper had dispatched it before the hang-up: its client never
+    // learns either way, so the count is a range, not a number.)
+    let (status, _) = server.get("/startup").await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let m = server.metrics().await;
+    let attempts = m.count("movieguru_startup_attempts_total");
+    assert!((1..=51).contains(&attempts), "{attempts}");
+    assert_eq!(
+        m.count("mockserver_connections_open"),
+        1,
+        "the vanished connections were closed"
+    );
+    server.stop().await;
+}
