@@ -164,7 +164,7 @@ pub struct HeyArgs {
     /// Basic authentication, username:password.
     #[arg(short = 'a', long = "a", allow_hyphen_values = true)]
     pub basic_auth: Option<String>,
-    /// HTTP proxy address as host:port (http URLs; requests go in absolute form).
+    /// HTTP proxy address as host:port (absolute-form requests for http, CONNECT for https).
     #[arg(short = 'x', long = "x")]
     pub proxy: Option<String>,
     /// Enable HTTP/2 (cleartext, prior knowledge).

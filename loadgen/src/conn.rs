@@ -1,5 +1,5 @@
-//! Opening a worker's connection (DNS, TCP, TLS for https, HTTP/1.1 or HTTP/2 handshake) and sorting failures
-//! into `ErrorKind`s.
+//! Opening a worker's connection (DNS, TCP, a CONNECT tunnel for https through `-x`, TLS for
+//! https, HTTP/1.1 or HTTP/2 handshake) and sorting failures into `ErrorKind`s.
 //!
 //! The socket is wrapped so that each write stamps the time into an atomic, which is how the
 //! request-write phase is measured without hyper exposing it.
@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
@@ -92,7 +92,10 @@ pub async fn open(
             Err(e) => last = classify_io(&e, ErrorKind::Connect),
         }
     }
-    let stream = stream.ok_or(last)?;
+    let mut stream = stream.ok_or(last)?;
+    if let Some(authority) = &target.tunnel {
+        tunnel(&mut stream, authority).await?;
+    }
     // Small request/response exchanges: Nagle would add delay to every one.
     let _ = stream.set_nodelay(true);
     let last_write = Arc::new(AtomicU64::new(0));
@@ -114,6 +117,26 @@ pub async fn open(
     };
     let dns_dialup = t0.elapsed();
     Ok((Conn { sender, last_write }, DialTimes { dns, dns_dialup }))
+}
+
+/// Asks an HTTP proxy to open a tunnel (`CONNECT`) to `authority`, for https through `-x`.
+async fn tunnel(stream: &mut TcpStream, authority: &str) -> Result<(), ErrorKind> {
+    let connect = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+    let io_err = |e: io::Error| classify_io(&e, ErrorKind::Connect);
+    stream.write_all(connect.as_bytes()).await.map_err(io_err)?;
+    // The proxy says nothing after its reply until the TLS client speaks, so reading up to the
+    // blank line cannot swallow any of the tunnel's bytes.
+    let mut head = Vec::with_capacity(256);
+    let mut buf = [0u8; 512];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.map_err(io_err)?;
+        if n == 0 || head.len() + n > 8192 {
+            return Err(ErrorKind::Connect);
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let ok = head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200");
+    if ok { Ok(()) } else { Err(ErrorKind::Connect) }
 }
 
 /// Starts HTTP on an open stream (plain or TLS); the connection's driver becomes a task.

@@ -55,6 +55,8 @@ pub struct Target {
     pub headers: HeaderMap,
     /// For https targets: the name the certificate must carry (also sent as SNI).
     pub tls_name: Option<rustls::pki_types::ServerName<'static>>,
+    /// For https through a proxy: the host:port to ask the proxy to `CONNECT` to.
+    pub tunnel: Option<String>,
 }
 
 /// What every request carries, apart from its target.
@@ -98,8 +100,6 @@ pub enum PlanError {
     UrlAndTargets,
     #[error("{url:?} is not a usable URL: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error("{url:?}: https through a proxy (-x, which needs CONNECT) is not supported yet")]
-    HttpsViaProxy { url: String },
     #[error("-n cannot be less than -c ({requests} < {concurrency})")]
     FewerRequestsThanWorkers { requests: u64, concurrency: usize },
     #[error("{flag} must be {what}, got {value}")]
@@ -409,11 +409,6 @@ fn target(
             ));
         }
     };
-    if tls && proxy.is_some() {
-        return Err(PlanError::HttpsViaProxy {
-            url: raw.to_string(),
-        });
-    }
     let authority = url
         .authority()
         .cloned()
@@ -471,7 +466,9 @@ fn target(
             header::HOST,
             HeaderValue::from_str(host_value).map_err(|_| bad_host())?,
         );
-        if proxy.is_some() {
+        // Plain http through a proxy names the whole URL; https tunnels, so the proxy never
+        // sees the request and it goes in origin form.
+        if proxy.is_some() && !tls {
             absolute(authority.clone())?
         } else {
             Uri::from(path.clone())
@@ -485,6 +482,13 @@ fn target(
         port,
         request_uri,
         headers,
+        tunnel: (tls && proxy.is_some()).then(|| {
+            format!(
+                "{}:{}",
+                authority.host(),
+                authority.port_u16().unwrap_or(443)
+            )
+        }),
         tls_name,
     })
 }

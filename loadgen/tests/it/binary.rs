@@ -186,10 +186,7 @@ async fn bad_usage_exits_64_with_a_message() {
             &["-n", "1", "-c", "2", "http://127.0.0.1:1/"][..],
             "-n cannot be less than -c",
         ),
-        (
-            &["-x", "127.0.0.1:1", "https://example.com/"],
-            "https through a proxy",
-        ),
+        (&["ftp://example.com/"], "the scheme must be http or https"),
         (&["--no-such-flag", "http://127.0.0.1:1/"], "--no-such-flag"),
         (&["--slo", "p99<later", "http://127.0.0.1:1/"], "p99<later"),
     ] {

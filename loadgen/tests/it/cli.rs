@@ -218,10 +218,6 @@ fn bad_input_is_a_clear_usage_error() {
         PlanError::FewerRequestsThanWorkers { .. }
     ));
     assert!(matches!(
-        err(&["-x", "127.0.0.1:3128", "https://example.com/"]),
-        PlanError::HttpsViaProxy { .. }
-    ));
-    assert!(matches!(
         err(&["ftp://example.com/"]),
         PlanError::BadUrl { .. }
     ));

@@ -298,3 +298,64 @@ async fn https_with_and_without_verification() {
     );
     assert_eq!(r.total.responses, 0);
 }
+
+/// A CONNECT-only proxy on loopback: records each tunnel's target, then relays bytes.
+async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let authority = head
+                    .strip_prefix("CONNECT ")
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                log.lock().unwrap().push(authority.clone());
+                let port = authority.rsplit(':').next().unwrap();
+                let mut upstream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+                    .await
+                    .unwrap();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_tunnels_https_through_connect() {
+    let s = Server::start_tls(Spec::default()).await;
+    let (proxy, tunnels) = connect_proxy().await;
+    let url = s.url("/tunnelled?x=1");
+    let r = run(&["--insecure", "-x", &proxy, "-n", "6", "-c", "2", &url]).await;
+    assert_eq!(status(&r.total, "200"), 6);
+    let want = format!("localhost:{}", s.addr.port());
+    assert_eq!(
+        *tunnels.lock().unwrap(),
+        [want.clone(), want],
+        "one tunnel per worker"
+    );
+    let seen = s.first_seen();
+    assert_eq!(seen.uri, "/tunnelled?x=1", "origin form inside the tunnel");
+    assert_eq!(seen.headers["host"], format!("localhost:{}", s.addr.port()));
+}
