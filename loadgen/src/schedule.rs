@@ -96,7 +96,13 @@ impl Schedule {
             Pacing::Open { rate } => self.start + Duration::from_secs_f64(i as f64 / rate),
         };
         if let Stop::Duration(d) = self.stop {
-            if due.max(Instant::now()) >= self.start + d {
+            // Under an open-model rate every request due before the deadline is sent, however
+            // late: dropping the backlog would hide the very stall the correction measures.
+            let at = match self.pacing {
+                Pacing::Open { .. } => due,
+                Pacing::Closed | Pacing::PerWorker { .. } => due.max(Instant::now()),
+            };
+            if at >= self.start + d {
                 return None;
             }
         }
@@ -189,6 +195,27 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 10, "due times 0.0..0.9 s fall inside a 1 s run");
+    }
+
+    /// A generator that falls behind still sends every request due before the deadline.
+    #[tokio::test(start_paused = true)]
+    async fn open_duration_keeps_the_backlog() {
+        let start = Instant::now();
+        let s = Schedule::new(
+            start,
+            Pacing::Open { rate: 10.0 },
+            Stop::Duration(Duration::from_secs(1)),
+        );
+        let mut clock = WorkerClock::default();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut n = 0;
+        while s.next(&mut clock).await.is_some() {
+            n += 1;
+        }
+        assert_eq!(
+            n, 10,
+            "all 10 requests due in the first second, though claimed 3 s late"
+        );
     }
 
     #[tokio::test(start_paused = true)]
