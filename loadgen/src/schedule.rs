@@ -89,6 +89,10 @@ impl Schedule {
         let due = match self.pacing {
             Pacing::Closed => Instant::now(),
             Pacing::PerWorker { qps } => {
+                // As hey's Go ticker: ticks missed while a request was in flight are dropped,
+                // not sent in a burst; the latest one is still pending and fires at once.
+                let ticks = (Instant::now() - self.start).as_secs_f64() * qps;
+                clock.sent = clock.sent.max(ticks.floor() as u64);
                 let due = self.start + Duration::from_secs_f64(clock.sent as f64 / qps);
                 clock.sent += 1;
                 due
@@ -195,6 +199,29 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, 10, "due times 0.0..0.9 s fall inside a 1 s run");
+    }
+
+    /// hey's -q: after a slow request the worker sends once at once, then keeps to its grid
+    /// rather than bursting to catch up the ticks it missed.
+    #[tokio::test(start_paused = true)]
+    async fn per_worker_rate_drops_missed_ticks() {
+        let start = Instant::now();
+        let s = Schedule::new(start, Pacing::PerWorker { qps: 10.0 }, Stop::Count(100));
+        let mut clock = WorkerClock::default();
+        s.next(&mut clock).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1050)).await; // a slow request: 10 ticks missed
+        s.next(&mut clock).await.unwrap();
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(1050),
+            "the pending tick fires at once"
+        );
+        s.next(&mut clock).await.unwrap();
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(1100),
+            "then back on the 100 ms grid"
+        );
     }
 
     /// A generator that falls behind still sends every request due before the deadline.
