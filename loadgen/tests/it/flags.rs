@@ -11,7 +11,13 @@ use super::{plan, run, status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n_and_c_send_exactly_n_over_c_connections() {
-    let s = Server::start(Spec::default()).await;
+    // Workers share one ticket counter; a 5 ms answer keeps any worker from finishing the run
+    // alone before the others are first polled, so all 7 connect.
+    let s = Server::start(Spec {
+        delay: Duration::from_millis(5),
+        ..Spec::default()
+    })
+    .await;
     let r = run(&["-n", "137", "-c", "7", &s.url("/")]).await;
     assert_eq!((r.total.requests, status(&r.total, "200")), (137, 137));
     assert_eq!(s.requests(), 137);
@@ -194,7 +200,11 @@ async fn x_sends_absolute_form_to_the_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h2_speaks_http2() {
-    let s = Server::start(Spec::default()).await;
+    let s = Server::start(Spec {
+        delay: Duration::from_millis(10),
+        ..Spec::default()
+    })
+    .await;
     let r = run(&[
         "-h2",
         "-n",
@@ -277,7 +287,11 @@ fn cpus_sets_the_runtime_threads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_and_without_verification() {
-    let s = Server::start_tls(Spec::default()).await;
+    let s = Server::start_tls(Spec {
+        delay: Duration::from_millis(10),
+        ..Spec::default()
+    })
+    .await;
     let url = s.url("/secure");
     // hey never verifies certificates; loadgen does unless --insecure.
     let r = run(&["--insecure", "-n", "20", "-c", "2", &url]).await;
@@ -344,7 +358,11 @@ async fn connect_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x_tunnels_https_through_connect() {
-    let s = Server::start_tls(Spec::default()).await;
+    let s = Server::start_tls(Spec {
+        delay: Duration::from_millis(20),
+        ..Spec::default()
+    })
+    .await;
     let (proxy, tunnels) = connect_proxy().await;
     let url = s.url("/tunnelled?x=1");
     let r = run(&["--insecure", "-x", &proxy, "-n", "6", "-c", "2", &url]).await;
