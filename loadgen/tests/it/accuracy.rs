@@ -24,11 +24,11 @@ async fn percentiles_within_2ms_and_status_counts_exact() {
         ..Spec::default()
     })
     .await;
-    // 4000 requests over 20 connections: the 20 first requests, which also pay for the connect,
-    // are 0.5% of the run and stay above p99.
-    let r = run_alone(&["-n", "4000", "-c", "20", &s.url("/")]).await;
+    // 2000 requests over 10 connections (500 req/s: light on 2 shared cores): the 10 first
+    // requests, which also pay for the connect, are 0.5% of the run and stay above p99.
+    let r = run_alone(&["-n", "2000", "-c", "10", &s.url("/")]).await;
     let t = &r.total;
-    assert_eq!(t.requests, 4000);
+    assert_eq!(t.requests, 2000);
     assert_eq!(t.failures, 0);
     let counts = [
         status(t, "200"),
@@ -36,7 +36,7 @@ async fn percentiles_within_2ms_and_status_counts_exact() {
         status(t, "500"),
         status(t, "503"),
     ];
-    assert_eq!(counts, [2800, 400, 400, 400]);
+    assert_eq!(counts, [1400, 200, 200, 200]);
     assert!(
         (t.error_rate - 0.3).abs() < 1e-12,
         "error_rate {}",
