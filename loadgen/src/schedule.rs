@@ -15,8 +15,9 @@ use crate::plan::{Pacing, Stop};
 /// A request that may be sent now.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket {
-    /// When the request was due: the latency clock starts here.
-    pub due: Instant,
+    /// Under an open-model rate, when the request was due: its latency clock starts here.
+    /// `None` in closed loop and under `-q`, where latency counts from the send, as in hey.
+    pub due: Option<Instant>,
 }
 
 /// The run's shared clock and request counter.
@@ -117,13 +118,10 @@ impl Schedule {
                 _ = stop_rx.wait_for(|s| *s) => return None,
             }
         }
-        match self.pacing {
-            Pacing::Open { .. } => Some(Ticket { due }),
-            // hey's -q only throttles: latency counts from the send, as hey counts it.
-            Pacing::Closed | Pacing::PerWorker { .. } => Some(Ticket {
-                due: Instant::now(),
-            }),
-        }
+        let open = matches!(self.pacing, Pacing::Open { .. });
+        Some(Ticket {
+            due: open.then_some(due),
+        })
     }
 }
 
@@ -140,7 +138,7 @@ mod tests {
         let mut clock = WorkerClock::default();
         let mut dues = Vec::new();
         while let Some(t) = s.next(&mut clock).await {
-            dues.push(t.due - start);
+            dues.push(t.due.unwrap() - start);
         }
         let want: Vec<Duration> = (0..5).map(|i| Duration::from_millis(10 * i)).collect();
         assert_eq!(dues, want);
@@ -162,7 +160,7 @@ mod tests {
                         let mut clock = WorkerClock::default();
                         let mut dues = Vec::new();
                         while let Some(t) = s.next(&mut clock).await {
-                            dues.push(t.due - start);
+                            dues.push(t.due.unwrap() - start);
                         }
                         dues
                     })

@@ -134,14 +134,14 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
         };
         let done = Instant::now();
         let s = &mut stats[t];
-        if let Some(limit) = shared.late_threshold {
-            if sent.saturating_duration_since(ticket.due) > limit {
+        if let (Some(due), Some(limit)) = (ticket.due, shared.late_threshold) {
+            if sent.saturating_duration_since(due) > limit {
                 s.late += 1;
             }
         }
         let failed = match outcome {
             Ok((status, bytes)) => {
-                let latency = micros(done - ticket.due.min(sent));
+                let latency = micros(done - ticket.due.map_or(sent, |due| due.min(sent)));
                 let service = micros(done - sent);
                 s.record_response(status, latency, service, bytes);
                 let p = &mut s.phases;
