@@ -57,6 +57,13 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// The raw samples of one series in a range vector, oldest first: `(unix seconds, value)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub labels: BTreeMap<String, String>,
+    pub samples: Vec<(f64, f64)>,
+}
+
 /// One alert instance from `/api/v1/alerts` (pending or firing; inactive ones are not listed).
 #[derive(Clone, Debug, Deserialize)]
 pub struct ActiveAlert {
@@ -103,6 +110,17 @@ struct VectorData {
 struct RawSample {
     metric: BTreeMap<String, String>,
     value: (f64, String),
+}
+
+#[derive(Deserialize)]
+struct MatrixData {
+    result: Vec<RawSeries>,
+}
+
+#[derive(Deserialize)]
+struct RawSeries {
+    metric: BTreeMap<String, String>,
+    values: Vec<(f64, String)>,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +187,27 @@ impl PrometheusClient {
                     .trim_start_matches('+')
                     .parse()
                     .unwrap_or(f64::NAN),
+            })
+            .collect())
+    }
+
+    /// Evaluates a range selector such as `ALERTS[10m]` now and returns the stored samples, with
+    /// the timestamps Prometheus gave them: a test's record of what was scraped or evaluated when.
+    pub async fn range(&self, promql: &str) -> Result<Vec<Series>, ApiError> {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("query", promql)
+            .finish();
+        let data: MatrixData = self.get(&format!("/api/v1/query?{query}")).await?;
+        Ok(data
+            .result
+            .into_iter()
+            .map(|s| Series {
+                labels: s.metric,
+                samples: s
+                    .values
+                    .into_iter()
+                    .map(|(at, v)| (at, v.trim_start_matches('+').parse().unwrap_or(f64::NAN)))
+                    .collect(),
             })
             .collect())
     }

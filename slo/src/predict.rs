@@ -7,6 +7,10 @@
 //! which is what `rate()` computes; so with less history than the window (a short warm-up, or a
 //! freshly started Prometheus) the window fills with breach data sooner and fires earlier. That
 //! is the "bad from t=0 fires at once" trap, made quantitative.
+//!
+//! [`History`] and [`firing_spans`] run the same model over a whole scenario (healthy, breach,
+//! recovery, with any history length), with the binomial spread of each window, so a live test
+//! can tell what must happen from what chance may decide.
 
 use std::time::Duration;
 
@@ -88,6 +92,119 @@ pub fn resolves_after(
     Duration::from_secs_f64(seconds / f64::from(compression.factor()))
 }
 
+/// A history of constant traffic whose error ratio changes in steps, as Prometheus stores it
+/// from its first sample on: a scenario with several phases (healthy, breach, recovery), where
+/// [`fires_after`] and [`resolves_after`] describe one step each. A window reaching back before
+/// the first sample sees only what exists, as `rate()` does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// `(seconds, error ratio)` in order.
+    segments: Vec<(f64, f64)>,
+    /// Events of the SLI per second: sets the binomial spread of a window's ratio.
+    events_per_sec: f64,
+    /// Prometheus needs two samples for a rate, so a window with less data than this has no value.
+    scrape_interval: f64,
+}
+
+impl History {
+    pub fn new(events_per_sec: f64, scrape_interval: Duration) -> Self {
+        Self {
+            segments: Vec::new(),
+            events_per_sec,
+            scrape_interval: scrape_interval.as_secs_f64(),
+        }
+    }
+
+    /// Appends `duration` of traffic at `error_ratio`.
+    pub fn then(mut self, duration: Duration, error_ratio: f64) -> Self {
+        self.segments.push((duration.as_secs_f64(), error_ratio));
+        self
+    }
+
+    /// Seconds of history.
+    pub fn len_secs(&self) -> f64 {
+        self.segments.iter().map(|(d, _)| d).sum()
+    }
+
+    /// The error ratio over the `window` seconds before `at` and its standard deviation (each
+    /// event bad independently, at its segment's ratio); `None` with less than a scrape interval
+    /// of data.
+    pub fn window_ratio(&self, window: f64, at: f64) -> Option<(f64, f64)> {
+        let from = (at - window).max(0.0);
+        let (mut seconds, mut bad, mut variance) = (0.0, 0.0, 0.0);
+        let mut start = 0.0;
+        for &(length, ratio) in &self.segments {
+            let overlap = (start + length).min(at) - start.max(from);
+            if overlap > 0.0 {
+                seconds += overlap;
+                bad += overlap * ratio;
+                variance += overlap * ratio * (1.0 - ratio);
+            }
+            start += length;
+        }
+        if seconds < self.scrape_interval {
+            return None;
+        }
+        let events = seconds * self.events_per_sec;
+        let sd = (variance * self.events_per_sec).sqrt() / events;
+        Some((bad / seconds, sd))
+    }
+}
+
+/// A stretch of a [`History`] during which an alert fires, in seconds from its start; `until`
+/// is `None` when it still fires at the end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Span {
+    pub from: f64,
+    pub until: Option<f64>,
+}
+
+/// Time step of [`firing_spans`]: far below Prometheus' one-second evaluation at 60x.
+const STEP: f64 = 0.01;
+
+/// When `slo`'s alert of `policy` fires over `history`: while every window's error ratio exceeds
+/// the threshold. `sigmas` moves every window's ratio by that many standard deviations, so +4
+/// gives the earliest firing and latest resolution chance allows, and -4 the latest and earliest.
+pub fn firing_spans(
+    slo: &Slo,
+    policy: &Policy,
+    history: &History,
+    compression: Compression,
+    sigmas: f64,
+) -> Vec<Span> {
+    let threshold = policy.burn_rate * slo.error_budget();
+    let windows: Vec<f64> = policy
+        .windows()
+        .map(|w| w.as_millis() as f64 / 1000.0 / f64::from(compression.factor()))
+        .collect();
+    let end = history.len_secs();
+    let mut spans = Vec::new();
+    let mut open: Option<f64> = None;
+    for i in 0..=(end / STEP).ceil() as u64 {
+        let at = (i as f64 * STEP).min(end);
+        let firing = windows.iter().all(|&w| {
+            history
+                .window_ratio(w, at)
+                .is_some_and(|(ratio, sd)| ratio + sigmas * sd > threshold)
+        });
+        match (firing, open) {
+            (true, None) => open = Some(at),
+            (false, Some(from)) => {
+                spans.push(Span {
+                    from,
+                    until: Some(at),
+                });
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = open {
+        spans.push(Span { from, until: None });
+    }
+    spans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +268,86 @@ mod tests {
     #[test]
     fn a_breach_under_the_threshold_never_fires() {
         assert_eq!(window_crosses_after(300.0, 300.0, 0.0, 0.1, 0.1), None);
+    }
+
+    fn chat_latency_page_1h() -> (Slo, Policy) {
+        let spec = crate::Spec::from_toml(
+            r#"
+            [[policy]]
+            name = "page-1h"
+            severity = "page"
+            burn_rate = 14.4
+            long_window = "1h"
+            short_window = "5m"
+            summary = "s"
+            [[slo]]
+            name = "chat-latency"
+            service = "movieguru"
+            description = "d"
+            objective = 99
+            period = "1d"
+            good = 'good'
+            total = "total"
+            alerts = ["page-1h"]
+            good_request = ["good", "total"]
+            bad_request = ["total"]
+            "#,
+        )
+        .unwrap();
+        (spec.slos[0].clone(), spec.policies[0].clone())
+    }
+
+    proptest! {
+        #[test]
+        fn the_simulation_agrees_with_the_formulas(
+            history in 0u64..200,
+            healthy in 0.0f64..0.1,
+            breach in 0.2f64..1.0,
+        ) {
+            let (slo, policy) = chat_latency_page_1h();
+            let run = History::new(100.0, Duration::from_secs(1))
+                .then(Duration::from_secs(history), healthy)
+                .then(Duration::from_secs(120), breach)
+                .then(Duration::from_secs(120), healthy);
+            let spans = firing_spans(&slo, &policy, &run, Compression::E2E, 0.0);
+            let fires = fires_after(&slo, &policy, healthy, breach, Duration::from_secs(history), Compression::E2E)
+                .unwrap()
+                .as_secs_f64();
+            let resolves = resolves_after(&slo, &policy, healthy, breach, Compression::E2E).as_secs_f64();
+            prop_assert_eq!(spans.len(), 1, "{:?}", spans);
+            // A window with less than one scrape interval of data has no value yet.
+            let first = (history as f64 + fires).max(1.0);
+            prop_assert!((spans[0].from - first).abs() <= 2.0 * STEP, "{:?} vs {}", spans, first);
+            let until = spans[0].until.unwrap();
+            prop_assert!((until - (history as f64 + 120.0 + resolves)).abs() <= 2.0 * STEP, "{:?} vs {}", spans, resolves);
+        }
+    }
+
+    #[test]
+    fn the_spread_moves_firing_earlier_or_later() {
+        let (slo, policy) = chat_latency_page_1h();
+        // A breach just over the threshold: chance decides a lot, and the bands say how much.
+        let run = History::new(1000.0, Duration::from_secs(1))
+            .then(Duration::from_secs(60), 0.0)
+            .then(Duration::from_secs(60), 0.2);
+        let at = |sigmas| firing_spans(&slo, &policy, &run, Compression::E2E, sigmas)[0].from;
+        assert!(
+            at(4.0) < at(0.0) && at(0.0) < at(-4.0),
+            "{} {} {}",
+            at(4.0),
+            at(0.0),
+            at(-4.0)
+        );
+        let (ratio, sd) = run.window_ratio(60.0, 120.0).unwrap();
+        assert!((ratio - 0.2).abs() < 1e-12);
+        assert!(
+            (sd - (0.2f64 * 0.8 / 60_000.0).sqrt()).abs() < 1e-12,
+            "{sd}"
+        );
+        assert_eq!(
+            run.window_ratio(60.0, 0.5),
+            None,
+            "half a scrape interval of data"
+        );
     }
 }
