@@ -1,1 +1,53 @@
-//! End-to-end suite shared helpers (the tests live in `tests/`).
+//! End-to-end suite: mock-server, loadgen and a real Prometheus together, in-process over
+//! loopback (the tests live in `tests/`).
+//!
+//! - [`stack`] starts the three: mock-server driving a timeline, loadgen at constant rates, and
+//!   Prometheus scraping every second with the SLO spec's rules compressed 60x.
+//! - [`model`] says what the alerts must do: each SLO's error ratio under each phase, run
+//!   through `slo::predict` with the history Prometheus really has, with a 4-sigma band.
+//! - [`observed`] reads back what Prometheus did, from its `ALERTS` series, and compares.
+
+pub mod model;
+pub mod observed;
+pub mod stack;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Whether the `prometheus` binary is on PATH. When not, prints why the test skips; with
+/// `REQUIRE_PROMETHEUS=1` (CI, which installs it) a missing binary fails the test instead.
+pub fn have_prometheus() -> bool {
+    if slo::LocalPrometheus::binary().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
+        "prometheus is not on PATH and REQUIRE_PROMETHEUS=1 (Debian: apt-get install prometheus)"
+    );
+    // Straight to stderr: libtest captures eprintln! of passing tests, and a skip must show.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: prometheus is not on PATH (apt-get install prometheus)"
+    );
+    false
+}
+
+/// A path relative to the workspace root.
+pub fn workspace_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative)
+}
+
+/// The one SLO spec, `scenarios/slo/slos.toml`: the rules Prometheus loads are generated from it.
+pub fn checked_in_spec() -> slo::Spec {
+    let path = workspace_path("scenarios/slo/slos.toml");
+    slo::Spec::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Seconds since the Unix epoch, the clock Prometheus stamps its samples with.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

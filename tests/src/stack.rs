@@ -1,0 +1,172 @@
+//! The stack under test, all on 127.0.0.1:0: mock-server driving a phase timeline by itself
+//! (recording latencies rather than sleeping them, so a slow phase costs no time), loadgen at
+//! constant open-model rates in-process, and a real Prometheus scraping the mock every second
+//! and evaluating the rules generated from the SLO spec, compressed by [`Compression::E2E`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use loadgen::report::Report;
+use mock_server::timeline::PhasePlan;
+use mock_server::{Config, LatencyMode};
+use slo::{Compression, LocalPrometheus, Spec};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Prometheus' scrape and evaluation interval: the compressed rules evaluate every second.
+pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Requests per second loadgen sends to each endpoint an SLO watches.
+#[derive(Clone, Copy, Debug)]
+pub struct Traffic {
+    pub chat: f64,
+    pub login: f64,
+    pub startup: f64,
+}
+
+impl Traffic {
+    /// Enough chats that a compressed 5-minute window (5 s) holds 750 of them, so breach ratios
+    /// sit many standard deviations from every threshold; cheap, since the mock only records.
+    pub const E2E: Traffic = Traffic {
+        chat: 150.0,
+        login: 10.0,
+        startup: 10.0,
+    };
+}
+
+/// A running stack; `stop` ends it in order and returns loadgen's reports.
+pub struct Stack {
+    pub mock: SocketAddr,
+    pub prometheus: LocalPrometheus,
+    /// Unix seconds at which the mock applied the timeline's first step.
+    pub started_unix: f64,
+    pub started: tokio::time::Instant,
+    stop: watch::Sender<bool>,
+    mock_task: JoinHandle<Result<(), mock_server::Error>>,
+    load_tasks: Vec<JoinHandle<Result<Report, loadgen::Error>>>,
+}
+
+impl Stack {
+    /// Starts the mock with `plan` (its clock starts now), the load, then Prometheus with the
+    /// compressed rules of `spec`; returns once Prometheus is ready. `run_for` bounds the load,
+    /// should `stop` never be called.
+    pub async fn start(spec: &Spec, plan: PhasePlan, traffic: Traffic, run_for: Duration) -> Stack {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let mock = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let (stop, stopped) = watch::channel(false);
+        let config = Config {
+            addr: mock,
+            latency_mode: LatencyMode::Record,
+            startup_phase: plan
+                .steps
+                .first()
+                .map(|s| (*s.phase).clone())
+                .unwrap_or_else(mock_server::Phase::workshop_default),
+            timeline: Some(plan),
+            ..Config::default()
+        };
+        let started_unix = crate::unix_now();
+        let started = tokio::time::Instant::now();
+        let mock_task = tokio::spawn(mock_server::run(listener, config, until(stopped.clone())));
+
+        let base = format!("http://{mock}");
+        let seconds = format!("{}s", run_for.as_secs().max(1));
+        let posts = load_plan(&[
+            "--rate",
+            &(traffic.chat + traffic.login).to_string(),
+            "-c",
+            "8",
+            "-z",
+            &seconds,
+            "-m",
+            "POST",
+            "--target",
+            &format!("chat={base}/chat"),
+            "--target",
+            &format!("login={base}/login"),
+            "--split",
+            &format!("chat={}", traffic.chat),
+            "--split",
+            &format!("login={}", traffic.login),
+        ]);
+        let gets = load_plan(&[
+            "--rate",
+            &traffic.startup.to_string(),
+            "-c",
+            "2",
+            "-z",
+            &seconds,
+            &format!("{base}/startup"),
+        ]);
+        let load_tasks = [posts, gets]
+            .into_iter()
+            .map(|plan| {
+                tokio::spawn(loadgen::run(
+                    plan,
+                    loadgen::Sinks::default(),
+                    until(stopped.clone()),
+                ))
+            })
+            .collect();
+
+        let rules = slo::rules(spec, Compression::E2E).expect("the spec compresses 60x");
+        let config =
+            slo::local_prometheus::fast_scrape_config(&[("mock-server", mock)], &["rules.yml"]);
+        let prometheus = LocalPrometheus::start(&config, &[("rules.yml", &rules)])
+            .await
+            .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
+        Stack {
+            mock,
+            prometheus,
+            started_unix,
+            started,
+            stop,
+            mock_task,
+            load_tasks,
+        }
+    }
+
+    /// Sleeps until `offset` after the mock started (at once if that has passed).
+    pub async fn sleep_until(&self, offset: Duration) {
+        tokio::time::sleep_until(self.started + offset).await;
+    }
+
+    /// Stops the load, then the mock, then Prometheus; returns loadgen's reports.
+    pub async fn stop(self) -> Vec<Report> {
+        let _ = self.stop.send(true);
+        let mut reports = Vec::new();
+        for task in self.load_tasks {
+            reports.push(
+                task.await
+                    .expect("the load task ran to its end")
+                    .expect("loadgen completed its run"),
+            );
+        }
+        self.mock_task
+            .await
+            .expect("the mock task ran to its end")
+            .expect("mock-server served until stopped");
+        self.prometheus.stop().await;
+        reports
+    }
+}
+
+/// A loadgen plan from its command line, exactly as the binary would build it.
+fn load_plan(args: &[&str]) -> loadgen::plan::Plan {
+    let line = ["loadgen", "--no-progress", "-t", "10"]
+        .into_iter()
+        .chain(args.iter().copied());
+    let cli = loadgen::cli::Cli::parse_from(loadgen::cli::normalize(line));
+    loadgen::plan::Plan::try_from(cli.hey).unwrap_or_else(|e| panic!("loadgen {args:?}: {e}"))
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn until(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
