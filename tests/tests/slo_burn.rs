@@ -7,12 +7,16 @@
 use std::time::Duration;
 
 use e2e::model::{Certain, predict};
-use e2e::observed::{compare, current_error_ratios, firing_spans, first_sample};
+use e2e::observed::{LATE_SLACK, compare, current_error_ratios, firing_spans, first_sample};
 use e2e::stack::{Stack, Traffic};
 use mock_server::timeline::PhasePlan;
 
 /// Time after the timeline's end for Prometheus to scrape and evaluate its last second.
 const SETTLE: Duration = Duration::from_secs(2);
+
+/// The latest first scrape the scenario is designed for (checked by the last test below); it
+/// usually comes 5 to 8 s after the mock starts.
+const LATEST_FIRST_SCRAPE: Duration = Duration::from_secs(15);
 
 /// The scenario: `tests/timelines/chat-burn.toml` merged onto challenge 7, keeping its first
 /// `steps` steps.
@@ -47,6 +51,12 @@ async fn run_and_compare(plan: PhasePlan) -> Vec<e2e::model::Prediction> {
     let now = e2e::unix_now();
     let first = first_sample(&client, "mock-server").await;
     let history_starts = Duration::from_secs_f64(first - stack.started_unix);
+    assert!(
+        history_starts <= LATEST_FIRST_SCRAPE,
+        "Prometheus first scraped {history_starts:?} after the mock started; the scenario is \
+         designed for at most {LATEST_FIRST_SCRAPE:?}\n{}",
+        stack.prometheus.log()
+    );
     let ends = Duration::from_secs_f64(now - stack.started_unix);
     let predictions = predict(&spec, &plan, &traffic, history_starts, ends);
     let observed = firing_spans(&client, first, now).await;
@@ -104,24 +114,28 @@ async fn a_chat_breach_fires_exactly_the_predicted_alerts_and_the_fix_resolves_t
     let predictions = run_and_compare(scenario(3)).await;
     // What the scenario is for, spelt out: the model could otherwise drift into predicting
     // silence, and the comparison above would agree with a Prometheus that did nothing.
-    let fired: Vec<(&str, bool)> = predictions
+    assert_eq!(fired(&predictions), BREACH_FIRES);
+}
+
+/// The alerts the breach must fire, and whether the fix resolves each before the run ends.
+const BREACH_FIRES: [(&str, bool); 5] = [
+    ("ChatLatencyPage1h", true),
+    ("ChatLatencyPage6h", true),
+    // A 50x burn for 30 s stays in the ticket's 6h window (6 min at 60x) long after.
+    ("ChatLatencyTicket3d", false),
+    ("ChatLatencyFastBurn5m", true),
+    ("ChatEngagementTicket3d", true),
+];
+
+/// The alerts predicted to fire, and whether each is predicted to resolve.
+fn fired(predictions: &[e2e::model::Prediction]) -> Vec<(&str, bool)> {
+    predictions
         .iter()
         .filter_map(|p| match p.certain() {
             Ok(Certain::Fires { resolve, .. }) => Some((p.alert.as_str(), resolve.is_some())),
             _ => None,
         })
-        .collect();
-    assert_eq!(
-        fired,
-        [
-            ("ChatLatencyPage1h", true),
-            ("ChatLatencyPage6h", true),
-            // A 50x burn for 30 s stays in the ticket's 6h window (6 min at 60x) long after.
-            ("ChatLatencyTicket3d", false),
-            ("ChatLatencyFastBurn5m", true),
-            ("ChatEngagementTicket3d", true),
-        ]
-    );
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,4 +150,39 @@ async fn a_healthy_run_fires_nothing() {
             .all(|p| p.certain() == Ok(Certain::Quiet)),
         "the healthy step must be predicted quiet"
     );
+}
+
+/// The live tests cannot choose when Prometheus' first scrape comes (its scrape manager applies
+/// targets on a 5-second tick, so usually 5 to 8 s after the mock starts); the scenario must
+/// leave no outcome to chance whenever it comes, or a slow start would fail the test.
+#[test]
+fn the_scenario_is_certain_whenever_the_first_scrape_comes() {
+    let spec = e2e::checked_in_spec();
+    for steps in [1, 3] {
+        let plan = scenario(steps);
+        let length: Duration = plan.steps.iter().map(|s| s.duration).sum();
+        for delay in 0..=LATEST_FIRST_SCRAPE.as_secs() {
+            let first = Duration::from_secs(delay);
+            let end = length + SETTLE;
+            let predictions = predict(&spec, &plan, &Traffic::E2E, first, end);
+            let when = format!("first scrape {delay} s after the mock starts, {steps} steps");
+            for p in &predictions {
+                match p.certain() {
+                    Err(why) => panic!("{when}: {why}"),
+                    // Prometheus must have evaluated the resolution before the test reads it.
+                    Ok(Certain::Fires {
+                        resolve: Some((_, latest)),
+                        ..
+                    }) => assert!(
+                        latest + LATE_SLACK + 1.5 < (end - first).as_secs_f64(),
+                        "{when}: {} resolves too close to the end: {latest:.1} s",
+                        p.alert
+                    ),
+                    Ok(_) => {}
+                }
+            }
+            let expected: &[(&str, bool)] = if steps == 3 { &BREACH_FIRES } else { &[] };
+            assert_eq!(fired(&predictions), expected, "{when}");
+        }
+    }
 }
