@@ -85,6 +85,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Progressive delivery: move traffic to a canary step by step, judge the canary's own
+    /// traffic against gates, and roll back on the first failed gate.
+    Canary(crate::canary::CanaryArgs),
     /// Combine JSON reports of shards that ran side by side into one report (exact: the
     /// histograms merge bucket by bucket).
     Merge(MergeArgs),

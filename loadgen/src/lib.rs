@@ -5,6 +5,7 @@
 //! The flow is one way: `cli::Cli` (as typed) -> `plan::Plan` (validated, `TryFrom`) ->
 //! [`run`] (measures, returns a `report::Report`) -> `render` (text, JSON) and `exit_code`.
 
+pub mod canary;
 pub mod cli;
 pub mod conn;
 pub mod gate;
@@ -40,6 +41,8 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Bad arguments (EX_USAGE).
     pub const USAGE: i32 = 64;
+    /// `loadgen canary` rolled the canary back.
+    pub const ROLLED_BACK: i32 = 98;
     /// An `--slo` gate broke; under `--expect-breach`, no gate broke.
     pub const SLO: i32 = 99;
     /// Interrupted by Ctrl-C (128 + SIGINT); a partial report was printed.

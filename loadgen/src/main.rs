@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use loadgen::canary::{CanaryOutput, CanaryPlan};
 use loadgen::cli::{Cli, Command, OutputKind};
 use loadgen::plan::Plan;
 use loadgen::{Sinks, exit, render};
@@ -24,6 +25,13 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Merge(m)) => merge(m),
+        Some(Command::Canary(args)) => match CanaryPlan::try_from(args) {
+            Ok(plan) => canary(plan),
+            Err(e) => {
+                eprintln!("loadgen canary: {e}");
+                return code(exit::USAGE);
+            }
+        },
         None => match Plan::try_from(cli.hey) {
             Ok(plan) => hey(plan),
             Err(e) => {
@@ -39,6 +47,23 @@ fn main() -> ExitCode {
             code(exit::FAILED)
         }
     }
+}
+
+fn canary(plan: CanaryPlan) -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let result = runtime.block_on(plan.run())?;
+    match plan.output {
+        CanaryOutput::Text => print!("{}", loadgen::canary::render_text(&result)),
+        CanaryOutput::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+    }
+    Ok(if result.promoted {
+        exit::OK
+    } else {
+        exit::ROLLED_BACK
+    })
 }
 
 fn code(c: i32) -> ExitCode {

@@ -3,6 +3,7 @@
 
 mod accuracy;
 mod binary;
+mod canary;
 mod cli;
 mod errors;
 mod flags;

@@ -1,0 +1,452 @@
+//! `loadgen canary`: progressive delivery with automatic rollback.
+//!
+//! Traffic moves to the canary step by step (5% -> 20% -> 50% -> 100% by default). Within each
+//! step the canary's own share of the load is judged every `--check-every` against the gates
+//! (`error_rate<1%`, `p99<500ms`, and optionally Prometheus queries); the first failed gate
+//! rolls back: the canary's weight drops to 0 and load continues on stable for a verification
+//! period. Each step runs the ordinary engine in slices whose reports merge exactly, so the
+//! verdict at any check covers everything the step has sent so far.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use clap::{Args, Parser, ValueEnum};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::cli::{Cli, parse_duration};
+use crate::gate::{Gate, Outcome};
+use crate::plan::{Plan, PlanError, Stop};
+use crate::report::{Report, TargetReport};
+use crate::{Sinks, merge};
+
+const STABLE: &str = "stable";
+const CANARY: &str = "canary";
+
+#[derive(Debug, Clone, Args)]
+pub struct CanaryArgs {
+    /// URL of the stable (good) revision.
+    #[arg(long)]
+    pub stable: String,
+    /// URL of the canary revision.
+    #[arg(long)]
+    pub canary: String,
+    /// Canary traffic percentages, in order; the last should be 100 to promote.
+    #[arg(long, value_delimiter = ',', default_value = "5,20,50,100")]
+    pub steps: Vec<u32>,
+    /// How long each step lasts if its gates hold.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub step_duration: Duration,
+    /// A gate on the canary's own traffic (repeatable), e.g. 'error_rate<1%', 'p99<500ms'.
+    #[arg(long = "gate", required = true)]
+    pub gates: Vec<String>,
+    /// A gate on a Prometheus query, 'PROMQL < THRESHOLD' (repeatable); needs --prometheus.
+    #[arg(long = "gate-query")]
+    pub queries: Vec<String>,
+    /// Prometheus base URL for --gate-query.
+    #[arg(long)]
+    pub prometheus: Option<String>,
+    /// How often the gates are judged within a step.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub check_every: Duration,
+    /// Canary requests a step needs before a breach counts (a p99 of five requests is noise).
+    #[arg(long, default_value_t = 50)]
+    pub min_requests: u64,
+    /// After a rollback, how long load stays on stable to verify it.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub verify: Duration,
+    /// Total request rate across both revisions (open model, requests per second).
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// Connections (workers).
+    #[arg(short = 'c', long = "c", default_value_t = 10)]
+    pub concurrency: usize,
+    /// Output: the timeline as text, or the whole result as JSON.
+    #[arg(long, value_enum, default_value_t = CanaryOutput::Text)]
+    pub output: CanaryOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CanaryOutput {
+    Text,
+    Json,
+}
+
+/// A gate on a Prometheus instant query: the query's single value compared with a threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryGate {
+    pub text: String,
+    pub query: String,
+    pub cmp: &'static str,
+    pub threshold: f64,
+}
+
+impl QueryGate {
+    fn holds(&self, v: f64) -> bool {
+        match self.cmp {
+            "<" => v < self.threshold,
+            "<=" => v <= self.threshold,
+            ">" => v > self.threshold,
+            _ => v >= self.threshold,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CanaryError {
+    #[error("--steps must be percentages from 1 to 100 in increasing order, got {0:?}")]
+    Steps(Vec<u32>),
+    #[error("--gate {gate:?}: {reason}")]
+    Gate { gate: String, reason: String },
+    #[error("--gate-query {0:?}: write it as 'PROMQL < THRESHOLD' (or <=, >, >=)")]
+    Query(String),
+    #[error("--gate-query needs --prometheus URL")]
+    NoPrometheus,
+    #[error("--check-every must be longer than zero")]
+    CheckEvery,
+    #[error("{0}")]
+    Load(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("the load run failed: {0}")]
+    Run(#[from] crate::Error),
+    #[error("merging step reports: {0}")]
+    Merge(#[from] merge::MergeError),
+}
+
+/// A checked canary rollout.
+#[derive(Debug, Clone)]
+pub struct CanaryPlan {
+    pub steps: Vec<u32>,
+    pub step_duration: Duration,
+    pub check_every: Duration,
+    pub gates: Vec<Gate>,
+    pub queries: Vec<QueryGate>,
+    pub prometheus: Option<String>,
+    pub min_requests: u64,
+    pub verify: Duration,
+    pub output: CanaryOutput,
+    /// The engine's plan with two targets, `stable` and `canary`; steps change the weights.
+    pub base: Plan,
+}
+
+impl TryFrom<CanaryArgs> for CanaryPlan {
+    type Error = CanaryError;
+
+    fn try_from(a: CanaryArgs) -> Result<Self, CanaryError> {
+        if a.steps.is_empty()
+            || a.steps.iter().any(|&w| w == 0 || w > 100)
+            || a.steps.windows(2).any(|w| w[0] >= w[1])
+        {
+            return Err(CanaryError::Steps(a.steps));
+        }
+        if a.check_every.is_zero() {
+            return Err(CanaryError::CheckEvery);
+        }
+        let gates = a
+            .gates
+            .iter()
+            .map(|text| {
+                let mut gate: Gate = text.parse().map_err(|reason: String| CanaryError::Gate {
+                    gate: text.clone(),
+                    reason,
+                })?;
+                // Gates judge the canary's own traffic, whatever scope was written.
+                gate.target = Some(CANARY.to_owned());
+                Ok(gate)
+            })
+            .collect::<Result<Vec<_>, CanaryError>>()?;
+        let queries = a
+            .queries
+            .iter()
+            .map(|q| parse_query(q))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !queries.is_empty() && a.prometheus.is_none() {
+            return Err(CanaryError::NoPrometheus);
+        }
+        // The engine's own checks (URLs, rate, connections) apply unchanged.
+        let args = [
+            "loadgen".to_owned(),
+            "--no-progress".to_owned(),
+            "-z".to_owned(),
+            format!("{}ms", a.check_every.as_millis().max(1)),
+            "-c".to_owned(),
+            a.concurrency.to_string(),
+            "--rate".to_owned(),
+            a.rate.to_string(),
+            "--target".to_owned(),
+            format!("{STABLE}={}", a.stable),
+            "--target".to_owned(),
+            format!("{CANARY}={}", a.canary),
+        ];
+        let cli = Cli::try_parse_from(args)
+            .map_err(|e| CanaryError::Load(e.to_string().trim().to_owned()))?;
+        Ok(CanaryPlan {
+            steps: a.steps,
+            step_duration: a.step_duration,
+            check_every: a.check_every,
+            gates,
+            queries,
+            prometheus: a.prometheus,
+            min_requests: a.min_requests,
+            verify: a.verify,
+            output: a.output,
+            base: Plan::try_from(cli.hey)?,
+        })
+    }
+}
+
+fn parse_query(text: &str) -> Result<QueryGate, CanaryError> {
+    let bad = || CanaryError::Query(text.to_owned());
+    // The comparison is the last operator: the query itself may compare too.
+    let (at, cmp) = ["<=", ">=", "<", ">"]
+        .iter()
+        .filter_map(|op| text.rfind(op).map(|i| (i, *op)))
+        .max_by_key(|(i, op)| (*i, op.len()))
+        .ok_or_else(bad)?;
+    let query = text[..at].trim();
+    let threshold: f64 = text[at + cmp.len()..].trim().parse().map_err(|_| bad())?;
+    if query.is_empty() || !threshold.is_finite() {
+        return Err(bad());
+    }
+    Ok(QueryGate {
+        text: text.to_owned(),
+        query: query.to_owned(),
+        cmp,
+        threshold,
+    })
+}
+
+/// One judged step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub step: usize,
+    pub weight: u32,
+    pub seconds: f64,
+    pub canary_requests: u64,
+    pub stable_requests: u64,
+    pub canary_error_rate: f64,
+    /// The canary's p99 latency, in seconds.
+    pub canary_p99: f64,
+    pub gates: Vec<Outcome>,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rollback {
+    pub step: usize,
+    pub weight: u32,
+    /// From the start of the failing step to the failed check.
+    pub time_to_detect_secs: f64,
+    /// From the failed check to the first load with the canary at weight 0.
+    pub time_to_rollback_secs: f64,
+    /// The stable revision during the verification period.
+    pub verification: Option<TargetSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetSummary {
+    pub requests: u64,
+    pub error_rate: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CanaryResult {
+    pub promoted: bool,
+    pub steps: Vec<StepResult>,
+    pub rollback: Option<Rollback>,
+}
+
+fn target<'r>(report: &'r Report, name: &str) -> Option<&'r TargetReport> {
+    report.targets.iter().find(|t| t.name == name)
+}
+
+fn p99(t: &TargetReport) -> f64 {
+    t.latency.histogram.value_at_quantile(0.99) as f64 / 1e6
+}
+
+impl CanaryPlan {
+    fn slice(&self, weight: u32, length: Duration) -> Plan {
+        let mut plan = self.base.clone();
+        plan.targets[0].weight = 100 - weight;
+        plan.targets[1].weight = weight;
+        plan.stop = Stop::Duration(length);
+        plan
+    }
+
+    async fn queries_hold(&self) -> Vec<Outcome> {
+        let Some(url) = &self.prometheus else {
+            return Vec::new();
+        };
+        let Ok(client) = slo::PrometheusClient::new(url) else {
+            return Vec::new();
+        };
+        let mut outcomes = Vec::new();
+        for q in &self.queries {
+            // No data (or an unreachable Prometheus) cannot prove a breach: it holds, as NaN.
+            let value = match client.query(&q.query).await {
+                Ok(samples) => samples.first().map_or(f64::NAN, |s| s.value),
+                Err(_) => f64::NAN,
+            };
+            outcomes.push(Outcome {
+                gate: q.text.clone(),
+                actual: value,
+                threshold: q.threshold,
+                held: value.is_nan() || q.holds(value),
+            });
+        }
+        outcomes
+    }
+
+    /// Runs the rollout to promotion or rollback.
+    pub async fn run(&self) -> Result<CanaryResult, CanaryError> {
+        let mut steps = Vec::new();
+        for (i, &weight) in self.steps.iter().enumerate() {
+            let started = Instant::now();
+            let mut reports: Vec<Report> = Vec::new();
+            let mut result = None;
+            while started.elapsed() < self.step_duration {
+                let left = self.step_duration - started.elapsed();
+                let slice = self.slice(weight, left.min(self.check_every));
+                reports.push(crate::run(slice, Sinks::default(), std::future::pending()).await?);
+                let merged = merge::merge(reports.clone())?;
+                let step = self.judge(i + 1, weight, &merged, started).await;
+                let breached = !step.passed && step.canary_requests >= self.min_requests;
+                result = Some(step);
+                if breached {
+                    let detected = Instant::now();
+                    let time_to_detect_secs = detected.duration_since(started).as_secs_f64();
+                    steps.extend(result);
+                    let verification = self.verify_stable(detected).await?;
+                    return Ok(CanaryResult {
+                        promoted: false,
+                        steps,
+                        rollback: Some(Rollback {
+                            step: i + 1,
+                            weight,
+                            time_to_detect_secs,
+                            time_to_rollback_secs: verification.0,
+                            verification: verification.1,
+                        }),
+                    });
+                }
+            }
+            let mut step = result.expect("a step of positive duration runs at least one slice");
+            // A step that ends without enough canary traffic to judge has not shown it is safe.
+            step.passed = step.passed && step.canary_requests > 0;
+            steps.push(step);
+        }
+        Ok(CanaryResult {
+            promoted: steps.iter().all(|s| s.passed),
+            steps,
+            rollback: None,
+        })
+    }
+
+    async fn judge(
+        &self,
+        step: usize,
+        weight: u32,
+        report: &Report,
+        started: Instant,
+    ) -> StepResult {
+        let mut gates: Vec<Outcome> = self.gates.iter().map(|g| g.judge(report)).collect();
+        gates.extend(self.queries_hold().await);
+        let canary = target(report, CANARY);
+        StepResult {
+            step,
+            weight,
+            seconds: started.elapsed().as_secs_f64(),
+            canary_requests: canary.map_or(0, |t| t.requests),
+            stable_requests: target(report, STABLE).map_or(0, |t| t.requests),
+            canary_error_rate: canary.map_or(0.0, |t| t.error_rate),
+            canary_p99: canary.map_or(0.0, p99),
+            passed: gates.iter().all(|g| g.held),
+            gates,
+        }
+    }
+
+    /// Canary weight 0: load continues on stable for the verification period.
+    async fn verify_stable(
+        &self,
+        detected: Instant,
+    ) -> Result<(f64, Option<TargetSummary>), CanaryError> {
+        let plan = self.slice(0, self.verify.max(Duration::from_millis(1)));
+        let rolled_back = detected.elapsed().as_secs_f64();
+        if self.verify.is_zero() {
+            return Ok((rolled_back, None));
+        }
+        let report = crate::run(plan, Sinks::default(), std::future::pending()).await?;
+        Ok((
+            rolled_back,
+            target(&report, STABLE).map(|t| TargetSummary {
+                requests: t.requests,
+                error_rate: t.error_rate,
+                p99: p99(t),
+            }),
+        ))
+    }
+}
+
+/// The timeline as a table, then the verdict.
+pub fn render_text(result: &CanaryResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<5} {:>7} {:>12} {:>12} {:>11}  verdict",
+        "step", "weight", "canary reqs", "error rate", "p99"
+    );
+    for s in &result.steps {
+        let failed: Vec<String> = s
+            .gates
+            .iter()
+            .filter(|g| !g.held)
+            .map(|g| format!("{} (got {:.4})", g.gate, g.actual))
+            .collect();
+        let verdict = if s.passed {
+            "pass".to_owned()
+        } else if failed.is_empty() {
+            "no canary traffic to judge".to_owned()
+        } else {
+            format!("FAIL: {}", failed.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{:<5} {:>6}% {:>12} {:>11.3}% {:>9.4} s  {verdict}",
+            s.step,
+            s.weight,
+            s.canary_requests,
+            s.canary_error_rate * 100.0,
+            s.canary_p99
+        );
+    }
+    match &result.rollback {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "\nROLLED BACK at step {} ({}%): detected {:.2} s into the step; canary at weight 0 {:.3} s later.",
+                r.step, r.weight, r.time_to_detect_secs, r.time_to_rollback_secs
+            );
+            if let Some(v) = &r.verification {
+                let _ = writeln!(
+                    out,
+                    "Verification on stable: {} requests, error rate {:.3}%, p99 {:.4} s.",
+                    v.requests,
+                    v.error_rate * 100.0,
+                    v.p99
+                );
+            }
+        }
+        None if result.promoted => {
+            let _ = writeln!(out, "\nPROMOTED: every step held its gates.");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "\nNOT PROMOTED: a step had no canary traffic to judge."
+            );
+        }
+    }
+    out
+}
