@@ -197,6 +197,12 @@ pub struct HeyArgs {
     /// and its latency counts from then (coordinated-omission correction).
     #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
+
+    /// Run only shard I of N (I from 0, as a Kubernetes Indexed Job's JOB_COMPLETION_INDEX):
+    /// this process takes its share of -n, -c and --rate; `loadgen merge` combines the shards'
+    /// JSON reports exactly.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
     /// A named target, NAME=URL, repeatable; use instead of URL to split traffic.
     #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_pair)]
     pub targets: Vec<(String, String)>,
@@ -216,6 +222,20 @@ pub struct HeyArgs {
 
     /// The URL to load.
     pub url: Option<String>,
+}
+
+/// `I/N` with 0 <= I < N.
+pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("{s:?} is not I/N with 0 <= I < N (e.g. 0/4)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 /// A count with an optional k/m suffix: 500, 10k, 5m.

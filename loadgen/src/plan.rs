@@ -100,6 +100,8 @@ pub enum PlanError {
     UrlAndTargets,
     #[error("{url:?} is not a usable URL: {reason}")]
     BadUrl { url: String, reason: String },
+    #[error("--shard into {shards} parts needs at least one worker each, but -c is {concurrency}")]
+    ShardWithoutWorker { shards: u64, concurrency: usize },
     #[error("-n cannot be less than -c ({requests} < {concurrency})")]
     FewerRequestsThanWorkers { requests: u64, concurrency: usize },
     #[error("{flag} must be {what}, got {value}")]
@@ -142,7 +144,10 @@ pub enum PlanError {
 impl TryFrom<HeyArgs> for Plan {
     type Error = PlanError;
 
-    fn try_from(a: HeyArgs) -> Result<Plan, PlanError> {
+    fn try_from(mut a: HeyArgs) -> Result<Plan, PlanError> {
+        if let Some((i, n)) = a.shard {
+            shard(&mut a, i, n)?;
+        }
         if !(1..=MAX_WORKERS).contains(&a.concurrency) {
             return Err(out_of_range("-c", "between 1 and 100000", a.concurrency));
         }
@@ -366,6 +371,24 @@ fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Ve
 
 /// The target a redirect to another origin lands on: the same headers (but its own Host), the
 /// same protocol and proxy. `None` if the location is not a URL loadgen can load.
+/// Shard `i` of `n` takes an even share of the requests, the workers and the rate, the first
+/// `total % n` shards one more, so the shards together are exactly the unsharded run.
+fn shard(a: &mut HeyArgs, i: u64, n: u64) -> Result<(), PlanError> {
+    let share = |total: u64| total / n + u64::from(i < total % n);
+    if (a.concurrency as u64) < n {
+        return Err(PlanError::ShardWithoutWorker {
+            shards: n,
+            concurrency: a.concurrency,
+        });
+    }
+    a.concurrency = share(a.concurrency as u64) as usize;
+    if a.duration.is_none() {
+        a.requests = share(a.requests);
+    }
+    a.rate = a.rate.map(|r| r / n as f64);
+    Ok(())
+}
+
 pub(crate) fn redirect_target(plan: &Plan, from: &Target, url: &str) -> Option<Target> {
     let mut common = from.headers.clone();
     common.remove(header::HOST);

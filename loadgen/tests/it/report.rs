@@ -97,3 +97,117 @@ async fn shard_reports_merge_exactly() {
     assert!(m.total.latency.p90 >= 0.030, "{}", m.total.latency.p90);
     assert!(validator().is_valid(&to_json(&m)));
 }
+
+/// Every (value, count) a histogram holds, for bucket-by-bucket comparison.
+fn buckets(h: &hdrhistogram::Histogram<u64>) -> Vec<(u64, u64)> {
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_split_the_run_and_merge_back_exactly() {
+    let server = Server::start(Spec::default()).await;
+    let mut shards = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let r = run(&["--shard", &shard, "-n", "1000", "-c", "7", &server.url("/")]).await;
+        // 1000 = 334 + 333 + 333 requests, 7 = 3 + 2 + 2 workers.
+        assert_eq!(
+            r.total.requests,
+            if i == 0 { 334 } else { 333 },
+            "shard {shard}"
+        );
+        shards.push(serde_json::from_value::<Report>(to_json(&r)).unwrap());
+    }
+    assert_eq!(server.requests(), 1000);
+    let mut want = shards[0].total.latency.histogram.clone();
+    for s in &shards[1..] {
+        want.add(&s.total.latency.histogram).unwrap();
+    }
+    let merged = loadgen::merge::merge(shards).unwrap();
+    assert_eq!(merged.total.requests, 1000);
+    assert_eq!(merged.total.status_codes["200"], 1000);
+    assert_eq!(buckets(&merged.total.latency.histogram), buckets(&want));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Latencies recorded by N shards and merged are, bucket for bucket and count for count,
+    /// the histogram one unsharded run would have recorded from the same latencies.
+    #[test]
+    fn merging_shards_equals_the_unsharded_histogram(
+        latencies in proptest::collection::vec(1u64..60_000_000, 1..2000),
+        n in 1usize..6,
+    ) {
+        let template = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let server = Server::start(Spec::default()).await;
+            run(&["-n", "1", "-c", "1", &server.url("/")]).await
+        });
+        let empty = || hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        let mut whole = empty();
+        let mut parts: Vec<_> = (0..n).map(|_| empty()).collect();
+        for (k, &us) in latencies.iter().enumerate() {
+            whole.record(us).unwrap();
+            parts[k % n].record(us).unwrap();
+        }
+        let reports = parts.into_iter().map(|h| {
+            let mut r = template.clone();
+            r.total.requests = h.len();
+            r.total.latency = loadgen::report::Latency::from_histogram(h);
+            serde_json::from_value::<Report>(to_json(&r)).unwrap()
+        });
+        let merged = loadgen::merge::merge(reports.collect()).unwrap();
+        proptest::prop_assert_eq!(merged.total.requests, latencies.len() as u64);
+        proptest::prop_assert_eq!(buckets(&merged.total.latency.histogram), buckets(&whole));
+    }
+}
+
+#[test]
+fn bad_shards_are_usage_errors() {
+    use clap::Parser;
+    for (shard, c, words) in [
+        ("3/3", "4", "I/N"),
+        ("1/0", "4", "I/N"),
+        ("x", "4", "I/N"),
+        ("0/8", "4", "at least one worker"),
+    ] {
+        let parsed = loadgen::cli::Cli::try_parse_from([
+            "loadgen",
+            "--shard",
+            shard,
+            "-c",
+            c,
+            "http://127.0.0.1:1/",
+        ]);
+        let err = match parsed {
+            Err(e) => e.to_string(),
+            Ok(cli) => loadgen::plan::Plan::try_from(cli.hey)
+                .unwrap_err()
+                .to_string(),
+        };
+        assert!(err.contains(words), "{shard}: {err}");
+    }
+}
+
+#[test]
+fn a_shard_takes_its_share_of_the_rate() {
+    use clap::Parser;
+    let cli = loadgen::cli::Cli::try_parse_from([
+        "loadgen",
+        "--shard",
+        "1/4",
+        "--rate",
+        "300",
+        "-z",
+        "10s",
+        "-c",
+        "8",
+        "http://127.0.0.1:1/",
+    ])
+    .unwrap();
+    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
+    assert_eq!(plan.pacing, loadgen::plan::Pacing::Open { rate: 75.0 });
+    assert_eq!(plan.concurrency, 2);
+}
