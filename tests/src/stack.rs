@@ -2,6 +2,10 @@
 //! (recording latencies rather than sleeping them, so a slow phase costs no time), loadgen at
 //! constant open-model rates in-process, and a real Prometheus scraping the mock every second
 //! and evaluating the rules generated from the SLO spec, compressed by [`Compression::E2E`].
+//!
+//! Prometheus starts first, on the mock's already bound (but not yet served) port, and the mock
+//! starts only once Prometheus is scraping: its scrape manager picks targets up on a 5-second
+//! tick, and the timeline must not run ahead of a history that has not begun.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,6 +21,12 @@ use tokio::task::JoinHandle;
 
 /// Prometheus' scrape and evaluation interval: the compressed rules evaluate every second.
 pub const SCRAPE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Prometheus' job name for the mock.
+pub const JOB: &str = "mock-server";
+
+/// How long Prometheus may take to make its first scrape attempt after it is ready.
+const FIRST_SCRAPE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Requests per second loadgen sends to each endpoint an SLO watches.
 #[derive(Clone, Copy, Debug)]
@@ -49,9 +59,9 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts the mock with `plan` (its clock starts now), the load, then Prometheus with the
-    /// compressed rules of `spec`; returns once Prometheus is ready. `run_for` bounds the load,
-    /// should `stop` never be called.
+    /// Starts Prometheus with the compressed rules of `spec`, then, once it scrapes, the mock
+    /// with `plan` (whose clock starts then) and the load. `run_for` bounds the load, should
+    /// `stop` never be called.
     pub async fn start(spec: &Spec, plan: PhasePlan, traffic: Traffic, run_for: Duration) -> Stack {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -59,6 +69,13 @@ impl Stack {
         let mock = listener
             .local_addr()
             .expect("a bound listener has an address");
+        let rules = slo::rules(spec, Compression::E2E).expect("the spec compresses 60x");
+        let scrape = slo::local_prometheus::fast_scrape_config(&[(JOB, mock)], &["rules.yml"]);
+        let prometheus = LocalPrometheus::start(&scrape, &[("rules.yml", &rules)])
+            .await
+            .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
+        wait_for_first_scrape(&prometheus).await;
+
         let (stop, stopped) = watch::channel(false);
         let config = Config {
             addr: mock,
@@ -115,12 +132,6 @@ impl Stack {
             })
             .collect();
 
-        let rules = slo::rules(spec, Compression::E2E).expect("the spec compresses 60x");
-        let config =
-            slo::local_prometheus::fast_scrape_config(&[("mock-server", mock)], &["rules.yml"]);
-        let prometheus = LocalPrometheus::start(&config, &[("rules.yml", &rules)])
-            .await
-            .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
         Stack {
             mock,
             prometheus,
@@ -154,6 +165,25 @@ impl Stack {
             .expect("mock-server served until stopped");
         self.prometheus.stop().await;
         reports
+    }
+}
+
+/// Waits until Prometheus has tried to scrape the mock once (it fails: nobody serves the port
+/// yet), so the mock's first answer lands in Prometheus within a scrape interval.
+async fn wait_for_first_scrape(prometheus: &LocalPrometheus) {
+    let client = prometheus.client();
+    let deadline = tokio::time::Instant::now() + FIRST_SCRAPE_TIMEOUT;
+    let query = format!("up{{job={JOB:?}}}");
+    loop {
+        if client.query(&query).await.is_ok_and(|up| !up.is_empty()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Prometheus did not scrape within {FIRST_SCRAPE_TIMEOUT:?}\n{}",
+            prometheus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
