@@ -91,6 +91,15 @@ pub enum Command {
     /// Combine JSON reports of shards that ran side by side into one report (exact: the
     /// histograms merge bucket by bucket).
     Merge(MergeArgs),
+
+    /// Simulate users walking through a journey (default: the workshop's Locust swarm), with
+    /// live stats, a final report and client-side metrics.
+    Journey(crate::journey::plan::JourneyArgs),
+    /// Set, show or reset a mock-server's phase.
+    Phase(crate::phase_cmd::PhaseArgs),
+    /// Run a timeline: per step, apply a phase, hold a load, change the split.
+    #[command(subcommand)]
+    Scenario(crate::scenario::ScenarioCommand),
 }
 
 #[derive(Debug, Args)]
@@ -270,7 +279,7 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_pair(s: &str) -> Result<(String, String), String> {
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("{s:?} is not NAME=VALUE")),

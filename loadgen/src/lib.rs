@@ -7,13 +7,17 @@
 
 pub mod canary;
 pub mod cli;
+pub mod client_metrics;
 pub mod conn;
 pub mod gate;
+pub mod journey;
 pub mod merge;
+pub mod phase_cmd;
 pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod scenario;
 pub mod schedule;
 pub mod stats;
 pub mod tls;

@@ -11,6 +11,8 @@ use loadgen::cli::{Cli, Command, OutputKind};
 use loadgen::plan::Plan;
 use loadgen::{Sinks, exit, render};
 
+mod commands;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(loadgen::cli::normalize(std::env::args())) {
         Ok(cli) => cli,
@@ -25,6 +27,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Merge(m)) => merge(m),
+        Some(Command::Journey(a)) => commands::journey(a),
+        Some(Command::Phase(a)) => commands::phase(a),
+        Some(Command::Scenario(a)) => commands::scenario(a),
         Some(Command::Canary(args)) => match CanaryPlan::try_from(args) {
             Ok(plan) => canary(plan),
             Err(e) => {

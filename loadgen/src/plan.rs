@@ -406,7 +406,7 @@ pub(crate) fn redirect_target(plan: &Plan, from: &Target, url: &str) -> Option<T
     .ok()
 }
 
-fn target(
+pub(crate) fn target(
     name: String,
     raw: &str,
     weight: u32,

@@ -1,0 +1,170 @@
+//! `loadgen journey`: simulated users walking through a journey file, as the workshop's Locust
+//! swarm did, with Locust's live stats, a final report (text, JSON, CSV) and client-side
+//! Prometheus metrics, in memory that does not grow with the run's length.
+//!
+//! `spec` reads journey files, `plan` checks the flags, `user` is one simulated user, `stats`
+//! the shared recorder, `report` what comes out. [`run`] is what the binary, `scenario run`
+//! and the tests call.
+
+pub mod plan;
+pub mod report;
+pub mod spec;
+pub mod stats;
+pub mod user;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client_metrics::{ClientMetrics, MetricsError};
+use crate::journey::plan::RunPlan;
+use crate::journey::report::JourneyReport;
+use crate::journey::stats::Recorder;
+use crate::journey::user::Ctx;
+
+/// How long requests in flight may finish after a Ctrl-C before they are abandoned.
+pub const INTERRUPT_GRACE: Duration = crate::INTERRUPT_GRACE;
+
+/// Where a run's live output goes.
+#[derive(Default)]
+pub struct Live {
+    /// Receives the stats table every `interval`.
+    pub sink: Option<Box<dyn Write + Send>>,
+    pub interval: Option<Duration>,
+    /// Client-side metrics to record into (`--metrics-addr`).
+    pub metrics: Option<Arc<ClientMetrics>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error("a simulated user failed: {0}")]
+    User(#[from] tokio::task::JoinError),
+}
+
+/// Runs the plan until its stop (run time, task count) or `shutdown`, and reports.
+/// On shutdown, users stop starting requests and those in flight get `INTERRUPT_GRACE`.
+pub async fn run(
+    plan: RunPlan,
+    mut live: Live,
+    shutdown: impl Future<Output = ()>,
+) -> Result<JourneyReport, RunError> {
+    let journey = plan.journey.clone();
+    let names: Vec<String> = plan.targets.iter().map(|t| t.target.name.clone()).collect();
+    let handles = match &live.metrics {
+        Some(m) => Some(
+            names
+                .iter()
+                .flat_map(|t| journey.endpoints.iter().map(move |e| (t, e)))
+                .map(|(t, e)| m.endpoint(t, &e.name, &e.path))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let recorder = Arc::new(Recorder::new(
+        names.len() * journey.endpoints.len(),
+        journey.tasks.len(),
+        handles,
+    ));
+    let start = Instant::now();
+    let users = plan.users;
+    let run_time = plan.stop.run_time;
+    let ctx = Arc::new(Ctx::new(plan, recorder.clone(), start));
+    let tasks: Vec<_> = (0..users)
+        .map(|id| tokio::spawn(user::run(ctx.clone(), id)))
+        .collect();
+    let mut joined = Box::pin(async move {
+        let mut abandoned = 0;
+        for t in tasks {
+            abandoned += t.await?;
+        }
+        Ok::<_, RunError>(abandoned)
+    });
+
+    let ticker = spawn_ticker(
+        &mut live,
+        recorder.clone(),
+        journey.clone(),
+        names.clone(),
+        start,
+    );
+    let deadline = async {
+        match run_time {
+            Some(d) => tokio::time::sleep_until(start + d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let (abandoned, interrupted) = tokio::select! {
+        r = &mut joined => (r?, false),
+        () = deadline => {
+            ctx.stop.send_replace(true);
+            (joined.await?, false)
+        }
+        () = shutdown => {
+            ctx.stop.send_replace(true);
+            let r = match tokio::time::timeout(INTERRUPT_GRACE, &mut joined).await {
+                Ok(r) => r?,
+                Err(_) => {
+                    ctx.cancel.send_replace(true);
+                    joined.await?
+                }
+            };
+            (r, true)
+        }
+    };
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let slots = recorder.snapshot();
+    let (endpoints, total) = report::build(&journey, &names, &slots, None, elapsed);
+    let tasks = journey
+        .tasks
+        .iter()
+        .zip(recorder.tasks())
+        .map(|(t, n)| (t.name.clone(), n))
+        .collect();
+    Ok(JourneyReport {
+        schema_version: report::SCHEMA_VERSION,
+        duration_secs: elapsed,
+        users,
+        interrupted,
+        abandoned,
+        tasks,
+        endpoints,
+        total,
+        peak_rss_kib: crate::report::peak_rss_kib(),
+    })
+}
+
+/// Prints the live table every interval: cumulative latency figures, current rates.
+fn spawn_ticker(
+    live: &mut Live,
+    recorder: Arc<Recorder>,
+    journey: Arc<spec::Journey>,
+    names: Vec<String>,
+    start: Instant,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let every = live.interval?;
+    let mut sink = live.sink.take()?;
+    Some(tokio::spawn(async move {
+        let mut prev = recorder.snapshot();
+        let mut tick = tokio::time::interval_at(start + every, every);
+        loop {
+            tick.tick().await;
+            let now = recorder.snapshot();
+            let (endpoints, total) =
+                report::build(&journey, &names, &now, Some(&prev), every.as_secs_f64());
+            let mut buf = Vec::new();
+            let _ = writeln!(buf, "\n[{:.0} s]", start.elapsed().as_secs_f64());
+            let _ = report::table(&mut buf, &endpoints, &total);
+            // A closed stderr must not stop the users.
+            let _ = sink.write_all(&buf);
+            let _ = sink.flush();
+            prev = now;
+        }
+    }))
+}

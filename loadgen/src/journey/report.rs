@@ -1,0 +1,242 @@
+//! A journey run's report, built from the recorder's slots: per endpoint and in total, requests,
+//! failures by kind, median / p95 / p99 / mean, rates. Rendered as Locust's console table (live
+//! and final), as JSON (schema: `schema/journey-report.schema.json`) and as Locust's stats CSV.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::journey::spec::Journey;
+use crate::journey::stats::SlotStats;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JourneyReport {
+    pub schema_version: u32,
+    /// Seconds from the start of the run to the last user's end.
+    pub duration_secs: f64,
+    pub users: usize,
+    /// Cut short by Ctrl-C.
+    pub interrupted: bool,
+    /// Requests abandoned in flight when the stop's grace period ran out.
+    pub abandoned: u64,
+    /// Tasks started, by task name.
+    pub tasks: BTreeMap<String, u64>,
+    /// One entry per target and endpoint that sent at least one request.
+    pub endpoints: Vec<EndpointReport>,
+    /// Every endpoint together (Locust's "Aggregated").
+    pub total: EndpointReport,
+    /// Peak resident memory of the process (Linux VmHWM), when known.
+    pub peak_rss_kib: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointReport {
+    pub target: String,
+    /// The request's `name` in the journey ("POST /chat" unless named); "Aggregated" in total.
+    pub name: String,
+    pub requests: u64,
+    /// Responses with status >= 400 plus requests with no response.
+    pub failures: u64,
+    /// By kind: `http_<status>` or the transport error (`reset`, `timeout`, ...).
+    pub failures_by_kind: BTreeMap<String, u64>,
+    /// Requests per second over the period reported.
+    pub rps: f64,
+    pub failures_per_sec: f64,
+    /// Latency of requests that got a response, in milliseconds.
+    pub latency_ms: LatencyMs,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct LatencyMs {
+    pub count: u64,
+    pub mean: f64,
+    pub min: f64,
+    pub median: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl LatencyMs {
+    fn of(s: &SlotStats) -> LatencyMs {
+        let h = &s.latency;
+        if h.is_empty() {
+            return LatencyMs::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        LatencyMs {
+            count: h.len(),
+            mean: h.mean() / 1000.0,
+            min: ms(h.min()),
+            median: ms(h.value_at_quantile(0.5)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+/// The report of `slots` (indexed as the recorder's) over `secs` seconds; `prev` (an earlier
+/// snapshot) makes the rates those of the interval since it, for the live table.
+pub fn build(
+    journey: &Journey,
+    target_names: &[String],
+    slots: &[SlotStats],
+    prev: Option<&[SlotStats]>,
+    secs: f64,
+) -> (Vec<EndpointReport>, EndpointReport) {
+    let n = journey.endpoints.len();
+    let secs = secs.max(1e-9);
+    let mut total = SlotStats::default();
+    let mut total_prev = (0u64, 0u64);
+    let mut out = Vec::new();
+    for (i, s) in slots.iter().enumerate() {
+        total.merge(s);
+        let (pr, pf) = prev.map_or((0, 0), |p| (p[i].requests, p[i].failures));
+        total_prev.0 += pr;
+        total_prev.1 += pf;
+        if s.requests == 0 {
+            continue;
+        }
+        out.push(entry(
+            &target_names[i / n],
+            &journey.endpoints[i % n].name,
+            s,
+            (pr, pf),
+            secs,
+        ));
+    }
+    let total = entry("", "Aggregated", &total, total_prev, secs);
+    (out, total)
+}
+
+fn entry(target: &str, name: &str, s: &SlotStats, prev: (u64, u64), secs: f64) -> EndpointReport {
+    EndpointReport {
+        target: target.to_owned(),
+        name: name.to_owned(),
+        requests: s.requests,
+        failures: s.failures,
+        failures_by_kind: s.failure_kinds().into_iter().collect(),
+        rps: (s.requests - prev.0.min(s.requests)) as f64 / secs,
+        failures_per_sec: (s.failures - prev.1.min(s.failures)) as f64 / secs,
+        latency_ms: LatencyMs::of(s),
+    }
+}
+
+/// Locust's console table: one row per endpoint, then the aggregate.
+pub fn table(
+    w: &mut dyn Write,
+    endpoints: &[EndpointReport],
+    total: &EndpointReport,
+) -> io::Result<()> {
+    let several = endpoints.iter().any(|e| e.target != endpoints[0].target);
+    let label = |e: &EndpointReport| {
+        if several && !e.target.is_empty() {
+            format!("{}: {}", e.target, e.name)
+        } else {
+            e.name.clone()
+        }
+    };
+    let width = endpoints
+        .iter()
+        .map(|e| label(e).len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    writeln!(
+        w,
+        "{:<width$} {:>8} {:>14} | {:>8} {:>8} {:>8} {:>8} | {:>8} {:>10}",
+        "Name", "# reqs", "# fails", "Med ms", "95% ms", "99% ms", "Avg ms", "req/s", "failures/s"
+    )?;
+    writeln!(w, "{}", "-".repeat(width + 94))?;
+    for e in endpoints.iter().chain(std::iter::once(total)) {
+        if std::ptr::eq(e, total) {
+            writeln!(w, "{}", "-".repeat(width + 94))?;
+        }
+        let pct = if e.requests == 0 {
+            0.0
+        } else {
+            100.0 * e.failures as f64 / e.requests as f64
+        };
+        let l = &e.latency_ms;
+        writeln!(
+            w,
+            "{:<width$} {:>8} {:>6}({:>5.2}%) | {:>8.0} {:>8.0} {:>8.0} {:>8.0} | {:>8.2} {:>10.2}",
+            label(e),
+            e.requests,
+            e.failures,
+            pct,
+            l.median,
+            l.p95,
+            l.p99,
+            l.mean,
+            e.rps,
+            e.failures_per_sec
+        )?;
+    }
+    Ok(())
+}
+
+/// The final report as text: the table, tasks started, and failures by kind.
+pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "Journey report: {} users, {:.1} s{}",
+        r.users,
+        r.duration_secs,
+        if r.interrupted { " (interrupted)" } else { "" }
+    )?;
+    table(w, &r.endpoints, &r.total)?;
+    writeln!(w, "\nTasks started:")?;
+    for (name, n) in &r.tasks {
+        writeln!(w, "  {name}: {n}")?;
+    }
+    if r.total.failures > 0 {
+        writeln!(w, "\nFailures:")?;
+        for e in &r.endpoints {
+            for (kind, n) in &e.failures_by_kind {
+                writeln!(w, "  {n:>8}  {}  {kind}", e.name)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Locust's stats CSV columns (milliseconds), one row per endpoint, then "Aggregated".
+pub fn csv(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "Target,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Requests/s,Failures/s,95%,99%"
+    )?;
+    for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
+        let l = &e.latency_ms;
+        writeln!(
+            w,
+            "{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.4},{:.4},{:.3},{:.3}",
+            csv_field(&e.target),
+            csv_field(&e.name),
+            e.requests,
+            e.failures,
+            l.median,
+            l.mean,
+            l.min,
+            l.max,
+            e.rps,
+            e.failures_per_sec,
+            l.p95,
+            l.p99
+        )?;
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}

@@ -1,0 +1,257 @@
+//! One simulated user: starts at its spawn time, then picks a task by weight, sends its requests
+//! in order over its own keep-alive connection, thinks, and repeats until the run stops.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{Request, Uri, Version};
+use http_body_util::{BodyExt, Full};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::conn::{self, Conn};
+use crate::journey::plan::{JourneyTarget, Pacing, RunPlan};
+use crate::journey::spec::RequestSpec;
+use crate::journey::stats::Recorder;
+use crate::plan::Protocol;
+use crate::stats::ErrorKind;
+
+/// What every user of one run shares.
+pub struct Ctx {
+    pub plan: RunPlan,
+    pub recorder: Arc<Recorder>,
+    pub start: Instant,
+    /// Task tickets handed out, for `--tasks`.
+    pub tickets: AtomicU64,
+    /// Set at the deadline or on shutdown: start nothing new.
+    pub stop: watch::Sender<bool>,
+    /// Set when the grace period after a stop ran out: abandon requests in flight.
+    pub cancel: watch::Sender<bool>,
+    /// Full URIs (origin form) per target and request, built once.
+    pub uris: Vec<Vec<Vec<Uri>>>,
+    tls: Option<tokio_rustls::TlsConnector>,
+    task_weights: Vec<u64>,
+    target_weights: Vec<u64>,
+}
+
+impl Ctx {
+    pub fn new(plan: RunPlan, recorder: Arc<Recorder>, start: Instant) -> Ctx {
+        let uris = plan
+            .targets
+            .iter()
+            .map(|t| {
+                plan.journey
+                    .tasks
+                    .iter()
+                    .map(|task| task.requests.iter().map(|r| uri(t, r)).collect())
+                    .collect()
+            })
+            .collect();
+        let tls = plan
+            .targets
+            .iter()
+            .any(|t| t.target.tls_name.is_some())
+            .then(|| crate::tls::connector(Protocol::Http1, plan.insecure));
+        Ctx {
+            task_weights: cumulative(plan.journey.tasks.iter().map(|t| t.weight)),
+            target_weights: cumulative(plan.targets.iter().map(|t| t.weight)),
+            uris,
+            tls,
+            recorder,
+            start,
+            tickets: AtomicU64::new(0),
+            stop: watch::channel(false).0,
+            cancel: watch::channel(false).0,
+            plan,
+        }
+    }
+
+    /// Slot of (target, endpoint) in the recorder.
+    pub fn slot(&self, target: usize, endpoint: usize) -> usize {
+        target * self.plan.journey.endpoints.len() + endpoint
+    }
+}
+
+fn uri(t: &JourneyTarget, r: &RequestSpec) -> Uri {
+    let path = format!("{}{}", t.base_path, r.path.as_str());
+    path.parse().unwrap_or_else(|_| Uri::from(r.path.clone()))
+}
+
+fn cumulative(weights: impl Iterator<Item = u32>) -> Vec<u64> {
+    let mut sum = 0;
+    weights
+        .map(|w| {
+            sum += u64::from(w);
+            sum
+        })
+        .collect()
+}
+
+fn pick(cumulative: &[u64], rng: &mut SmallRng) -> usize {
+    let total = *cumulative.last().expect("plans have at least one entry");
+    let x = rng.random_range(0..total);
+    cumulative.partition_point(|&c| c <= x)
+}
+
+/// Sleeps `d`, or less if the run stops; returns false if it stopped.
+async fn sleep_or_stop(until: Instant, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = stop.wait_for(|s| *s) => false,
+        () = tokio::time::sleep_until(until) => true,
+    }
+}
+
+/// Runs user `id` until the run stops; returns 1 if it abandoned a request in flight.
+pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
+    let mut stop = ctx.stop.subscribe();
+    let mut cancel = ctx.cancel.subscribe();
+    let plan = &ctx.plan;
+    let spawn_at = ctx.start + Duration::from_secs_f64(id as f64 / plan.spawn_rate);
+    if !sleep_or_stop(spawn_at, &mut stop).await {
+        return 0;
+    }
+    let mut rng = SmallRng::from_rng(&mut rand::rng());
+    let user = HeaderValue::from_str(&format!("user{id}@loadgen.example"))
+        .expect("digits and ascii are a valid header value");
+    let mut conns: Vec<Option<Conn>> = plan.targets.iter().map(|_| None).collect();
+    let interval = match plan.pacing {
+        Pacing::Rate(r) => Some(Duration::from_secs_f64(plan.users as f64 / r)),
+        Pacing::Wait(_) => None,
+    };
+    let mut next_start = Instant::now();
+    'tasks: loop {
+        if *stop.borrow() {
+            break;
+        }
+        if let Some(n) = plan.stop.tasks {
+            // No stop signal here: tasks other users have begun still finish.
+            if ctx.tickets.fetch_add(1, Ordering::Relaxed) >= n {
+                break;
+            }
+        }
+        let t = pick(&ctx.task_weights, &mut rng);
+        let g = pick(&ctx.target_weights, &mut rng);
+        let task = &plan.journey.tasks[t];
+        ctx.recorder.task_started(t);
+        for (i, req) in task.requests.iter().enumerate() {
+            let target = &plan.targets[g];
+            let send = exchange(
+                &ctx,
+                target,
+                &mut conns[g],
+                req,
+                &ctx.uris[g][t][i],
+                &user,
+                &mut rng,
+            );
+            let outcome = tokio::select! {
+                biased;
+                _ = cancel.wait_for(|c| *c) => return 1,
+                r = tokio::time::timeout(plan.timeout, send) => r.unwrap_or(Err(ErrorKind::Timeout)),
+            };
+            if outcome == Err(ErrorKind::Timeout) {
+                conns[g] = None;
+            }
+            let failed = ctx.recorder.record(ctx.slot(g, req.endpoint), outcome);
+            if failed && task.stop_on_failure {
+                break;
+            }
+            let last = i + 1 == task.requests.len();
+            if !last
+                && !req.pause.is_zero()
+                && !sleep_or_stop(Instant::now() + req.pause, &mut stop).await
+            {
+                break 'tasks;
+            }
+            if !last && *stop.borrow() {
+                break 'tasks;
+            }
+        }
+        let until = match (interval, plan.pacing) {
+            (Some(every), _) => {
+                next_start = (next_start + every).max(Instant::now());
+                next_start
+            }
+            (None, Pacing::Wait(w)) => {
+                let think = if w.max > w.min {
+                    rng.random_range(w.min..=w.max)
+                } else {
+                    w.min
+                };
+                Instant::now() + think
+            }
+            (None, Pacing::Rate(_)) => unreachable!("a rate always sets an interval"),
+        };
+        if !sleep_or_stop(until, &mut stop).await {
+            break;
+        }
+    }
+    0
+}
+
+/// Sends one request and reads the whole response: (status, microseconds from send to the
+/// last byte).
+async fn exchange(
+    ctx: &Ctx,
+    target: &JourneyTarget,
+    slot: &mut Option<Conn>,
+    spec: &RequestSpec,
+    uri: &Uri,
+    user: &HeaderValue,
+    rng: &mut SmallRng,
+) -> Result<(u16, u64), ErrorKind> {
+    if let Some(c) = slot.as_mut() {
+        if !c.sender.ready().await {
+            *slot = None;
+        }
+    }
+    if slot.is_none() {
+        let (c, _) =
+            conn::open(&target.target, Protocol::Http1, ctx.tls.as_ref(), ctx.start).await?;
+        *slot = Some(c);
+    }
+    let conn = slot.as_mut().expect("just opened");
+    let body = match spec.bodies.len() {
+        0 => bytes::Bytes::new(),
+        1 => spec.bodies[0].clone(),
+        n => spec.bodies[rng.random_range(0..n)].clone(),
+    };
+    let empty = body.is_empty();
+    let mut req = Request::new(Full::new(body));
+    *req.method_mut() = spec.method.clone();
+    *req.uri_mut() = uri.clone();
+    *req.version_mut() = Version::HTTP_11;
+    let headers = req.headers_mut();
+    headers.clone_from(&target.target.headers);
+    for (k, v) in &spec.headers {
+        headers.insert(k, v.clone());
+    }
+    if let Some(name) = &ctx.plan.journey.user_header {
+        headers.insert(name, user.clone());
+    }
+    if empty {
+        headers.remove(CONTENT_LENGTH);
+    }
+    let sent = Instant::now();
+    let resp = match conn.sender.send(req).await {
+        Ok(r) => r,
+        Err(e) => {
+            *slot = None;
+            return Err(conn::classify_hyper(&e));
+        }
+    };
+    let status = resp.status().as_u16();
+    let mut incoming = resp.into_body();
+    while let Some(frame) = incoming.frame().await {
+        if let Err(e) = frame {
+            *slot = None;
+            return Err(conn::classify_hyper(&e));
+        }
+    }
+    let us = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+    Ok((status, us))
+}

@@ -1,0 +1,217 @@
+//! `loadgen phase apply|show|reset`: set, read and reset a mock-server's phase over HTTP.
+//! Names resolve to the `scenarios/` presets; the server's own validation error (a 400 with
+//! `{"error","field"}`) is shown verbatim, since it names the field at fault.
+
+use bytes::Bytes;
+use clap::{Args, Subcommand};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{Method, Request};
+use http_body_util::{BodyExt, Full};
+
+use crate::conn;
+use crate::journey::plan::{JourneyTarget, journey_target};
+use crate::plan::{PlanError, Protocol};
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PhaseCommand {
+    /// Merge a phase into the server's: a preset (challenge1, challenge5, challenge6,
+    /// challenge7, bad-change) or a JSON file.
+    Apply {
+        /// Preset name or path to a phase document.
+        phase: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Print the server's phase in force.
+    Show {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Return the server to its start-up phase.
+    Reset {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PhaseArgs {
+    #[command(subcommand)]
+    pub command: PhaseCommand,
+}
+
+/// Where the mock-server is and how to be allowed to change it.
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    /// Base URL of the mock-server.
+    #[arg(long)]
+    pub host: String,
+    /// The server's --admin-token, sent as `Authorization: Bearer`.
+    #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Do not verify TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PhaseError {
+    #[error(transparent)]
+    Preset(#[from] scenarios::PresetError),
+    #[error(transparent)]
+    Url(#[from] PlanError),
+    #[error("the admin token is not a valid header value")]
+    Token,
+    #[error("{url}: {}", .kind.label())]
+    Transport {
+        url: String,
+        kind: crate::stats::ErrorKind,
+    },
+    #[error("{url} answered {status}: {body}")]
+    Refused {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("the server's answer is not JSON: {0}")]
+    NotJson(String),
+}
+
+impl PhaseError {
+    /// A document the server refused as invalid is a usage error (64); anything else failed (1).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PhaseError::Refused { status: 400, .. }
+            | PhaseError::Preset(_)
+            | PhaseError::Url(_)
+            | PhaseError::Token => crate::exit::USAGE,
+            _ => crate::exit::FAILED,
+        }
+    }
+}
+
+/// A client for one mock-server's `/phase`.
+pub struct Admin {
+    target: JourneyTarget,
+    token: Option<HeaderValue>,
+    tls: Option<tokio_rustls::TlsConnector>,
+}
+
+impl Admin {
+    pub fn new(host: &str, token: Option<&str>, insecure: bool) -> Result<Admin, PhaseError> {
+        let target = journey_target("admin", host, 1)?;
+        let token = token
+            .map(|t| HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| PhaseError::Token))
+            .transpose()?;
+        let tls = target
+            .target
+            .tls_name
+            .is_some()
+            .then(|| crate::tls::connector(Protocol::Http1, insecure));
+        Ok(Admin { target, token, tls })
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "{}://{}{}/phase",
+            self.target.target.url.scheme_str().unwrap_or("http"),
+            self.target
+                .target
+                .url
+                .authority()
+                .map_or("", |a| a.as_str()),
+            self.target.base_path
+        )
+    }
+
+    /// Sends one request to `/phase`; answers the body of a 2xx, or `Refused` verbatim.
+    async fn call(&self, method: Method, body: Option<String>) -> Result<String, PhaseError> {
+        let url = self.url();
+        let transport = |kind| PhaseError::Transport {
+            url: url.clone(),
+            kind,
+        };
+        let start = tokio::time::Instant::now();
+        let (mut c, _) = conn::open(
+            &self.target.target,
+            Protocol::Http1,
+            self.tls.as_ref(),
+            start,
+        )
+        .await
+        .map_err(transport)?;
+        let has_body = body.is_some();
+        let mut req = Request::new(Full::new(Bytes::from(body.unwrap_or_default())));
+        *req.method_mut() = method;
+        *req.uri_mut() = format!("{}/phase", self.target.base_path)
+            .parse()
+            .map_err(|_| transport(crate::stats::ErrorKind::Protocol))?;
+        req.headers_mut().clone_from(&self.target.target.headers);
+        if has_body {
+            req.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if let Some(t) = &self.token {
+            req.headers_mut().insert(AUTHORIZATION, t.clone());
+        }
+        let exchange = async {
+            let resp = c
+                .sender
+                .send(req)
+                .await
+                .map_err(|e| transport(conn::classify_hyper(&e)))?;
+            let status = resp.status().as_u16();
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| transport(conn::classify_hyper(&e)))?
+                .to_bytes();
+            Ok::<_, PhaseError>((status, String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        let (status, text) = tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
+            .await
+            .map_err(|_| transport(crate::stats::ErrorKind::Timeout))??;
+        if (200..300).contains(&status) {
+            Ok(text)
+        } else {
+            Err(PhaseError::Refused {
+                url,
+                status,
+                body: text.trim_end().to_owned(),
+            })
+        }
+    }
+
+    /// `POST /phase` with a JSON document; answers the phase now in force.
+    pub async fn apply(&self, doc: &str) -> Result<serde_json::Value, PhaseError> {
+        let text = self.call(Method::POST, Some(doc.to_owned())).await?;
+        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(text))
+    }
+
+    pub async fn show(&self) -> Result<serde_json::Value, PhaseError> {
+        let text = self.call(Method::GET, None).await?;
+        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(text))
+    }
+
+    pub async fn reset(&self) -> Result<serde_json::Value, PhaseError> {
+        let text = self.call(Method::DELETE, None).await?;
+        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(text))
+    }
+}
+
+/// Runs a `phase` subcommand; answers the document to print.
+pub async fn execute(cmd: &PhaseCommand) -> Result<serde_json::Value, PhaseError> {
+    match cmd {
+        PhaseCommand::Apply { phase, admin } => {
+            let doc = scenarios::resolve_phase(phase, None)?;
+            connect(admin)?.apply(&doc).await
+        }
+        PhaseCommand::Show { admin } => connect(admin)?.show().await,
+        PhaseCommand::Reset { admin } => connect(admin)?.reset().await,
+    }
+}
+
+fn connect(a: &AdminArgs) -> Result<Admin, PhaseError> {
+    Admin::new(&a.host, a.token.as_deref(), a.insecure)
+}

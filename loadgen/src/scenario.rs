@@ -1,0 +1,386 @@
+//! `loadgen scenario run FILE`: executes a timeline (`scenarios/timelines/*.toml`, read by the
+//! `scenarios` crate, the same files `mock-server --timeline` runs). Each step applies its phase
+//! to every target, sets its load and traffic split, holds them for its duration with simulated
+//! users, and is reported on its own.
+//!
+//! A step's `load` table (keys checked here, before any step runs; a step without one keeps the
+//! load of the step before):
+//! `users` (simulated users, 0 for none), `rate` (tasks started per second, in total),
+//! `wait` (think time `MIN..MAX`, instead of a rate), `journey` (a shipped journey or a file).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::parse_duration;
+use crate::client_metrics::ClientMetrics;
+use crate::journey::plan::{JourneyPlanError, JourneyTarget, Pacing, RunPlan, Stop, targets};
+use crate::journey::report::JourneyReport;
+use crate::journey::spec::{Journey, SpecError, Wait};
+use crate::journey::{self, Live};
+use crate::phase_cmd::{Admin, PhaseError};
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ScenarioCommand {
+    /// Execute a timeline's steps against a service and report each step.
+    Run(ScenarioArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScenarioArgs {
+    /// A timeline file (scenarios/timelines/*.toml).
+    pub file: PathBuf,
+    /// Base URL of the service; phases are posted to its /phase.
+    #[arg(long, required_unless_present = "targets")]
+    pub host: Option<String>,
+    /// Named targets, NAME=URL, instead of --host; a step's `split` weighs them, and phases go
+    /// to every one.
+    #[arg(long = "target", value_name = "NAME=URL", value_parser = crate::cli::parse_pair, conflicts_with = "host")]
+    pub targets: Vec<(String, String)>,
+    /// The mock-server's --admin-token, for posting phases.
+    #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Load until a step sets one: simulated users.
+    #[arg(short = 'u', long, default_value_t = 10)]
+    pub users: usize,
+    /// Load until a step sets one: think time MIN..MAX (default: the journey's).
+    #[arg(long, value_name = "MIN..MAX")]
+    pub wait: Option<String>,
+    /// Load until a step sets one: a shipped journey or a journey file.
+    #[arg(long, default_value = "workshop")]
+    pub journey: String,
+    /// Timeout of each request.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Serve client-side Prometheus metrics on this address for the whole timeline.
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Print live stats on stderr this often; 0s for none.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub stats_interval: Duration,
+    /// Print the result as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not verify TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error(transparent)]
+    Timeline(#[from] scenarios::TimelineError),
+    #[error("step {step:?}: load: {what}")]
+    Load { step: String, what: String },
+    #[error("step {step:?}: {source}")]
+    Journey { step: String, source: SpecError },
+    #[error(transparent)]
+    Plan(#[from] JourneyPlanError),
+    #[error("step {step:?}: split names {target:?}, which is not a --target")]
+    SplitTarget { step: String, target: String },
+    #[error("step {step:?}: every target's split weight is 0")]
+    SplitZero { step: String },
+    #[error("step {step:?}: applying the phase: {source}")]
+    Phase { step: String, source: PhaseError },
+    #[error(transparent)]
+    Run(#[from] journey::RunError),
+}
+
+impl ScenarioError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ScenarioError::Phase { source, .. } => source.exit_code(),
+            ScenarioError::Run(_) => crate::exit::FAILED,
+            _ => crate::exit::USAGE,
+        }
+    }
+}
+
+/// The load in force during a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Load {
+    pub users: usize,
+    #[serde(serialize_with = "pacing_text")]
+    pub pacing: Pacing,
+    pub journey: String,
+    #[serde(skip)]
+    journey_spec: Arc<Journey>,
+}
+
+fn pacing_text<S: serde::Serializer>(p: &Pacing, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&match p {
+        Pacing::Rate(r) => format!("rate {r} tasks/s"),
+        Pacing::Wait(w) => format!(
+            "wait {}..{}",
+            humantime::format_duration(w.min),
+            humantime::format_duration(w.max)
+        ),
+    })
+}
+
+/// One checked step, ready to run.
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    pub name: String,
+    pub duration: Duration,
+    pub phase: Option<String>,
+    pub load: Load,
+    pub targets: Vec<JourneyTarget>,
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub name: String,
+    pub duration_secs: f64,
+    /// The server's `GET /phase` answer right after the step's phase was applied (first target).
+    pub phase_in_force: Option<serde_json::Value>,
+    pub load: Load,
+    pub report: Option<JourneyReport>,
+}
+
+/// Checks every step of the timeline against the flags; nothing runs until all are good.
+pub fn plan(args: &ScenarioArgs) -> Result<Vec<PlannedStep>, ScenarioError> {
+    let timeline = scenarios::Timeline::from_file(&args.file)?;
+    let named = match &args.host {
+        Some(h) => vec![("default".to_owned(), h.clone())],
+        None => args.targets.clone(),
+    };
+    let mut current_targets = targets(&named, &[])?;
+    let base = Journey::load(&args.journey).map_err(|source| ScenarioError::Journey {
+        step: "(--journey)".into(),
+        source,
+    })?;
+    let pacing = match &args.wait {
+        Some(w) => Pacing::Wait(Wait::parse(w).map_err(JourneyPlanError::from)?),
+        None => Pacing::Wait(base.wait),
+    };
+    let mut load = Load {
+        users: args.users,
+        pacing,
+        journey: args.journey.clone(),
+        journey_spec: Arc::new(base),
+    };
+    let mut out = Vec::new();
+    for step in timeline.steps {
+        if let Some(table) = &step.load {
+            load = apply_load(&step.name, load, table)?;
+        }
+        if let Some(split) = &step.split {
+            current_targets = resplit(&step.name, current_targets, split)?;
+        }
+        out.push(PlannedStep {
+            name: step.name,
+            duration: step.duration,
+            phase: step.phase,
+            load: load.clone(),
+            targets: current_targets.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn apply_load(step: &str, mut load: Load, table: &toml::Table) -> Result<Load, ScenarioError> {
+    let bad = |what: String| ScenarioError::Load {
+        step: step.to_owned(),
+        what,
+    };
+    // A new journey brings its own think time, unless this table sets `wait` or `rate`.
+    if let Some(value) = table.get("journey") {
+        let name = value
+            .as_str()
+            .ok_or_else(|| bad(format!("journey must be a name or a path, got {value}")))?;
+        let spec = Journey::load(name).map_err(|source| ScenarioError::Journey {
+            step: step.to_owned(),
+            source,
+        })?;
+        load.pacing = Pacing::Wait(spec.wait);
+        load.journey = name.to_owned();
+        load.journey_spec = Arc::new(spec);
+    }
+    for (key, value) in table {
+        match key.as_str() {
+            "users" => {
+                load.users = value
+                    .as_integer()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .filter(|n| *n <= 100_000)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "users must be a whole number from 0 to 100000, got {value}"
+                        ))
+                    })?;
+            }
+            "rate" => {
+                let r = value
+                    .as_float()
+                    .or_else(|| value.as_integer().map(|i| i as f64))
+                    .filter(|r| r.is_finite() && (0.001..=1e6).contains(r))
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "rate must be tasks per second from 0.001 to 1e6, got {value}"
+                        ))
+                    })?;
+                load.pacing = Pacing::Rate(r);
+            }
+            "wait" => {
+                let w = value
+                    .as_str()
+                    .ok_or_else(|| bad(format!("wait must be a string MIN..MAX, got {value}")))?;
+                load.pacing = Pacing::Wait(Wait::parse(w).map_err(|e| bad(e.to_string()))?);
+            }
+            "journey" => {}
+            other => {
+                return Err(bad(format!(
+                    "unknown key {other:?}; the keys are users, rate, wait, journey"
+                )));
+            }
+        }
+    }
+    Ok(load)
+}
+
+fn resplit(
+    step: &str,
+    mut current: Vec<JourneyTarget>,
+    split: &BTreeMap<String, f64>,
+) -> Result<Vec<JourneyTarget>, ScenarioError> {
+    for name in split.keys() {
+        if !current.iter().any(|t| &t.target.name == name) {
+            return Err(ScenarioError::SplitTarget {
+                step: step.to_owned(),
+                target: name.clone(),
+            });
+        }
+    }
+    for t in &mut current {
+        // Weights are shares; a thousandth of a percent is as fine as a split needs to be.
+        let w = split.get(&t.target.name).copied().unwrap_or(0.0);
+        t.weight = (w * 1000.0).round().min(f64::from(u32::MAX)) as u32;
+    }
+    if current.iter().all(|t| t.weight == 0) {
+        return Err(ScenarioError::SplitZero {
+            step: step.to_owned(),
+        });
+    }
+    Ok(current)
+}
+
+/// Runs the planned steps in order; `on_step` sees each step's report as it ends.
+pub async fn run(
+    steps: Vec<PlannedStep>,
+    args: &ScenarioArgs,
+    metrics: Option<Arc<ClientMetrics>>,
+    mut on_step: impl FnMut(usize, &StepReport),
+    shutdown: impl Future<Output = ()>,
+) -> Result<Vec<StepReport>, ScenarioError> {
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut out = Vec::new();
+    // Set once `shutdown` has resolved: it must not be polled again.
+    let mut stopped = false;
+    for (i, step) in steps.into_iter().enumerate() {
+        let mut phase_in_force = None;
+        if let Some(doc) = &step.phase {
+            for (k, t) in step.targets.iter().enumerate() {
+                let admin = Admin::new(
+                    &t.target.url.to_string(),
+                    args.token.as_deref(),
+                    args.insecure,
+                )
+                .map_err(|source| ScenarioError::Phase {
+                    step: step.name.clone(),
+                    source,
+                })?;
+                let phase_err = |source| ScenarioError::Phase {
+                    step: step.name.clone(),
+                    source,
+                };
+                admin.apply(doc).await.map_err(phase_err)?;
+                if k == 0 {
+                    phase_in_force = Some(admin.show().await.map_err(phase_err)?);
+                }
+            }
+        }
+        let report = if step.load.users == 0 {
+            tokio::select! {
+                () = tokio::time::sleep(step.duration) => {}
+                () = &mut shutdown => stopped = true,
+            }
+            None
+        } else {
+            let plan = RunPlan {
+                journey: step.load.journey_spec.clone(),
+                targets: step.targets.clone(),
+                users: step.load.users,
+                spawn_rate: f64::INFINITY,
+                pacing: step.load.pacing,
+                stop: Stop {
+                    run_time: Some(step.duration),
+                    tasks: None,
+                },
+                timeout: args.timeout,
+                insecure: args.insecure,
+            };
+            let live = Live {
+                sink: (!args.stats_interval.is_zero())
+                    .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write + Send>),
+                interval: (!args.stats_interval.is_zero()).then_some(args.stats_interval),
+                metrics: metrics.clone(),
+            };
+            Some(journey::run(plan, live, &mut shutdown).await?)
+        };
+        stopped |= report.as_ref().is_some_and(|r| r.interrupted);
+        let r = StepReport {
+            name: step.name,
+            duration_secs: step.duration.as_secs_f64(),
+            phase_in_force,
+            load: step.load,
+            report,
+        };
+        on_step(i, &r);
+        out.push(r);
+        if stopped {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The per-step summary: requests, failures and latency of each step, one line each.
+pub fn summary(w: &mut dyn std::io::Write, steps: &[StepReport]) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{:<28} {:>8} {:>10} {:>8} {:>9} {:>9} {:>9}",
+        "step", "secs", "requests", "fail %", "med ms", "p95 ms", "p99 ms"
+    )?;
+    for s in steps {
+        match &s.report {
+            Some(r) => {
+                let t = &r.total;
+                let pct = 100.0 * t.failures as f64 / t.requests.max(1) as f64;
+                writeln!(
+                    w,
+                    "{:<28} {:>8.1} {:>10} {:>8.2} {:>9.1} {:>9.1} {:>9.1}",
+                    s.name,
+                    r.duration_secs,
+                    t.requests,
+                    pct,
+                    t.latency_ms.median,
+                    t.latency_ms.p95,
+                    t.latency_ms.p99
+                )?;
+            }
+            None => writeln!(
+                w,
+                "{:<28} {:>8.1} {:>10}",
+                s.name, s.duration_secs, "no load"
+            )?,
+        }
+    }
+    Ok(())
+}

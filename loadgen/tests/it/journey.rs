@@ -1,0 +1,168 @@
+//! `loadgen journey` against a real mock-server: the workshop swarm's task weights come out in
+//! the shares Locust's would, and the server counted exactly what the users sent.
+
+use loadgen::cli::{Cli, Command};
+use loadgen::journey::plan::JourneyPlan;
+use loadgen::journey::report::{EndpointReport, JourneyReport};
+use loadgen::journey::{self, Live};
+
+use super::CPU;
+use super::mock::{Mock, assert_binomial, value};
+
+/// Parses `loadgen journey ARGS` as the binary does and checks it into a plan.
+pub fn journey_plan(args: &[&str]) -> JourneyPlan {
+    let argv = ["loadgen", "journey"].iter().chain(args).copied();
+    let cli = <Cli as clap::Parser>::try_parse_from(loadgen::cli::normalize(argv))
+        .unwrap_or_else(|e| panic!("{args:?} should parse: {e}"));
+    let Some(Command::Journey(a)) = cli.command else {
+        panic!("not a journey command")
+    };
+    JourneyPlan::try_from(a).unwrap_or_else(|e| panic!("{args:?} should make a plan: {e}"))
+}
+
+pub fn endpoint<'a>(r: &'a JourneyReport, name: &str) -> &'a EndpointReport {
+    r.endpoints
+        .iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no endpoint {name:?} in {:?}",
+                r.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>()
+            )
+        })
+}
+
+pub fn requests(r: &JourneyReport, name: &str) -> u64 {
+    r.endpoints
+        .iter()
+        .find(|e| e.name == name)
+        .map_or(0, |e| e.requests)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workshop_swarm_matches_weights_and_server_counts_exactly() {
+    let _cpu = CPU.read().await;
+    let mock = Mock::start(None).await;
+    let url = mock.url();
+    let plan = journey_plan(&[
+        "--host",
+        &url,
+        "--users",
+        "20",
+        "--spawn-rate",
+        "1000",
+        "--wait",
+        "0ms..2ms",
+        "--tasks",
+        "5000",
+        "--stats-interval",
+        "0s",
+    ]);
+    let report = journey::run(plan.run, Live::default(), std::future::pending())
+        .await
+        .unwrap();
+    let m = mock.metrics().await;
+    mock.stop().await;
+
+    let tasks: u64 = report.tasks.values().sum();
+    assert_eq!(
+        tasks, 5000,
+        "exactly --tasks tasks start: {:?}",
+        report.tasks
+    );
+    assert_eq!(report.abandoned, 0);
+    // Shares of tasks and of endpoints, against Locust's weights (sum 14), within 4 sd.
+    for (task, weight) in [
+        ("chat", 6.0),
+        ("preferences", 3.0),
+        ("login", 1.0),
+        ("logout", 1.0),
+        ("delete history", 1.0),
+        ("get history", 1.0),
+        ("startup", 1.0),
+    ] {
+        assert_binomial(task, report.tasks[task], tasks, weight / 14.0, 4.0);
+    }
+    for (name, task) in [
+        ("POST /chat", "chat"),
+        ("POST /preferences", "preferences"),
+        ("GET /preferences", "preferences"),
+        ("POST /login", "login"),
+        ("POST /logout", "logout"),
+        ("POST /history", "delete history"),
+        ("GET /history", "get history"),
+        ("GET /startup", "startup"),
+    ] {
+        assert_eq!(
+            requests(&report, name),
+            report.tasks[task],
+            "{name}: one request per {task} task"
+        );
+    }
+    // No transport failures: every failure is a status the phase injected.
+    for e in &report.endpoints {
+        for kind in e.failures_by_kind.keys() {
+            assert!(
+                kind.starts_with("http_5"),
+                "{}: unexpected failure kind {kind}",
+                e.name
+            );
+        }
+    }
+
+    // The server counted exactly what the client sent, request for request, and failed
+    // exactly the requests the client saw fail.
+    for (name, attempts, success) in [
+        (
+            "POST /chat",
+            "movieguru_chat_calls_total",
+            "movieguru_chat_calls_success_total",
+        ),
+        (
+            "POST /login",
+            "movieguru_login_attempts_total",
+            "movieguru_login_success_total",
+        ),
+        (
+            "POST /preferences",
+            "movieguru_prefUpdate_attempts_total",
+            "movieguru_prefUpdate_success_total",
+        ),
+        (
+            "GET /preferences",
+            "movieguru_prefGet_attempts_total",
+            "movieguru_prefGet_success_total",
+        ),
+        (
+            "GET /startup",
+            "movieguru_startup_attempts_total",
+            "movieguru_startup_success_total",
+        ),
+    ] {
+        let e = endpoint(&report, name);
+        eprintln!(
+            "{name}: client {} requests, {} failures; server {} attempts, {} successes",
+            e.requests,
+            e.failures,
+            value(&m, attempts),
+            value(&m, success)
+        );
+        assert_eq!(value(&m, attempts), e.requests, "{name}: {attempts}");
+        assert_eq!(
+            value(&m, attempts) - value(&m, success),
+            e.failures,
+            "{name}: failures"
+        );
+    }
+    // Locust's POST /logout and POST /history count nothing in movieguru_*, but do per route.
+    assert_eq!(value(&m, "movieguru_Logout_attempts_total"), 0);
+    for (name, route, method) in [
+        ("POST /logout", "/logout", "POST"),
+        ("POST /history", "/history", "POST"),
+        ("GET /history", "/history", "GET"),
+    ] {
+        let series =
+            format!(r#"http_requests_total{{code="200",method="{method}",route="{route}"}}"#);
+        assert_eq!(value(&m, &series), requests(&report, name), "{series}");
+    }
+}
