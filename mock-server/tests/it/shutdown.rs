@@ -37,6 +37,15 @@ async fn spawn(
     }
 }
 
+/// Writes a phase document to a fresh file for `--phase`.
+fn phase_file(tag: &str, json: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("phase.json");
+    std::fs::write(&path, json).unwrap();
+    path
+}
+
 fn sigterm(child: &Child) {
     let pid = child.id().unwrap().to_string();
     let status = std::process::Command::new("kill")
@@ -72,14 +81,10 @@ async fn raw_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> 
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
-    let dir = std::env::temp_dir().join(format!("mock-shutdown-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let phase = dir.join("phase.json");
-    std::fs::write(
-        &phase,
+    let phase = phase_file(
+        "mock-shutdown",
         r#"{"StartupSuccess": 1, "StartupLatencyMinMS": 700, "StartupLatencyMaxMS": 900}"#,
-    )
-    .unwrap();
+    );
     let (mut child, addr, _logs) =
         spawn(&["--phase", phase.to_str().unwrap(), "--shutdown-grace", "5s"]).await;
     let in_flight: Vec<_> = (0..5)
@@ -103,14 +108,10 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_zero() {
 
 #[tokio::test]
 async fn an_injected_wait_longer_than_the_grace_period_does_not_hold_shutdown() {
-    let dir = std::env::temp_dir().join(format!("mock-grace-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let phase = dir.join("phase.json");
-    std::fs::write(
-        &phase,
+    let phase = phase_file(
+        "mock-grace",
         r#"{"ChatLatencyMinMS": 60000, "ChatLatencyMaxMS": 60000}"#,
-    )
-    .unwrap();
+    );
     let (mut child, addr, _logs) = spawn(&[
         "--phase",
         phase.to_str().unwrap(),
@@ -168,10 +169,7 @@ async fn readiness_fails_while_draining() {
 
 #[tokio::test]
 async fn a_bad_phase_file_is_a_usage_error() {
-    let dir = std::env::temp_dir().join(format!("mock-badphase-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let phase = dir.join("phase.json");
-    std::fs::write(&phase, r#"{"ChatSuccess": 2}"#).unwrap();
+    let phase = phase_file("mock-badphase", r#"{"ChatSuccess": 2}"#);
     let out = Command::new(env!("CARGO_BIN_EXE_mock-server"))
         .args(["--addr", "127.0.0.1:0", "--phase", phase.to_str().unwrap()])
         .output()
