@@ -281,3 +281,25 @@ mod shipped {
         );
     }
 }
+
+#[cfg(test)]
+mod never_panics {
+    use super::*;
+
+    proptest::proptest! {
+        /// Whatever text a timeline file holds, parsing answers Ok or a named error.
+        #[test]
+        fn arbitrary_text(text in "(\\PC|\\n){0,400}") {
+            let _ = Timeline::parse(&text, None);
+        }
+
+        /// Near-valid files, with every field's value drawn from junk, never panic either.
+        #[test]
+        fn near_valid_steps(name in "\\PC{0,12}", duration in "\\PC{0,12}", phase in "\\PC{0,12}", weight in proptest::num::f64::ANY) {
+            let text = format!(
+                "[[step]]\nname = {name:?}\nduration = {duration:?}\nphase = {phase:?}\nsplit = {{ a = {weight:?} }}\n"
+            );
+            let _ = Timeline::parse(&text, None);
+        }
+    }
+}
