@@ -34,6 +34,9 @@ pub struct Traffic {
     pub chat: f64,
     pub login: f64,
     pub startup: f64,
+    /// `GET /`, the route the canary availability SLO watches when it is scoped to the
+    /// Serverless Journey's service (the health check here, which never fails).
+    pub root: f64,
 }
 
 impl Traffic {
@@ -43,6 +46,7 @@ impl Traffic {
         chat: 150.0,
         login: 10.0,
         startup: 10.0,
+        root: 10.0,
     };
 }
 
@@ -53,7 +57,8 @@ pub struct Stack {
     /// Unix seconds at which the mock applied the timeline's first step.
     pub started_unix: f64,
     pub started: tokio::time::Instant,
-    stop: watch::Sender<bool>,
+    stop_load: watch::Sender<bool>,
+    stop_mock: watch::Sender<bool>,
     mock_task: JoinHandle<Result<(), mock_server::Error>>,
     load_tasks: Vec<JoinHandle<Result<Report, loadgen::Error>>>,
 }
@@ -76,7 +81,8 @@ impl Stack {
             .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
         wait_for_first_scrape(&prometheus).await;
 
-        let (stop, stopped) = watch::channel(false);
+        let (stop_mock, mock_stopped) = watch::channel(false);
+        let (stop_load, load_stopped) = watch::channel(false);
         let config = Config {
             addr: mock,
             latency_mode: LatencyMode::Record,
@@ -90,7 +96,7 @@ impl Stack {
         };
         let started_unix = crate::unix_now();
         let started = tokio::time::Instant::now();
-        let mock_task = tokio::spawn(mock_server::run(listener, config, until(stopped.clone())));
+        let mock_task = tokio::spawn(mock_server::run(listener, config, until(mock_stopped)));
 
         let base = format!("http://{mock}");
         let seconds = format!("{}s", run_for.as_secs().max(1));
@@ -114,12 +120,19 @@ impl Stack {
         ]);
         let gets = load_plan(&[
             "--rate",
-            &traffic.startup.to_string(),
+            &(traffic.startup + traffic.root).to_string(),
             "-c",
-            "2",
+            "4",
             "-z",
             &seconds,
-            &format!("{base}/startup"),
+            "--target",
+            &format!("startup={base}/startup"),
+            "--target",
+            &format!("root={base}/"),
+            "--split",
+            &format!("startup={}", traffic.startup),
+            "--split",
+            &format!("root={}", traffic.root),
         ]);
         let load_tasks = [posts, gets]
             .into_iter()
@@ -127,7 +140,7 @@ impl Stack {
                 tokio::spawn(loadgen::run(
                     plan,
                     loadgen::Sinks::default(),
-                    until(stopped.clone()),
+                    until(load_stopped.clone()),
                 ))
             })
             .collect();
@@ -137,7 +150,8 @@ impl Stack {
             prometheus,
             started_unix,
             started,
-            stop,
+            stop_load,
+            stop_mock,
             mock_task,
             load_tasks,
         }
@@ -148,9 +162,10 @@ impl Stack {
         tokio::time::sleep_until(self.started + offset).await;
     }
 
-    /// Stops the load, then the mock, then Prometheus; returns loadgen's reports.
+    /// Stops the load, then (once no request is in flight) the mock, then Prometheus; returns
+    /// loadgen's reports.
     pub async fn stop(self) -> Vec<Report> {
-        let _ = self.stop.send(true);
+        let _ = self.stop_load.send(true);
         let mut reports = Vec::new();
         for task in self.load_tasks {
             reports.push(
@@ -159,6 +174,7 @@ impl Stack {
                     .expect("loadgen completed its run"),
             );
         }
+        let _ = self.stop_mock.send(true);
         self.mock_task
             .await
             .expect("the mock task ran to its end")
