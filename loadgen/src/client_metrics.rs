@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -24,6 +24,7 @@ use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, O
 use tokio::net::TcpListener;
 
 use crate::journey::stats::Failure;
+use crate::stats::{ErrorKind, STATUS_SLOTS};
 
 /// Bucket bounds of the server's `movieguru_*` histograms, by path (reference doc), in seconds:
 /// the same bounds (5000 ms is 5 s), in the base unit `promtool check metrics` asks for.
@@ -65,7 +66,8 @@ pub enum MetricsError {
     },
 }
 
-/// The handles one (target, endpoint) records into.
+/// The handles one (target, endpoint) records into. Failure counters are resolved once per
+/// kind and kept, so a failed request costs no label lookup or allocation.
 #[derive(Clone)]
 pub struct EndpointMetrics {
     requests: IntCounter,
@@ -73,6 +75,9 @@ pub struct EndpointMetrics {
     failures: IntCounterVec,
     target: String,
     endpoint: String,
+    /// By status code (400..=999), then by transport error kind.
+    by_status: Arc<[OnceLock<IntCounter>]>,
+    by_kind: Arc<[OnceLock<IntCounter>]>,
 }
 
 impl EndpointMetrics {
@@ -82,10 +87,20 @@ impl EndpointMetrics {
         if let Some(us) = latency_us {
             self.latency.observe(us.max(1) as f64 / 1e6);
         }
-        if let Some(f) = failure {
-            self.failures
-                .with_label_values(&[self.target.as_str(), self.endpoint.as_str(), &f.key()])
-                .inc();
+        let slot = match failure {
+            None => return,
+            Some(Failure::Status(code)) => self.by_status.get(usize::from(code)),
+            Some(Failure::Transport(kind)) => self.by_kind.get(kind.index()),
+        };
+        if let (Some(slot), Some(f)) = (slot, failure) {
+            slot.get_or_init(|| {
+                self.failures.with_label_values(&[
+                    self.target.as_str(),
+                    self.endpoint.as_str(),
+                    &f.key(),
+                ])
+            })
+            .inc();
         }
     }
 }
@@ -160,6 +175,8 @@ impl ClientMetrics {
             failures: self.failures.clone(),
             target: target.to_owned(),
             endpoint: endpoint.to_owned(),
+            by_status: (0..STATUS_SLOTS).map(|_| OnceLock::new()).collect(),
+            by_kind: ErrorKind::ALL.iter().map(|_| OnceLock::new()).collect(),
         })
     }
 

@@ -171,8 +171,13 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
         if !(1..=MAX_USERS).contains(&a.users) {
             return Err(range("--users", "between 1 and 100000", a.users));
         }
-        if a.spawn_rate.is_nan() || a.spawn_rate <= 0.0 {
-            return Err(range("--spawn-rate", "above 0", a.spawn_rate));
+        // Infinite starts every user at once; below 0.001/s the last start would overflow time.
+        if a.spawn_rate.is_nan() || a.spawn_rate < 0.001 {
+            return Err(range(
+                "--spawn-rate",
+                "at least 0.001 users/s",
+                a.spawn_rate,
+            ));
         }
         let pacing = match (&a.wait, a.rate) {
             (_, Some(r)) if !(r.is_finite() && (0.001..=1e6).contains(&r)) => {
