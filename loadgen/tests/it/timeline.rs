@@ -166,3 +166,76 @@ fn shipped_timelines_plan() {
     }
     assert!(n >= 5, "{n} timelines");
 }
+
+/// A step's `split` weighs the `--target`s: each server gets its share of the tasks, the
+/// phase reaches both, and the report's per-target counts are each server's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steps_split_weighs_the_targets() {
+    let _cpu = CPU.read().await;
+    let (good, next) = (Mock::start(None).await, Mock::start(None).await);
+    let dir = tempfile::tempdir().unwrap();
+    let journey = file(&dir, "j.toml", JOURNEY);
+    let timeline = file(
+        &dir,
+        "t.toml",
+        &format!(
+            r#"
+            [[step]]
+            name = "canary at 25%"
+            phase = {{ StartupSuccess = 1.0 }}
+            duration = "1500ms"
+            load = {{ users = 4, journey = "{journey}" }}
+            split = {{ good = 3, next = 1 }}
+            "#
+        ),
+    );
+    let (g, n) = (
+        format!("good={}", good.url()),
+        format!("next={}", next.url()),
+    );
+    let args = scenario_args(&[&timeline, "--target", &g, "--target", &n]);
+    let reports = scenario::run(
+        scenario::plan(&args).unwrap(),
+        &args,
+        None,
+        |_, _| {},
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let (mg, mn) = (good.metrics().await, next.metrics().await);
+    good.stop().await;
+    next.stop().await;
+
+    let r = reports[0].report.as_ref().unwrap();
+    let count = |target: &str| {
+        r.endpoints
+            .iter()
+            .find(|e| e.target == target && e.name == "GET /startup")
+            .map_or(0, |e| e.requests)
+    };
+    let (to_good, to_next) = (count("good"), count("next"));
+    assert_eq!(value(&mg, "movieguru_startup_attempts_total"), to_good);
+    assert_eq!(value(&mn, "movieguru_startup_attempts_total"), to_next);
+    assert_eq!(
+        value(&mg, "mockserver_phase_changes_total"),
+        1,
+        "the phase reached good"
+    );
+    assert_eq!(
+        value(&mn, "mockserver_phase_changes_total"),
+        1,
+        "the phase reached next"
+    );
+    eprintln!("split 3:1: {to_good} startups to good, {to_next} to next");
+    // Logins go by the same split; judge the share over every request.
+    let total: u64 = r.endpoints.iter().map(|e| e.requests).sum();
+    let next_all: u64 = r
+        .endpoints
+        .iter()
+        .filter(|e| e.target == "next")
+        .map(|e| e.requests)
+        .sum();
+    assert!(total >= 400, "only {total} requests");
+    assert_binomial("next's share", next_all, total, 0.25, 4.0);
+}
