@@ -52,7 +52,7 @@ section_ceiling() {
     ratio=$(median "${ratios[@]}")
     row "mock-server GET $path ÷ ceiling, req/s (record mode, wrk -c$CONNS, same ${bytes}-byte body)" "$(calc "$ratio" 2)x" \
       ">= 0.85x" "$(throughput_verdict "$ratio" "$(median "${cpu_ratios[@]}")" "$(median "${m_util[@]}")" "$(median "${c_util[@]}")" 0.85)" \
-      "$(human "$(median "${m_rps[@]}")") vs $(human "$(median "${c_rps[@]}")") req/s; server CPU/s $(median "${m_util[@]}") vs $(median "${c_util[@]}"); CPU per request $(median "${m_us[@]}") vs $(median "${c_us[@]}") µs; rounds: ${ratios[*]}"
+      "$(human "$(median "${m_rps[@]}")") vs $(human "$(median "${c_rps[@]}")") req/s; server CPU/s $(median "${m_util[@]}") vs $(median "${c_util[@]}"); CPU per request $(median "${m_us[@]}") vs $(median "${c_us[@]}") µs; req/s ratio by round: ${ratios[*]}; CPU/req ratio by round: ${cpu_ratios[*]}"
   done
 }
 
@@ -85,5 +85,5 @@ section_churn() {
   m=$(median "${ratio[@]}")
   row "phase churn: req/s with $CHURN_RATE phase POSTs/s ÷ without (GET /startup)" "$(calc "$m" 2)x" \
     ">= 0.95x" "$(throughput_verdict "$m" "$(median "${cpu_ratio[@]}")" "$(median "${c_util[@]}")" "$(median "${b_util[@]}")" 0.95)" \
-    "$(human "$(median "${churn[@]}")") vs $(human "$(median "${base[@]}")") req/s; server CPU/s $(median "${c_util[@]}") vs $(median "${b_util[@]}"); CPU per request $(median "${c_us[@]}") vs $(median "${b_us[@]}") µs; phase changes per round: ${changes[*]}; rounds: ${ratio[*]}"
+    "$(human "$(median "${churn[@]}")") vs $(human "$(median "${base[@]}")") req/s; server CPU/s $(median "${c_util[@]}") vs $(median "${b_util[@]}"); CPU per request $(median "${c_us[@]}") vs $(median "${b_us[@]}") µs; phase changes per round: ${changes[*]}; req/s ratio by round: ${ratio[*]}; CPU/req ratio by round: ${cpu_ratio[*]}"
 }
