@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use crate::duration::Compression;
-use crate::spec::{Policy, Slo};
+use crate::spec::{Policy, Sli, Slo};
 
 /// Seconds after the breach starts at which one window's error ratio exceeds `threshold`, given
 /// `history` seconds of healthy data before it. `None` when it never does.
@@ -49,7 +49,9 @@ pub fn window_clears_after(window: f64, healthy: f64, breach: f64, threshold: f6
 
 /// When `slo`'s alert of `policy` fires after a breach begins: when the last of its windows
 /// crosses the threshold. `history` is how long healthy traffic ran before (in the compressed
-/// time, if any); `compression` divides every window.
+/// time, if any); `compression` divides every window. The ratios are of requests; for a
+/// windows-based SLI, the SLI window first turns bad (when its request error ratio crosses the
+/// window's allowance), and the share of bad windows then grows from 0 to 1.
 pub fn fires_after(
     slo: &Slo,
     policy: &Policy,
@@ -59,19 +61,28 @@ pub fn fires_after(
     compression: Compression,
 ) -> Option<Duration> {
     let threshold = policy.burn_rate * slo.error_budget();
+    let history = history.as_secs_f64();
+    let (delay, healthy_ratio, breach_ratio) = match slo.sli {
+        Sli::Requests => (0.0, healthy_ratio, breach_ratio),
+        Sli::Windows { window, objective } => {
+            let allowed = 1.0 - objective / 100.0;
+            let w = seconds(window, compression);
+            let turns_bad = window_crosses_after(w, history, healthy_ratio, breach_ratio, allowed)?;
+            let bad = |ratio: f64| f64::from(u8::from(ratio > allowed));
+            (turns_bad, bad(healthy_ratio), 1.0)
+        }
+    };
     let mut latest: f64 = 0.0;
     for window in policy.windows() {
-        let w = window.as_millis() as f64 / 1000.0 / f64::from(compression.factor());
-        let t = window_crosses_after(
-            w,
-            history.as_secs_f64(),
-            healthy_ratio,
-            breach_ratio,
-            threshold,
-        )?;
+        let w = seconds(window, compression);
+        let t = window_crosses_after(w, history, healthy_ratio, breach_ratio, threshold)?;
         latest = latest.max(t);
     }
-    Some(Duration::from_secs_f64(latest))
+    Some(Duration::from_secs_f64(delay + latest))
+}
+
+fn seconds(window: crate::duration::PromDuration, compression: Compression) -> f64 {
+    window.as_millis() as f64 / 1000.0 / f64::from(compression.factor())
 }
 
 /// When the alert resolves after traffic turns healthy again, assuming the breach lasted at least
@@ -87,9 +98,21 @@ pub fn resolves_after(
     let shortest = policy
         .windows()
         .min()
-        .map_or(0.0, |w| w.as_millis() as f64 / 1000.0);
-    let seconds = window_clears_after(shortest, healthy_ratio, breach_ratio, threshold);
-    Duration::from_secs_f64(seconds / f64::from(compression.factor()))
+        .map_or(0.0, |w| seconds(w, compression));
+    let after = match slo.sli {
+        Sli::Requests => window_clears_after(shortest, healthy_ratio, breach_ratio, threshold),
+        // The SLI window turns good again, then the bad windows leave the shortest window.
+        Sli::Windows { window, objective } => {
+            let allowed = 1.0 - objective / 100.0;
+            window_clears_after(
+                seconds(window, compression),
+                healthy_ratio,
+                breach_ratio,
+                allowed,
+            ) + window_clears_after(shortest, 0.0, 1.0, threshold)
+        }
+    };
+    Duration::from_secs_f64(after)
 }
 
 /// A history of constant traffic whose error ratio changes in steps, as Prometheus stores it
@@ -165,6 +188,8 @@ const STEP: f64 = 0.01;
 /// When `slo`'s alert of `policy` fires over `history`: while every window's error ratio exceeds
 /// the threshold. `sigmas` moves every window's ratio by that many standard deviations, so +4
 /// gives the earliest firing and latest resolution chance allows, and -4 the latest and earliest.
+/// The history's ratios are read as the SLI's own: for a windows-based SLI that is exact only
+/// while its requests keep every window good (ratio 0, as the end-to-end suite's canary).
 pub fn firing_spans(
     slo: &Slo,
     policy: &Policy,

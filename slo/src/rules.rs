@@ -4,14 +4,16 @@
 //! One function serves both the real rules and the time-compressed copy: the [`Compression`]
 //! factor divides every window and the evaluation interval, and nothing else changes. Series and
 //! alert names keep the real windows (`slo:sli_error:ratio_rate1h` reads a 1m window at 60x), so
-//! queries, dashboards and [`crate::report`] work unchanged on either file. No rule has a `for:`:
-//! the Workbook's short window already demands that the burn is still going on.
+//! queries, dashboards and [`crate::report`] work unchanged on either file. A windows-based SLI
+//! records each window's verdict first and its error ratios as the share of bad windows, under
+//! the same names, so alerts and the report do not care which kind of SLI they read. No rule
+//! has a `for:`: the Workbook's short window already demands that the burn is still going on.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::duration::{Compression, PromDuration};
-use crate::spec::{Policy, Slo, Spec};
+use crate::spec::{Policy, Sli, Slo, Spec};
 
 /// The rules' evaluation interval before compression: Prometheus' default, which the Workbook's
 /// detection times assume.
@@ -48,6 +50,12 @@ pub fn error_ratio_series(window: PromDuration) -> String {
     format!("slo:sli_error:ratio_rate{window}")
 }
 
+/// A windows-based SLI's verdict on each trailing window: 1 good, 0 bad, no sample without
+/// traffic. Named by the real (uncompressed) window, like the error ratios.
+pub fn good_window_series(window: PromDuration) -> String {
+    format!("slo:sli_good_window:bool_rate{window}")
+}
+
 /// The windows an SLO records, shortest first: the current-burn window, its period, and every
 /// window its alert policies read.
 pub fn recorded_windows(spec: &Spec, slo: &Slo) -> Vec<PromDuration> {
@@ -71,17 +79,35 @@ pub fn rules(spec: &Spec, by: Compression) -> Result<String, CompressionError> {
             "  - name: {}\n    interval: {interval}\n    rules:\n",
             quote(&format!("slo-{}", slo.name))
         );
-        for window in recorded_windows(spec, slo) {
+        let this = format!("{{slo={}}}", quote(&slo.name));
+        if let Sli::Windows { window, objective } = slo.sli {
             let actual = compress(|| format!("slo {} window", slo.name), window, by)?;
+            // A window without traffic is neither good nor bad: `> 0` drops it, where 0/0 would
+            // compare false and count as bad.
             let expr = format!(
-                "1 - (sum(rate({good}[{actual}])) or vector(0))\n  / sum(rate({total}[{actual}]))",
+                "(sum(rate({good}[{actual}])) or vector(0))\n  / (sum(rate({total}[{actual}])) > 0)\n>= bool {}",
+                num(objective / 100.0),
                 good = slo.good,
                 total = slo.total,
             );
+            record(&mut out, slo, &good_window_series(window), &expr);
+        }
+        for window in recorded_windows(spec, slo) {
+            let actual = compress(|| format!("slo {} window", slo.name), window, by)?;
+            let expr = match slo.sli {
+                Sli::Requests => format!(
+                    "1 - (sum(rate({good}[{actual}])) or vector(0))\n  / sum(rate({total}[{actual}]))",
+                    good = slo.good,
+                    total = slo.total,
+                ),
+                Sli::Windows { window: sli, .. } => format!(
+                    "1 - avg_over_time({}{this}[{actual}])",
+                    good_window_series(sli)
+                ),
+            };
             record(&mut out, slo, &error_ratio_series(window), &expr);
         }
         let budget = num(slo.error_budget());
-        let this = format!("{{slo={}}}", quote(&slo.name));
         record(
             &mut out,
             slo,

@@ -46,6 +46,12 @@ pub struct RawSlo {
     pub alerts: Vec<String>,
     pub good_request: Vec<String>,
     pub bad_request: Vec<String>,
+    /// `"requests"` (the default) or `"windows"`; see [`Sli`].
+    pub sli: Option<String>,
+    /// Windows-based SLIs only: the length of one window.
+    pub window: Option<String>,
+    /// Windows-based SLIs only: percent of good requests that make a window good.
+    pub window_objective: Option<f64>,
 }
 
 /// A checked spec: burn-rate policies, and the SLOs that use them, in file order.
@@ -88,6 +94,23 @@ pub struct Slo {
     /// tests feed them, which proves the `good` and `total` selectors pick the right series.
     pub good_request: Vec<Selector>,
     pub bad_request: Vec<Selector>,
+    pub sli: Sli,
+}
+
+/// What the SLI counts, and so what the error ratio of a window means.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sli {
+    /// Good requests over all requests: an error ratio is the share of bad requests.
+    Requests,
+    /// Good windows over all windows, as Cloud Monitoring's windows-based SLIs: a trailing
+    /// `window` is good while at least `objective` percent of its requests are good, and an error
+    /// ratio is the share of bad windows. A 10% failing canary makes every 5-minute window bad
+    /// at a 95% window objective: a 100% error ratio, where requests would give 10%.
+    Windows {
+        window: PromDuration,
+        /// Percent, strictly between 0 and 100, like the SLO's own objective.
+        objective: f64,
+    },
 }
 
 impl Slo {
@@ -177,6 +200,14 @@ pub enum SpecError {
     },
     #[error("slo {slo}: {field} must list at least one series")]
     NoExample { slo: String, field: &'static str },
+    #[error("slo {slo}: sli {value:?} must be \"requests\" or \"windows\"")]
+    SliKind { slo: String, value: String },
+    #[error("slo {slo}: sli = \"windows\" needs {field}")]
+    WindowMissing { slo: String, field: &'static str },
+    #[error("slo {slo}: window_objective {value} must be a percentage strictly between 0 and 100")]
+    WindowObjective { slo: String, value: f64 },
+    #[error("slo {slo}: {field} applies only to sli = \"windows\"")]
+    WindowUnused { slo: String, field: &'static str },
 }
 
 impl Spec {
@@ -308,6 +339,12 @@ fn check_slo(raw: RawSlo, policies: &[Policy]) -> Result<Slo, SpecError> {
     };
     let good_request = examples("good_request", &raw.good_request)?;
     let bad_request = examples("bad_request", &raw.bad_request)?;
+    let sli = check_sli(
+        &name,
+        raw.sli.as_deref(),
+        raw.window.as_deref(),
+        raw.window_objective,
+    )?;
     let budget = (100.0 - raw.objective) / 100.0;
     let mut alerts = Vec::with_capacity(raw.alerts.len());
     for wanted in &raw.alerts {
@@ -349,7 +386,58 @@ fn check_slo(raw: RawSlo, policies: &[Policy]) -> Result<Slo, SpecError> {
         alerts,
         good_request,
         bad_request,
+        sli,
     })
+}
+
+fn check_sli(
+    slo: &str,
+    kind: Option<&str>,
+    window: Option<&str>,
+    objective: Option<f64>,
+) -> Result<Sli, SpecError> {
+    match kind.unwrap_or("requests") {
+        "requests" => {
+            let unused = if window.is_some() {
+                Some("window")
+            } else if objective.is_some() {
+                Some("window_objective")
+            } else {
+                None
+            };
+            match unused {
+                Some(field) => Err(SpecError::WindowUnused {
+                    slo: slo.to_owned(),
+                    field,
+                }),
+                None => Ok(Sli::Requests),
+            }
+        }
+        "windows" => {
+            let missing = |field| SpecError::WindowMissing {
+                slo: slo.to_owned(),
+                field,
+            };
+            let window = window.ok_or_else(|| missing("window"))?;
+            let window = PromDuration::parse(window).map_err(|source| SpecError::Duration {
+                owner: format!("slo {slo}"),
+                field: "window",
+                source,
+            })?;
+            let objective = objective.ok_or_else(|| missing("window_objective"))?;
+            if !(objective > 0.0 && objective < 100.0) {
+                return Err(SpecError::WindowObjective {
+                    slo: slo.to_owned(),
+                    value: objective,
+                });
+            }
+            Ok(Sli::Windows { window, objective })
+        }
+        other => Err(SpecError::SliKind {
+            slo: slo.to_owned(),
+            value: other.to_owned(),
+        }),
+    }
 }
 
 fn kebab(what: &'static str, name: &str) -> Result<(), SpecError> {

@@ -9,6 +9,14 @@
 //! predicted instant and the new state one step after it: one step of slack covers where the
 //! instant falls between evaluations, the other covers Prometheus 3's left-open range selectors.
 //! The warm-up lasts a full long window because a series that is bad from t=0 fires at once.
+//!
+//! A windows-based SLI adds a stage: the request error ratio steps from half the window's
+//! allowance to twice it, the SLI window turns bad after the formula's crossing time, and the
+//! share of bad windows then rises one sample per step, so an alert window `W` crosses `th` a
+//! further `W x th` later (and clears `W x (1 - th)` after the windows turn good again). The
+//! window verdicts are samples of a recording rule, one per step, so the new state is asserted
+//! one step later still. Its input series are sampled finer than the evaluation step, so that the
+//! SLI window holds several samples even when the step is an hour long.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -16,7 +24,7 @@ use std::fmt::Write;
 use crate::duration::{Compression, PromDuration};
 use crate::predict::{window_clears_after, window_crosses_after};
 use crate::rules::{CompressionError, annotations, compress, error_ratio_series, num, quote};
-use crate::spec::{Policy, Slo, Spec};
+use crate::spec::{Policy, Sli, Slo, Spec};
 
 /// Requests per evaluation step in the synthetic series: enough for a 0.5% error ratio to be a
 /// whole number of requests.
@@ -89,6 +97,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 
 /// The breach and recovery instants the formula predicts, in evaluation steps.
 struct Plan {
+    /// Bad requests per input sample, of `REQUESTS_PER_STEP`.
     healthy_bad: u64,
     breach_bad: u64,
     warmup: u64,
@@ -96,6 +105,12 @@ struct Plan {
     recovery: u64,
     fires_after: f64,
     resolves_after: f64,
+    /// Input samples per evaluation step: 1 for a request-based SLI.
+    samples_per_step: u64,
+    /// Whole steps after a predicted instant at which the new state is asserted.
+    slack: u64,
+    /// The long window's error ratio in the warm-up.
+    healthy_ratio: f64,
 }
 
 impl Plan {
@@ -106,39 +121,105 @@ impl Plan {
         let long = steps(policy.long_window);
         let shortest = policy.short_window.map_or(long, steps);
         let r = REQUESTS_PER_STEP as f64;
-        // Healthy: half the budget's rate (or half the threshold, for a policy below 1x).
-        let healthy_bad = (r * budget * (policy.burn_rate / 2.0).min(0.5)).round() as u64;
-        // Breach: twice the threshold, capped at every request failing. The spec check refuses a
-        // threshold at or above 100%, and the clamp to at least one bad request keeps the breach
-        // above a tiny threshold, so every window crosses.
-        let breach_bad = ((r * 2.0 * threshold).round() as u64).clamp(1, REQUESTS_PER_STEP);
-        let (e0, e) = (healthy_bad as f64 / r, breach_bad as f64 / r);
-        // Windows in steps; the warm-up gives every window a full healthy history.
-        let warmup = long + 1;
-        let fires_after = policy
-            .windows()
-            .filter_map(|w| window_crosses_after(steps(w) as f64, warmup as f64, e0, e, threshold))
-            .fold(0.0, f64::max);
-        let resolves_after = window_clears_after(shortest as f64, e0, e, threshold);
-        let breach = after(fires_after).max(shortest) + 1;
+        let warmup;
+        let (healthy_bad, breach_bad, fires_after, resolves_after, samples_per_step, slack);
+        match slo.sli {
+            Sli::Requests => {
+                // Healthy: half the budget's rate (or half the threshold, for a policy below 1x).
+                healthy_bad = (r * budget * (policy.burn_rate / 2.0).min(0.5)).round() as u64;
+                // Breach: twice the threshold, capped at every request failing. The spec check
+                // refuses a threshold at or above 100%, and the clamp to at least one bad request
+                // keeps the breach above a tiny threshold, so every window crosses.
+                breach_bad = ((r * 2.0 * threshold).round() as u64).clamp(1, REQUESTS_PER_STEP);
+                let (e0, e) = (healthy_bad as f64 / r, breach_bad as f64 / r);
+                // The warm-up gives every window a full healthy history.
+                warmup = long + 1;
+                fires_after = policy
+                    .windows()
+                    .filter_map(|w| {
+                        window_crosses_after(steps(w) as f64, warmup as f64, e0, e, threshold)
+                    })
+                    .fold(0.0, f64::max);
+                resolves_after = window_clears_after(shortest as f64, e0, e, threshold);
+                samples_per_step = 1;
+                slack = 1;
+            }
+            Sli::Windows { window, objective } => {
+                // Requests: half the window's allowance of errors, then twice it (capped), so
+                // every window is good, then every window is bad: bad-window ratios 0 and 1.
+                let allowed = 1.0 - objective / 100.0;
+                healthy_bad = (r * allowed / 2.0).round() as u64;
+                breach_bad = ((r * 2.0 * allowed).round() as u64).clamp(1, REQUESTS_PER_STEP);
+                let (e0, e) = (healthy_bad as f64 / r, breach_bad as f64 / r);
+                let sli = window.as_millis() as f64 / step.as_millis() as f64;
+                warmup = long.max(sli.ceil() as u64) + 1;
+                let turns_bad = window_crosses_after(sli, warmup as f64, e0, e, allowed)
+                    .expect("a breach of twice the allowance crosses it");
+                let turns_good = window_clears_after(sli, e0, e, allowed);
+                fires_after = turns_bad
+                    + policy
+                        .windows()
+                        .filter_map(|w| {
+                            window_crosses_after(
+                                steps(w) as f64,
+                                warmup as f64,
+                                0.0,
+                                1.0,
+                                threshold,
+                            )
+                        })
+                        .fold(0.0, f64::max);
+                resolves_after =
+                    turns_good + window_clears_after(shortest as f64, 0.0, 1.0, threshold);
+                samples_per_step = step.as_millis() / input_interval(step, window).as_millis();
+                slack = 2;
+            }
+        }
+        let settled = |steps| after(steps) + slack - 1;
+        let breach = settled(fires_after).max(shortest) + 1;
         Plan {
             healthy_bad,
             breach_bad,
             warmup,
             breach,
-            recovery: after(resolves_after) + 1,
+            recovery: settled(resolves_after) + 1,
             fires_after,
             resolves_after,
+            samples_per_step,
+            slack,
+            healthy_ratio: match slo.sli {
+                Sli::Requests => healthy_bad as f64 / r,
+                Sli::Windows { .. } => 0.0,
+            },
         }
     }
 
+    /// The first whole step at which the state a prediction announces must hold.
+    fn settled(&self, steps: f64) -> u64 {
+        after(steps) + self.slack - 1
+    }
+
+    /// (input samples, bad requests per sample) of warm-up, breach and recovery.
     fn phases(&self) -> [(u64, u64); 3] {
+        let n = self.samples_per_step;
         [
-            (self.warmup, self.healthy_bad),
-            (self.breach, self.breach_bad),
-            (self.recovery, self.healthy_bad),
+            (self.warmup * n, self.healthy_bad),
+            (self.breach * n, self.breach_bad),
+            (self.recovery * n, self.healthy_bad),
         ]
     }
+}
+
+/// The input series' sample interval for a windows-based SLI: divides the step, and puts
+/// `STEPS_PER_WINDOW` samples in the SLI window when it can.
+fn input_interval(step: PromDuration, window: PromDuration) -> PromDuration {
+    let w = window.as_millis();
+    let per_sample = if w % STEPS_PER_WINDOW == 0 {
+        w / STEPS_PER_WINDOW
+    } else {
+        w
+    };
+    PromDuration::from_millis(gcd(step.as_millis(), per_sample))
 }
 
 fn test_group(
@@ -175,7 +256,11 @@ fn test_group(
             "{alert} fires on a {}% error breach and resolves after recovery",
             pct(plan.breach_bad)
         )),
-        at(1)?,
+        compress(
+            || "test input interval".into(),
+            PromDuration::from_millis(step.as_millis() / plan.samples_per_step),
+            by,
+        )?,
     );
     for (series, values) in input_series(slo, &plan) {
         let _ = write!(
@@ -210,13 +295,13 @@ fn test_group(
     if before > 0 {
         check(start + before, false)?;
     }
-    check(start + after(plan.fires_after), true)?;
+    check(start + plan.settled(plan.fires_after), true)?;
     check(recovered, true)?;
     let still = two_before(plan.resolves_after);
     if still > 0 {
         check(recovered + still, true)?;
     }
-    check(recovered + after(plan.resolves_after), false)?;
+    check(recovered + plan.settled(plan.resolves_after), false)?;
     // The SLI really reads the example series: the long window's error ratio is the healthy one.
     let _ = write!(
         out,
@@ -226,7 +311,7 @@ fn test_group(
             "abs({}{{slo={}}} - {}) < bool 1e-9",
             error_ratio_series(policy.long_window),
             quote(&slo.name),
-            num(plan.healthy_bad as f64 / REQUESTS_PER_STEP as f64)
+            num(plan.healthy_ratio)
         )),
         at(start)?,
         quote(&format!(

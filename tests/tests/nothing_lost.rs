@@ -30,7 +30,15 @@ async fn metrics(addr: SocketAddr) -> BTreeMap<String, u64> {
     )
     .await;
     text.lines()
-        .filter(|l| l.starts_with("movieguru_") || l.starts_with("http_requests_total"))
+        .filter(|l| {
+            [
+                "movieguru_",
+                "http_requests_total",
+                "mockserver_phase_changes_total",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
         .filter_map(|l| l.rsplit_once(' '))
         .filter_map(|(k, v)| v.parse::<f64>().ok().map(|v| (k.to_owned(), v as u64)))
         .collect()

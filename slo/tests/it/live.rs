@@ -1,6 +1,7 @@
 //! Against a real Prometheus (skipped, saying why, when the binary is absent): the compressed
 //! rules load and evaluate, `alerts_wait` sees alerts fire and stay quiet, and `slo_report`
-//! reads the burn. A tiny metrics endpoint plays the canary: 10% of requests answer 500.
+//! reads the burn. A tiny metrics endpoint plays the Serverless Journey's canary: 10% of the jokes
+//! service's requests answer 500.
 
 use std::time::Duration;
 
@@ -8,19 +9,23 @@ use slo::{AlertState, LocalPrometheus, WaitOutcome};
 
 use crate::support::{MetricsServer, checked_in_spec, scenario_dir};
 
-/// 100 requests a second, 10 of them 5xx: the canary SLO (95%) burns at exactly 2x.
+/// 100 requests a second on the jokes route, 10 of them 5xx: every 5-minute window of the
+/// windows-based canary SLO is bad (under 95% good), so it burns at 1 / 0.05 = 20x. A failing chat
+/// route alongside must not count: the SLO watches `route="/"` only.
 fn canary_at_10_percent(seconds: f64) -> String {
     format!(
         "# TYPE http_requests_total counter\n\
-         http_requests_total{{route=\"/chat\",method=\"POST\",code=\"200\"}} {}\n\
+         http_requests_total{{route=\"/\",method=\"GET\",code=\"200\"}} {}\n\
+         http_requests_total{{route=\"/\",method=\"GET\",code=\"500\"}} {}\n\
          http_requests_total{{route=\"/chat\",method=\"POST\",code=\"500\"}} {}\n",
         90.0 * seconds,
-        10.0 * seconds
+        10.0 * seconds,
+        1000.0 * seconds
     )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
+async fn compressed_rules_fire_the_canary_fast_burn_and_report_a_20x_burn() {
     if !crate::support::have("prometheus") {
         return;
     }
@@ -35,21 +40,23 @@ async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
     let url = prometheus.url().to_owned();
     let client = prometheus.client();
 
-    // The bad-from-t=0 trap works for us here: the 2x burn is in every window from the start,
-    // so the ticket (1x over 72m and 6m at 60x) fires as soon as the windows have two samples.
-    let fired = slo::alerts_wait(
-        &url,
+    // The bad-from-t=0 trap works for us here: every window is bad from the start, so each
+    // canary alert fires as soon as its windows hold a verdict.
+    for alert in [
+        "CanaryAvailabilityFastBurn5m",
+        "CanaryAvailabilityPage1h",
+        "CanaryAvailabilityPage6h",
         "CanaryAvailabilityTicket3d",
-        AlertState::Firing,
-        Duration::from_secs(30),
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(fired, WaitOutcome::Reached { .. }),
-        "{fired:?}\n{}",
-        prometheus.log()
-    );
+    ] {
+        let fired = slo::alerts_wait(&url, alert, AlertState::Firing, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert!(
+            matches!(fired, WaitOutcome::Reached { .. }),
+            "{alert}: {fired:?}\n{}",
+            prometheus.log()
+        );
+    }
 
     // Every generated group loaded and every rule evaluated without error.
     let groups = client.rule_groups().await.unwrap();
@@ -62,21 +69,29 @@ async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
         );
     }
 
-    // A recording rule yields the error ratio the endpoint serves; the ratio of two counters
-    // growing in step does not depend on when the scrapes happened.
-    let ratio = client
-        .query(r#"slo:sli_error:ratio_rate5m{slo="canary-availability"}"#)
-        .await
-        .unwrap();
-    assert_eq!(ratio.len(), 1, "{ratio:?}");
-    assert!((ratio[0].value - 0.1).abs() < 1e-9, "{ratio:?}");
+    // Each window's verdict is bad, and the error ratio is the share of bad windows: all of
+    // them. The ratio of two counters growing in step does not depend on when the scrapes happened.
+    for (query, want) in [
+        (
+            r#"slo:sli_good_window:bool_rate5m{slo="canary-availability"}"#,
+            0.0,
+        ),
+        (
+            r#"slo:sli_error:ratio_rate5m{slo="canary-availability"}"#,
+            1.0,
+        ),
+    ] {
+        let got = client.query(query).await.unwrap();
+        assert_eq!(got.len(), 1, "{query}: {got:?}");
+        assert!((got[0].value - want).abs() < 1e-9, "{query}: {got:?}");
+    }
 
-    // A 2x burn is below every page threshold (6x, 10x, 14.4x): those stay quiet, and waiting
-    // for them to fire times out, reporting the state last seen.
+    // The Movie Guru SLOs see no traffic: their alerts stay quiet, and waiting for one to fire
+    // times out, reporting the state last seen.
     for page in [
-        "CanaryAvailabilityPage1h",
-        "CanaryAvailabilityPage6h",
-        "CanaryAvailabilityFastBurn5m",
+        "ChatLatencyPage1h",
+        "LoginAvailabilityPage6h",
+        "ChatLatencyFastBurn5m",
     ] {
         let quiet = slo::alerts_wait(&url, page, AlertState::Inactive, Duration::from_secs(1))
             .await
@@ -88,7 +103,7 @@ async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
     }
     let timed_out = slo::alerts_wait(
         &url,
-        "CanaryAvailabilityFastBurn5m",
+        "ChatLatencyFastBurn5m",
         AlertState::Firing,
         Duration::from_secs(2),
     )
@@ -125,11 +140,12 @@ async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
         .find(|s| s.name == "canary-availability")
         .unwrap();
     let close = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < 1e-6);
-    assert!(close(canary.sli, 0.9), "{canary:?}");
-    assert!(close(canary.error_budget_remaining, -1.0), "{canary:?}");
+    // Windows-based: the SLI is the share of good windows, none here.
+    assert!(close(canary.sli, 0.0), "{canary:?}");
+    assert!(close(canary.error_budget_remaining, -19.0), "{canary:?}");
     assert_eq!(canary.burn_rates.len(), 6, "5m 30m 1h 6h 1d 3d: {canary:?}");
     assert!(
-        canary.burn_rates.iter().all(|b| close(b.burn_rate, 2.0)),
+        canary.burn_rates.iter().all(|b| close(b.burn_rate, 20.0)),
         "{canary:?}"
     );
     // The workshop SLOs have no traffic here: 0/0 is reported as no value, not as a number.
@@ -139,7 +155,7 @@ async fn compressed_rules_fire_the_ticket_and_report_a_2x_burn() {
         .find(|s| s.name == "chat-latency")
         .unwrap();
     assert_eq!(chat.sli, None);
-    assert!(report.to_string().contains("2.00x"), "{report}");
+    assert!(report.to_string().contains("20.00x"), "{report}");
     crate::support::assert_matches_report_schema(&report);
 
     prometheus.stop().await;

@@ -47,13 +47,13 @@ fn a_full_outage_pages_in_the_workbook_time_compressed_60x() {
 
 #[test]
 fn a_short_history_fires_sooner_and_none_fires_at_once() {
-    let (slo, policy) = pair("canary-availability", "ticket-3d");
-    // 10% errors, 2x burn: 72 compressed minutes of history needed for the formula's 36 minutes.
+    let (slo, policy) = pair("startup-success", "ticket-3d");
+    // 20% errors, 2x burn: 72 compressed minutes of history needed for the formula's 36 minutes.
     let full = fires_after(
         &slo,
         &policy,
         0.0,
-        0.1,
+        0.2,
         Duration::from_secs(72 * 60),
         Compression::E2E,
     );
@@ -62,7 +62,7 @@ fn a_short_history_fires_sooner_and_none_fires_at_once() {
         &slo,
         &policy,
         0.0,
-        0.1,
+        0.2,
         Duration::from_secs(60),
         Compression::E2E,
     );
@@ -70,23 +70,41 @@ fn a_short_history_fires_sooner_and_none_fires_at_once() {
         close(short, 60.0),
         "a minute of history: the window needs as much breach again: {short:?}"
     );
-    let none = fires_after(&slo, &policy, 0.0, 0.1, Duration::ZERO, Compression::E2E);
+    let none = fires_after(&slo, &policy, 0.0, 0.2, Duration::ZERO, Compression::E2E);
     assert_eq!(none, Some(Duration::ZERO));
 }
 
 #[test]
 fn a_burn_under_the_threshold_never_fires() {
-    let (slo, policy) = pair("canary-availability", "fast-burn-5m");
-    // 10% errors is 2x on a 5% budget; the fast burn needs over 10x (50%).
+    let (slo, policy) = pair("startup-success", "page-6h");
+    // 20% errors is 2x on a 10% budget; the page needs over 6x (60%).
     assert_eq!(
         fires_after(
             &slo,
             &policy,
             0.0,
-            0.1,
+            0.2,
             Duration::from_secs(600),
             Compression::E2E
         ),
         None
     );
+}
+
+#[test]
+fn the_journeys_ten_percent_canary_fast_burns_in_five_minutes_five_seconds_at_60x() {
+    let (slo, policy) = pair("canary-availability", "fast-burn-5m");
+    let history = Duration::from_secs(3600);
+    // The 5m window turns bad when its 10% errors pass half of it (5% allowed): 2.5 min; the
+    // share of bad windows then passes 50% (10 x the 5% budget) 2.5 min later.
+    let t = fires_after(&slo, &policy, 0.0, 0.1, history * 60, Compression::NONE);
+    assert!(close(t, 300.0), "{t:?}");
+    let t = fires_after(&slo, &policy, 0.0, 0.1, history, Compression::E2E);
+    assert!(close(t, 5.0), "{t:?}");
+    // Rollback: the window turns good after 2.5 s, and the bad half leaves 2.5 s later.
+    let t = resolves_after(&slo, &policy, 0.0, 0.1, Compression::E2E);
+    assert!(close(Some(t), 5.0), "{t:?}");
+    // 4% errors keep every window good: request-based, that would be a 0.8x burn; here nothing.
+    let t = fires_after(&slo, &policy, 0.0, 0.04, history, Compression::E2E);
+    assert_eq!(t, None);
 }

@@ -94,15 +94,21 @@ fn promtool_unit_tests_pass_for_every_alert() {
 }
 
 #[test]
-fn promtool_checks_the_local_stack_config_and_the_rules_it_loads() {
+fn promtool_checks_the_local_stack_configs_and_the_rules_they_load() {
     let Some(promtool) = promtool() else { return };
-    let config = scenario_dir().join("prometheus.yml");
-    let (file, out) = run(&promtool, &["check", "config"], &config);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{file}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("rules.compressed-60x.yml"), "{stdout}");
+    // prometheus.yml: the Movie Guru mock; prometheus-canary.yml: the README's Serverless
+    // Journey walkthrough (good revision on 8080, failing canary on 8081).
+    for name in ["prometheus.yml", "prometheus-canary.yml"] {
+        let (file, out) = run(&promtool, &["check", "config"], &scenario_dir().join(name));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{file}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("rules.compressed-60x.yml"),
+            "{file}: {stdout}"
+        );
+    }
 }

@@ -31,6 +31,11 @@ bad_request = ["movieguru_login_attempts_total"]
     )
 }
 
+/// The minimal SLO with `lines` added to it.
+fn windows(lines: &str) -> String {
+    slo("99", "", "x") + lines + "\n"
+}
+
 fn error_of(text: &str) -> String {
     slo::Spec::from_toml(text)
         .expect_err("the spec must be refused")
@@ -61,6 +66,15 @@ fn the_checked_in_spec_has_the_workshop_and_canary_slos() {
     };
     assert!((budget("startup-success") - 0.10).abs() < 1e-12);
     assert!((budget("canary-availability") - 0.05).abs() < 1e-12);
+    // The Serverless Journey's SLI: a 5-minute window is good at 95% good requests.
+    let canary = spec.slos.iter().find(|s| s.name == "canary-availability");
+    assert_eq!(
+        canary.map(|s| s.sli),
+        Some(slo::Sli::Windows {
+            window: slo::PromDuration::parse("5m").unwrap(),
+            objective: 95.0
+        })
+    );
 }
 
 #[test]
@@ -68,6 +82,19 @@ fn a_valid_minimal_spec_is_accepted() {
     let spec =
         slo::Spec::from_toml(&slo("99", r#""page-1h""#, "movieguru_login_success_total")).unwrap();
     assert_eq!(spec.slos[0].alert_name(&spec.policies[0]), "LoginPage1h");
+    assert_eq!(spec.slos[0].sli, slo::Sli::Requests);
+    let spec = slo::Spec::from_toml(
+        &(slo("99", r#""page-1h""#, "x")
+            + "sli = \"windows\"\nwindow = \"1m\"\nwindow_objective = 90\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        spec.slos[0].sli,
+        slo::Sli::Windows {
+            window: slo::PromDuration::parse("1m").unwrap(),
+            objective: 90.0
+        }
+    );
 }
 
 #[test]
@@ -115,6 +142,30 @@ fn mistakes_are_refused_with_a_clear_message() {
             "bad_request must list at least one",
         ),
         (POLICY.to_owned(), "the spec defines no [[slo]]"),
+        (
+            windows("sli = \"window\""),
+            "sli \"window\" must be \"requests\" or \"windows\"",
+        ),
+        (
+            windows("sli = \"windows\""),
+            "sli = \"windows\" needs window",
+        ),
+        (
+            windows("sli = \"windows\"\nwindow = \"5m\""),
+            "sli = \"windows\" needs window_objective",
+        ),
+        (
+            windows("sli = \"windows\"\nwindow = \"5 m\"\nwindow_objective = 95"),
+            "slo login: window: \"5 m\"",
+        ),
+        (
+            windows("sli = \"windows\"\nwindow = \"5m\"\nwindow_objective = 950"),
+            "window_objective 950 must be a percentage strictly between 0 and 100",
+        ),
+        (
+            windows("window = \"5m\""),
+            "window applies only to sli = \"windows\"",
+        ),
     ];
     for (text, expected) in cases {
         let message = error_of(&text);
