@@ -131,7 +131,9 @@ pub enum PlanError {
     UnknownTarget { what: String, name: String },
     #[error("--split {name}={value}: weight must be a whole number >= 0")]
     BadWeight { name: String, value: String },
-    #[error("--split gives weights to some targets but not to {0:?}")]
+    #[error(
+        "--split weights given to some targets sum to 100 or more, leaving nothing for {0:?}: give it a weight"
+    )]
     MissingWeight(String),
     #[error("all --split weights are 0")]
     ZeroWeights,
@@ -350,27 +352,57 @@ fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Ve
             });
         }
     }
-    let weights = named
+    let given: Vec<Option<u32>> = named
         .iter()
-        .map(
-            |(name, _)| match splits.iter().rev().find(|(n, _)| n == name) {
-                Some((_, v)) => v.parse::<u32>().map_err(|_| PlanError::BadWeight {
-                    name: name.clone(),
-                    value: v.clone(),
-                }),
-                None if splits.is_empty() => Ok(1),
-                None => Err(PlanError::MissingWeight(name.clone())),
-            },
-        )
-        .collect::<Result<Vec<u32>, _>>()?;
+        .map(|(name, _)| {
+            splits
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| {
+                    v.parse::<u32>().map_err(|_| PlanError::BadWeight {
+                        name: name.clone(),
+                        value: v.clone(),
+                    })
+                })
+                .transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    let weights = if splits.is_empty() {
+        vec![1; named.len()]
+    } else {
+        // Weights given to some targets only are percentages, and the others share what is
+        // left of 100, as `--to-tags next=10` leaves 90% to the rest on Cloud Run.
+        let sum: u32 = given.iter().flatten().sum();
+        let missing = given.iter().filter(|w| w.is_none()).count() as u32;
+        if missing > 0 && sum >= 100 {
+            let name = named[given.iter().position(Option::is_none).unwrap_or(0)]
+                .0
+                .clone();
+            return Err(PlanError::MissingWeight(name));
+        }
+        let (share, extra) = if missing > 0 {
+            ((100 - sum) / missing, (100 - sum) % missing)
+        } else {
+            (0, 0)
+        };
+        let mut nth = 0;
+        given
+            .iter()
+            .map(|w| {
+                w.unwrap_or_else(|| {
+                    nth += 1;
+                    share + u32::from(nth <= extra)
+                })
+            })
+            .collect()
+    };
     if weights.iter().all(|&w| w == 0) {
         return Err(PlanError::ZeroWeights);
     }
     Ok(weights)
 }
 
-/// The target a redirect to another origin lands on: the same headers (but its own Host), the
-/// same protocol and proxy. `None` if the location is not a URL loadgen can load.
 /// Shard `i` of `n` takes an even share of the requests, the workers and the rate, the first
 /// `total % n` shards one more, so the shards together are exactly the unsharded run.
 fn shard(a: &mut HeyArgs, i: u64, n: u64) -> Result<(), PlanError> {
@@ -389,6 +421,8 @@ fn shard(a: &mut HeyArgs, i: u64, n: u64) -> Result<(), PlanError> {
     Ok(())
 }
 
+/// The target a redirect to another origin lands on: the same headers (but its own Host), the
+/// same protocol and proxy. `None` if the location is not a URL loadgen can load.
 pub(crate) fn redirect_target(plan: &Plan, from: &Target, url: &str) -> Option<Target> {
     let mut common = from.headers.clone();
     common.remove(header::HOST);

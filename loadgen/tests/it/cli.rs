@@ -266,7 +266,7 @@ fn bad_input_is_a_clear_usage_error() {
             "--target",
             "b=http://b/",
             "--split",
-            "a=1"
+            "a=100"
         ]),
         PlanError::MissingWeight(_)
     ));
@@ -300,4 +300,35 @@ fn bad_input_is_a_clear_usage_error() {
         let argv = std::iter::once("loadgen").chain(bad.iter().copied());
         assert!(Cli::try_parse_from(normalize(argv)).is_err(), "{bad:?}");
     }
+}
+
+/// `--split next=10` alone, as the Serverless Journey's `--to-tags next=10`: the targets without
+/// a weight share what is left of 100.
+#[test]
+fn weights_given_to_some_targets_are_percentages() {
+    use clap::Parser;
+    let weights = |args: &[&str]| {
+        let argv = [
+            "loadgen",
+            "--target",
+            "good=http://a/",
+            "--target",
+            "next=http://b/",
+            "--target",
+            "old=http://c/",
+        ];
+        let cli = loadgen::cli::Cli::try_parse_from(argv.iter().chain(args)).unwrap();
+        loadgen::plan::Plan::try_from(cli.hey)
+            .map(|p| p.targets.iter().map(|t| t.weight).collect::<Vec<_>>())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(weights(&["--split", "next=10"]), Ok(vec![45, 10, 45]));
+    assert_eq!(weights(&["--split", "next=11"]), Ok(vec![45, 11, 44]));
+    assert_eq!(
+        weights(&["--split", "next=10", "--split", "old=0"]),
+        Ok(vec![90, 10, 0])
+    );
+    assert_eq!(weights(&[]), Ok(vec![1, 1, 1]));
+    let err = weights(&["--split", "next=60", "--split", "old=40"]).unwrap_err();
+    assert!(err.contains("leaving nothing for \"good\""), "{err}");
 }
