@@ -381,11 +381,8 @@ fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Ve
                 .clone();
             return Err(PlanError::MissingWeight(name));
         }
-        let (share, extra) = if missing > 0 {
-            ((100 - sum) / missing, (100 - sum) % missing)
-        } else {
-            (0, 0)
-        };
+        let share = (100 - sum).checked_div(missing).unwrap_or(0);
+        let extra = (100 - sum).checked_rem(missing).unwrap_or(0);
         let mut nth = 0;
         given
             .iter()
