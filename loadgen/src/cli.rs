@@ -97,6 +97,12 @@ pub enum Command {
     Journey(crate::journey::plan::JourneyArgs),
     /// Set, show or reset a mock-server's phase.
     Phase(crate::phase_cmd::PhaseArgs),
+    /// SLO tools: print the rules a spec defines, or report SLIs and burn rates from Prometheus.
+    #[command(subcommand)]
+    Slo(crate::slo_cmd::SloCommand),
+    /// Wait for a Prometheus alert to fire or clear (for CI: the exit code says whether it did).
+    #[command(subcommand)]
+    Alerts(crate::slo_cmd::AlertsCommand),
     /// Run a timeline: per step, apply a phase, hold a load, change the split.
     #[command(subcommand)]
     Scenario(crate::scenario::ScenarioCommand),

@@ -144,3 +144,28 @@ pub fn scenario(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         exit::OK
     })
 }
+
+/// `loadgen slo ...`: prints what the command produced; bad specs are usage errors.
+pub fn slo(cmd: loadgen::slo_cmd::SloCommand) -> anyhow::Result<i32> {
+    print_outcome(runtime()?.block_on(loadgen::slo_cmd::slo(cmd)))
+}
+
+/// `loadgen alerts wait ...`: 0 when the alert reached the state in time, 1 when not.
+pub fn alerts(cmd: loadgen::slo_cmd::AlertsCommand) -> anyhow::Result<i32> {
+    print_outcome(runtime()?.block_on(loadgen::slo_cmd::alerts(cmd)))
+}
+
+fn print_outcome(
+    outcome: Result<(String, i32), loadgen::slo_cmd::SloCmdError>,
+) -> anyhow::Result<i32> {
+    match outcome {
+        Ok((text, code)) => {
+            println!("{}", text.trim_end());
+            Ok(code)
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            Ok(e.exit_code())
+        }
+    }
+}

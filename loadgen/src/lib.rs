@@ -19,6 +19,7 @@ pub mod render;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
+pub mod slo_cmd;
 pub mod stats;
 pub mod tls;
 pub mod worker;

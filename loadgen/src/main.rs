@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Some(Command::Journey(a)) => commands::journey(a),
         Some(Command::Phase(a)) => commands::phase(a),
         Some(Command::Scenario(a)) => commands::scenario(a),
+        Some(Command::Slo(a)) => commands::slo(a),
+        Some(Command::Alerts(a)) => commands::alerts(a),
         Some(Command::Canary(args)) => match CanaryPlan::try_from(args) {
             Ok(plan) => canary(plan),
             Err(e) => {

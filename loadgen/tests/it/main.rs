@@ -17,6 +17,7 @@ mod parsers;
 mod phase;
 mod report;
 mod server;
+mod slo_cmd;
 mod split;
 mod stall;
 mod timeline;
