@@ -373,7 +373,7 @@ fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Ve
     } else {
         // Weights given to some targets only are percentages, and the others share what is
         // left of 100, as `--to-tags next=10` leaves 90% to the rest on Cloud Run.
-        let sum: u32 = given.iter().flatten().sum();
+        let sum: u64 = given.iter().flatten().map(|&w| u64::from(w)).sum();
         let missing = given.iter().filter(|w| w.is_none()).count() as u32;
         if missing > 0 && sum >= 100 {
             let name = named[given.iter().position(Option::is_none).unwrap_or(0)]
@@ -381,8 +381,10 @@ fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Ve
                 .clone();
             return Err(PlanError::MissingWeight(name));
         }
-        let share = (100 - sum).checked_div(missing).unwrap_or(0);
-        let extra = (100 - sum).checked_rem(missing).unwrap_or(0);
+        // Only read when some weight is missing, and then sum < 100.
+        let left = 100u64.saturating_sub(sum) as u32;
+        let share = left.checked_div(missing).unwrap_or(0);
+        let extra = left.checked_rem(missing).unwrap_or(0);
         let mut nth = 0;
         given
             .iter()

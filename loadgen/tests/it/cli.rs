@@ -329,6 +329,18 @@ fn weights_given_to_some_targets_are_percentages() {
         Ok(vec![90, 10, 0])
     );
     assert_eq!(weights(&[]), Ok(vec![1, 1, 1]));
+    // Every target weighted: relative weights, any size, as before.
+    assert_eq!(
+        weights(&[
+            "--split",
+            "good=150",
+            "--split",
+            "next=10",
+            "--split",
+            "old=4000000000"
+        ]),
+        Ok(vec![150, 10, 4_000_000_000])
+    );
     let err = weights(&["--split", "next=60", "--split", "old=40"]).unwrap_err();
     assert!(err.contains("leaving nothing for \"good\""), "{err}");
 }
