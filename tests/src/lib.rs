@@ -12,7 +12,30 @@ pub mod observed;
 pub mod stack;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Starts a revision as its image would (`mock-server --profile PROFILE --revision NAME`, recording
+/// rather than sleeping latencies) on a free loopback port, for the canary tests.
+pub async fn revision(name: &str, profile: &str) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let args = [
+        "mock-server",
+        "--latency-mode",
+        "record",
+        "--profile",
+        profile,
+        "--revision",
+        name,
+    ];
+    let config =
+        mock_server::Config::try_from(mock_server::config::Args::parse_from(args)).unwrap();
+    tokio::spawn(mock_server::run(listener, config, std::future::pending()));
+    addr
+}
 
 /// Whether the `prometheus` binary is on PATH. When not, prints why the test skips; with
 /// `REQUIRE_PROMETHEUS=1` (CI, which installs it) a missing binary fails the test instead.

@@ -3,14 +3,11 @@
 //! `CanaryAvailabilityFastBurn5m` when `slo::predict` says it must, and the rollback to the good
 //! revision resolves it. Skips, saying why, only when the prometheus binary is absent.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use mock_server::Config;
-use mock_server::config::Args;
+use e2e::revision;
 use slo::{AlertState, Compression, LocalPrometheus, WaitOutcome};
-use tokio::net::TcpListener;
 
 const ALERT: &str = "CanaryAvailabilityFastBurn5m";
 
@@ -22,24 +19,6 @@ const WARM_UP: Duration = Duration::from_secs(10);
 
 /// Scrape (1 s) plus rule evaluation (1 s) plus the poll of the alerts API, on top of the model.
 const SLACK: Duration = Duration::from_secs(4);
-
-/// Starts a revision as its image would: `mock-server --profile PROFILE --revision NAME`.
-async fn revision(name: &str, profile: &str) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let args = [
-        "mock-server",
-        "--latency-mode",
-        "record",
-        "--profile",
-        profile,
-        "--revision",
-        name,
-    ];
-    let config = Config::try_from(Args::parse_from(args)).unwrap();
-    tokio::spawn(mock_server::run(listener, config, std::future::pending()));
-    addr
-}
 
 /// A bounded loadgen run, in-process, as the walkthrough's command line gives it.
 fn load(args: &[String]) -> tokio::task::JoinHandle<loadgen::report::Report> {

@@ -5,28 +5,8 @@
 use std::net::SocketAddr;
 
 use clap::Parser;
-use mock_server::Config;
-use mock_server::config::Args;
+use e2e::revision;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// Starts a revision as its image would: `mock-server --profile PROFILE --revision NAME`.
-async fn revision(name: &str, profile: &str) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let args = [
-        "mock-server",
-        "--latency-mode",
-        "record",
-        "--profile",
-        profile,
-        "--revision",
-        name,
-    ];
-    let config = Config::try_from(Args::parse_from(args)).unwrap();
-    tokio::spawn(mock_server::run(listener, config, std::future::pending()));
-    addr
-}
 
 /// `http_requests_total` for `GET /` with `code` on the revision at `addr`.
 async fn served(addr: SocketAddr, revision: &str, code: u16) -> u64 {
