@@ -37,6 +37,18 @@ async fn spawn(
     }
 }
 
+/// A chat request on its own connection, read until the server closes it: what came back.
+async fn chat_until_closed(addr: SocketAddr) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"POST /chat HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    buf
+}
+
 /// Writes a phase document to a fresh file for `--phase`.
 fn phase_file(tag: &str, json: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
@@ -119,16 +131,7 @@ async fn an_injected_wait_longer_than_the_grace_period_does_not_hold_shutdown() 
         "300ms",
     ])
     .await;
-    let stuck = tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(b"POST /chat HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf).await;
-        buf
-    });
+    let stuck = tokio::spawn(chat_until_closed(addr));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let signalled = Instant::now();
     sigterm(&child);
@@ -147,16 +150,8 @@ async fn readiness_fails_while_draining() {
     let (mut child, addr, _logs) = spawn(&["--shutdown-grace", "5s"]).await;
     assert_eq!(get(addr, "/readyz").await, Ok(200));
     // Hold a connection open with an in-flight request so the drain lasts a while.
-    let slow = tokio::spawn(async move {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        // Default chat latency is 1.6-7.7 s: long enough to observe the drain.
-        s.write_all(b"POST /chat HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf).await;
-    });
+    // Default chat latency is 1.6-7.7 s: long enough to observe the drain.
+    let slow = tokio::spawn(chat_until_closed(addr));
     tokio::time::sleep(Duration::from_millis(100)).await;
     sigterm(&child);
     tokio::time::sleep(Duration::from_millis(200)).await;
