@@ -368,7 +368,7 @@ impl App {
 
     async fn wait(&self, arrival: Instant, ms: f64) {
         if self.mode == LatencyMode::Sleep {
-            tokio::time::sleep_until(arrival + Duration::from_secs_f64(ms / 1000.0)).await;
+            crate::precise::sleep_until(arrival + Duration::from_secs_f64(ms / 1000.0)).await;
         }
     }
 

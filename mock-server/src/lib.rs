@@ -12,6 +12,7 @@ pub mod fault;
 pub mod latency;
 pub mod metrics;
 pub mod phase;
+pub mod precise;
 pub mod probe;
 pub mod profile;
 pub mod route;
