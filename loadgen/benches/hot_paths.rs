@@ -1,6 +1,6 @@
 //! Criterion benches for what loadgen does per request and per run: recording a response into a
-//! worker's `Stats` (two HdrHistograms and counters), merging workers' `Stats` at the end,
-//! extracting the report's percentiles, and building a request from the plan.
+//! thread's `Stats` (an HdrHistogram and counters), merging `Stats` at the end, extracting the
+//! report's percentiles, and building a request (the lean client's bytes; hyper's `Request`).
 //!
 //! Run: `cargo bench -p loadgen --bench hot_paths` (add `-- --quick` for a rough pass).
 
@@ -29,7 +29,7 @@ fn latencies(n: usize) -> Vec<u64> {
 fn filled(values: &[u64]) -> Stats {
     let mut s = Stats::default();
     for &v in values {
-        s.record_response(200, v, v, 5);
+        s.record_response(200, v, None, 5);
     }
     s
 }
@@ -45,13 +45,14 @@ fn record(c: &mut Criterion) {
             h.record(black_box(values[i])).expect("in range")
         })
     });
-    // What a worker does per response: two histograms, the status slot, the byte count.
+    // What a worker does per response in a closed loop: one histogram, the status slot, the
+    // byte count (an open-model run records a second histogram, the service time).
     let mut stats = filled(&values);
     g.bench_function("stats_record_response", |b| {
         b.iter(|| {
             i = (i + 1) & 4095;
             let v = black_box(values[i]);
-            stats.record_response(200, v, v, 5);
+            stats.record_response(200, v, None, 5);
         })
     });
     g.finish();
@@ -78,9 +79,9 @@ fn merge(c: &mut Criterion) {
     g.finish();
 }
 
-/// Building one request as `worker::exchange` does (the builder itself is private): clone the
-/// body, method, URI and the plan's prepared headers, drop Content-Length for an empty body.
-/// Mirror of that code: keep the two in step.
+/// Building one request: the lean client's bytes (`h1::encode`, done once per target for the
+/// load and again for each redirect hop), and hyper's `Request` as `worker::hyper_request`
+/// builds it for HTTP/2 (that builder is private: this mirrors it, keep the two in step).
 fn request_building(c: &mut Criterion) {
     let cli = Cli::parse_from([
         "loadgen",
@@ -90,7 +91,21 @@ fn request_building(c: &mut Criterion) {
     ]);
     let plan = Plan::try_from(cli.hey).expect("valid plan");
     let target = &plan.targets[0];
-    c.bench_function("request_build", |b| {
+    let mut out = Vec::with_capacity(512);
+    c.bench_function("request_encode_lean", |b| {
+        b.iter(|| {
+            out.clear();
+            loadgen::h1::encode(
+                &mut out,
+                &plan.request.method,
+                &target.request_uri,
+                &target.headers,
+                &plan.request.body,
+            );
+            black_box(out.len())
+        })
+    });
+    c.bench_function("request_build_hyper", |b| {
         b.iter(|| {
             let body = plan.request.body.clone();
             let empty = body.is_empty();

@@ -3,7 +3,13 @@
 //!
 //! The socket is wrapped so that each write stamps the time into an atomic, which is how the
 //! request-write phase is measured without hyper exposing it.
+//!
+//! An HTTP/1.1 connection is driven by the task that uses it ([`Driver`]), not by a task of its
+//! own: hyper's usual split (a sender, plus the connection spawned) hands every request and
+//! response across tasks through a channel and two wake-ups, which was most of loadgen's user
+//! time next to wrk's single event loop.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,14 +26,17 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+use crate::h1;
 use crate::plan::{Protocol, Target};
 use crate::stats::ErrorKind;
 
 pub type Body = Full<Bytes>;
 
-/// A ready-to-use connection to one target.
+/// A ready-to-use connection to one target. Futures of `sender` make progress only inside
+/// `driver.run(..)`.
 pub struct Conn {
     pub sender: Sender,
+    pub driver: Driver,
     /// Nanoseconds after `epoch` of the last completed socket write.
     pub last_write: Arc<AtomicU64>,
 }
@@ -35,6 +44,17 @@ pub struct Conn {
 pub enum Sender {
     H1(http1::SendRequest<Body>),
     H2(http2::SendRequest<Body>),
+    /// loadgen's own HTTP/1.1 client, for the load itself (see `h1`).
+    Lean(h1::Conn),
+}
+
+/// Which HTTP/1.1 client a connection gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// hyper's: journeys and the phase client, which want `http` types and rarely send.
+    Hyper,
+    /// `h1`: the load's hot path.
+    Lean,
 }
 
 impl Sender {
@@ -43,17 +63,51 @@ impl Sender {
         match self {
             Sender::H1(s) => s.ready().await.is_ok(),
             Sender::H2(s) => s.ready().await.is_ok(),
+            Sender::Lean(c) => c.is_ready(),
         }
     }
 
+    /// Sends a request through hyper. Lean connections take requests through `h1::Conn`
+    /// instead; they are opened only by the load's workers, which never call this.
     pub async fn send(
         &mut self,
         req: http::Request<Body>,
-    ) -> Result<http::Response<hyper::body::Incoming>, hyper::Error> {
-        match self {
+    ) -> Result<http::Response<hyper::body::Incoming>, ErrorKind> {
+        let sent = match self {
             Sender::H1(s) => s.send_request(req).await,
             Sender::H2(s) => s.send_request(req).await,
-        }
+            Sender::Lean(_) => return Err(ErrorKind::Protocol),
+        };
+        sent.map_err(|e| classify_hyper(&e))
+    }
+}
+
+/// The connection's I/O, polled by whoever awaits one of its requests. Dropping it closes the
+/// connection. HTTP/2 connections run as their own task (streams are multiplexed, and hyper
+/// spawns per-stream work anyway), so their driver is empty.
+pub struct Driver(Option<Pin<Box<dyn Future<Output = ()> + Send>>>);
+
+impl Driver {
+    /// Awaits `f` (a request on this connection, or reading its response) while driving the
+    /// connection in the same task.
+    pub async fn run<F: Future>(&mut self, f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = f.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            let Some(conn) = self.0.as_mut() else {
+                return Poll::Pending;
+            };
+            if conn.as_mut().poll(cx).is_ready() {
+                // Closed: the sender's pending futures now fail, which `f` reports.
+                self.0 = None;
+            }
+            // The connection may just have delivered what `f` waits for: look again now
+            // rather than after a self-inflicted wake-up.
+            f.as_mut().poll(cx)
+        })
+        .await
     }
 }
 
@@ -64,11 +118,11 @@ pub struct DialTimes {
     pub dns_dialup: Duration,
 }
 
-/// Resolves, connects and handshakes. The connection's driver runs as its own task and ends when
-/// the `Conn` is dropped.
+/// Resolves, connects and handshakes. The connection ends when the `Conn` is dropped.
 pub async fn open(
     target: &Target,
     protocol: Protocol,
+    engine: Engine,
     tls: Option<&TlsConnector>,
     epoch: Instant,
 ) -> Result<(Conn, DialTimes), ErrorKind> {
@@ -99,12 +153,31 @@ pub async fn open(
     // Small request/response exchanges: Nagle would add delay to every one.
     let _ = stream.set_nodelay(true);
     let last_write = Arc::new(AtomicU64::new(0));
+    if engine == Engine::Lean && protocol == Protocol::Http1 {
+        // The lean client times its own writes, so the stream goes unwrapped.
+        let io: Box<dyn h1::Io> = match (&target.tls_name, tls) {
+            (Some(name), Some(tls)) => Box::new(
+                tls.connect(name.clone(), stream)
+                    .await
+                    .map_err(|e| classify_io(&e, ErrorKind::Tls))?,
+            ),
+            (Some(_), None) => return Err(ErrorKind::Tls),
+            (None, _) => Box::new(stream),
+        };
+        let conn = Conn {
+            sender: Sender::Lean(h1::Conn::new(io)),
+            driver: Driver(None),
+            last_write,
+        };
+        let dns_dialup = t0.elapsed();
+        return Ok((conn, DialTimes { dns, dns_dialup }));
+    }
     let io = TimedIo {
         inner: stream,
         epoch,
         last_write: last_write.clone(),
     };
-    let sender = match (&target.tls_name, tls) {
+    let (sender, driver) = match (&target.tls_name, tls) {
         (Some(name), Some(tls)) => {
             let stream = tls
                 .connect(name.clone(), io)
@@ -116,7 +189,12 @@ pub async fn open(
         (None, _) => handshake(TokioIo::new(io), protocol).await?,
     };
     let dns_dialup = t0.elapsed();
-    Ok((Conn { sender, last_write }, DialTimes { dns, dns_dialup }))
+    let conn = Conn {
+        sender,
+        driver,
+        last_write,
+    };
+    Ok((conn, DialTimes { dns, dns_dialup }))
 }
 
 /// Asks an HTTP proxy to open a tunnel (`CONNECT`) to `authority`, for https through `-x`.
@@ -139,23 +217,27 @@ async fn tunnel(stream: &mut TcpStream, authority: &str) -> Result<(), ErrorKind
     if ok { Ok(()) } else { Err(ErrorKind::Connect) }
 }
 
-/// Starts HTTP on an open stream (plain or TLS); the connection's driver becomes a task.
-async fn handshake<I>(io: I, protocol: Protocol) -> Result<Sender, ErrorKind>
+/// Starts HTTP on an open stream (plain or TLS).
+async fn handshake<I>(io: I, protocol: Protocol) -> Result<(Sender, Driver), ErrorKind>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     Ok(match protocol {
         Protocol::Http1 => {
             let (sender, conn) = http1::handshake(io).await.map_err(|e| classify_hyper(&e))?;
-            tokio::spawn(conn);
-            Sender::H1(sender)
+            // The outcome surfaces through the sender's futures; a closed connection is all
+            // the driver has to say.
+            let conn = async move {
+                let _ = conn.await;
+            };
+            (Sender::H1(sender), Driver(Some(Box::pin(conn))))
         }
         Protocol::Http2 => {
             let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
                 .await
                 .map_err(|e| classify_hyper(&e))?;
             tokio::spawn(conn);
-            Sender::H2(sender)
+            (Sender::H2(sender), Driver(None))
         }
     })
 }

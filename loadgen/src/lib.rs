@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client_metrics;
 pub mod conn;
 pub mod gate;
+pub mod h1;
 pub mod journey;
 pub mod merge;
 pub mod phase_cmd;
@@ -111,7 +112,7 @@ pub async fn run(
             let r = match tokio::time::timeout(INTERRUPT_GRACE, &mut joined).await {
                 Ok(r) => r?,
                 Err(_) => {
-                    shared.cancel.send_replace(true);
+                    shared.cancel();
                     joined.await?
                 }
             };
@@ -125,14 +126,8 @@ pub async fn run(
     }
 
     let plan = &shared.plan;
-    let mut per_target: Vec<Stats> = plan.targets.iter().map(|_| Stats::default()).collect();
-    let mut abandoned = 0;
-    for f in finished {
-        abandoned += f.abandoned;
-        for (acc, s) in per_target.iter_mut().zip(&f.stats) {
-            acc.merge(s);
-        }
-    }
+    let per_target = shared.take_stats();
+    let abandoned = finished.iter().map(|f| f.abandoned).sum();
     let mut total = Stats::default();
     for s in &per_target {
         total.merge(s);

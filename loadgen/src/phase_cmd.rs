@@ -135,6 +135,7 @@ impl Admin {
         let (mut c, _) = conn::open(
             &self.target.target,
             Protocol::Http1,
+            conn::Engine::Hyper,
             self.tls.as_ref(),
             start,
         )
@@ -154,12 +155,9 @@ impl Admin {
         if let Some(t) = &self.token {
             req.headers_mut().insert(AUTHORIZATION, t.clone());
         }
-        let exchange = async {
-            let resp = c
-                .sender
-                .send(req)
-                .await
-                .map_err(|e| transport(conn::classify_hyper(&e)))?;
+        let conn::Conn { sender, driver, .. } = &mut c;
+        let exchange = driver.run(async {
+            let resp = sender.send(req).await.map_err(transport)?;
             let status = resp.status().as_u16();
             let bytes = resp
                 .into_body()
@@ -168,7 +166,7 @@ impl Admin {
                 .map_err(|e| transport(conn::classify_hyper(&e)))?
                 .to_bytes();
             Ok::<_, PhaseError>((status, String::from_utf8_lossy(&bytes).into_owned()))
-        };
+        });
         let (status, text) = tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
             .await
             .map_err(|_| transport(crate::stats::ErrorKind::Timeout))??;

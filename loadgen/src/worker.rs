@@ -1,20 +1,29 @@
 //! One worker: claims tickets from the schedule, sends each request over its own connection and
-//! records the outcome into its own `Stats`. Nothing here is shared per request except one
-//! atomic ticket counter and two relaxed progress counters owned by this worker.
+//! records the outcome into the `Stats` of the thread it runs on. Shared per request: one atomic
+//! ticket counter, two relaxed progress counters owned by this worker, and an uncontended lock
+//! on the thread's stats.
+//!
+//! Stats are per thread, not per worker: a worker's histograms grow to cover the slowest answer
+//! it saw (~140 KB each for multi-second latencies), which at `-c 10000` was gigabytes, and fifty
+//! workers' histograms and status arrays spread every record over a megabyte of cache.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use futures_util::task::AtomicWaker;
 
 use http::{Method, StatusCode, Uri, Version, header};
 use http_body_util::{BodyExt, Full};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::conn::{self, Conn};
+use crate::conn::{self, Conn, Sender};
+use crate::h1;
 use crate::plan::{self, Plan, Protocol, Target};
 use crate::schedule::{Schedule, WorkerClock};
 use crate::stats::{ErrorKind, Stats};
@@ -22,13 +31,14 @@ use crate::stats::{ErrorKind, Stats};
 /// Where `-o csv` rows go; workers lock it once per 64 KiB of rows, not per request.
 pub type CsvSink = Arc<Mutex<Box<dyn Write + Send>>>;
 
-/// A worker's live counters for the progress bar, padded to a cache line so workers do not
-/// slow each other down by sharing one.
+/// A worker's live counters for the progress bar, and how to wake it when the run is cancelled;
+/// padded to a cache line so workers do not slow each other down by sharing one.
 #[derive(Debug, Default)]
 #[repr(align(64))]
 pub struct Progress {
     pub done: AtomicU64,
     pub failed: AtomicU64,
+    cancel: AtomicWaker,
 }
 
 /// What all workers share for the whole run.
@@ -38,10 +48,15 @@ pub struct Shared {
     pub progress: Box<[Progress]>,
     pub csv: Option<CsvSink>,
     /// Set after the grace period of an interrupt: abandon requests still in flight.
-    pub cancel: watch::Sender<bool>,
+    cancelled: AtomicBool,
     pub late_threshold: Option<Duration>,
+    /// Recorded outcomes, one set per target in each shard; a worker records into the shard of
+    /// the thread it is running on (see `shard`).
+    stats: Box<[Shard]>,
     /// Cumulative target weights, for routing by weight.
     cumulative: Vec<u64>,
+    /// Each target's request as the lean HTTP/1.1 client writes it, encoded once.
+    first_requests: Vec<Vec<u8>>,
     /// Built once when any target is https.
     tls: Option<tokio_rustls::TlsConnector>,
 }
@@ -57,10 +72,34 @@ impl Shared {
                 sum
             })
             .collect();
+        // Two shards per runtime thread keep threads whose slots collide (see `shard`) rare.
+        let threads =
+            tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers());
+        let shards = (2 * threads).clamp(1, plan.concurrency.max(1));
+        let first_requests = plan
+            .targets
+            .iter()
+            .map(|t| {
+                encoded(
+                    &plan.request.method,
+                    &t.request_uri,
+                    &t.headers,
+                    &plan.request.body,
+                )
+            })
+            .collect();
         Shared {
+            first_requests,
+            stats: (0..shards)
+                .map(|_| {
+                    Shard(Mutex::new(
+                        plan.targets.iter().map(|_| Stats::default()).collect(),
+                    ))
+                })
+                .collect(),
             progress: (0..plan.concurrency).map(|_| Progress::default()).collect(),
             late_threshold: crate::schedule::late_threshold(plan.pacing),
-            cancel: watch::channel(false).0,
+            cancelled: AtomicBool::new(false),
             tls: plan
                 .targets
                 .iter()
@@ -71,6 +110,43 @@ impl Shared {
             csv,
             cumulative,
         }
+    }
+
+    /// Abandons every request still in flight (after an interrupt's grace period).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Release);
+        for p in &*self.progress {
+            p.cancel.wake();
+        }
+    }
+
+    /// Whether worker `id` must abandon its request; arranges to be woken when that changes.
+    /// A flag and a per-worker waker: two uncontended atomics per poll, where a `watch`
+    /// channel's wait would take a lock.
+    fn cancelled(&self, id: usize, cx: &mut Context<'_>) -> bool {
+        self.progress[id].cancel.register(cx.waker());
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// The calling thread's shard of the stats. Threads take slots in the order they first
+    /// record; a worker task that moves between threads moves between shards with them.
+    fn shard(&self) -> std::sync::MutexGuard<'_, Vec<Stats>> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local!(static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed));
+        let i = SLOT.with(|s| *s) % self.stats.len();
+        self.stats[i].0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Everything recorded, per target in plan order, merged over the shards.
+    pub fn take_stats(&self) -> Vec<Stats> {
+        let mut all: Vec<Stats> = self.plan.targets.iter().map(|_| Stats::default()).collect();
+        for shard in &*self.stats {
+            let shard = shard.0.lock().unwrap_or_else(|p| p.into_inner());
+            for (acc, s) in all.iter_mut().zip(shard.iter()) {
+                acc.merge(s);
+            }
+        }
+        all
     }
 
     fn pick(&self, rng: &mut SmallRng) -> usize {
@@ -96,11 +172,13 @@ struct Timing {
     resp_read: Duration,
 }
 
-/// What a worker hands back when its schedule ends.
+/// One shard of the stats, on a cache line of its own.
+#[repr(align(64))]
+struct Shard(Mutex<Vec<Stats>>);
+
+/// What a worker hands back when its schedule ends (its outcomes are in `Shared`'s stats).
 #[derive(Debug)]
 pub struct Finished {
-    /// One record per target, in plan order.
-    pub stats: Vec<Stats>,
     /// 1 if the worker abandoned a request in flight on cancel.
     pub abandoned: u64,
 }
@@ -109,31 +187,55 @@ pub struct Finished {
 pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
     let mut abandoned = 0;
     let plan = &shared.plan;
-    let mut stats: Vec<Stats> = plan.targets.iter().map(|_| Stats::default()).collect();
     let mut conns: Vec<Option<Conn>> = plan.targets.iter().map(|_| None).collect();
     let mut clock = WorkerClock::default();
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let mut csv = shared.csv.clone().map(CsvBuf::new);
-    let mut cancel = shared.cancel.subscribe();
     let progress = &shared.progress[id];
     let epoch = shared.schedule.start;
+    // One timer per worker, pushed forward for each request: creating a `timeout` per request
+    // would move the request's future into it and take a wheel slot each time.
+    let mut deadline = pin!(tokio::time::sleep(Duration::ZERO));
 
     while let Some(ticket) = shared.schedule.next(&mut clock).await {
         let t = shared.pick(&mut rng);
         let target = &plan.targets[t];
         let sent = Instant::now();
         let mut timing = Timing::default();
-        let exchange = exchange(&shared, target, &mut conns[t], epoch, &mut timing);
-        let outcome = tokio::select! {
-            biased;
-            _ = cancel.wait_for(|c| *c) => {
-                abandoned = 1;
-                break;
-            }
-            r = with_timeout(plan.timeout, exchange) => r,
+        if let Some(limit) = plan.timeout {
+            deadline.as_mut().reset(sent + limit);
+        }
+        let outcome = {
+            let first = &shared.first_requests[t];
+            let mut exchange = pin!(exchange(
+                &shared,
+                target,
+                first,
+                &mut conns[t],
+                epoch,
+                &mut timing
+            ));
+            std::future::poll_fn(|cx| {
+                if shared.cancelled(id, cx) {
+                    return Poll::Ready(None);
+                }
+                if let Poll::Ready(r) = exchange.as_mut().poll(cx) {
+                    return Poll::Ready(Some(r));
+                }
+                if plan.timeout.is_some() && deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(Err(ErrorKind::Timeout)));
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        let Some(outcome) = outcome else {
+            abandoned = 1;
+            break;
         };
         let done = Instant::now();
-        let s = &mut stats[t];
+        let mut shard = shared.shard();
+        let s = &mut shard[t];
         if let (Some(due), Some(limit)) = (ticket.due, shared.late_threshold) {
             if sent.saturating_duration_since(due) > limit {
                 s.late += 1;
@@ -142,7 +244,7 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
         let failed = match outcome {
             Ok((status, bytes)) => {
                 let latency = micros(done - ticket.due.map_or(sent, |due| due.min(sent)));
-                let service = micros(done - sent);
+                let service = ticket.due.map(|_| micros(done - sent));
                 s.record_response(status, latency, service, bytes);
                 let p = &mut s.phases;
                 p.dns.record(micros(timing.dns));
@@ -164,6 +266,7 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
                 true
             }
         };
+        drop(shard);
         progress.done.fetch_add(1, Ordering::Relaxed);
         if failed {
             progress.failed.fetch_add(1, Ordering::Relaxed);
@@ -172,30 +275,89 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
     if let Some(csv) = &mut csv {
         csv.flush();
     }
-    Finished { stats, abandoned }
+    Finished { abandoned }
 }
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-async fn with_timeout<F>(limit: Option<Duration>, f: F) -> Result<(u16, u64), ErrorKind>
-where
-    F: Future<Output = Result<(u16, u64), ErrorKind>>,
-{
-    match limit {
-        Some(d) => tokio::time::timeout(d, f)
-            .await
-            .unwrap_or(Err(ErrorKind::Timeout)),
-        None => f.await,
+/// A request as the lean client writes it.
+fn encoded(method: &Method, uri: &Uri, headers: &http::HeaderMap, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + body.len());
+    h1::encode(&mut out, method, uri, headers, body);
+    out
+}
+
+fn hyper_request(
+    plan: &Plan,
+    method: &Method,
+    uri: &Uri,
+    headers: &http::HeaderMap,
+    body: &bytes::Bytes,
+) -> http::Request<conn::Body> {
+    let mut req = http::Request::new(Full::new(body.clone()));
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = uri.clone();
+    *req.headers_mut() = headers.clone();
+    if body.is_empty() {
+        req.headers_mut().remove(header::CONTENT_LENGTH);
     }
+    *req.version_mut() = match plan.protocol {
+        Protocol::Http1 => Version::HTTP_11,
+        Protocol::Http2 => Version::HTTP_2,
+    };
+    req
+}
+
+/// One request over hyper (HTTP/2), answered in the lean client's terms.
+async fn send_hyper(
+    conn: &mut Conn,
+    req: http::Request<conn::Body>,
+    epoch: Instant,
+    send_at: Instant,
+) -> Result<h1::Answer, ErrorKind> {
+    let Conn {
+        sender,
+        driver,
+        last_write,
+    } = conn;
+    let (status, location, body_bytes, head_at) = driver
+        .run(async {
+            let resp = sender.send(req).await?;
+            let head_at = Instant::now();
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            let mut incoming = resp.into_body();
+            let mut bytes = 0u64;
+            while let Some(frame) = incoming.frame().await {
+                let frame = frame.map_err(|e| conn::classify_hyper(&e))?;
+                bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
+            }
+            Ok::<_, ErrorKind>((status, location, bytes, head_at))
+        })
+        .await?;
+    let written = epoch + Duration::from_nanos(last_write.load(Ordering::Relaxed));
+    Ok(h1::Answer {
+        status,
+        location,
+        body_bytes,
+        written_at: written.max(send_at),
+        head_at,
+    })
 }
 
 /// Sends one request (following redirects as the plan allows) and reads the whole response.
-/// Returns the final status and the body bytes received.
+/// Returns the final status and the body bytes received. `first_request` is the request
+/// encoded for the lean client.
 async fn exchange(
     shared: &Shared,
     target: &Target,
+    first_request: &[u8],
     slot: &mut Option<Conn>,
     epoch: Instant,
     timing: &mut Timing,
@@ -216,48 +378,35 @@ async fn exchange(
             None => (target, &mut *slot),
         };
         let conn = ready_conn(shared, here, slot, epoch, timing).await?;
-        let mut req = http::Request::new(Full::new(body.clone()));
-        *req.method_mut() = method.clone();
-        *req.uri_mut() = uri.clone();
-        *req.headers_mut() = here.headers.clone();
-        if body.is_empty() {
-            req.headers_mut().remove(header::CONTENT_LENGTH);
-        }
-        *req.version_mut() = match plan.protocol {
-            Protocol::Http1 => Version::HTTP_11,
-            Protocol::Http2 => Version::HTTP_2,
-        };
         let send_at = Instant::now();
-        let resp = match conn.sender.send(req).await {
-            Ok(r) => r,
-            Err(e) => {
+        let answer = if let Sender::Lean(c) = &mut conn.sender {
+            // The first hop's bytes were encoded once for the whole run.
+            let scratch;
+            let request = if hops == 0 {
+                first_request
+            } else {
+                scratch = encoded(&method, &uri, &here.headers, &body);
+                &scratch[..]
+            };
+            c.exchange(request, method == Method::HEAD).await
+        } else {
+            let req = hyper_request(plan, &method, &uri, &here.headers, &body);
+            send_hyper(conn, req, epoch, send_at).await
+        };
+        let answer = match answer {
+            Ok(a) => a,
+            Err(kind) => {
                 *slot = None;
-                return Err(conn::classify_hyper(&e));
+                return Err(kind);
             }
         };
-        let head_at = Instant::now();
-        let written = epoch + Duration::from_nanos(conn.last_write.load(Ordering::Relaxed));
-        let written = written.clamp(send_at, head_at);
+        bytes += answer.body_bytes;
+        let written = answer.written_at.clamp(send_at, answer.head_at);
         timing.req_write += written - send_at;
-        timing.resp_wait += head_at - written;
-
-        let status = resp.status();
-        let location = resp
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_owned);
-        let mut incoming = resp.into_body();
-        while let Some(frame) = incoming.frame().await {
-            match frame {
-                Ok(f) => bytes += f.data_ref().map_or(0, |d| d.len() as u64),
-                Err(e) => {
-                    *slot = None;
-                    return Err(conn::classify_hyper(&e));
-                }
-            }
-        }
-        timing.resp_read += head_at.elapsed();
+        timing.resp_wait += answer.head_at - written;
+        timing.resp_read += answer.head_at.elapsed();
+        let status = StatusCode::from_u16(answer.status).map_err(|_| ErrorKind::Protocol)?;
+        let location = answer.location;
         if !plan.keepalive {
             *slot = None;
         }
@@ -348,13 +497,22 @@ async fn ready_conn<'a>(
     timing: &mut Timing,
 ) -> Result<&'a mut Conn, ErrorKind> {
     if let Some(c) = slot.as_mut() {
-        if !c.sender.ready().await {
+        if !c.driver.run(c.sender.ready()).await {
             *slot = None;
         }
     }
     if slot.is_none() {
-        let (c, dial) =
-            conn::open(target, shared.plan.protocol, shared.tls.as_ref(), epoch).await?;
+        // Boxed: opening (DNS, TLS) is a large future that would otherwise be part of, and be
+        // moved with, every request's future.
+        let protocol = shared.plan.protocol;
+        let open = conn::open(
+            target,
+            protocol,
+            conn::Engine::Lean,
+            shared.tls.as_ref(),
+            epoch,
+        );
+        let (c, dial) = Box::pin(open).await?;
         timing.dns += dial.dns;
         timing.dns_dialup += dial.dns_dialup;
         *slot = Some(c);

@@ -205,13 +205,19 @@ async fn exchange(
     rng: &mut SmallRng,
 ) -> Result<(u16, u64), ErrorKind> {
     if let Some(c) = slot.as_mut() {
-        if !c.sender.ready().await {
+        if !c.driver.run(c.sender.ready()).await {
             *slot = None;
         }
     }
     if slot.is_none() {
-        let (c, _) =
-            conn::open(&target.target, Protocol::Http1, ctx.tls.as_ref(), ctx.start).await?;
+        let open = conn::open(
+            &target.target,
+            Protocol::Http1,
+            conn::Engine::Hyper,
+            ctx.tls.as_ref(),
+            ctx.start,
+        );
+        let (c, _) = Box::pin(open).await?;
         *slot = Some(c);
     }
     let conn = slot.as_mut().expect("just opened");
@@ -237,21 +243,25 @@ async fn exchange(
         headers.remove(CONTENT_LENGTH);
     }
     let sent = Instant::now();
-    let resp = match conn.sender.send(req).await {
-        Ok(r) => r,
-        Err(e) => {
+    let Conn { sender, driver, .. } = conn;
+    let answer = driver
+        .run(async {
+            let resp = sender.send(req).await?;
+            let status = resp.status().as_u16();
+            let mut incoming = resp.into_body();
+            while let Some(frame) = incoming.frame().await {
+                frame.map_err(|e| conn::classify_hyper(&e))?;
+            }
+            Ok::<_, ErrorKind>(status)
+        })
+        .await;
+    let status = match answer {
+        Ok(s) => s,
+        Err(kind) => {
             *slot = None;
-            return Err(conn::classify_hyper(&e));
+            return Err(kind);
         }
     };
-    let status = resp.status().as_u16();
-    let mut incoming = resp.into_body();
-    while let Some(frame) = incoming.frame().await {
-        if let Err(e) = frame {
-            *slot = None;
-            return Err(conn::classify_hyper(&e));
-        }
-    }
     let us = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
     Ok((status, us))
 }
