@@ -6,53 +6,70 @@
 cpu_per_100k() { calc "$1 / $2 * 100000" 3; }
 
 section_generators() {
-  log "generators: -n $GEN_N -c $CONNS against the ceiling (wrk: as long as loadgen took)"
-  local lg_cpu lg_rps lg_util lg_abs secs p cpu util before
-  before=$(proc_cpu "$CEIL_PID")
-  gen loadgen "$OUT/gen-loadgen" "$CEIL_URL/" "$GEN_N" "$CONNS" || die "loadgen failed against the ceiling"
-  [ "$BAD" -eq 0 ] || die "loadgen: $BAD failed requests against the ceiling"
-  lg_cpu=$(cpu_per_100k "$CPU" "$REQS")
-  lg_rps=$RPS
-  lg_util=$(calc "$CPU / $WALL")
-  lg_abs="loadgen $(human "$REQS") req in ${WALL}s: $(human "$RPS") req/s, ${lg_cpu} CPU-s/100k, gen CPU ${lg_util}/s, server CPU $(calc "($(proc_cpu "$CEIL_PID") - $before) / $WALL")/s"
-  secs=$(awk -v w="$WALL" 'BEGIN { s = int(w + 0.999); print (s < 2 ? 2 : s) }')
+  log "generators: -n $GEN_N -c $CONNS against the ceiling, $GEN_ROUNDS interleaved rounds (wrk: as long as loadgen took)"
+  local round p srv before secs lg_cpu lg_rps lg_util
+  local -A cpu_ratios rps_ratios abs utils
+  local lg_cpus=() lg_rpss=() lg_utils=()
+  for ((round = 1; round <= GEN_ROUNDS; round++)); do
+    before=$(proc_cpu "$CEIL_PID")
+    gen loadgen "$OUT/gen-loadgen-$round" "$CEIL_URL/" "$GEN_N" "$CONNS" || die "loadgen failed against the ceiling"
+    [ "$BAD" -eq 0 ] || die "loadgen: $BAD failed requests against the ceiling"
+    lg_cpu=$(cpu_per_100k "$CPU" "$REQS")
+    lg_rps=$RPS
+    lg_util=$(calc "$CPU / $WALL")
+    lg_cpus+=("$lg_cpu") lg_rpss+=("$lg_rps") lg_utils+=("$lg_util")
+    srv=$(calc "($(proc_cpu "$CEIL_PID") - $before) / $WALL")
+    abs[loadgen]+="$(human "$REQS") req in ${WALL}s, ${lg_cpu} CPU-s/100k, $(human "$RPS") req/s (gen ${lg_util}, server ${srv} core); "
+    secs=$(awk -v w="$WALL" 'BEGIN { s = int(w + 0.999); print (s < 2 ? 2 : s) }')
+    for p in wrk oha hey; do
+      peer_ok "$p" || continue
+      before=$(proc_cpu "$CEIL_PID")
+      gen "$p" "$OUT/gen-$p-$round" "$CEIL_URL/" "$GEN_N" "$CONNS" "$secs" || {
+        abs[$p]+="round $round failed (see $OUT/gen-$p-$round.err); "
+        continue
+      }
+      local cpu util
+      cpu=$(cpu_per_100k "$CPU" "$REQS")
+      util=$(calc "$CPU / $WALL")
+      srv=$(calc "($(proc_cpu "$CEIL_PID") - $before) / $WALL")
+      cpu_ratios[$p]+="$(calc "$lg_cpu / $cpu" 3) "
+      rps_ratios[$p]+="$(calc "$lg_rps / $RPS" 3) "
+      utils[$p]+="$util $lg_util "
+      abs[$p]+="$(human "$REQS") req$([ "$BAD" -gt 0 ] && echo " ($BAD failed)"), ${cpu} CPU-s/100k, $(human "$RPS") req/s (gen ${util}, server ${srv} core); "
+    done
+  done
   for p in wrk oha hey; do
     if ! peer_ok "$p"; then
       skipped_row "loadgen ÷ $p, CPU-s per 100k requests" "$(cpu_target "$p")" "$p"
       continue
     fi
-    before=$(proc_cpu "$CEIL_PID")
-    gen "$p" "$OUT/gen-$p" "$CEIL_URL/" "$GEN_N" "$CONNS" "$secs" || {
-      row "loadgen ÷ $p, CPU-s per 100k requests" "—" "$(cpu_target "$p")" "$p failed" "see $OUT/gen-$p.err"
+    if [ -z "${cpu_ratios[$p]:-}" ]; then
+      row "loadgen ÷ $p, CPU-s per 100k requests" "—" "$(cpu_target "$p")" "$p failed" "${abs[$p]}"
       continue
-    }
-    cpu=$(cpu_per_100k "$CPU" "$REQS")
-    util=$(calc "$CPU / $WALL")
-    local srv
-    srv=$(calc "($(proc_cpu "$CEIL_PID") - $before) / $WALL")
-    local ratio
-    ratio=$(calc "$lg_cpu / $cpu" 3)
-    local bound=1.0
-    [ "$p" = wrk ] && bound=1.2
-    row "loadgen ÷ $p, CPU-s per 100k requests" "$(calc "$ratio" 2)x" "$(cpu_target "$p")" \
-      "$(verdict "$ratio $( [ "$p" = wrk ] && echo '<=' || echo '<') $bound")" \
-      "$p ${cpu} CPU-s/100k ($(human "$REQS") req$([ "$BAD" -gt 0 ] && echo ", $BAD failed")) vs ${lg_cpu}"
-    ratio=$(calc "$lg_rps / $RPS" 3)
+    fi
+    local ratio bound=1.0 op='<'
+    [ "$p" = wrk ] && bound=1.2 op='<='
+    # shellcheck disable=SC2086 # the ratios are a space-separated list on purpose
+    ratio=$(median ${cpu_ratios[$p]})
+    row "loadgen ÷ $p, CPU-s per 100k requests (median of rounds)" "$(calc "$ratio" 2)x" "$(cpu_target "$p")" \
+      "$(verdict "$ratio $op $bound")" "by round: ${cpu_ratios[$p]}; $p: ${abs[$p]}"
+    # shellcheck disable=SC2086
+    ratio=$(median ${rps_ratios[$p]})
     local target="—" v="—"
     if [ "$p" = wrk ]; then
       target=">= 1.00x when generator-bound"
       # The target applies when a generator, not the server, limits the rate: its CPU use
       # is then near one core-second per second.
-      if ge "$lg_util" 0.9 || ge "$util" 0.9; then
+      # shellcheck disable=SC2086
+      if ge "$(median ${utils[$p]})" 0.9; then
         v=$(verdict "$ratio >= 1.0")
       else
         v="n/a: server-bound"
       fi
     fi
-    row "loadgen ÷ $p, requests/s" "$(calc "$ratio" 2)x" "$target" "$v" \
-      "$p $(human "$RPS") req/s (gen CPU ${util}/s, server CPU ${srv}/s) vs $(human "$lg_rps") (gen CPU ${lg_util}/s)"
+    row "loadgen ÷ $p, requests/s (median of rounds)" "$(calc "$ratio" 2)x" "$target" "$v" "by round: ${rps_ratios[$p]}"
   done
-  ABS_NOTES+=("$lg_abs")
+  ABS_NOTES+=("loadgen against the ceiling, by round: ${abs[loadgen]}")
 }
 
 cpu_target() {

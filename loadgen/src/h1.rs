@@ -441,13 +441,17 @@ mod tests {
         );
     }
 
-    /// Runs one exchange against canned server bytes.
+    /// Runs one exchange against canned server bytes, the server then keeping its end open
+    /// (EOF matters only to close-delimited bodies) or closing it. Answers the outcome and
+    /// whether the connection could carry another request.
     async fn answer(
         server: &'static [u8],
         head_request: bool,
+        close: bool,
     ) -> (Result<Answer, ErrorKind>, bool) {
         let (client, mut server_end) = tokio::io::duplex(64);
-        let feeder = tokio::spawn(async move {
+        let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+        let server_task = tokio::spawn(async move {
             let mut req = [0u8; 256];
             let _ = server_end.read(&mut req).await;
             // Dribble the answer in small pieces so every parser state sees a partial read.
@@ -457,70 +461,55 @@ mod tests {
                 }
                 tokio::task::yield_now().await;
             }
-            // Keep the stream open: EOF means something only for close-delimited bodies.
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if !close {
+                let _ = closed_rx.await;
+            }
         });
         let mut conn = Conn::new(Box::new(client));
         let r = conn.exchange(b"GET / HTTP/1.1\r\n\r\n", head_request).await;
-        let reusable = conn.reusable;
-        feeder.abort();
-        (r, reusable)
+        if close {
+            let _ = server_task.await;
+        }
+        let ready = conn.is_ready();
+        drop(closed_tx);
+        (r, ready)
     }
 
     #[tokio::test]
     async fn bodies_are_counted_whatever_their_framing() {
-        let (r, reuse) = answer(
-            b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhello world",
-            false,
-        )
-        .await;
-        assert_eq!((r.unwrap().body_bytes, reuse), (11, true));
+        let length = b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhello world";
+        let (r, ready) = answer(length, false, false).await;
+        assert_eq!((r.unwrap().body_bytes, ready), (11, true));
         let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\ntrailer: 1\r\n\r\n";
-        let (r, reuse) = answer(chunked, false).await;
-        assert_eq!((r.unwrap().body_bytes, reuse), (11, true));
-        let (r, reuse) = answer(
-            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\ncontent-length: 3\r\n\r\n",
-            false,
-        )
-        .await;
+        let (r, ready) = answer(chunked, false, false).await;
+        assert_eq!((r.unwrap().body_bytes, ready), (11, true));
+        let interim =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\ncontent-length: 3\r\n\r\n";
+        let (r, ready) = answer(interim, false, false).await;
         let a = r.unwrap();
-        assert_eq!((a.status, a.body_bytes, reuse), (204, 0, true));
-        let (r, reuse) = answer(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n", true).await;
-        assert_eq!((r.unwrap().body_bytes, reuse), (0, true));
+        assert_eq!((a.status, a.body_bytes, ready), (204, 0, true));
+        let head = b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\n";
+        let (r, ready) = answer(head, true, false).await;
+        assert_eq!((r.unwrap().body_bytes, ready), (0, true));
     }
 
     #[tokio::test]
     async fn a_body_cut_short_is_a_reset() {
-        let (client, mut server_end) = tokio::io::duplex(64);
-        tokio::spawn(async move {
-            let mut req = [0u8; 64];
-            let _ = server_end.read(&mut req).await;
-            let _ = server_end
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
-                .await;
-        });
-        let mut conn = Conn::new(Box::new(client));
-        let r = conn.exchange(b"GET / HTTP/1.1\r\n\r\n", false).await;
-        assert_eq!(r.unwrap_err(), ErrorKind::Reset);
-        assert!(!conn.is_ready());
+        let short = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this";
+        let (r, ready) = answer(short, false, true).await;
+        assert_eq!((r.unwrap_err(), ready), (ErrorKind::Reset, false));
     }
 
     #[tokio::test]
     async fn a_close_delimited_body_ends_at_eof_and_the_connection_is_spent() {
-        let (client, mut server_end) = tokio::io::duplex(64);
-        tokio::spawn(async move {
-            let mut req = [0u8; 64];
-            let _ = server_end.read(&mut req).await;
-            let _ = server_end
-                .write_all(b"HTTP/1.0 200 OK\r\n\r\nuntil the end")
-                .await;
-        });
-        let mut conn = Conn::new(Box::new(client));
-        let a = conn
-            .exchange(b"GET / HTTP/1.1\r\n\r\n", false)
-            .await
-            .unwrap();
-        assert_eq!(a.body_bytes, 13);
-        assert!(!conn.is_ready());
+        let (r, ready) = answer(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", false, true).await;
+        assert_eq!((r.unwrap().body_bytes, ready), (13, false));
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_while_idle_is_not_reused() {
+        let length = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        let (r, ready) = answer(length, false, true).await;
+        assert_eq!((r.unwrap().status, ready), (200, false));
     }
 }
