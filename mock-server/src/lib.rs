@@ -8,6 +8,7 @@
 pub mod app;
 pub mod bodies;
 pub mod config;
+pub mod drain;
 pub mod fault;
 pub mod latency;
 pub mod metrics;

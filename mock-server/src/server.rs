@@ -1,24 +1,35 @@
 //! The accept loop: HTTP/1.1 and h2c on every connection, limits against hostile clients, and a
 //! bounded graceful drain.
+//!
+//! Per-request cost matters here (`bench/run` holds record mode to 85% of a bare hyper server),
+//! so the common case takes the cheapest path: a connection that cannot be h2c is served by
+//! hyper's HTTP/1 connection directly, and its request-head deadline is checked by [`ConnIo`] a
+//! few times per timeout instead of hyper arming (and allocating) a timer for every request.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
+use http::Response;
+use http_body_util::{Either, Full};
+use hyper::body::{Body, Frame, SizeHint};
+use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
-use tokio::time::{Duration, timeout};
+use tokio::sync::Semaphore;
+use tokio::time::{Duration, Instant, Sleep, timeout};
 
 use crate::app::{App, Outcome};
 use crate::config::Config;
+use crate::drain::Connections;
+use crate::fault::FaultBody;
 
 /// Request heads (request line and headers) larger than this get a 431.
 const MAX_HEAD_BYTES: usize = 32 * 1024;
@@ -36,22 +47,26 @@ pub async fn serve(
     config: &Config,
 ) {
     let grace = config.shutdown_grace;
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+    let head_timeout = config.header_read_timeout;
+    // HTTP/1 only: the head deadline is ConnIo's, so hyper arms no timer per request. The read
+    // buffer's cap alone is not a hard limit (one read can take it past the cap and complete
+    // the head), so the head size is capped as well.
+    let mut h1 = http1::Builder::new();
+    h1.header_read_timeout(None)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES);
+    // Connections that may be h2c: hyper-util tells the versions apart and keeps its own timer.
+    let mut auto = auto::Builder::new(TokioExecutor::new());
+    auto.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout)
+        .header_read_timeout(head_timeout)
         .max_buf_size(MAX_HEAD_BYTES);
-    builder
-        .http2()
+    auto.http2()
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEAD_BYTES as u32);
-    let builder = Arc::new(builder);
+    let builders = Arc::new((h1, auto));
     let slots = Arc::new(Semaphore::new(config.max_connections));
-    let graceful = GracefulShutdown::new();
-    // Flipped when the grace period runs out: connections still open then are dropped, so an
-    // injected wait of minutes cannot hold the process.
-    let (hard_stop, hard_stopped) = watch::channel(false);
+    let connections = Connections::new();
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -73,59 +88,66 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        let mut hard_stopped = hard_stopped.clone();
-        let header_read_timeout = config.header_read_timeout;
+        let builders = builders.clone();
+        let mut tracked = connections.track();
         tokio::spawn(async move {
             let open = app.metrics().connections_open.clone();
             open.inc();
-            // hyper's header timer starts with the first byte; a client that connects and sends
+            // The head deadline starts with the first byte; a client that connects and sends
             // nothing would hold its slot forever, so it gets the same deadline for that byte.
-            let mut first = [0u8; 1];
-            if let Ok(Ok(1..)) = timeout(header_read_timeout, stream.peek(&mut first)).await {
-                let reset = Arc::new(AtomicBool::new(false));
-                let io = FaultIo {
+            let mut first = [0u8; 2];
+            if let Ok(Ok(n @ 1..)) = timeout(head_timeout, stream.peek(&mut first)).await {
+                // Only h2c's preface ("PRI * HTTP/2.0") starts with "PR"; a lone "P" is unknown.
+                let maybe_h2 = first[0] == b'P' && (n < 2 || first[1] == b'R');
+                let state = Arc::new(ConnState {
+                    app,
+                    reset: AtomicBool::new(false),
+                    head: AtomicU64::new(AWAITING),
+                });
+                let io = ConnIo {
                     stream,
-                    reset: reset.clone(),
+                    watchdog: (!maybe_h2).then(|| Watchdog::new(head_timeout)),
+                    state: state.clone(),
                 };
                 let service = service_fn(move |req| {
-                    let (app, reset) = (app.clone(), reset.clone());
+                    let state = state.clone();
+                    state.head_received();
                     async move {
-                        match app.handle(req).await {
-                            Outcome::Respond(response) => Ok(response),
-                            Outcome::Abort { reset: hard } => {
-                                reset.fetch_or(hard, Ordering::Relaxed);
-                                Err(Aborted)
-                            }
-                        }
+                        let outcome = state.app.handle(req).await;
+                        state.reply(outcome)
                     }
                 });
-                let conn = watcher.watch(
-                    builder
-                        .serve_connection(TokioIo::new(io), service)
-                        .into_owned(),
-                );
-                tokio::select! {
-                    result = conn => if let Err(e) = result {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    },
-                    _ = hard_stopped.wait_for(|stop| *stop) => {}
+                let io = TokioIo::new(io);
+                let (h1, auto) = &*builders;
+                let ended = if maybe_h2 {
+                    tracked
+                        .serve(auto.serve_connection(io, service))
+                        .await
+                        .map(|r| r.map_err(|e| e.to_string()))
+                } else {
+                    tracked
+                        .serve(h1.serve_connection(io, service))
+                        .await
+                        .map(|r| r.map_err(|e| e.to_string()))
+                };
+                if let Some(Err(e)) = ended {
+                    tracing::debug!(error = %e, "connection ended with an error");
                 }
             }
             open.dec();
             drop(slot);
+            drop(tracked);
         });
     }
     app.set_ready(false);
     drop(listener);
-    let open = graceful.count();
-    tracing::info!(open_connections = open, grace = ?grace, "shutting down: draining");
+    tracing::info!(open_connections = connections.count(), grace = ?grace, "shutting down: draining");
+    connections.drain();
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("drained; bye"),
+        () = connections.closed() => tracing::info!("drained; bye"),
         () = tokio::time::sleep(grace) => {
             tracing::warn!(grace = ?grace, "grace period over; closing the connections still open");
-            let _ = hard_stop.send(true);
+            connections.stop();
         }
     }
 }
@@ -144,15 +166,146 @@ async fn refuse(mut stream: TcpStream) {
 #[error("fault injected: connection aborted")]
 struct Aborted;
 
-/// The client connection, able to end with a reset when a fault asks for one.
-struct FaultIo {
-    stream: TcpStream,
-    reset: Arc<AtomicBool>,
+/// Set in [`ConnState::head`] while the connection waits for a request head; the bits above
+/// count the waits, so two checks that see the same value saw one and the same wait.
+const AWAITING: u64 = 1;
+
+/// A connection's state, shared by its service and its [`ConnIo`] (they run on one task, so the
+/// atomics are only there to make the state `Sync`).
+struct ConnState {
+    app: Arc<App>,
+    /// Whether the connection must end with a reset (RST) when it closes.
+    reset: AtomicBool,
+    head: AtomicU64,
 }
 
-impl Drop for FaultIo {
+impl ConnState {
+    /// A whole request head arrived: the head deadline no longer applies.
+    fn head_received(&self) {
+        let head = self.head.load(Ordering::Relaxed);
+        self.head.store(head & !AWAITING, Ordering::Relaxed);
+    }
+
+    /// What hyper is to do with the app's outcome.
+    fn reply(self: &Arc<Self>, outcome: Outcome) -> Result<Reply, Aborted> {
+        match outcome {
+            Outcome::Respond(response) => Ok(response.map(|body| match body {
+                Either::Left(full) => {
+                    self.answered();
+                    Either::Left(full)
+                }
+                Either::Right(fault) => Either::Right(EndsAnswer {
+                    body: fault,
+                    state: self.clone(),
+                }),
+            })),
+            Outcome::Abort { reset } => {
+                self.reset.fetch_or(reset, Ordering::Relaxed);
+                Err(Aborted)
+            }
+        }
+    }
+
+    /// The answer is in hyper's hands: the wait for the next head starts.
+    fn answered(&self) {
+        let head = self.head.load(Ordering::Relaxed);
+        self.head
+            .store(((head >> 1) + 1) << 1 | AWAITING, Ordering::Relaxed);
+    }
+}
+
+type Reply = Response<Either<Full<Bytes>, EndsAnswer>>;
+
+/// A fault body (it may trickle out for longer than the head timeout) that starts the wait for
+/// the next head only once hyper is done with it.
+struct EndsAnswer {
+    body: FaultBody,
+    state: Arc<ConnState>,
+}
+
+impl Drop for EndsAnswer {
     fn drop(&mut self) {
-        if self.reset.load(Ordering::Relaxed) {
+        self.state.answered();
+    }
+}
+
+impl Body for EndsAnswer {
+    type Data = Bytes;
+    type Error = <FaultBody as Body>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Checks per head timeout: a stalled head is closed 1 to 1.25 timeouts after its wait began.
+const CHECKS: u32 = 4;
+
+/// The request-head deadline (slowloris protection) without a timer per request: one sleep per
+/// connection fires every quarter timeout, and the connection is closed when it has seen the
+/// same unfinished wait at [`CHECKS`] checks in a row.
+struct Watchdog {
+    sleep: Pin<Box<Sleep>>,
+    period: Duration,
+    /// The [`ConnState::head`] value at the last check, and how many checks in a row saw it.
+    seen: u64,
+    checks: u32,
+}
+
+impl Watchdog {
+    fn new(head_timeout: Duration) -> Watchdog {
+        let period = head_timeout / CHECKS;
+        Watchdog {
+            sleep: Box::pin(tokio::time::sleep(period)),
+            period,
+            seen: u64::MAX,
+            checks: 0,
+        }
+    }
+
+    /// Whether the head being waited for (if any) is overdue; registers for the next check.
+    fn overdue(&mut self, cx: &mut Context<'_>, head: u64) -> bool {
+        if head & AWAITING == 0 {
+            return false;
+        }
+        while self.sleep.as_mut().poll(cx).is_ready() {
+            if head == self.seen {
+                self.checks += 1;
+                if self.checks >= CHECKS {
+                    return true;
+                }
+            } else {
+                self.seen = head;
+                self.checks = 0;
+            }
+            self.sleep.as_mut().reset(Instant::now() + self.period);
+        }
+        false
+    }
+}
+
+/// The client connection: ends with a reset when a fault asks for one, and (HTTP/1 only) fails
+/// a read that has waited for a request head past the deadline, which makes hyper close it.
+struct ConnIo {
+    stream: TcpStream,
+    watchdog: Option<Watchdog>,
+    state: Arc<ConnState>,
+}
+
+impl Drop for ConnIo {
+    fn drop(&mut self) {
+        if self.state.reset.load(Ordering::Relaxed) {
             // A zero linger makes close() send RST at once; only a non-zero linger can block,
             // which is why tokio deprecates the setter.
             #[allow(deprecated)]
@@ -161,17 +314,29 @@ impl Drop for FaultIo {
     }
 }
 
-impl AsyncRead for FaultIo {
+impl AsyncRead for ConnIo {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let this = &mut *self;
+        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if read.is_pending() {
+            if let Some(watchdog) = &mut this.watchdog {
+                if watchdog.overdue(cx, this.state.head.load(Ordering::Relaxed)) {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "request head not received within the header read timeout",
+                    )));
+                }
+            }
+        }
+        read
     }
 }
 
-impl AsyncWrite for FaultIo {
+impl AsyncWrite for ConnIo {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
