@@ -7,7 +7,9 @@
 //! `http_*` series when the response is ready. In sleep mode the answer waits until the drawn
 //! latency has passed since the request arrived.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE};
@@ -49,6 +51,36 @@ pub enum Outcome {
     Abort {
         reset: bool,
     },
+}
+
+/// How far [`App::begin`] got with a request.
+pub enum Begun<B> {
+    Done(Outcome),
+    /// Something must be waited for first: hand this to [`App::finish`].
+    Later(Later<B>),
+}
+
+/// A request with waiting left to do.
+pub struct Later<B> {
+    request: Arrived,
+    step: Step<B>,
+}
+
+/// What a request keeps once its answer has begun: the head itself is dropped early.
+struct Arrived {
+    arrival: Instant,
+    route: Route,
+    method: Method,
+    fault: Option<(Fault, Timed)>,
+}
+
+enum Step<B> {
+    /// The route takes a body: read it, then answer (and wait, in sleep mode).
+    ReadBody(B),
+    /// The answer is ready; sleep mode holds it until the drawn latency has passed.
+    Wait(HttpResponse, f64),
+    /// The answer was counted, and the fault is never to send it.
+    Hang,
 }
 
 /// Everything a request needs; shared by all connections.
@@ -99,50 +131,134 @@ impl App {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
+    /// Handles a request to its end (for callers that can await; the server uses [`App::begin`]).
     pub async fn handle<B>(&self, req: Request<B>) -> Outcome
     where
         B: Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
+        match self.begin(req) {
+            Begun::Done(outcome) => outcome,
+            Begun::Later(later) => self.finish(later).await,
+        }
+    }
+
+    /// Does everything about a request that needs no waiting, at once: most requests (every one
+    /// in record mode that has no body) are answered here, with no future to build or move, and
+    /// the request is dropped before hyper reads on, so hyper can reuse its read buffer.
+    pub fn begin<B>(&self, req: Request<B>) -> Begun<B> {
         let arrival = Instant::now();
         let route = Route::from_path(req.uri().path());
         let method = req.method().clone();
         let fault = self.draw_fault(route, &method);
         if let Some((Fault::Drop, _)) = fault {
             // Lost before the app: neither the workshop series nor http_* ever hear of it.
-            return Outcome::Abort { reset: true };
+            return Begun::Done(Outcome::Abort { reset: true });
         }
-        let mut response = match self.profile.injected_failure(route, &mut self.rng.next()) {
-            Some(status) => json_response(status, json!({"error": "failing revision"})),
-            None => self.route(route, req, arrival).await,
+        let request = Arrived {
+            arrival,
+            route,
+            method,
+            fault,
         };
+        let (response, wait) = match self.profile.injected_failure(route, &mut self.rng.next()) {
+            Some(status) => (
+                json_response(status, json!({"error": "failing revision"})),
+                None,
+            ),
+            None if route == Route::Phase
+                && request.method != Method::GET
+                && !self.authorized(&req) =>
+            {
+                let mut r = json_response(
+                    StatusCode::UNAUTHORIZED,
+                    json!({"error": "changing the phase needs Authorization: Bearer <admin token>"}),
+                );
+                r.headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                (r, None)
+            }
+            // Bodies of routes that take one are read (and bounded) before anything is
+            // counted, so a refused upload never shows up as an attempt.
+            None if takes_body(&request.method) && route != Route::Unmatched => {
+                return Begun::Later(Later {
+                    request,
+                    step: Step::ReadBody(req.into_body()),
+                });
+            }
+            None => {
+                drop(req);
+                self.route(route, &request.method, &Bytes::new(), arrival)
+            }
+        };
+        match wait {
+            Some(ms) if self.mode == LatencyMode::Sleep => Begun::Later(Later {
+                request,
+                step: Step::Wait(response, ms),
+            }),
+            _ => match self.conclude(&request, response) {
+                Some(outcome) => Begun::Done(outcome),
+                None => Begun::Later(Later {
+                    request,
+                    step: Step::Hang,
+                }),
+            },
+        }
+    }
+
+    /// The waiting part of a request [`App::begin`] could not finish.
+    pub async fn finish<B>(&self, later: Later<B>) -> Outcome
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let Later { request, step } = later;
+        let response = match step {
+            Step::ReadBody(body) => {
+                let (response, wait) = match read_body(body).await {
+                    Ok(body) => self.route(request.route, &request.method, &body, request.arrival),
+                    Err(response) => (response, None),
+                };
+                if let Some(ms) = wait {
+                    self.wait(request.arrival, ms).await;
+                }
+                response
+            }
+            Step::Wait(response, ms) => {
+                self.wait(request.arrival, ms).await;
+                response
+            }
+            Step::Hang => return hang().await,
+        };
+        match self.conclude(&request, response) {
+            Some(outcome) => outcome,
+            None => hang().await,
+        }
+    }
+
+    /// The answer is final: stamp it, count it, and apply the request's fault. `None` when the
+    /// fault is to hang.
+    fn conclude(&self, request: &Arrived, mut response: HttpResponse) -> Option<Outcome> {
         if let Some(revision) = &self.revision {
             response.headers_mut().insert(X_REVISION, revision.clone());
         }
         self.metrics.observe_http(
-            route,
-            &method,
+            request.route,
+            &request.method,
             response.status(),
-            arrival.elapsed().as_secs_f64(),
+            request.arrival.elapsed().as_secs_f64(),
         );
-        let Some((fault, endpoint)) = fault else {
-            return Outcome::Respond(response.map(Either::Left));
+        let Some((fault, endpoint)) = request.fault else {
+            return Some(Outcome::Respond(response.map(Either::Left)));
         };
-        match fault {
+        Some(match fault {
             Fault::None | Fault::Drop => Outcome::Respond(response.map(Either::Left)),
             Fault::Reset => Outcome::Abort { reset: true },
             Fault::Empty => Outcome::Abort { reset: false },
-            Fault::Hang => {
-                tokio::time::sleep(Duration::from_millis(MAX_LATENCY_MS)).await;
-                Outcome::Abort { reset: false }
-            }
+            Fault::Hang => return None,
             Fault::Truncated | Fault::SlowBody => {
                 let (mut parts, body) = response.into_parts();
-                let data = body
-                    .collect()
-                    .await
-                    .map(|c| c.to_bytes())
-                    .unwrap_or_default();
+                let data = full_bytes(body);
                 // The headers promise the whole body, so a short one is visibly cut off.
                 parts
                     .headers
@@ -155,7 +271,7 @@ impl App {
                 };
                 Outcome::Respond(Response::from_parts(parts, Either::Right(body)))
             }
-        }
+        })
     }
 
     /// Whether this request is struck by its endpoint's fault (only endpoints the phase times).
@@ -173,80 +289,66 @@ impl App {
             .then_some((spec.kind, endpoint))
     }
 
-    async fn route<B>(&self, route: Route, req: Request<B>, arrival: Instant) -> HttpResponse
-    where
-        B: Body<Data = Bytes>,
-        B::Error: std::error::Error + Send + Sync + 'static,
-    {
-        if route == Route::Phase && req.method() != Method::GET && !self.authorized(&req) {
-            let mut r = json_response(
-                StatusCode::UNAUTHORIZED,
-                json!({"error": "changing the phase needs Authorization: Bearer <admin token>"}),
-            );
-            r.headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return r;
-        }
-        // Bodies of routes that take one are read (and bounded) before anything is counted, so
-        // a refused upload never shows up as an attempt.
-        let takes_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
-        let method = req.method().clone();
-        let body = if takes_body && route != Route::Unmatched {
-            match read_body(req.into_body()).await {
-                Ok(b) => b,
-                Err(resp) => return resp,
-            }
-        } else {
-            Bytes::new()
-        };
+    /// The route's answer, and the latency it drew (waited for in sleep mode).
+    fn route(
+        &self,
+        route: Route,
+        method: &Method,
+        body: &Bytes,
+        arrival: Instant,
+    ) -> (HttpResponse, Option<f64>) {
+        let now = |response| (response, None);
         match (route, method) {
-            (Route::Root, Method::GET) if self.profile == Profile::Jokes => {
+            (Route::Root, &Method::GET) if self.profile == Profile::Jokes => {
                 let mut r = Response::new(Full::new(Bytes::from_static(
                     profile::random_joke(&mut self.rng.next()).as_bytes(),
                 )));
                 r.headers_mut().insert(CONTENT_TYPE, TEXT);
-                r
+                now(r)
             }
-            (Route::Root, Method::GET) => self.healthcheck(arrival),
-            (Route::Login, Method::POST) => self.endpoint(Timed::Login, arrival).await,
-            (Route::Logout, Method::GET) => self.logout(arrival).await,
-            (Route::Logout | Route::History, Method::POST) => {
+            (Route::Root, &Method::GET) => now(self.healthcheck(arrival)),
+            (Route::Login, &Method::POST) => self.endpoint(Timed::Login),
+            (Route::Logout, &Method::GET) => self.logout(),
+            (Route::Logout | Route::History, &Method::POST) => {
                 // The original answered other methods with an empty 200 and counted nothing;
                 // the workshop's Locust file relies on it for these two.
-                respond(StatusCode::OK, self.bodies.empty.clone())
+                now(respond(StatusCode::OK, self.bodies.empty.clone()))
             }
-            (Route::History, Method::GET) => respond(StatusCode::OK, self.bodies.history.clone()),
-            (Route::History, Method::DELETE) => respond(StatusCode::NO_CONTENT, Bytes::new()),
-            (Route::Chat, Method::POST) => self.chat(arrival).await,
-            (Route::Preferences, Method::GET) => self.endpoint(Timed::PrefGet, arrival).await,
-            (Route::Preferences, Method::POST) => self.endpoint(Timed::PrefUpdate, arrival).await,
-            (Route::Startup, Method::GET) => self.endpoint(Timed::Startup, arrival).await,
-            (Route::Phase, Method::GET) => self.phase_document(&self.phases.current()),
-            (Route::Phase, Method::POST) => self.post_phase(&body),
-            (Route::Phase, Method::DELETE) => {
+            (Route::History, &Method::GET) => {
+                now(respond(StatusCode::OK, self.bodies.history.clone()))
+            }
+            (Route::History, &Method::DELETE) => now(respond(StatusCode::NO_CONTENT, Bytes::new())),
+            (Route::Chat, &Method::POST) => self.chat(),
+            (Route::Preferences, &Method::GET) => self.endpoint(Timed::PrefGet),
+            (Route::Preferences, &Method::POST) => self.endpoint(Timed::PrefUpdate),
+            (Route::Startup, &Method::GET) => self.endpoint(Timed::Startup),
+            (Route::Phase, &Method::GET) => now(self.phase_document(&self.phases.current())),
+            (Route::Phase, &Method::POST) => now(self.post_phase(body)),
+            (Route::Phase, &Method::DELETE) => {
                 let phase = self.phases.reset(&self.metrics);
                 tracing::info!(phase = %phase, "phase reset to the start-up phase");
-                self.phase_document(&phase)
+                now(self.phase_document(&phase))
             }
-            (Route::Metrics, Method::GET) => {
+            (Route::Metrics, &Method::GET) => {
                 let mut r = Response::new(Full::new(Bytes::from(self.metrics.encode())));
                 r.headers_mut().insert(CONTENT_TYPE, PROMETHEUS_TEXT);
-                r
+                now(r)
             }
-            (Route::Healthz, Method::GET) => json_response(StatusCode::OK, json!({"status": "ok"})),
-            (Route::Readyz, Method::GET) => {
-                if self.ready.load(Ordering::Relaxed) {
-                    json_response(StatusCode::OK, json!({"status": "ready"}))
-                } else {
-                    json_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        json!({"status": "shutting down"}),
-                    )
-                }
+            (Route::Healthz, &Method::GET) => {
+                now(json_response(StatusCode::OK, json!({"status": "ok"})))
             }
-            (Route::Unmatched, _) => {
-                json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"}))
-            }
+            (Route::Readyz, &Method::GET) => now(if self.ready.load(Ordering::Relaxed) {
+                json_response(StatusCode::OK, json!({"status": "ready"}))
+            } else {
+                json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"status": "shutting down"}),
+                )
+            }),
+            (Route::Unmatched, _) => now(json_response(
+                StatusCode::NOT_FOUND,
+                json!({"error": "no such route"}),
+            )),
             (route, method) => {
                 let mut r = json_response(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -254,7 +356,7 @@ impl App {
                 );
                 r.headers_mut()
                     .insert(ALLOW, HeaderValue::from_static(route.allow()));
-                r
+                now(r)
             }
         }
     }
@@ -281,14 +383,14 @@ impl App {
         response
     }
 
-    /// Login, startup and the two preference calls: roll, draw, record, wait.
-    async fn endpoint(&self, t: Timed, arrival: Instant) -> HttpResponse {
+    /// Login, startup and the two preference calls: roll, draw, record; the caller waits.
+    fn endpoint(&self, t: Timed) -> (HttpResponse, Option<f64>) {
         let m = match t {
             Timed::Login => &self.metrics.login,
             Timed::Startup => &self.metrics.startup,
             Timed::PrefGet => &self.metrics.pref_get,
             Timed::PrefUpdate => &self.metrics.pref_update,
-            Timed::Chat => return self.chat(arrival).await,
+            Timed::Chat => return self.chat(),
         };
         m.attempts.inc();
         let mut rng = self.rng.next();
@@ -310,12 +412,11 @@ impl App {
         } else {
             self.failure(t)
         };
-        self.wait(arrival, ms).await;
-        response
+        (response, Some(ms))
     }
 
     /// Logout never fails and borrows the login latency range, as in the original.
-    async fn logout(&self, arrival: Instant) -> HttpResponse {
+    fn logout(&self) -> (HttpResponse, Option<f64>) {
         let m = &self.metrics.logout;
         m.attempts.inc();
         let ms = self
@@ -325,11 +426,13 @@ impl App {
             .sample(&mut self.rng.next());
         m.latency.observe(ms);
         m.success.inc();
-        self.wait(arrival, ms).await;
-        respond(StatusCode::OK, self.bodies.logout.clone())
+        (
+            respond(StatusCode::OK, self.bodies.logout.clone()),
+            Some(ms),
+        )
     }
 
-    async fn chat(&self, arrival: Instant) -> HttpResponse {
+    fn chat(&self) -> (HttpResponse, Option<f64>) {
         let m = &self.metrics.chat;
         m.calls.inc();
         let mut rng = self.rng.next();
@@ -354,9 +457,7 @@ impl App {
         } else {
             self.failure(Timed::Chat)
         };
-        drop(phase);
-        self.wait(arrival, ms).await;
-        response
+        (response, Some(ms))
     }
 
     fn failure(&self, t: Timed) -> HttpResponse {
@@ -366,6 +467,7 @@ impl App {
         )
     }
 
+    /// Sleep mode's wait for the drawn latency, counted from arrival (record mode answers at once).
     async fn wait(&self, arrival: Instant, ms: f64) {
         if self.mode == LatencyMode::Sleep {
             crate::precise::sleep_until(arrival + Duration::from_secs_f64(ms / 1000.0)).await;
@@ -411,6 +513,24 @@ fn cumulative_choice(weights: &[f64; 4], draw: f64) -> usize {
         }
     }
     weights.len() - 1
+}
+
+/// No answer until the client gives up (bounded by the longest injectable latency), then close.
+async fn hang() -> Outcome {
+    tokio::time::sleep(Duration::from_millis(MAX_LATENCY_MS)).await;
+    Outcome::Abort { reset: false }
+}
+
+fn takes_body(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+/// The bytes of a `Full` body, which are ready on its first poll (so no waker is ever needed).
+fn full_bytes(mut body: Full<Bytes>) -> Bytes {
+    match Pin::new(&mut body).poll_frame(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+        _ => Bytes::new(),
+    }
 }
 
 async fn read_body<B>(body: B) -> Result<Bytes, HttpResponse>

@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Duration, Instant, Sleep, timeout};
 
-use crate::app::{App, Outcome};
+use crate::app::{App, Begun, Outcome};
 use crate::config::Config;
 use crate::drain::Connections;
 use crate::fault::FaultBody;
@@ -110,11 +110,16 @@ pub async fn serve(
                     state: state.clone(),
                 };
                 let service = service_fn(move |req| {
-                    let state = state.clone();
                     state.head_received();
-                    async move {
-                        let outcome = state.app.handle(req).await;
-                        state.reply(outcome)
+                    match state.app.begin(req) {
+                        Begun::Done(outcome) => Answer::Now(Some(state.reply(outcome))),
+                        Begun::Later(later) => {
+                            let state = state.clone();
+                            Answer::Later(Box::pin(async move {
+                                let outcome = state.app.finish(later).await;
+                                state.reply(outcome)
+                            }))
+                        }
                     }
                 });
                 let io = TokioIo::new(io);
@@ -215,6 +220,25 @@ impl ConnState {
 }
 
 type Reply = Response<Either<Full<Bytes>, EndsAnswer>>;
+
+/// The service's future. Most answers are ready when the service is called, so they need no
+/// allocation and no state machine; the rest (request bodies, sleep mode, hangs) are boxed.
+enum Answer {
+    Now(Option<Result<Reply, Aborted>>),
+    Later(Pin<Box<dyn Future<Output = Result<Reply, Aborted>> + Send>>),
+}
+
+impl Future for Answer {
+    type Output = Result<Reply, Aborted>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut *self {
+            // hyper never polls a finished future; if it did, closing is the safe answer.
+            Answer::Now(reply) => Poll::Ready(reply.take().unwrap_or(Err(Aborted))),
+            Answer::Later(later) => later.as_mut().poll(cx),
+        }
+    }
+}
 
 /// A fault body (it may trickle out for longer than the head timeout) that starts the wait for
 /// the next head only once hyper is done with it.
