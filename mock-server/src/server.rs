@@ -9,9 +9,10 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::Response;
@@ -24,6 +25,7 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::task::coop::unconstrained;
 use tokio::time::{Duration, Instant, Sleep, timeout};
 
 use crate::app::{App, Begun, Outcome};
@@ -285,6 +287,8 @@ struct Watchdog {
     /// The [`ConnState::head`] value at the last check, and how many checks in a row saw it.
     seen: u64,
     checks: u32,
+    /// The waker the sleep was last polled with.
+    armed: Option<Waker>,
 }
 
 impl Watchdog {
@@ -295,6 +299,7 @@ impl Watchdog {
             period,
             seen: u64::MAX,
             checks: 0,
+            armed: None,
         }
     }
 
@@ -303,7 +308,14 @@ impl Watchdog {
         if head & AWAITING == 0 {
             return false;
         }
-        while self.sleep.as_mut().poll(cx).is_ready() {
+        // Once the sleep holds this task's waker it wakes the task when it fires: until then
+        // there is nothing to check, and a poll would cost more than the rest of this wrapper.
+        if self.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker())) && !self.sleep.is_elapsed()
+        {
+            return false;
+        }
+        // Unconstrained: a poll refused for lack of cooperative budget would not register.
+        while pin!(unconstrained(self.sleep.as_mut())).poll(cx).is_ready() {
             if head == self.seen {
                 self.checks += 1;
                 if self.checks >= CHECKS {
@@ -315,6 +327,7 @@ impl Watchdog {
             }
             self.sleep.as_mut().reset(Instant::now() + self.period);
         }
+        self.armed = Some(cx.waker().clone());
         false
     }
 }
