@@ -161,7 +161,15 @@ impl App {
             method,
             fault,
         };
-        let (response, wait) = match self.profile.injected_failure(route, &mut self.rng.next()) {
+        // Only the failing profile draws here, but every request takes its place in the seeded
+        // sequence, so a seed gives the same draws whatever the profile.
+        let failure = if matches!(self.profile, Profile::Failing { .. }) {
+            self.profile.injected_failure(route, &mut self.rng.next())
+        } else {
+            self.rng.skip();
+            None
+        };
+        let (response, wait) = match failure {
             Some(status) => (
                 json_response(status, json!({"error": "failing revision"})),
                 None,
@@ -284,6 +292,9 @@ impl App {
             (Route::Preferences, &Method::POST) => Timed::PrefUpdate,
             _ => return None,
         };
+        if !self.phases.may_fault() {
+            return None;
+        }
         let spec = self.phases.current().fault(endpoint);
         (spec.kind != Fault::None && self.rng.next().random::<f64>() < spec.ratio)
             .then_some((spec.kind, endpoint))

@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arc_swap::{ArcSwap, Guard};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use crate::fault::Fault;
 use crate::metrics::Metrics;
-use crate::phase::{Phase, PhaseError};
+use crate::phase::{Phase, PhaseError, Timed};
 
 /// The phase in force. Readers load a whole phase without locking (every request sees one
 /// consistent phase); writers serialise on a mutex so a merge never loses a concurrent update.
@@ -17,6 +18,15 @@ pub struct PhaseStore {
     current: ArcSwap<Phase>,
     startup: Arc<Phase>,
     writer: Mutex<()>,
+    /// Whether the phase in force sets a fault on any endpoint: most phases set none, and then
+    /// a request need not load the phase just to learn that.
+    faults: AtomicBool,
+}
+
+fn sets_faults(phase: &Phase) -> bool {
+    Timed::ALL
+        .iter()
+        .any(|&t| phase.fault(t).kind != Fault::None)
 }
 
 impl PhaseStore {
@@ -24,6 +34,7 @@ impl PhaseStore {
         metrics.set_phase(&startup, false);
         let startup = Arc::new(startup);
         PhaseStore {
+            faults: AtomicBool::new(sets_faults(&startup)),
             current: ArcSwap::new(startup.clone()),
             startup,
             writer: Mutex::new(()),
@@ -34,12 +45,19 @@ impl PhaseStore {
         self.current.load()
     }
 
+    /// Whether the phase in force may inject a fault. Set right after a swap, so a request
+    /// racing a change may still draw from the previous phase, as it could by loading it first.
+    pub fn may_fault(&self) -> bool {
+        self.faults.load(Ordering::Relaxed)
+    }
+
     /// Merges a phase document onto the current phase and swaps the result in, or changes
     /// nothing and says why.
     pub fn update(&self, body: &[u8], metrics: &Metrics) -> Result<Arc<Phase>, PhaseError> {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let next = Arc::new(self.current.load().merged(body)?);
         self.current.store(next.clone());
+        self.faults.store(sets_faults(&next), Ordering::Relaxed);
         metrics.set_phase(&next, true);
         Ok(next)
     }
@@ -48,6 +66,7 @@ impl PhaseStore {
     pub fn replace(&self, phase: Arc<Phase>, metrics: &Metrics) {
         let _w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         self.current.store(phase.clone());
+        self.faults.store(sets_faults(&phase), Ordering::Relaxed);
         metrics.set_phase(&phase, true);
     }
 
@@ -71,6 +90,12 @@ impl RngSource {
             seed,
             counter: AtomicU64::new(0),
         }
+    }
+
+    /// Gives up this request's place in the sequence without drawing (cheaper than `next`),
+    /// so the requests after it draw as they would have.
+    pub fn skip(&self) {
+        self.counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn next(&self) -> SmallRng {
