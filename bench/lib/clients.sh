@@ -7,8 +7,8 @@ cpu_per_100k() { calc "$1 / $2 * 100000" 3; }
 
 section_generators() {
   log "generators: -n $GEN_N -c $CONNS against the ceiling, $GEN_ROUNDS interleaved rounds (wrk: as long as loadgen took)"
-  local round p srv before secs lg_cpu lg_rps lg_util
-  local -A cpu_ratios rps_ratios abs utils
+  local round p srv before secs lg_cpu lg_rps lg_util lg_srv
+  local -A cpu_ratios rps_ratios abs utils srv_utils
   local lg_cpus=() lg_rpss=() lg_utils=()
   for ((round = 1; round <= GEN_ROUNDS; round++)); do
     before=$(proc_cpu "$CEIL_PID")
@@ -19,6 +19,7 @@ section_generators() {
     lg_util=$(calc "$CPU / $WALL")
     lg_cpus+=("$lg_cpu") lg_rpss+=("$lg_rps") lg_utils+=("$lg_util")
     srv=$(calc "($(proc_cpu "$CEIL_PID") - $before) / $WALL")
+    lg_srv=$srv
     abs[loadgen]+="$(human "$REQS") req in ${WALL}s, ${lg_cpu} CPU-s/100k, $(human "$RPS") req/s (gen ${lg_util}, server ${srv} core); "
     secs=$(awk -v w="$WALL" 'BEGIN { s = int(w + 0.999); print (s < 2 ? 2 : s) }')
     for p in wrk oha hey; do
@@ -35,6 +36,7 @@ section_generators() {
       cpu_ratios[$p]+="$(calc "$lg_cpu / $cpu" 3) "
       rps_ratios[$p]+="$(calc "$lg_rps / $RPS" 3) "
       utils[$p]+="$util $lg_util "
+      srv_utils[$p]+="$srv $lg_srv "
       abs[$p]+="$(human "$REQS") req$([ "$BAD" -gt 0 ] && echo " ($BAD failed)"), ${cpu} CPU-s/100k, $(human "$RPS") req/s (gen ${util}, server ${srv} core); "
     done
   done
@@ -58,13 +60,18 @@ section_generators() {
     local target="—" v="—"
     if [ "$p" = wrk ]; then
       target=">= 1.00x when generator-bound"
-      # The target applies when a generator, not the server, limits the rate: its CPU use
-      # is then near one core-second per second.
+      # The target applies when a generator, not the server, limits the rate: the generator
+      # then uses about one core-second per second and the server has room to spare. When
+      # both are near a core, the server sets the pace as much as the generator does.
+      local gen_use srv_use
       # shellcheck disable=SC2086
-      if ge "$(median ${utils[$p]})" 0.9; then
+      gen_use=$(median ${utils[$p]})
+      # shellcheck disable=SC2086
+      srv_use=$(median ${srv_utils[$p]})
+      if ge "$gen_use" 0.9 && ! ge "$srv_use" 0.85; then
         v=$(verdict "$ratio >= 1.0")
       else
-        v="n/a: server-bound"
+        v="n/a: not generator-bound (generators at $gen_use, server at $srv_use core)"
       fi
     fi
     row "loadgen ÷ $p, requests/s (median of rounds)" "$(calc "$ratio" 2)x" "$target" "$v" "by round: ${rps_ratios[$p]}"
