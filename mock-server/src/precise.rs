@@ -6,8 +6,9 @@
 //! [`MARGIN`] goes to one dedicated thread that keeps the deadlines in a heap and sleeps on a
 //! futex with a timeout (`recv_timeout`). Such a wait itself ends 50-100 µs late on a VM (timer
 //! slack, wake-up latency), so the thread learns how late its waits end and aims that much early,
-//! then spins the few microseconds left: sleepers wake within ~10 µs of their deadline at the
-//! cost of a short spin per wake-up, not a core. Crates that do this either spin a core
+//! then spins the few microseconds left, yielding the CPU on every turn (mock-server may have
+//! one core, and the runtime thread that must answer shares it): sleepers wake within ~10-25 µs
+//! of their deadline at the cost of a short spin per wake-up, not a core. Crates that do this either spin a core
 //! (`async-spin-sleep`) or open a timerfd per sleep (`tokio-hrtime`).
 
 use std::cmp::Reverse;
@@ -99,12 +100,13 @@ fn wake_on_time(rx: &mpsc::Receiver<Entry>) {
         let mut now = Instant::now();
         while let Some(Reverse(e)) = due.peek() {
             if e.deadline > now {
-                // Close enough to spin the rest rather than sleep again and wake late.
+                // Close enough to spin the rest rather than sleep again and wake late. The
+                // spin yields: a runtime thread woken a moment ago may need this core to answer.
                 if e.deadline - now > lateness + lateness / 2 {
                     break;
                 }
                 while Instant::now() < e.deadline {
-                    std::hint::spin_loop();
+                    std::thread::yield_now();
                 }
                 now = Instant::now();
             }
