@@ -78,16 +78,8 @@ fn code(c: i32) -> ExitCode {
 }
 
 fn hey(plan: Plan) -> anyhow::Result<i32> {
-    // One CPU: a current-thread runtime, which runs the workers on this thread with no
-    // work-stealing machinery between an I/O event and the task it wakes.
-    let mut builder = if plan.cpus == 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(plan.cpus);
-        b
-    };
-    let runtime = builder
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(plan.cpus)
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
