@@ -209,8 +209,9 @@ async fn a_thousand_idle_connections_do_not_starve_a_real_client() {
             .0,
         StatusCode::OK
     );
-    // The header read timeout then closes the stalled ones, silent or half-sent: each one ends
-    // (a 408, then end of stream) well before 5 s, not merely "some bytes arrived".
+    // The header read timeout then closes the stalled ones, silent or half-sent: each one reaches
+    // end of stream (the server closes without an answer) well before 5 s, not merely "some
+    // bytes arrived".
     for (i, s) in idle.iter_mut().enumerate().step_by(25) {
         let mut rest = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
