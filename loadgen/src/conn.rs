@@ -111,6 +111,32 @@ impl Driver {
     }
 }
 
+/// The connection in `slot`, opened first when there is none or the peer has closed it since
+/// its last use. Also answers what opening cost, when it had to be opened.
+pub async fn reuse_or_open<'a>(
+    slot: &'a mut Option<Conn>,
+    target: &Target,
+    protocol: Protocol,
+    engine: Engine,
+    tls: Option<&TlsConnector>,
+    epoch: Instant,
+) -> Result<(&'a mut Conn, Option<DialTimes>), ErrorKind> {
+    if let Some(c) = slot.as_mut() {
+        if !c.driver.run(c.sender.ready()).await {
+            *slot = None;
+        }
+    }
+    let mut dial = None;
+    if slot.is_none() {
+        // Boxed: opening (DNS, TLS) is a large future that would otherwise be part of, and be
+        // moved with, every request's future.
+        let (c, d) = Box::pin(open(target, protocol, engine, tls, epoch)).await?;
+        *slot = Some(c);
+        dial = Some(d);
+    }
+    Ok((slot.as_mut().expect("just filled"), dial))
+}
+
 /// What opening a connection cost, for hey's DNS+dialup and DNS-lookup phases.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DialTimes {

@@ -310,12 +310,12 @@ fn hyper_request(
     req
 }
 
-/// One request over hyper (HTTP/2), answered in the lean client's terms.
+/// One request over hyper (HTTP/2), answered in the lean client's terms. `written_at` is the
+/// connection's last write, which the caller clamps into this request's span.
 async fn send_hyper(
     conn: &mut Conn,
     req: http::Request<conn::Body>,
     epoch: Instant,
-    send_at: Instant,
 ) -> Result<h1::Answer, ErrorKind> {
     let Conn {
         sender,
@@ -346,7 +346,7 @@ async fn send_hyper(
         status,
         location,
         body_bytes,
-        written_at: written.max(send_at),
+        written_at: written,
         head_at,
     })
 }
@@ -391,7 +391,7 @@ async fn exchange(
             c.exchange(request, method == Method::HEAD).await
         } else {
             let req = hyper_request(plan, &method, &uri, &here.headers, &body);
-            send_hyper(conn, req, epoch, send_at).await
+            send_hyper(conn, req, epoch).await
         };
         let answer = match answer {
             Ok(a) => a,
@@ -496,28 +496,15 @@ async fn ready_conn<'a>(
     epoch: Instant,
     timing: &mut Timing,
 ) -> Result<&'a mut Conn, ErrorKind> {
-    if let Some(c) = slot.as_mut() {
-        if !c.driver.run(c.sender.ready()).await {
-            *slot = None;
-        }
-    }
-    if slot.is_none() {
-        // Boxed: opening (DNS, TLS) is a large future that would otherwise be part of, and be
-        // moved with, every request's future.
-        let protocol = shared.plan.protocol;
-        let open = conn::open(
-            target,
-            protocol,
-            conn::Engine::Lean,
-            shared.tls.as_ref(),
-            epoch,
-        );
-        let (c, dial) = Box::pin(open).await?;
+    let protocol = shared.plan.protocol;
+    let tls = shared.tls.as_ref();
+    let (c, dial) =
+        conn::reuse_or_open(slot, target, protocol, conn::Engine::Lean, tls, epoch).await?;
+    if let Some(dial) = dial {
         timing.dns += dial.dns;
         timing.dns_dialup += dial.dns_dialup;
-        *slot = Some(c);
     }
-    Ok(slot.as_mut().expect("just filled"))
+    Ok(c)
 }
 
 /// A worker's buffer of CSV rows, handed to the shared sink in 64 KiB pieces.

@@ -204,23 +204,15 @@ async fn exchange(
     user: &HeaderValue,
     rng: &mut SmallRng,
 ) -> Result<(u16, u64), ErrorKind> {
-    if let Some(c) = slot.as_mut() {
-        if !c.driver.run(c.sender.ready()).await {
-            *slot = None;
-        }
-    }
-    if slot.is_none() {
-        let open = conn::open(
-            &target.target,
-            Protocol::Http1,
-            conn::Engine::Hyper,
-            ctx.tls.as_ref(),
-            ctx.start,
-        );
-        let (c, _) = Box::pin(open).await?;
-        *slot = Some(c);
-    }
-    let conn = slot.as_mut().expect("just opened");
+    let (conn, _) = conn::reuse_or_open(
+        slot,
+        &target.target,
+        Protocol::Http1,
+        conn::Engine::Hyper,
+        ctx.tls.as_ref(),
+        ctx.start,
+    )
+    .await?;
     let body = match spec.bodies.len() {
         0 => bytes::Bytes::new(),
         1 => spec.bodies[0].clone(),
