@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod bodies;
+pub mod cli;
 pub mod config;
 pub mod drain;
 pub mod fault;
@@ -63,12 +64,14 @@ pub async fn run(
     );
     let timeline = config.timeline.clone().map(|plan| {
         let app = app.clone();
-        tokio::spawn(async move { plan.drive(&app).await })
+        tokio::spawn(async move { plan.drive(app.phases(), app.metrics()).await })
     });
-    let watcher = config
-        .watch_phase
-        .clone()
-        .map(|path| tokio::spawn(watch::watch_phase_file(path, app.clone(), watch::POLL)));
+    let watcher = config.watch_phase.clone().map(|path| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            watch::watch_phase_file(path, app.phases(), app.metrics(), watch::POLL).await;
+        })
+    });
     server::serve(listener, app, shutdown, &config).await;
     for task in [timeline, watcher].into_iter().flatten() {
         task.abort();

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use mock_server::config::{Args, Config, LogFormat};
+use mock_server::cli::Args;
+use mock_server::config::{Config, LogFormat};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 

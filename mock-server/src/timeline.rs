@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use scenarios::Timeline;
 
-use crate::app::App;
+use crate::metrics::Metrics;
 use crate::phase::{Phase, PhaseError};
+use crate::state::PhaseStore;
 
 /// One step, with its phase already merged and validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,12 +58,13 @@ impl PhasePlan {
         })
     }
 
-    /// Applies each step in turn; returns after the last step unless the plan repeats.
-    pub async fn drive(&self, app: &App) {
+    /// Applies each step in turn to `phases` (publishing it and the step index in `metrics`);
+    /// returns after the last step unless the plan repeats.
+    pub async fn drive(&self, phases: &PhaseStore, metrics: &Metrics) {
         loop {
             for (index, step) in self.steps.iter().enumerate() {
-                app.phases().replace(step.phase.clone(), app.metrics());
-                app.metrics().timeline_step.set(index as i64);
+                phases.replace(step.phase.clone(), metrics);
+                metrics.timeline_step.set(index as i64);
                 tracing::info!(step = %step.name, index, duration = ?step.duration, phase = %step.phase, "timeline step");
                 tokio::time::sleep(step.duration).await;
             }

@@ -31,8 +31,7 @@ pub async fn revision(name: &str, profile: &str) -> SocketAddr {
         "--revision",
         name,
     ];
-    let config =
-        mock_server::Config::try_from(mock_server::config::Args::parse_from(args)).unwrap();
+    let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from(args)).unwrap();
     tokio::spawn(mock_server::run(listener, config, std::future::pending()));
     addr
 }

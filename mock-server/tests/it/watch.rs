@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use clap::Parser;
-use mock_server::config::{Args, Config};
+use mock_server::Config;
+use mock_server::cli::Args;
 
 use crate::support::TestServer;
 
