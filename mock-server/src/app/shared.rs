@@ -1,0 +1,11 @@
+//! What every handler reads and writes: the phase in force, the metrics and the random source.
+//! It sits below the handlers so each of them can take it without importing the app.
+
+use crate::metrics::Metrics;
+use crate::state::{PhaseStore, RngSource};
+
+pub struct Shared {
+    pub phases: PhaseStore,
+    pub metrics: Metrics,
+    pub rng: RngSource,
+}
