@@ -4,6 +4,27 @@
 //! endpoint succeeds and how slow it is; everything is exported under the exact Prometheus names
 //! the Practical SRE workshop builds its SLOs and dashboards on. [`run`] is what the binary and
 //! the tests call.
+//!
+//! # Layout
+//!
+//! Layers, bottom to top; a module imports only from layers below its own (or its own layer's
+//! earlier entries), never above, and there are no import circles.
+//!
+//! 1. Vocabulary, importing nothing above: [`route`] (paths, methods, labels), [`latency`]
+//!    (ranges and shapes), [`fault`] (transport faults), [`precise`] (an exact sleep),
+//!    [`bodies`] (canned answers), [`profile`] (which release this process plays) and [`phase`]
+//!    (the phase document: its fields, parsing, validation and errors).
+//! 2. Shared state: [`metrics`] (the registry and the workshop's series) and [`state`] (the
+//!    phase store and the per-request random source).
+//! 3. Phase drivers, which change the phase in the store: [`timeline`] (`--timeline`) and
+//!    [`watch`] (`--watch-phase`).
+//! 4. [`config`]: the validated configuration, every value checked.
+//! 5. The engine: [`app`](mod@app) (a request's way through the route table, with the endpoints, faults
+//!    and operator routes one floor down in `app/`), [`drain`] (the open connections, for a
+//!    bounded shutdown) and [`server`] (the accept loop and the per-connection limits).
+//! 6. The top: [`cli`] (clap's flags and their `TryFrom` into a [`Config`]), [`probe`]
+//!    (`--probe`), `testing` (the test fixture, behind the `test-util` feature) and [`run`]
+//!    here; `main.rs` only parses, sets up logging and maps errors to exit codes.
 
 pub mod app;
 pub mod bodies;
