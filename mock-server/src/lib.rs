@@ -41,6 +41,8 @@ pub mod profile;
 pub mod route;
 pub mod server;
 pub mod state;
+#[cfg(feature = "test-util")]
+pub mod testing;
 pub mod timeline;
 pub mod watch;
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use loadgen::report::Report;
+use mock_server::testing::TestServer;
 use mock_server::timeline::PhasePlan;
 use mock_server::{Config, LatencyMode};
 use slo::{Compression, LocalPrometheus, Spec};
@@ -58,8 +59,7 @@ pub struct Stack {
     pub started_unix: f64,
     pub started: tokio::time::Instant,
     stop_load: watch::Sender<bool>,
-    stop_mock: watch::Sender<bool>,
-    mock_task: JoinHandle<Result<(), mock_server::Error>>,
+    mock_server: TestServer,
     load_tasks: Vec<JoinHandle<Result<Report, loadgen::Error>>>,
 }
 
@@ -81,7 +81,6 @@ impl Stack {
             .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
         wait_for_first_scrape(&prometheus).await;
 
-        let (stop_mock, mock_stopped) = watch::channel(false);
         let (stop_load, load_stopped) = watch::channel(false);
         let config = Config {
             addr: mock,
@@ -96,7 +95,7 @@ impl Stack {
         };
         let started_unix = crate::unix_now();
         let started = tokio::time::Instant::now();
-        let mock_task = tokio::spawn(mock_server::run(listener, config, until(mock_stopped)));
+        let mock_server = TestServer::on(listener, config);
 
         let base = format!("http://{mock}");
         let seconds = format!("{}s", run_for.as_secs().max(1));
@@ -151,8 +150,7 @@ impl Stack {
             started_unix,
             started,
             stop_load,
-            stop_mock,
-            mock_task,
+            mock_server,
             load_tasks,
         }
     }
@@ -174,11 +172,7 @@ impl Stack {
                     .expect("loadgen completed its run"),
             );
         }
-        let _ = self.stop_mock.send(true);
-        self.mock_task
-            .await
-            .expect("the mock task ran to its end")
-            .expect("mock-server served until stopped");
+        self.mock_server.stop().await;
         self.prometheus.stop().await;
         reports
     }

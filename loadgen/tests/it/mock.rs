@@ -9,40 +9,29 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use mock_server::testing::TestServer;
 use mock_server::{Config, LatencyMode};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+
+/// Samples of a Prometheus text exposition, by full series text (mock-server's shared reader).
+pub use mock_server::testing::parse_metrics as parse_exposition;
 
 /// A running mock-server (latency recorded, not slept: the tests want counts, fast).
 pub struct Mock {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: TestServer,
 }
 
 impl Mock {
     pub async fn start(admin_token: Option<&str>) -> Mock {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let config = Config {
-            addr,
+        let server = TestServer::start(Config {
             latency_mode: LatencyMode::Record,
             admin_token: admin_token.map(str::to_owned),
             ..Config::default()
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            mock_server::run(listener, config, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
+        })
+        .await;
         Mock {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
+            addr: server.addr,
+            server,
         }
     }
 
@@ -56,21 +45,8 @@ impl Mock {
     }
 
     /// Stops the server and re-raises any panic it had.
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
-        }
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        if let Some(t) = &self.task {
-            t.abort();
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -82,17 +58,6 @@ pub async fn get(url: &str) -> (u16, String) {
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-/// Samples of a Prometheus text exposition, by full series text.
-pub fn parse_exposition(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (series, value) = l.rsplit_once(' ').unwrap();
-            (series.to_owned(), value.parse::<f64>().unwrap())
-        })
-        .collect()
 }
 
 /// The value of a series, 0 when absent (a counter never incremented).

@@ -9,17 +9,15 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use mock_server::testing::{self, parse_metrics};
 use mock_server::{Config, LatencyMode, Phase};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
-/// A running mock-server; dropping it without `stop` just aborts it.
+/// A running mock-server (the shared fixture) with a keep-alive client; dropping it without
+/// `stop` just aborts it.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub client: Client<HttpConnector, Full<Bytes>>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: testing::TestServer,
 }
 
 impl TestServer {
@@ -38,28 +36,17 @@ impl TestServer {
 
     /// Starts `config` on a free loopback port (its `addr` is ignored), seeded for repeatability.
     pub async fn with_config(config: Config) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let config = Config {
-            addr,
+        let server = testing::TestServer::start(Config {
             seed: 20261122,
             ..config
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            mock_server::run(listener, config, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
+        })
+        .await;
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         TestServer {
-            addr,
+            addr: server.addr,
             client: Client::builder(TokioExecutor::new()).build(connector),
-            stop: Some(stop),
-            task: Some(task),
+            server,
         }
     }
 
@@ -112,21 +99,8 @@ impl TestServer {
     }
 
     /// Stops the server gracefully and re-raises any panic it had.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -139,16 +113,8 @@ pub struct Scrape {
 
 impl Scrape {
     pub fn parse(text: &str) -> Scrape {
-        let samples = text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| {
-                let (series, value) = l.rsplit_once(' ').unwrap();
-                (series.to_owned(), value.parse::<f64>().unwrap())
-            })
-            .collect();
         Scrape {
-            samples,
+            samples: parse_metrics(text),
             text: text.to_owned(),
         }
     }
