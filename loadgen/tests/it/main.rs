@@ -8,6 +8,7 @@ mod cli;
 mod client_metrics;
 mod errors;
 mod flags;
+mod golden;
 mod journey;
 mod journey_memory;
 mod journey_wire;
