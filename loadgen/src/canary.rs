@@ -10,67 +10,18 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use clap::{Args, Parser, ValueEnum};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::cli::{Cli, parse_duration};
-use crate::gate::{Gate, Outcome};
+use crate::gate::Gate;
+use crate::load::{self, Sinks};
+use crate::merge;
 use crate::plan::{Plan, PlanError, Stop};
-use crate::report::{Report, TargetReport};
-use crate::{Sinks, merge};
+use crate::report::{Outcome, Report, TargetReport};
 
-const STABLE: &str = "stable";
-const CANARY: &str = "canary";
-
-#[derive(Debug, Clone, Args)]
-pub struct CanaryArgs {
-    /// URL of the stable (good) revision.
-    #[arg(long)]
-    pub stable: String,
-    /// URL of the canary revision.
-    #[arg(long)]
-    pub canary: String,
-    /// Canary traffic percentages, in order; the last should be 100 to promote.
-    #[arg(long, value_delimiter = ',', default_value = "5,20,50,100")]
-    pub steps: Vec<u32>,
-    /// How long each step lasts if its gates hold.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub step_duration: Duration,
-    /// A gate on the canary's own traffic (repeatable), e.g. 'error_rate<1%', 'p99<500ms'.
-    #[arg(long = "gate", required = true)]
-    pub gates: Vec<String>,
-    /// A gate on a Prometheus query, 'PROMQL < THRESHOLD' (repeatable); needs --prometheus.
-    #[arg(long = "gate-query")]
-    pub queries: Vec<String>,
-    /// Prometheus base URL for --gate-query.
-    #[arg(long)]
-    pub prometheus: Option<String>,
-    /// How often the gates are judged within a step.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub check_every: Duration,
-    /// Canary requests a step needs before a breach counts (a p99 of five requests is noise).
-    #[arg(long, default_value_t = 50)]
-    pub min_requests: u64,
-    /// After a rollback, how long load stays on stable to verify it.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub verify: Duration,
-    /// Total request rate across both revisions (open model, requests per second).
-    #[arg(long, default_value_t = 100.0)]
-    pub rate: f64,
-    /// Connections (workers).
-    #[arg(short = 'c', long = "c", default_value_t = 10)]
-    pub concurrency: usize,
-    /// Output: the timeline as text, or the whole result as JSON.
-    #[arg(long, value_enum, default_value_t = CanaryOutput::Text)]
-    pub output: CanaryOutput,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CanaryOutput {
-    Text,
-    Json,
-}
+/// The names of the two targets in every step's plan.
+pub const STABLE: &str = "stable";
+pub const CANARY: &str = "canary";
 
 /// A gate on a Prometheus instant query: the query's single value compared with a threshold.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,12 +55,10 @@ pub enum CanaryError {
     NoPrometheus,
     #[error("--check-every must be longer than zero")]
     CheckEvery,
-    #[error("{0}")]
-    Load(String),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("the load run failed: {0}")]
-    Run(#[from] crate::Error),
+    Run(#[from] load::Error),
     #[error("merging step reports: {0}")]
     Merge(#[from] merge::MergeError),
 }
@@ -125,78 +74,11 @@ pub struct CanaryPlan {
     pub prometheus: Option<String>,
     pub min_requests: u64,
     pub verify: Duration,
-    pub output: CanaryOutput,
     /// The engine's plan with two targets, `stable` and `canary`; steps change the weights.
     pub base: Plan,
 }
 
-impl TryFrom<CanaryArgs> for CanaryPlan {
-    type Error = CanaryError;
-
-    fn try_from(a: CanaryArgs) -> Result<Self, CanaryError> {
-        if a.steps.is_empty()
-            || a.steps.iter().any(|&w| w == 0 || w > 100)
-            || a.steps.windows(2).any(|w| w[0] >= w[1])
-        {
-            return Err(CanaryError::Steps(a.steps));
-        }
-        if a.check_every.is_zero() {
-            return Err(CanaryError::CheckEvery);
-        }
-        let gates = a
-            .gates
-            .iter()
-            .map(|text| {
-                let mut gate: Gate = text.parse().map_err(|reason: String| CanaryError::Gate {
-                    gate: text.clone(),
-                    reason,
-                })?;
-                // Gates judge the canary's own traffic, whatever scope was written.
-                gate.target = Some(CANARY.to_owned());
-                Ok(gate)
-            })
-            .collect::<Result<Vec<_>, CanaryError>>()?;
-        let queries = a
-            .queries
-            .iter()
-            .map(|q| parse_query(q))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !queries.is_empty() && a.prometheus.is_none() {
-            return Err(CanaryError::NoPrometheus);
-        }
-        // The engine's own checks (URLs, rate, connections) apply unchanged.
-        let args = [
-            "loadgen".to_owned(),
-            "--no-progress".to_owned(),
-            "-z".to_owned(),
-            format!("{}ms", a.check_every.as_millis().max(1)),
-            "-c".to_owned(),
-            a.concurrency.to_string(),
-            "--rate".to_owned(),
-            a.rate.to_string(),
-            "--target".to_owned(),
-            format!("{STABLE}={}", a.stable),
-            "--target".to_owned(),
-            format!("{CANARY}={}", a.canary),
-        ];
-        let cli = Cli::try_parse_from(args)
-            .map_err(|e| CanaryError::Load(e.to_string().trim().to_owned()))?;
-        Ok(CanaryPlan {
-            steps: a.steps,
-            step_duration: a.step_duration,
-            check_every: a.check_every,
-            gates,
-            queries,
-            prometheus: a.prometheus,
-            min_requests: a.min_requests,
-            verify: a.verify,
-            output: a.output,
-            base: Plan::try_from(cli.hey)?,
-        })
-    }
-}
-
-fn parse_query(text: &str) -> Result<QueryGate, CanaryError> {
+pub fn parse_query(text: &str) -> Result<QueryGate, CanaryError> {
     let bad = || CanaryError::Query(text.to_owned());
     // The comparison is the last operator: the query itself may compare too.
     let (at, cmp) = ["<=", ">=", "<", ">"]
@@ -309,7 +191,7 @@ impl CanaryPlan {
             while started.elapsed() < self.step_duration {
                 let left = self.step_duration - started.elapsed();
                 let slice = self.slice(weight, left.min(self.check_every));
-                reports.push(crate::run(slice, Sinks::default(), std::future::pending()).await?);
+                reports.push(load::run(slice, Sinks::default(), std::future::pending()).await?);
                 let merged = merge::merge(reports.clone())?;
                 let step = self.judge(i + 1, weight, &merged, started).await;
                 let breached = !step.passed && step.canary_requests >= self.min_requests;
@@ -377,7 +259,7 @@ impl CanaryPlan {
         if self.verify.is_zero() {
             return Ok((rolled_back, None));
         }
-        let report = crate::run(plan, Sinks::default(), std::future::pending()).await?;
+        let report = load::run(plan, Sinks::default(), std::future::pending()).await?;
         Ok((
             rolled_back,
             target(&report, STABLE).map(|t| TargetSummary {

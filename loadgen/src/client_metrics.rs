@@ -23,8 +23,8 @@ use hyper_util::rt::TokioIo;
 use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 use tokio::net::TcpListener;
 
-use crate::journey::stats::Failure;
-use crate::stats::{ErrorKind, STATUS_SLOTS};
+use crate::failure::{ErrorKind, Failure};
+use crate::stats::STATUS_SLOTS;
 
 /// Bucket bounds of the server's `movieguru_*` histograms, by path (reference doc), in seconds:
 /// the same bounds (5000 ms is 5 s), in the base unit `promtool check metrics` asks for.

@@ -18,7 +18,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -26,9 +26,9 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+use crate::failure::{ErrorKind, classify_hyper, classify_io};
 use crate::h1;
 use crate::plan::{Protocol, Target};
-use crate::stats::ErrorKind;
 
 pub type Body = Full<Bytes>;
 
@@ -80,6 +80,61 @@ impl Sender {
         };
         sent.map_err(|e| classify_hyper(&e))
     }
+}
+
+/// What one request through hyper came back with.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The `Location` header, for redirects.
+    pub location: Option<String>,
+    /// When the response head arrived.
+    pub head_at: Instant,
+    /// Body bytes received.
+    pub body_bytes: u64,
+    /// The body itself, when asked for (the phase client reads it; the load only counts it).
+    pub body: Option<Vec<u8>>,
+}
+
+/// The one hyper exchange, for the load's HTTP/2 requests, journeys and the phase client: sends
+/// `req` on `conn`, drives the connection meanwhile, and reads the whole response.
+pub async fn exchange(
+    conn: &mut Conn,
+    req: http::Request<Body>,
+    keep_body: bool,
+) -> Result<Reply, ErrorKind> {
+    let Conn { sender, driver, .. } = conn;
+    driver
+        .run(async {
+            let resp = sender.send(req).await?;
+            let head_at = Instant::now();
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned);
+            let mut incoming = resp.into_body();
+            let mut body_bytes = 0u64;
+            let mut body = keep_body.then(Vec::new);
+            while let Some(frame) = incoming.frame().await {
+                let frame = frame.map_err(|e| classify_hyper(&e))?;
+                if let Some(d) = frame.data_ref() {
+                    body_bytes += d.len() as u64;
+                    if let Some(b) = &mut body {
+                        b.extend_from_slice(d);
+                    }
+                }
+            }
+            Ok(Reply {
+                status,
+                location,
+                head_at,
+                body_bytes,
+                body,
+            })
+        })
+        .await
 }
 
 /// The connection's I/O, polled by whoever awaits one of its requests. Dropping it closes the
@@ -266,40 +321,6 @@ where
             (Sender::H2(sender), Driver(None))
         }
     })
-}
-
-/// Sorts an I/O error; `otherwise` is the kind for errors that say nothing more specific.
-pub fn classify_io(e: &io::Error, otherwise: ErrorKind) -> ErrorKind {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
-        io::ErrorKind::TimedOut => ErrorKind::Timeout,
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => ErrorKind::Reset,
-        _ => otherwise,
-    }
-}
-
-/// Sorts a hyper error by what it says and, failing that, by the I/O error beneath it.
-pub fn classify_hyper(e: &hyper::Error) -> ErrorKind {
-    if e.is_timeout() {
-        return ErrorKind::Timeout;
-    }
-    if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() || e.is_user() {
-        return ErrorKind::Protocol;
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            return classify_io(io, ErrorKind::Reset);
-        }
-        source = s.source();
-    }
-    if e.is_canceled() || e.is_closed() || e.is_incomplete_message() || e.is_body_write_aborted() {
-        return ErrorKind::Reset;
-    }
-    ErrorKind::Protocol
 }
 
 /// A TCP stream that records when its last write completed.

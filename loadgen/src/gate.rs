@@ -6,9 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::report::{Report, TargetReport};
+use crate::report::{Outcome, Report, TargetReport};
 
 /// What a gate measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,16 +127,6 @@ fn parse_fraction(v: &str) -> Option<f64> {
         None => v.parse::<f64>().ok()?,
     };
     (0.0..=1.0).contains(&f).then_some(f)
-}
-
-/// A gate judged against a report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub gate: String,
-    /// The measured value, in the gate's base unit.
-    pub actual: f64,
-    pub threshold: f64,
-    pub held: bool,
 }
 
 impl Gate {

@@ -64,7 +64,7 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         acc.abandoned += r.abandoned;
         acc.peak_rss_kib = acc.peak_rss_kib.max(r.peak_rss_kib);
         if let (Some(a), Some(b)) = (acc.pacing.rate, r.pacing.rate) {
-            if acc.pacing.mode == "open" && r.pacing.mode == "open" {
+            if acc.pacing.is_open() && r.pacing.is_open() {
                 acc.pacing.rate = Some(a + b);
             }
         }

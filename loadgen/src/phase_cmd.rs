@@ -3,56 +3,13 @@
 //! `{"error","field"}`) is shown verbatim, since it names the field at fault.
 
 use bytes::Bytes;
-use clap::{Args, Subcommand};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use http::{Method, Request};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 
 use crate::conn;
 use crate::journey::plan::{JourneyTarget, journey_target};
 use crate::plan::{PlanError, Protocol};
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum PhaseCommand {
-    /// Merge a phase into the server's: a preset (challenge1, challenge5, challenge6,
-    /// challenge7, bad-change) or a JSON file.
-    Apply {
-        /// Preset name or path to a phase document.
-        phase: String,
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Print the server's phase in force.
-    Show {
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-    /// Return the server to its start-up phase.
-    Reset {
-        #[command(flatten)]
-        admin: AdminArgs,
-    },
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct PhaseArgs {
-    #[command(subcommand)]
-    pub command: PhaseCommand,
-}
-
-/// Where the mock-server is and how to be allowed to change it.
-#[derive(Debug, Clone, Args)]
-pub struct AdminArgs {
-    /// Base URL of the mock-server.
-    #[arg(long)]
-    pub host: String,
-    /// The server's --admin-token, sent as `Authorization: Bearer`.
-    #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Do not verify TLS certificates.
-    #[arg(long)]
-    pub insecure: bool,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhaseError {
@@ -65,7 +22,7 @@ pub enum PhaseError {
     #[error("{url}: {}", .kind.label())]
     Transport {
         url: String,
-        kind: crate::stats::ErrorKind,
+        kind: crate::failure::ErrorKind,
     },
     #[error("{url} answered {status}: {body}")]
     Refused {
@@ -146,7 +103,7 @@ impl Admin {
         *req.method_mut() = method;
         *req.uri_mut() = format!("{}/phase", self.target.base_path)
             .parse()
-            .map_err(|_| transport(crate::stats::ErrorKind::Protocol))?;
+            .map_err(|_| transport(crate::failure::ErrorKind::Protocol))?;
         req.headers_mut().clone_from(&self.target.target.headers);
         if has_body {
             req.headers_mut()
@@ -155,21 +112,13 @@ impl Admin {
         if let Some(t) = &self.token {
             req.headers_mut().insert(AUTHORIZATION, t.clone());
         }
-        let conn::Conn { sender, driver, .. } = &mut c;
-        let exchange = driver.run(async {
-            let resp = sender.send(req).await.map_err(transport)?;
-            let status = resp.status().as_u16();
-            let bytes = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| transport(conn::classify_hyper(&e)))?
-                .to_bytes();
-            Ok::<_, PhaseError>((status, String::from_utf8_lossy(&bytes).into_owned()))
-        });
-        let (status, text) = tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
+        let exchange = conn::exchange(&mut c, req, true);
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
             .await
-            .map_err(|_| transport(crate::stats::ErrorKind::Timeout))??;
+            .map_err(|_| transport(crate::failure::ErrorKind::Timeout))?
+            .map_err(transport)?;
+        let status = reply.status;
+        let text = String::from_utf8_lossy(&reply.body.unwrap_or_default()).into_owned();
         if (200..300).contains(&status) {
             Ok(text)
         } else {
@@ -198,18 +147,20 @@ impl Admin {
     }
 }
 
-/// Runs a `phase` subcommand; answers the document to print.
-pub async fn execute(cmd: &PhaseCommand) -> Result<serde_json::Value, PhaseError> {
-    match cmd {
-        PhaseCommand::Apply { phase, admin } => {
-            let doc = scenarios::resolve_phase(phase, None)?;
-            connect(admin)?.apply(&doc).await
-        }
-        PhaseCommand::Show { admin } => connect(admin)?.show().await,
-        PhaseCommand::Reset { admin } => connect(admin)?.reset().await,
-    }
+/// What `loadgen phase` does to the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Merge this phase document (a preset's or a file's, resolved) into the server's phase.
+    Apply(String),
+    Show,
+    Reset,
 }
 
-fn connect(a: &AdminArgs) -> Result<Admin, PhaseError> {
-    Admin::new(&a.host, a.token.as_deref(), a.insecure)
+/// Carries out `action` on the server `admin` reaches; answers the document to print.
+pub async fn execute(admin: &Admin, action: &Action) -> Result<serde_json::Value, PhaseError> {
+    match action {
+        Action::Apply(doc) => admin.apply(doc).await,
+        Action::Show => admin.show().await,
+        Action::Reset => admin.reset().await,
+    }
 }

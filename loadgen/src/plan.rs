@@ -1,16 +1,14 @@
-//! The validated plan of a run. `Plan::try_from(HeyArgs)` is the only way in, and it checks
-//! everything, so the engine never meets a bad value and nothing downstream re-checks.
+//! The validated plan of a load run, the engine's only input: targets, request, pacing, stop,
+//! connections. `cli::hey` builds it (`Plan::try_from(HeyArgs)`) and checks everything there, so
+//! the engine never meets a bad value and nothing downstream re-checks. `target` turns one URL
+//! into a ready `Target`; journeys, the phase client and redirects use it too.
 
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Uri};
-
-use crate::cli::{HeyArgs, OutputKind};
-use crate::gate::Gate;
 
 /// How requests are paced. Independent of when the run stops.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,6 +21,18 @@ pub enum Pacing {
     /// `--rate`: request i of the whole run is due at start + i/rate, and its latency counts
     /// from then, so a stalled server cannot hide its stall (coordinated omission).
     Open { rate: f64 },
+}
+
+/// A request counts as late when it is sent more than this after its due time: one interval of
+/// the target rate, but never less than 5 ms, so ordinary timer jitter (tokio's timer has 1 ms
+/// granularity) is not called late.
+pub fn late_threshold(pacing: Pacing) -> Option<Duration> {
+    match pacing {
+        Pacing::Open { rate } => {
+            Some(Duration::from_secs_f64(1.0 / rate).max(Duration::from_millis(5)))
+        }
+        Pacing::Closed | Pacing::PerWorker { .. } => None,
+    }
 }
 
 /// When the run stops scheduling new requests.
@@ -83,12 +93,35 @@ pub struct Plan {
     pub proxied: bool,
     /// Accept any TLS certificate, as hey does.
     pub insecure: bool,
-    /// Runtime threads.
-    pub cpus: usize,
-    pub output: OutputKind,
-    pub gates: Vec<Gate>,
-    pub expect_breach: bool,
-    pub progress: bool,
+}
+
+/// A flag's value outside what it allows: one shape for every plan's range checks, turned into
+/// each plan's own error (`PlanError::OutOfRange`, `JourneyPlanError::OutOfRange`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfRange {
+    pub flag: &'static str,
+    /// What it must be, e.g. "between 1 and 100000".
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// The one range-check error helper: `Err(out_of_range("-c", "between 1 and 100000", c))`.
+pub fn out_of_range<E: From<OutOfRange>>(
+    flag: &'static str,
+    what: &'static str,
+    value: impl ToString,
+) -> E {
+    E::from(OutOfRange {
+        flag,
+        what,
+        value: value.to_string(),
+    })
+}
+
+impl From<OutOfRange> for PlanError {
+    fn from(OutOfRange { flag, what, value }: OutOfRange) -> PlanError {
+        PlanError::OutOfRange { flag, what, value }
+    }
 }
 
 /// A usage error: the plan cannot be made from these arguments. Exit code 64.
@@ -143,311 +176,51 @@ pub enum PlanError {
     ExpectBreachWithoutGates,
 }
 
-impl TryFrom<HeyArgs> for Plan {
-    type Error = PlanError;
-
-    fn try_from(mut a: HeyArgs) -> Result<Plan, PlanError> {
-        if let Some((i, n)) = a.shard {
-            shard(&mut a, i, n)?;
-        }
-        if !(1..=MAX_WORKERS).contains(&a.concurrency) {
-            return Err(out_of_range("-c", "between 1 and 100000", a.concurrency));
-        }
-        let stop = match a.duration {
-            Some(d) if d.is_zero() || d > MAX_DURATION => {
-                return Err(out_of_range(
-                    "-z",
-                    "longer than 0 and at most 365 days",
-                    humantime::format_duration(d),
-                ));
-            }
-            Some(d) => Stop::Duration(d),
-            None if a.requests == 0 => return Err(out_of_range("-n", "at least 1", 0)),
-            None if a.requests < a.concurrency as u64 => {
-                return Err(PlanError::FewerRequestsThanWorkers {
-                    requests: a.requests,
-                    concurrency: a.concurrency,
-                });
-            }
-            None => Stop::Count(a.requests),
-        };
-        if !(a.qps == 0.0 || (MIN_RATE..=MAX_RATE).contains(&a.qps)) {
-            return Err(out_of_range(
-                "-q",
-                "0 (no limit) or between 0.001 and 1e9",
-                a.qps,
-            ));
-        }
-        if let Some(rate) = a.rate.filter(|r| !(MIN_RATE..=MAX_RATE).contains(r)) {
-            return Err(out_of_range("--rate", "between 0.001 and 1e9", rate));
-        }
-        let pacing = match (a.qps > 0.0, a.rate) {
-            (true, Some(_)) => return Err(PlanError::QpsAndRate),
-            (true, None) => Pacing::PerWorker { qps: a.qps },
-            (false, Some(rate)) => Pacing::Open { rate },
-            (false, None) => Pacing::Closed,
-        };
-        if !(0.0..=MAX_DURATION.as_secs_f64()).contains(&a.timeout_secs) {
-            return Err(out_of_range(
-                "-t",
-                "seconds from 0 to 365 days",
-                a.timeout_secs,
-            ));
-        }
-        let timeout = (a.timeout_secs > 0.0).then(|| Duration::from_secs_f64(a.timeout_secs));
-        let cpus = match a.cpus {
-            Some(n) if !(1..=MAX_CPUS).contains(&n) => {
-                return Err(out_of_range("-cpus", "between 1 and 1024", n));
-            }
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let method = Method::from_bytes(a.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| PlanError::BadMethod(a.method.clone()))?;
-        let body = match (&a.body, &a.body_file) {
-            (Some(_), Some(_)) => return Err(PlanError::TwoBodies),
-            (Some(b), None) => Bytes::from(b.clone()),
-            (None, Some(p)) => {
-                Bytes::from(std::fs::read(p).map_err(|source| PlanError::BodyFile {
-                    path: p.display().to_string(),
-                    source,
-                })?)
-            }
-            (None, None) => Bytes::new(),
-        };
-        let proxy = a.proxy.as_deref().map(parse_proxy).transpose()?;
-        let headers = common_headers(&a, &body)?;
-
-        let named: Vec<(String, String)> = match (&a.url, a.targets.is_empty()) {
-            (None, true) => return Err(PlanError::NoUrl),
-            (Some(_), false) => return Err(PlanError::UrlAndTargets),
-            (Some(url), true) => vec![("default".to_string(), url.clone())],
-            (None, false) => a.targets.clone(),
-        };
-        let weights = weights(&named, &a.splits)?;
-        let mut targets = Vec::with_capacity(named.len());
-        for ((name, url), weight) in named.into_iter().zip(weights) {
-            if targets.iter().any(|t: &Target| t.name == name) {
-                return Err(PlanError::DuplicateTarget(name));
-            }
-            let t = target(
-                name,
-                &url,
-                weight,
-                proxy.as_ref(),
-                a.host.as_deref(),
-                a.h2,
-                &headers,
-            )?;
-            targets.push(t);
-        }
-
-        let mut gates = Vec::with_capacity(a.slo.len());
-        for text in &a.slo {
-            let gate: Gate = text.parse().map_err(PlanError::BadGate)?;
-            if let Some(name) = &gate.target {
-                if !targets.iter().any(|t| &t.name == name) {
-                    return Err(PlanError::UnknownTarget {
-                        what: format!("--slo {text:?}"),
-                        name: name.clone(),
-                    });
-                }
-            }
-            gates.push(gate);
-        }
-        if a.expect_breach && gates.is_empty() {
-            return Err(PlanError::ExpectBreachWithoutGates);
-        }
-
-        Ok(Plan {
-            targets,
-            request: RequestSpec { method, body },
-            pacing,
-            stop,
-            concurrency: a.concurrency,
-            timeout,
-            protocol: if a.h2 {
-                Protocol::Http2
-            } else {
-                Protocol::Http1
-            },
-            keepalive: !a.disable_keepalive,
-            max_redirects: if a.disable_redirects { 0 } else { 10 },
-            proxied: proxy.is_some(),
-            insecure: a.insecure,
-            cpus,
-            output: a.output.unwrap_or(OutputKind::Summary),
-            gates,
-            expect_breach: a.expect_breach,
-            progress: !a.no_progress,
-        })
-    }
-}
-
-/// Bounds that keep every later computation (due times, deadlines, allocations per worker)
-/// finite, so no input can make the engine panic or exhaust memory before it starts.
-const MAX_WORKERS: usize = 100_000;
-const MAX_CPUS: usize = 1024;
-const MIN_RATE: f64 = 0.001;
-const MAX_RATE: f64 = 1e9;
-const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
-
-fn out_of_range(flag: &'static str, what: &'static str, value: impl ToString) -> PlanError {
-    PlanError::OutOfRange {
-        flag,
-        what,
-        value: value.to_string(),
-    }
-}
-
-/// Headers every request carries, in hey's manner: Content-Type (default text/html), the
-/// User-Agent, Accept-Encoding unless -disable-compression, then -A, -a and each -H.
-fn common_headers(a: &HeyArgs, body: &Bytes) -> Result<HeaderMap, PlanError> {
-    let bad = |h: &str| PlanError::BadHeader(h.to_string());
-    let mut map = HeaderMap::new();
-    let value = |v: &str| HeaderValue::from_str(v).map_err(|_| bad(v));
-    map.insert(header::CONTENT_TYPE, value(&a.content_type)?);
-    map.insert(
-        header::USER_AGENT,
-        HeaderValue::from_static(concat!("loadgen/", env!("CARGO_PKG_VERSION"))),
-    );
-    if !a.disable_compression {
-        map.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    if a.disable_keepalive {
-        map.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    if let Some(accept) = &a.accept {
-        map.insert(header::ACCEPT, value(accept)?);
-    }
-    if let Some(auth) = &a.basic_auth {
-        let token = base64::engine::general_purpose::STANDARD.encode(auth);
-        map.insert(header::AUTHORIZATION, value(&format!("Basic {token}"))?);
-    }
-    for h in &a.headers {
-        let (name, v) = h.split_once(':').ok_or_else(|| bad(h))?;
-        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad(h))?;
-        map.insert(name, HeaderValue::from_str(v.trim()).map_err(|_| bad(h))?);
-    }
-    if !body.is_empty() {
-        map.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    }
-    Ok(map)
-}
-
-fn parse_proxy(s: &str) -> Result<(String, u16), PlanError> {
-    let auth: Authority = s.parse().map_err(|_| PlanError::BadProxy(s.to_string()))?;
-    let port = auth
-        .port_u16()
-        .ok_or_else(|| PlanError::BadProxy(s.to_string()))?;
-    Ok((auth.host().to_string(), port))
-}
-
-fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Vec<u32>, PlanError> {
-    for (name, _) in splits {
-        if !named.iter().any(|(n, _)| n == name) {
-            return Err(PlanError::UnknownTarget {
-                what: format!("--split {name}"),
-                name: name.clone(),
-            });
-        }
-    }
-    let given: Vec<Option<u32>> = named
-        .iter()
-        .map(|(name, _)| {
-            splits
-                .iter()
-                .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| {
-                    v.parse::<u32>().map_err(|_| PlanError::BadWeight {
-                        name: name.clone(),
-                        value: v.clone(),
-                    })
-                })
-                .transpose()
-        })
-        .collect::<Result<_, _>>()?;
-    let weights = if splits.is_empty() {
-        vec![1; named.len()]
-    } else {
-        // Weights given to some targets only are percentages, and the others share what is
-        // left of 100, as `--to-tags next=10` leaves 90% to the rest on Cloud Run.
-        let sum: u64 = given.iter().flatten().map(|&w| u64::from(w)).sum();
-        let missing = given.iter().filter(|w| w.is_none()).count() as u32;
-        if missing > 0 && sum >= 100 {
-            let name = named[given.iter().position(Option::is_none).unwrap_or(0)]
-                .0
-                .clone();
-            return Err(PlanError::MissingWeight(name));
-        }
-        // Only read when some weight is missing, and then sum < 100.
-        let left = 100u64.saturating_sub(sum) as u32;
-        let share = left.checked_div(missing).unwrap_or(0);
-        let extra = left.checked_rem(missing).unwrap_or(0);
-        let mut nth = 0;
-        given
-            .iter()
-            .map(|w| {
-                w.unwrap_or_else(|| {
-                    nth += 1;
-                    share + u32::from(nth <= extra)
-                })
-            })
-            .collect()
-    };
-    if weights.iter().all(|&w| w == 0) {
-        return Err(PlanError::ZeroWeights);
-    }
-    Ok(weights)
-}
-
-/// Shard `i` of `n` takes an even share of the requests, the workers and the rate, the first
-/// `total % n` shards one more, so the shards together are exactly the unsharded run.
-fn shard(a: &mut HeyArgs, i: u64, n: u64) -> Result<(), PlanError> {
-    let share = |total: u64| total / n + u64::from(i < total % n);
-    if (a.concurrency as u64) < n {
-        return Err(PlanError::ShardWithoutWorker {
-            shards: n,
-            concurrency: a.concurrency,
-        });
-    }
-    a.concurrency = share(a.concurrency as u64) as usize;
-    if a.duration.is_none() {
-        a.requests = share(a.requests);
-    }
-    a.rate = a.rate.map(|r| r / n as f64);
-    Ok(())
-}
-
 /// The target a redirect to another origin lands on: the same headers (but its own Host), the
 /// same protocol and proxy. `None` if the location is not a URL loadgen can load.
 pub(crate) fn redirect_target(plan: &Plan, from: &Target, url: &str) -> Option<Target> {
     let mut common = from.headers.clone();
     common.remove(header::HOST);
     let proxy = plan.proxied.then(|| (from.host.clone(), from.port));
-    let h2 = plan.protocol == Protocol::Http2;
-    target(
-        from.name.clone(),
+    target(TargetSpec {
+        name: &from.name,
         url,
-        from.weight,
-        proxy.as_ref(),
-        None,
-        h2,
-        &common,
-    )
+        weight: from.weight,
+        proxy: proxy.as_ref(),
+        host: None,
+        h2: plan.protocol == Protocol::Http2,
+        headers: &common,
+    })
     .ok()
 }
 
-pub(crate) fn target(
-    name: String,
-    raw: &str,
-    weight: u32,
-    proxy: Option<&(String, u16)>,
-    host_override: Option<&str>,
-    h2: bool,
-    common: &HeaderMap,
-) -> Result<Target, PlanError> {
+/// What a `Target` is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct TargetSpec<'a> {
+    pub name: &'a str,
+    /// The URL as given.
+    pub url: &'a str,
+    pub weight: u32,
+    /// `-x host:port`: connect there instead of to the URL's host.
+    pub proxy: Option<&'a (String, u16)>,
+    /// `-host`: the Host header (or `:authority`) to send instead of the URL's.
+    pub host: Option<&'a str>,
+    pub h2: bool,
+    /// Headers every request to it carries (Host is added here).
+    pub headers: &'a HeaderMap,
+}
+
+/// Checks one URL and prepares everything its requests need.
+pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
+    let TargetSpec {
+        name,
+        url: raw,
+        weight,
+        proxy,
+        host: host_override,
+        h2,
+        headers: common,
+    } = spec;
     let bad = |reason: &str| PlanError::BadUrl {
         url: raw.to_string(),
         reason: reason.to_string(),
@@ -531,7 +304,7 @@ pub(crate) fn target(
         }
     };
     Ok(Target {
-        name,
+        name: name.to_owned(),
         url,
         weight,
         host,

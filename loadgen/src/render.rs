@@ -4,9 +4,10 @@
 
 use std::io::{self, Write};
 
+use crate::failure::ErrorKind;
 use crate::gate::Gate;
 use crate::report::{Latency, Report, TargetReport};
-use crate::stats::{ErrorKind, Phase};
+use crate::stats::Phase;
 
 /// hey's percentiles, plus the tail it leaves out.
 /// Reads one figure out of a latency summary.

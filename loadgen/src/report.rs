@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::gate::Outcome;
+use crate::failure::ErrorKind;
 use crate::plan::Pacing;
-use crate::stats::{ErrorKind, Phases, Stats};
+use crate::stats::{Phases, Stats};
 
 /// Version of the JSON layout; bump on incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -36,12 +36,30 @@ pub struct Report {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PacingReport {
-    /// "closed", "per_worker" or "open".
-    pub mode: String,
+    pub mode: PacingMode,
     /// Requests per second asked for: per worker for "per_worker", in total for "open".
     pub rate: Option<f64>,
     /// A request sent later than this after its due time counts as late ("open" only).
     pub late_threshold_secs: Option<f64>,
+}
+
+/// A gate judged against a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub gate: String,
+    /// The measured value, in the gate's base unit.
+    pub actual: f64,
+    pub threshold: f64,
+    pub held: bool,
+}
+
+/// How requests were paced; serialised as "closed", "per_worker" or "open".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PacingMode {
+    Closed,
+    PerWorker,
+    Open,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,20 +193,20 @@ impl TargetReport {
 
 impl PacingReport {
     pub fn new(p: Pacing) -> PacingReport {
-        let late = crate::schedule::late_threshold(p).map(|d| d.as_secs_f64());
+        let late = crate::plan::late_threshold(p).map(|d| d.as_secs_f64());
         match p {
             Pacing::Closed => PacingReport {
-                mode: "closed".into(),
+                mode: PacingMode::Closed,
                 rate: None,
                 late_threshold_secs: late,
             },
             Pacing::PerWorker { qps } => PacingReport {
-                mode: "per_worker".into(),
+                mode: PacingMode::PerWorker,
                 rate: Some(qps),
                 late_threshold_secs: late,
             },
             Pacing::Open { rate } => PacingReport {
-                mode: "open".into(),
+                mode: PacingMode::Open,
                 rate: Some(rate),
                 late_threshold_secs: late,
             },
@@ -196,7 +214,7 @@ impl PacingReport {
     }
 
     pub fn is_open(&self) -> bool {
-        self.mode == "open"
+        self.mode == PacingMode::Open
     }
 }
 

@@ -9,65 +9,41 @@
 //! `wait` (think time `MIN..MAX`, instead of a rate), `journey` (a shipped journey or a file).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Args;
 use serde::Serialize;
 
-use crate::cli::parse_duration;
 use crate::client_metrics::ClientMetrics;
-use crate::journey::plan::{JourneyPlanError, JourneyTarget, Pacing, RunPlan, Stop, targets};
+use crate::journey::plan::{
+    JourneyPlanError, JourneyTarget, RunPlan, TaskPacing, TaskStop, targets,
+};
 use crate::journey::report::JourneyReport;
 use crate::journey::spec::{Journey, SpecError, Wait};
 use crate::journey::{self, Live};
 use crate::phase_cmd::{Admin, PhaseError};
+use crate::weighted::SplitError;
 
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum ScenarioCommand {
-    /// Execute a timeline's steps against a service and report each step.
-    Run(ScenarioArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ScenarioArgs {
+/// What a timeline run needs besides the timeline: where to send load and phases, and the load
+/// in force until a step sets one.
+#[derive(Debug, Clone)]
+pub struct ScenarioOptions {
     /// A timeline file (scenarios/timelines/*.toml).
     pub file: PathBuf,
-    /// Base URL of the service; phases are posted to its /phase.
-    #[arg(long, required_unless_present = "targets")]
+    /// One target, "default", at this base URL; or `targets`.
     pub host: Option<String>,
-    /// Named targets, NAME=URL, instead of --host; a step's `split` weighs them, and phases go
-    /// to every one.
-    #[arg(long = "target", value_name = "NAME=URL", value_parser = crate::cli::parse_pair, conflicts_with = "host")]
+    /// Named targets (NAME, URL); a step's `split` weighs them, and phases go to every one.
     pub targets: Vec<(String, String)>,
-    /// The mock-server's --admin-token, for posting phases.
-    #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]
+    /// The mock-server's admin token, for posting phases.
     pub token: Option<String>,
-    /// Load until a step sets one: simulated users.
-    #[arg(short = 'u', long, default_value_t = 10)]
     pub users: usize,
-    /// Load until a step sets one: think time MIN..MAX (default: the journey's).
-    #[arg(long, value_name = "MIN..MAX")]
+    /// Think time MIN..MAX (default: the journey's).
     pub wait: Option<String>,
-    /// Load until a step sets one: a shipped journey or a journey file.
-    #[arg(long, default_value = "workshop")]
     pub journey: String,
-    /// Timeout of each request.
-    #[arg(long, default_value = "20s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Serve client-side Prometheus metrics on this address for the whole timeline.
-    #[arg(long)]
-    pub metrics_addr: Option<SocketAddr>,
-    /// Print live stats on stderr this often; 0s for none.
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    /// Live stats on stderr this often; zero for none.
     pub stats_interval: Duration,
-    /// Print the result as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Do not verify TLS certificates.
-    #[arg(long)]
     pub insecure: bool,
 }
 
@@ -85,6 +61,10 @@ pub enum ScenarioError {
     SplitTarget { step: String, target: String },
     #[error("step {step:?}: every target's split weight is 0")]
     SplitZero { step: String },
+    #[error(
+        "step {step:?}: split weights sum to 100 or more, leaving nothing for {target:?}: give it a weight"
+    )]
+    SplitMissing { step: String, target: String },
     #[error("step {step:?}: applying the phase: {source}")]
     Phase { step: String, source: PhaseError },
     #[error(transparent)]
@@ -106,16 +86,16 @@ impl ScenarioError {
 pub struct Load {
     pub users: usize,
     #[serde(serialize_with = "pacing_text")]
-    pub pacing: Pacing,
+    pub pacing: TaskPacing,
     pub journey: String,
     #[serde(skip)]
     journey_spec: Arc<Journey>,
 }
 
-fn pacing_text<S: serde::Serializer>(p: &Pacing, s: S) -> Result<S::Ok, S::Error> {
+fn pacing_text<S: serde::Serializer>(p: &TaskPacing, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&match p {
-        Pacing::Rate(r) => format!("rate {r} tasks/s"),
-        Pacing::Wait(w) => format!(
+        TaskPacing::Rate(r) => format!("rate {r} tasks/s"),
+        TaskPacing::Wait(w) => format!(
             "wait {}..{}",
             humantime::format_duration(w.min),
             humantime::format_duration(w.max)
@@ -145,7 +125,7 @@ pub struct StepReport {
 }
 
 /// Checks every step of the timeline against the flags; nothing runs until all are good.
-pub fn plan(args: &ScenarioArgs) -> Result<Vec<PlannedStep>, ScenarioError> {
+pub fn plan(args: &ScenarioOptions) -> Result<Vec<PlannedStep>, ScenarioError> {
     let timeline = scenarios::Timeline::from_file(&args.file)?;
     let named = match &args.host {
         Some(h) => vec![("default".to_owned(), h.clone())],
@@ -157,8 +137,8 @@ pub fn plan(args: &ScenarioArgs) -> Result<Vec<PlannedStep>, ScenarioError> {
         source,
     })?;
     let pacing = match &args.wait {
-        Some(w) => Pacing::Wait(Wait::parse(w).map_err(JourneyPlanError::from)?),
-        None => Pacing::Wait(base.wait),
+        Some(w) => TaskPacing::Wait(Wait::parse(w).map_err(JourneyPlanError::from)?),
+        None => TaskPacing::Wait(base.wait),
     };
     let mut load = Load {
         users: args.users,
@@ -199,7 +179,7 @@ fn apply_load(step: &str, mut load: Load, table: &toml::Table) -> Result<Load, S
             step: step.to_owned(),
             source,
         })?;
-        load.pacing = Pacing::Wait(spec.wait);
+        load.pacing = TaskPacing::Wait(spec.wait);
         load.journey = name.to_owned();
         load.journey_spec = Arc::new(spec);
     }
@@ -226,13 +206,13 @@ fn apply_load(step: &str, mut load: Load, table: &toml::Table) -> Result<Load, S
                             "rate must be tasks per second from 0.001 to 1e6, got {value}"
                         ))
                     })?;
-                load.pacing = Pacing::Rate(r);
+                load.pacing = TaskPacing::Rate(r);
             }
             "wait" => {
                 let w = value
                     .as_str()
                     .ok_or_else(|| bad(format!("wait must be a string MIN..MAX, got {value}")))?;
-                load.pacing = Pacing::Wait(Wait::parse(w).map_err(|e| bad(e.to_string()))?);
+                load.pacing = TaskPacing::Wait(Wait::parse(w).map_err(|e| bad(e.to_string()))?);
             }
             "journey" => {}
             other => {
@@ -258,15 +238,27 @@ fn resplit(
             });
         }
     }
-    for t in &mut current {
-        // Weights are shares; a thousandth of a percent is as fine as a split needs to be.
-        let w = split.get(&t.target.name).copied().unwrap_or(0.0);
-        t.weight = (w * 1000.0).round().min(f64::from(u32::MAX)) as u32;
-    }
-    if current.iter().all(|t| t.weight == 0) {
-        return Err(ScenarioError::SplitZero {
+    // Weights are percentages (fractions allowed); in thousandths of a percent they are whole
+    // numbers, split by the same rule as `--split`.
+    let given: Vec<Option<u32>> = current
+        .iter()
+        .map(|t| {
+            split
+                .get(&t.target.name)
+                .map(|w| (w * 1000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32)
+        })
+        .collect();
+    let weights = crate::weighted::split(&given, 100_000).map_err(|e| match e {
+        SplitError::NothingLeft(i) => ScenarioError::SplitMissing {
             step: step.to_owned(),
-        });
+            target: current[i].target.name.clone(),
+        },
+        SplitError::AllZero => ScenarioError::SplitZero {
+            step: step.to_owned(),
+        },
+    })?;
+    for (t, w) in current.iter_mut().zip(weights) {
+        t.weight = w;
     }
     Ok(current)
 }
@@ -274,7 +266,7 @@ fn resplit(
 /// Runs the planned steps in order; `on_step` sees each step's report as it ends.
 pub async fn run(
     steps: Vec<PlannedStep>,
-    args: &ScenarioArgs,
+    args: &ScenarioOptions,
     metrics: Option<Arc<ClientMetrics>>,
     mut on_step: impl FnMut(usize, &StepReport),
     shutdown: impl Future<Output = ()>,
@@ -319,7 +311,7 @@ pub async fn run(
                 users: step.load.users,
                 spawn_rate: f64::INFINITY,
                 pacing: step.load.pacing,
-                stop: Stop {
+                stop: TaskStop {
                     run_time: Some(step.duration),
                     tasks: None,
                 },

@@ -37,18 +37,6 @@ pub struct WorkerClock {
     sent: u64,
 }
 
-/// A request counts as late when it is sent more than this after its due time: one interval of
-/// the target rate, but never less than 5 ms, so ordinary timer jitter (tokio's timer has 1 ms
-/// granularity) is not called late.
-pub fn late_threshold(pacing: Pacing) -> Option<Duration> {
-    match pacing {
-        Pacing::Open { rate } => {
-            Some(Duration::from_secs_f64(1.0 / rate).max(Duration::from_millis(5)))
-        }
-        Pacing::Closed | Pacing::PerWorker { .. } => None,
-    }
-}
-
 impl Schedule {
     pub fn new(start: Instant, pacing: Pacing, stop: Stop) -> Schedule {
         Schedule {

@@ -1,67 +1,11 @@
 //! `loadgen slo rules|report` and `loadgen alerts wait`: the SLO tools for users' own CI, thin
 //! commands over the `slo` crate (spec -> Prometheus rules, live report, alert waits).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
-
-use clap::{Args, Subcommand};
-
-use crate::cli::parse_duration;
 
 /// The spec shipped in `scenarios/slo/`, embedded so the commands work anywhere.
 const SHIPPED_SPEC: &str = include_str!("../../scenarios/slo/slos.toml");
-
-#[derive(Debug, Subcommand)]
-pub enum SloCommand {
-    /// Print the Prometheus recording rules and burn-rate alerts a spec defines.
-    Rules(RulesArgs),
-    /// Per SLO, from a live Prometheus: SLI, error budget left, burn rate per window.
-    Report(ReportArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct RulesArgs {
-    /// The SLO spec (TOML); default: the workshop's, scenarios/slo/slos.toml.
-    pub spec: Option<PathBuf>,
-    /// Divide every window and `for:` by this factor (60 gives the test-speed copy).
-    #[arg(long, default_value_t = 1)]
-    pub compress: u32,
-}
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Prometheus base URL.
-    #[arg(long)]
-    pub prometheus: String,
-    /// The SLO spec (TOML); default: the workshop's.
-    #[arg(long)]
-    pub spec: Option<PathBuf>,
-    /// Print JSON instead of the table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AlertsCommand {
-    /// Wait until an alert reaches a state; exit 0 if it did within the time, 1 if not.
-    Wait(WaitArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct WaitArgs {
-    /// Prometheus base URL.
-    #[arg(long)]
-    pub prometheus: String,
-    /// Alert name (a typo is an error, not an "inactive" alert).
-    #[arg(long)]
-    pub alert: String,
-    /// firing, pending or inactive.
-    #[arg(long)]
-    pub state: slo::AlertState,
-    /// How long to wait.
-    #[arg(long, default_value = "2m", value_parser = parse_duration)]
-    pub within: Duration,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SloCmdError {
@@ -89,41 +33,48 @@ impl SloCmdError {
     }
 }
 
-fn spec(path: &Option<PathBuf>) -> Result<slo::Spec, SloCmdError> {
+fn spec(path: Option<&Path>) -> Result<slo::Spec, SloCmdError> {
     Ok(match path {
         Some(p) => slo::Spec::load(p)?,
         None => slo::Spec::from_toml(SHIPPED_SPEC)?,
     })
 }
 
-/// Runs an `slo` subcommand; returns what to print and the exit code.
-pub async fn slo(cmd: SloCommand) -> Result<(String, i32), SloCmdError> {
-    match cmd {
-        SloCommand::Rules(a) => {
-            let by = slo::Compression::new(a.compress).ok_or(SloCmdError::Compress)?;
-            Ok((slo::rules(&spec(&a.spec)?, by)?, crate::exit::OK))
-        }
-        SloCommand::Report(a) => {
-            let report = slo::slo_report(&a.prometheus, &spec(&a.spec)?).await?;
-            let text = if a.json {
-                report.to_json()
-            } else {
-                report.to_string()
-            };
-            Ok((text, crate::exit::OK))
-        }
-    }
+/// `loadgen slo rules`: the recording rules and alerts of `spec` (default: the shipped one),
+/// windows divided by `compress`.
+pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<(String, i32), SloCmdError> {
+    let by = slo::Compression::new(compress).ok_or(SloCmdError::Compress)?;
+    Ok((slo::rules(&spec(spec_path)?, by)?, crate::exit::OK))
 }
 
-/// Runs an `alerts` subcommand: exit 0 when the state was reached in time, 1 when not.
-pub async fn alerts(cmd: AlertsCommand) -> Result<(String, i32), SloCmdError> {
-    let AlertsCommand::Wait(a) = cmd;
-    match slo::alerts_wait(&a.prometheus, &a.alert, a.state, a.within).await? {
+/// `loadgen slo report`: SLIs and burn rates from a live Prometheus, as a table or JSON.
+pub async fn report(
+    prometheus: &str,
+    spec_path: Option<&Path>,
+    json: bool,
+) -> Result<(String, i32), SloCmdError> {
+    let report = slo::slo_report(prometheus, &spec(spec_path)?).await?;
+    let text = if json {
+        report.to_json()
+    } else {
+        report.to_string()
+    };
+    Ok((text, crate::exit::OK))
+}
+
+/// `loadgen alerts wait`: exit 0 when the alert reached `state` within `within`, 1 when not.
+pub async fn alerts_wait(
+    prometheus: &str,
+    alert: &str,
+    state: slo::AlertState,
+    within: Duration,
+) -> Result<(String, i32), SloCmdError> {
+    match slo::alerts_wait(prometheus, alert, state, within).await? {
         slo::WaitOutcome::Reached { after } => Ok((
             format!(
                 "{} reached {:?} after {:.1} s",
-                a.alert,
-                a.state,
+                alert,
+                state,
                 after.as_secs_f64()
             ),
             crate::exit::OK,
@@ -131,7 +82,7 @@ pub async fn alerts(cmd: AlertsCommand) -> Result<(String, i32), SloCmdError> {
         slo::WaitOutcome::TimedOut { last } => Ok((
             format!(
                 "{} did not reach {:?} within {:?}; last seen {last:?}",
-                a.alert, a.state, a.within
+                alert, state, within
             ),
             crate::exit::FAILED,
         )),

@@ -7,82 +7,10 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::failure::{ErrorKind, Failure};
+
 /// Significant digits kept by every latency histogram (0.1% relative error).
 pub const SIGFIG: u8 = 3;
-
-/// Why a request produced no response. A `Copy` kind counted in an array: failures cost no
-/// allocation, unlike counting them by error message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The peer refused the TCP connection.
-    ConnectRefused,
-    /// Any other failure to open a TCP connection (unreachable, address in use, ...).
-    Connect,
-    /// The request did not complete within `-t`.
-    Timeout,
-    /// The connection was reset or closed before the response completed.
-    Reset,
-    /// The host name did not resolve.
-    Dns,
-    /// TLS failed. Reserved: https is refused when the plan is made, so nothing counts here yet.
-    Tls,
-    /// The peer spoke something that is not valid HTTP.
-    Protocol,
-    /// A redirect could not be followed: more than 10 hops, or a Location loadgen cannot load.
-    Redirect,
-}
-
-impl ErrorKind {
-    /// Every kind, in report order.
-    pub const ALL: [ErrorKind; 8] = [
-        ErrorKind::ConnectRefused,
-        ErrorKind::Connect,
-        ErrorKind::Timeout,
-        ErrorKind::Reset,
-        ErrorKind::Dns,
-        ErrorKind::Tls,
-        ErrorKind::Protocol,
-        ErrorKind::Redirect,
-    ];
-
-    /// Index into a per-kind counter array.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The name used in the JSON report (and its schema).
-    pub fn key(self) -> &'static str {
-        match self {
-            ErrorKind::ConnectRefused => "connect_refused",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Reset => "reset",
-            ErrorKind::Dns => "dns",
-            ErrorKind::Tls => "tls",
-            ErrorKind::Protocol => "protocol",
-            ErrorKind::Redirect => "redirect",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<ErrorKind> {
-        ErrorKind::ALL.into_iter().find(|k| k.key() == key)
-    }
-
-    /// The human label used in the summary's error distribution.
-    pub fn label(self) -> &'static str {
-        match self {
-            ErrorKind::ConnectRefused => "connection refused",
-            ErrorKind::Connect => "connect failed",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Reset => "connection reset or closed",
-            ErrorKind::Dns => "dns lookup failed",
-            ErrorKind::Tls => "tls failed",
-            ErrorKind::Protocol => "protocol error",
-            ErrorKind::Redirect => "redirect not followed",
-        }
-    }
-}
 
 /// Status codes are counted in a flat array indexed by code; hyper accepts 100..=999 and rejects
 /// anything else before we see it.
@@ -244,6 +172,29 @@ impl Stats {
         self.errors.iter().sum()
     }
 
+    /// Requests that got a response or failed without one.
+    pub fn requests(&self) -> u64 {
+        self.responses() + self.failures()
+    }
+
+    /// Failed requests as journeys count them: no response, or a status of 400 or more.
+    pub fn failed_requests(&self) -> u64 {
+        self.failures() + self.status[400..].iter().sum::<u64>()
+    }
+
+    /// Failed requests by kind, in a stable order: statuses ascending (`http_500`), then
+    /// transport kinds (`reset`, ...).
+    pub fn failure_kinds(&self) -> Vec<(String, u64)> {
+        let statuses = (400..STATUS_SLOTS)
+            .filter(|&c| self.status[c] > 0)
+            .map(|c| (Failure::Status(c as u16).key(), self.status[c]));
+        let transport = ErrorKind::ALL
+            .into_iter()
+            .filter(|k| self.errors[k.index()] > 0)
+            .map(|k| (k.key().to_owned(), self.errors[k.index()]));
+        statuses.chain(transport).collect()
+    }
+
     /// The service-time histogram, which is `latency` itself when nothing set it apart.
     pub fn service_or_latency(&self) -> &Histogram<u64> {
         if self.service.is_empty() {
@@ -295,19 +246,6 @@ mod tests {
             }
             prop_assert_eq!(&left.status[..], &one.status[..]);
             prop_assert_eq!(left.bytes, one.bytes);
-        }
-    }
-
-    #[test]
-    fn error_kinds_index_their_own_slot_and_keys_round_trip() {
-        for (i, k) in ErrorKind::ALL.iter().enumerate() {
-            assert_eq!(k.index(), i, "{k:?}");
-            assert_eq!(ErrorKind::from_key(k.key()), Some(*k));
-            assert_eq!(
-                serde_json::to_value(k).unwrap(),
-                k.key(),
-                "serde and key() agree"
-            );
         }
     }
 }

@@ -16,17 +16,17 @@ use std::time::Duration;
 
 use futures_util::task::AtomicWaker;
 
-use http::{Method, StatusCode, Uri, Version, header};
-use http_body_util::{BodyExt, Full};
+use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
-use crate::conn::{self, Conn, Sender};
-use crate::h1;
-use crate::plan::{self, Plan, Protocol, Target};
+use crate::conn::Conn;
+use crate::exchange::{Timing, encoded, exchange, micros};
+use crate::failure::ErrorKind;
+use crate::plan::Plan;
 use crate::schedule::{Schedule, WorkerClock};
-use crate::stats::{ErrorKind, Stats};
+use crate::stats::Stats;
+use crate::weighted::Weighted;
 
 /// Where `-o csv` rows go; workers lock it once per 64 KiB of rows, not per request.
 pub type CsvSink = Arc<Mutex<Box<dyn Write + Send>>>;
@@ -50,11 +50,11 @@ pub struct Shared {
     /// Set after the grace period of an interrupt: abandon requests still in flight.
     cancelled: AtomicBool,
     pub late_threshold: Option<Duration>,
-    /// Recorded outcomes, one set per target in each shard; a worker records into the shard of
-    /// the thread it is running on (see `shard`).
-    stats: Box<[Shard]>,
-    /// Cumulative target weights, for routing by weight.
-    cumulative: Vec<u64>,
+    /// Recorded outcomes, one set per target in each stripe; a worker records into the stripe of
+    /// the thread it is running on (see `stripe`).
+    stats: Box<[Stripe]>,
+    /// Target weights, for routing by weight.
+    targets: Weighted,
     /// Each target's request as the lean HTTP/1.1 client writes it, encoded once.
     first_requests: Vec<Vec<u8>>,
     /// Built once when any target is https.
@@ -63,19 +63,11 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(plan: Plan, schedule: Schedule, csv: Option<CsvSink>) -> Shared {
-        let mut sum = 0;
-        let cumulative = plan
-            .targets
-            .iter()
-            .map(|t| {
-                sum += u64::from(t.weight);
-                sum
-            })
-            .collect();
-        // Two shards per runtime thread keep threads whose slots collide (see `shard`) rare.
+        let targets = Weighted::new(plan.targets.iter().map(|t| t.weight));
+        // Two stripes per runtime thread keep threads whose slots collide (see `stripe`) rare.
         let threads =
             tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers());
-        let shards = (2 * threads).clamp(1, plan.concurrency.max(1));
+        let stripes = (2 * threads).clamp(1, plan.concurrency.max(1));
         let first_requests = plan
             .targets
             .iter()
@@ -90,15 +82,15 @@ impl Shared {
             .collect();
         Shared {
             first_requests,
-            stats: (0..shards)
+            stats: (0..stripes)
                 .map(|_| {
-                    Shard(Mutex::new(
+                    Stripe(Mutex::new(
                         plan.targets.iter().map(|_| Stats::default()).collect(),
                     ))
                 })
                 .collect(),
             progress: (0..plan.concurrency).map(|_| Progress::default()).collect(),
-            late_threshold: crate::schedule::late_threshold(plan.pacing),
+            late_threshold: crate::plan::late_threshold(plan.pacing),
             cancelled: AtomicBool::new(false),
             tls: plan
                 .targets
@@ -108,7 +100,7 @@ impl Shared {
             plan,
             schedule,
             csv,
-            cumulative,
+            targets,
         }
     }
 
@@ -128,53 +120,32 @@ impl Shared {
         self.cancelled.load(Ordering::Acquire)
     }
 
-    /// The calling thread's shard of the stats. Threads take slots in the order they first
-    /// record; a worker task that moves between threads moves between shards with them.
-    fn shard(&self) -> std::sync::MutexGuard<'_, Vec<Stats>> {
+    /// The calling thread's stripe of the stats. Threads take slots in the order they first
+    /// record; a worker task that moves between threads moves between stripes with them.
+    fn stripe(&self) -> std::sync::MutexGuard<'_, Vec<Stats>> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         thread_local!(static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed));
         let i = SLOT.with(|s| *s) % self.stats.len();
         self.stats[i].0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Everything recorded, per target in plan order, merged over the shards.
+    /// Everything recorded, per target in plan order, merged over the stripes.
     pub fn take_stats(&self) -> Vec<Stats> {
         let mut all: Vec<Stats> = self.plan.targets.iter().map(|_| Stats::default()).collect();
-        for shard in &*self.stats {
-            let shard = shard.0.lock().unwrap_or_else(|p| p.into_inner());
-            for (acc, s) in all.iter_mut().zip(shard.iter()) {
+        for stripe in &*self.stats {
+            let stripe = stripe.0.lock().unwrap_or_else(|p| p.into_inner());
+            for (acc, s) in all.iter_mut().zip(stripe.iter()) {
                 acc.merge(s);
             }
         }
         all
     }
-
-    fn pick(&self, rng: &mut SmallRng) -> usize {
-        let total = *self
-            .cumulative
-            .last()
-            .expect("a plan has at least one target");
-        if self.cumulative.len() == 1 {
-            return 0;
-        }
-        let x = rng.random_range(0..total);
-        self.cumulative.partition_point(|&c| c <= x)
-    }
 }
 
-/// Time spent in each phase of one request, summed over redirect hops.
-#[derive(Debug, Default, Clone, Copy)]
-struct Timing {
-    dns: Duration,
-    dns_dialup: Duration,
-    req_write: Duration,
-    resp_wait: Duration,
-    resp_read: Duration,
-}
-
-/// One shard of the stats, on a cache line of its own.
+/// One stripe of the stats (lock striping: one lock per few threads, not one for all), on a
+/// cache line of its own. Not to be confused with `--shard`, which splits a run across processes.
 #[repr(align(64))]
-struct Shard(Mutex<Vec<Stats>>);
+struct Stripe(Mutex<Vec<Stats>>);
 
 /// What a worker hands back when its schedule ends (its outcomes are in `Shared`'s stats).
 #[derive(Debug)]
@@ -198,7 +169,7 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
     let mut deadline = pin!(tokio::time::sleep(Duration::ZERO));
 
     while let Some(ticket) = shared.schedule.next(&mut clock).await {
-        let t = shared.pick(&mut rng);
+        let t = shared.targets.pick(&mut rng);
         let target = &plan.targets[t];
         let sent = Instant::now();
         let mut timing = Timing::default();
@@ -208,7 +179,8 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
         let outcome = {
             let first = &shared.first_requests[t];
             let mut exchange = pin!(exchange(
-                &shared,
+                &shared.plan,
+                shared.tls.as_ref(),
                 target,
                 first,
                 &mut conns[t],
@@ -234,8 +206,8 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
             break;
         };
         let done = Instant::now();
-        let mut shard = shared.shard();
-        let s = &mut shard[t];
+        let mut stripe = shared.stripe();
+        let s = &mut stripe[t];
         if let (Some(due), Some(limit)) = (ticket.due, shared.late_threshold) {
             if sent.saturating_duration_since(due) > limit {
                 s.late += 1;
@@ -266,7 +238,7 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
                 true
             }
         };
-        drop(shard);
+        drop(stripe);
         progress.done.fetch_add(1, Ordering::Relaxed);
         if failed {
             progress.failed.fetch_add(1, Ordering::Relaxed);
@@ -276,235 +248,6 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
         csv.flush();
     }
     Finished { abandoned }
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-/// A request as the lean client writes it.
-fn encoded(method: &Method, uri: &Uri, headers: &http::HeaderMap, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + body.len());
-    h1::encode(&mut out, method, uri, headers, body);
-    out
-}
-
-fn hyper_request(
-    plan: &Plan,
-    method: &Method,
-    uri: &Uri,
-    headers: &http::HeaderMap,
-    body: &bytes::Bytes,
-) -> http::Request<conn::Body> {
-    let mut req = http::Request::new(Full::new(body.clone()));
-    *req.method_mut() = method.clone();
-    *req.uri_mut() = uri.clone();
-    *req.headers_mut() = headers.clone();
-    if body.is_empty() {
-        req.headers_mut().remove(header::CONTENT_LENGTH);
-    }
-    *req.version_mut() = match plan.protocol {
-        Protocol::Http1 => Version::HTTP_11,
-        Protocol::Http2 => Version::HTTP_2,
-    };
-    req
-}
-
-/// One request over hyper (HTTP/2), answered in the lean client's terms. `written_at` is the
-/// connection's last write, which the caller clamps into this request's span.
-async fn send_hyper(
-    conn: &mut Conn,
-    req: http::Request<conn::Body>,
-    epoch: Instant,
-) -> Result<h1::Answer, ErrorKind> {
-    let Conn {
-        sender,
-        driver,
-        last_write,
-    } = conn;
-    let (status, location, body_bytes, head_at) = driver
-        .run(async {
-            let resp = sender.send(req).await?;
-            let head_at = Instant::now();
-            let status = resp.status().as_u16();
-            let location = resp
-                .headers()
-                .get(header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .map(str::to_owned);
-            let mut incoming = resp.into_body();
-            let mut bytes = 0u64;
-            while let Some(frame) = incoming.frame().await {
-                let frame = frame.map_err(|e| conn::classify_hyper(&e))?;
-                bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
-            }
-            Ok::<_, ErrorKind>((status, location, bytes, head_at))
-        })
-        .await?;
-    let written = epoch + Duration::from_nanos(last_write.load(Ordering::Relaxed));
-    Ok(h1::Answer {
-        status,
-        location,
-        body_bytes,
-        written_at: written,
-        head_at,
-    })
-}
-
-/// Sends one request (following redirects as the plan allows) and reads the whole response.
-/// Returns the final status and the body bytes received. `first_request` is the request
-/// encoded for the lean client.
-async fn exchange(
-    shared: &Shared,
-    target: &Target,
-    first_request: &[u8],
-    slot: &mut Option<Conn>,
-    epoch: Instant,
-    timing: &mut Timing,
-) -> Result<(u16, u64), ErrorKind> {
-    let plan = &shared.plan;
-    let mut uri = target.request_uri.clone();
-    let mut method = plan.request.method.clone();
-    let mut body = plan.request.body.clone();
-    let mut hops = 0u8;
-    let mut bytes = 0u64;
-    // Set while a redirect has taken the request to another origin: that hop gets a connection
-    // of its own, closed when the request ends, and the worker's connection stays as it was.
-    let mut elsewhere: Option<Target> = None;
-    let mut elsewhere_conn: Option<Conn> = None;
-    loop {
-        let (here, slot) = match &elsewhere {
-            Some(t) => (t, &mut elsewhere_conn),
-            None => (target, &mut *slot),
-        };
-        let conn = ready_conn(shared, here, slot, epoch, timing).await?;
-        let send_at = Instant::now();
-        let answer = if let Sender::Lean(c) = &mut conn.sender {
-            // The first hop's bytes were encoded once for the whole run.
-            let scratch;
-            let request = if hops == 0 {
-                first_request
-            } else {
-                scratch = encoded(&method, &uri, &here.headers, &body);
-                &scratch[..]
-            };
-            c.exchange(request, method == Method::HEAD).await
-        } else {
-            let req = hyper_request(plan, &method, &uri, &here.headers, &body);
-            send_hyper(conn, req, epoch).await
-        };
-        let answer = match answer {
-            Ok(a) => a,
-            Err(kind) => {
-                *slot = None;
-                return Err(kind);
-            }
-        };
-        bytes += answer.body_bytes;
-        let written = answer.written_at.clamp(send_at, answer.head_at);
-        timing.req_write += written - send_at;
-        timing.resp_wait += answer.head_at - written;
-        timing.resp_read += answer.head_at.elapsed();
-        let status = StatusCode::from_u16(answer.status).map_err(|_| ErrorKind::Protocol)?;
-        let location = answer.location;
-        if !plan.keepalive {
-            *slot = None;
-        }
-        let follow = plan.max_redirects > 0 && is_followed_redirect(status);
-        let Some(location) = location.filter(|_| follow) else {
-            return Ok((status.as_u16(), bytes));
-        };
-        if hops == plan.max_redirects {
-            return Err(ErrorKind::Redirect);
-        }
-        hops += 1;
-        match next_hop(here, &uri, &location).ok_or(ErrorKind::Redirect)? {
-            Hop::Same(next) => uri = next,
-            Hop::Origin(url) if same_origin(target, &url) => {
-                uri = with_path(target, &url).ok_or(ErrorKind::Redirect)?;
-                elsewhere = None;
-                elsewhere_conn = None;
-            }
-            Hop::Origin(url) => {
-                let there = plan::redirect_target(plan, target, &url.to_string());
-                let there = there.ok_or(ErrorKind::Redirect)?;
-                uri = there.request_uri.clone();
-                elsewhere = Some(there);
-                elsewhere_conn = None;
-            }
-        }
-        // Go's client (and so hey) turns a redirected POST into a GET except on 307 and 308.
-        if !matches!(
-            status,
-            StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
-        ) && method != Method::HEAD
-        {
-            method = Method::GET;
-            body = bytes::Bytes::new();
-        }
-    }
-}
-
-fn is_followed_redirect(s: StatusCode) -> bool {
-    matches!(s.as_u16(), 301 | 302 | 303 | 307 | 308)
-}
-
-/// Where a redirect goes.
-enum Hop {
-    /// The same origin as the response: the next request-target.
-    Same(Uri),
-    /// An absolute URL, possibly on another origin.
-    Origin(Uri),
-}
-
-fn next_hop(here: &Target, current: &Uri, location: &str) -> Option<Hop> {
-    let loc: Uri = location.parse().ok()?;
-    if loc.authority().is_some() {
-        return if same_origin(here, &loc) {
-            with_path(here, &loc).map(Hop::Same)
-        } else {
-            Some(Hop::Origin(loc))
-        };
-    }
-    let path = if location.starts_with('/') {
-        location.to_string()
-    } else {
-        let base = current.path();
-        format!("{}{location}", &base[..=base.rfind('/').unwrap_or(0)])
-    };
-    let mut parts = here.request_uri.clone().into_parts();
-    parts.path_and_query = Some(path.parse().ok()?);
-    Uri::from_parts(parts).ok().map(Hop::Same)
-}
-
-fn same_origin(t: &Target, url: &Uri) -> bool {
-    url.scheme() == t.url.scheme() && url.authority() == t.url.authority()
-}
-
-/// `t`'s request-target form (origin or absolute) with `url`'s path and query.
-fn with_path(t: &Target, url: &Uri) -> Option<Uri> {
-    let mut parts = t.request_uri.clone().into_parts();
-    parts.path_and_query = Some(url.path_and_query()?.clone());
-    Uri::from_parts(parts).ok()
-}
-
-/// The worker's connection to `target`, opened (or reopened, if the peer closed it) on demand.
-async fn ready_conn<'a>(
-    shared: &Shared,
-    target: &Target,
-    slot: &'a mut Option<Conn>,
-    epoch: Instant,
-    timing: &mut Timing,
-) -> Result<&'a mut Conn, ErrorKind> {
-    let protocol = shared.plan.protocol;
-    let tls = shared.tls.as_ref();
-    let (c, dial) =
-        conn::reuse_or_open(slot, target, protocol, conn::Engine::Lean, tls, epoch).await?;
-    if let Some(dial) = dial {
-        timing.dns += dial.dns;
-        timing.dns_dialup += dial.dns_dialup;
-    }
-    Ok(c)
 }
 
 /// A worker's buffer of CSV rows, handed to the shared sink in 64 KiB pieces.

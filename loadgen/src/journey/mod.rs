@@ -25,7 +25,7 @@ use crate::journey::stats::Recorder;
 use crate::journey::user::Ctx;
 
 /// How long requests in flight may finish after a Ctrl-C before they are abandoned.
-pub const INTERRUPT_GRACE: Duration = crate::INTERRUPT_GRACE;
+pub use crate::stop::INTERRUPT_GRACE;
 
 /// Where a run's live output goes.
 #[derive(Default)]
@@ -104,15 +104,13 @@ pub async fn run(
             (joined.await?, false)
         }
         () = shutdown => {
-            ctx.stop.send_replace(true);
-            let r = match tokio::time::timeout(INTERRUPT_GRACE, &mut joined).await {
-                Ok(r) => r?,
-                Err(_) => {
-                    ctx.cancel.send_replace(true);
-                    joined.await?
-                }
+            let stop = || {
+                ctx.stop.send_replace(true);
             };
-            (r, true)
+            let cancel = || {
+                ctx.cancel.send_replace(true);
+            };
+            (crate::stop::drain(&mut joined, stop, cancel).await?, true)
         }
     };
     if let Some(t) = ticker {

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::journey::spec::Journey;
-use crate::journey::stats::SlotStats;
+use crate::stats::Stats;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -61,7 +61,7 @@ pub struct LatencyMs {
 }
 
 impl LatencyMs {
-    fn of(s: &SlotStats) -> LatencyMs {
+    fn of(s: &Stats) -> LatencyMs {
         let h = &s.latency;
         if h.is_empty() {
             return LatencyMs::default();
@@ -84,21 +84,21 @@ impl LatencyMs {
 pub fn build(
     journey: &Journey,
     target_names: &[String],
-    slots: &[SlotStats],
-    prev: Option<&[SlotStats]>,
+    slots: &[Stats],
+    prev: Option<&[Stats]>,
     secs: f64,
 ) -> (Vec<EndpointReport>, EndpointReport) {
     let n = journey.endpoints.len();
     let secs = secs.max(1e-9);
-    let mut total = SlotStats::default();
+    let mut total = Stats::default();
     let mut total_prev = (0u64, 0u64);
     let mut out = Vec::new();
     for (i, s) in slots.iter().enumerate() {
         total.merge(s);
-        let (pr, pf) = prev.map_or((0, 0), |p| (p[i].requests, p[i].failures));
+        let (pr, pf) = prev.map_or((0, 0), |p| (p[i].requests(), p[i].failed_requests()));
         total_prev.0 += pr;
         total_prev.1 += pf;
-        if s.requests == 0 {
+        if s.requests() == 0 {
             continue;
         }
         out.push(entry(
@@ -113,15 +113,16 @@ pub fn build(
     (out, total)
 }
 
-fn entry(target: &str, name: &str, s: &SlotStats, prev: (u64, u64), secs: f64) -> EndpointReport {
+fn entry(target: &str, name: &str, s: &Stats, prev: (u64, u64), secs: f64) -> EndpointReport {
+    let (requests, failures) = (s.requests(), s.failed_requests());
     EndpointReport {
         target: target.to_owned(),
         name: name.to_owned(),
-        requests: s.requests,
-        failures: s.failures,
+        requests,
+        failures,
         failures_by_kind: s.failure_kinds().into_iter().collect(),
-        rps: (s.requests - prev.0.min(s.requests)) as f64 / secs,
-        failures_per_sec: (s.failures - prev.1.min(s.failures)) as f64 / secs,
+        rps: (requests - prev.0.min(requests)) as f64 / secs,
+        failures_per_sec: (failures - prev.1.min(failures)) as f64 / secs,
         latency_ms: LatencyMs::of(s),
     }
 }

@@ -1,5 +1,6 @@
 //! What simulated users record, shared by all of them: one fixed-size slot per (target,
-//! endpoint), an HdrHistogram and counters each, so memory never grows with the run's length.
+//! endpoint), each the same `Stats` the load records into (an HdrHistogram and fixed counters),
+//! so memory never grows with the run's length and both count failures alike.
 //!
 //! Users lock a slot for a few counter updates per request (thousands of requests a second, not
 //! millions), which keeps one histogram per endpoint instead of one per user: a thousand users
@@ -8,82 +9,13 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hdrhistogram::Histogram;
-
 use crate::client_metrics::EndpointMetrics;
-use crate::stats::{ErrorKind, STATUS_SLOTS, new_histogram};
-
-/// Why a request failed, counted in an array: a status of 400 or more, or no response at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    Status(u16),
-    Transport(ErrorKind),
-}
-
-impl Failure {
-    /// The name used in reports and in the `kind` label: `http_500`, `reset`, ...
-    pub fn key(self) -> String {
-        match self {
-            Failure::Status(code) => format!("http_{code}"),
-            Failure::Transport(kind) => kind.key().to_owned(),
-        }
-    }
-}
-
-/// One (target, endpoint)'s record, cumulative over the run.
-#[derive(Debug, Clone)]
-pub struct SlotStats {
-    /// Microseconds from send to the response's last byte, for requests that got a response.
-    pub latency: Histogram<u64>,
-    pub requests: u64,
-    pub failures: u64,
-    pub status: Box<[u64; STATUS_SLOTS]>,
-    pub errors: [u64; ErrorKind::ALL.len()],
-}
-
-impl Default for SlotStats {
-    fn default() -> Self {
-        SlotStats {
-            latency: new_histogram(),
-            requests: 0,
-            failures: 0,
-            status: Box::new([0; STATUS_SLOTS]),
-            errors: [0; ErrorKind::ALL.len()],
-        }
-    }
-}
-
-impl SlotStats {
-    pub fn merge(&mut self, o: &SlotStats) {
-        self.latency
-            .add(&o.latency)
-            .expect("auto-resizing histograms always add");
-        self.requests += o.requests;
-        self.failures += o.failures;
-        for (a, b) in self.status.iter_mut().zip(o.status.iter()) {
-            *a += b;
-        }
-        for (a, b) in self.errors.iter_mut().zip(o.errors.iter()) {
-            *a += b;
-        }
-    }
-
-    /// Failures by kind, in a stable order: statuses ascending, then transport kinds.
-    pub fn failure_kinds(&self) -> Vec<(String, u64)> {
-        let statuses = (400..STATUS_SLOTS)
-            .filter(|&c| self.status[c] > 0)
-            .map(|c| (Failure::Status(c as u16).key(), self.status[c]));
-        let transport = ErrorKind::ALL
-            .into_iter()
-            .filter(|k| self.errors[k.index()] > 0)
-            .map(|k| (k.key().to_owned(), self.errors[k.index()]));
-        statuses.chain(transport).collect()
-    }
-}
+use crate::failure::{ErrorKind, Failure};
+use crate::stats::Stats;
 
 /// A slot plus its live client-side metrics handles.
 struct Slot {
-    stats: Mutex<SlotStats>,
+    stats: Mutex<Stats>,
     metrics: Option<EndpointMetrics>,
 }
 
@@ -100,7 +32,7 @@ impl Recorder {
         Recorder {
             slots: (0..slots)
                 .map(|_| Slot {
-                    stats: Mutex::new(SlotStats::default()),
+                    stats: Mutex::new(Stats::default()),
                     metrics: metrics.as_mut().and_then(Iterator::next),
                 })
                 .collect(),
@@ -122,21 +54,9 @@ impl Recorder {
         };
         {
             let mut st = s.stats.lock().unwrap_or_else(|p| p.into_inner());
-            st.requests += 1;
             match outcome {
-                Ok((status, us)) => {
-                    let us = us.max(1);
-                    if st.latency.record(us).is_err() {
-                        st.latency.saturating_record(us);
-                    }
-                    if let Some(c) = st.status.get_mut(usize::from(status)) {
-                        *c += 1;
-                    }
-                }
-                Err(kind) => st.errors[kind.index()] += 1,
-            }
-            if failure.is_some() {
-                st.failures += 1;
+                Ok((status, us)) => st.record_response(status, us, None, 0),
+                Err(kind) => st.record_error(kind),
             }
         }
         if let Some(m) = &s.metrics {
@@ -146,7 +66,7 @@ impl Recorder {
     }
 
     /// A copy of every slot's record so far.
-    pub fn snapshot(&self) -> Vec<SlotStats> {
+    pub fn snapshot(&self) -> Vec<Stats> {
         self.slots
             .iter()
             .map(|s| s.stats.lock().unwrap_or_else(|p| p.into_inner()).clone())

@@ -7,18 +7,19 @@ use std::time::Duration;
 
 use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::{Request, Uri, Version};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::conn::{self, Conn};
-use crate::journey::plan::{JourneyTarget, Pacing, RunPlan};
+use crate::failure::ErrorKind;
+use crate::journey::plan::{JourneyTarget, RunPlan, TaskPacing};
 use crate::journey::spec::RequestSpec;
 use crate::journey::stats::Recorder;
 use crate::plan::Protocol;
-use crate::stats::ErrorKind;
+use crate::weighted::Weighted;
 
 /// What every user of one run shares.
 pub struct Ctx {
@@ -34,8 +35,8 @@ pub struct Ctx {
     /// Full URIs (origin form) per target and request, built once.
     pub uris: Vec<Vec<Vec<Uri>>>,
     tls: Option<tokio_rustls::TlsConnector>,
-    task_weights: Vec<u64>,
-    target_weights: Vec<u64>,
+    tasks: Weighted,
+    targets: Weighted,
 }
 
 impl Ctx {
@@ -57,8 +58,8 @@ impl Ctx {
             .any(|t| t.target.tls_name.is_some())
             .then(|| crate::tls::connector(Protocol::Http1, plan.insecure));
         Ctx {
-            task_weights: cumulative(plan.journey.tasks.iter().map(|t| t.weight)),
-            target_weights: cumulative(plan.targets.iter().map(|t| t.weight)),
+            tasks: Weighted::new(plan.journey.tasks.iter().map(|t| t.weight)),
+            targets: Weighted::new(plan.targets.iter().map(|t| t.weight)),
             uris,
             tls,
             recorder,
@@ -79,22 +80,6 @@ impl Ctx {
 fn uri(t: &JourneyTarget, r: &RequestSpec) -> Uri {
     let path = format!("{}{}", t.base_path, r.path.as_str());
     path.parse().unwrap_or_else(|_| Uri::from(r.path.clone()))
-}
-
-fn cumulative(weights: impl Iterator<Item = u32>) -> Vec<u64> {
-    let mut sum = 0;
-    weights
-        .map(|w| {
-            sum += u64::from(w);
-            sum
-        })
-        .collect()
-}
-
-fn pick(cumulative: &[u64], rng: &mut SmallRng) -> usize {
-    let total = *cumulative.last().expect("plans have at least one entry");
-    let x = rng.random_range(0..total);
-    cumulative.partition_point(|&c| c <= x)
 }
 
 /// Sleeps `d`, or less if the run stops; returns false if it stopped.
@@ -119,8 +104,8 @@ pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
         .expect("digits and ascii are a valid header value");
     let mut conns: Vec<Option<Conn>> = plan.targets.iter().map(|_| None).collect();
     let interval = match plan.pacing {
-        Pacing::Rate(r) => Some(Duration::from_secs_f64(plan.users as f64 / r)),
-        Pacing::Wait(_) => None,
+        TaskPacing::Rate(r) => Some(Duration::from_secs_f64(plan.users as f64 / r)),
+        TaskPacing::Wait(_) => None,
     };
     let mut next_start = Instant::now();
     'tasks: loop {
@@ -133,8 +118,8 @@ pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
                 break;
             }
         }
-        let t = pick(&ctx.task_weights, &mut rng);
-        let g = pick(&ctx.target_weights, &mut rng);
+        let t = ctx.tasks.pick(&mut rng);
+        let g = ctx.targets.pick(&mut rng);
         let task = &plan.journey.tasks[t];
         ctx.recorder.task_started(t);
         for (i, req) in task.requests.iter().enumerate() {
@@ -176,7 +161,7 @@ pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
                 next_start = (next_start + every).max(Instant::now());
                 next_start
             }
-            (None, Pacing::Wait(w)) => {
+            (None, TaskPacing::Wait(w)) => {
                 let think = if w.max > w.min {
                     rng.random_range(w.min..=w.max)
                 } else {
@@ -184,7 +169,7 @@ pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
                 };
                 Instant::now() + think
             }
-            (None, Pacing::Rate(_)) => unreachable!("a rate always sets an interval"),
+            (None, TaskPacing::Rate(_)) => unreachable!("a rate always sets an interval"),
         };
         if !sleep_or_stop(until, &mut stop).await {
             break;
@@ -204,6 +189,9 @@ async fn exchange(
     user: &HeaderValue,
     rng: &mut SmallRng,
 ) -> Result<(u16, u64), ErrorKind> {
+    // Latency counts connection set-up, as the load's does (hey's total includes DNS+dialup):
+    // a user waiting on a slow TLS handshake waited for its answer.
+    let sent = Instant::now();
     let (conn, _) = conn::reuse_or_open(
         slot,
         &target.target,
@@ -234,21 +222,8 @@ async fn exchange(
     if empty {
         headers.remove(CONTENT_LENGTH);
     }
-    let sent = Instant::now();
-    let Conn { sender, driver, .. } = conn;
-    let answer = driver
-        .run(async {
-            let resp = sender.send(req).await?;
-            let status = resp.status().as_u16();
-            let mut incoming = resp.into_body();
-            while let Some(frame) = incoming.frame().await {
-                frame.map_err(|e| conn::classify_hyper(&e))?;
-            }
-            Ok::<_, ErrorKind>(status)
-        })
-        .await;
-    let status = match answer {
-        Ok(s) => s,
+    let status = match conn::exchange(conn, req, false).await {
+        Ok(reply) => reply.status,
         Err(kind) => {
             *slot = None;
             return Err(kind);

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use clap::Parser;
-use loadgen::cli::{Cli, Command, OutputKind, normalize};
+use loadgen::cli::{Cli, Command, HeyRun, OutputKind, normalize};
 use loadgen::plan::{Pacing, Plan, PlanError, Protocol, Stop};
 
-use super::{parse, plan};
+use super::{hey_run, parse, plan};
 
 const URL: &str = "http://127.0.0.1:9/path?q=1";
 
@@ -33,6 +33,32 @@ fn both<T: PartialEq + std::fmt::Debug>(one_dash: &[&str], get: impl Fn(&Plan) -
     }
 }
 
+/// As `both`, for what the runner keeps beside the plan (output, threads).
+fn both_run<T: PartialEq + std::fmt::Debug>(
+    one_dash: &[&str],
+    get: impl Fn(&HeyRun) -> T,
+    want: T,
+) {
+    let two_dash: Vec<String> = one_dash
+        .iter()
+        .map(|a| {
+            if a.starts_with('-') && !a.starts_with("--") {
+                format!("-{a}")
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    for args in [
+        one_dash.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        two_dash,
+    ] {
+        let mut v: Vec<&str> = args.iter().map(String::as_str).collect();
+        v.push(URL);
+        assert_eq!(get(&hey_run(&v)), want, "{v:?}");
+    }
+}
+
 #[test]
 fn hey_defaults() {
     let p = plan(&[URL]);
@@ -46,8 +72,9 @@ fn hey_defaults() {
     assert_eq!(p.protocol, Protocol::Http1);
     assert!(p.keepalive);
     assert_eq!(p.max_redirects, 10);
-    assert_eq!(p.output, OutputKind::Summary);
-    assert_eq!(p.cpus, std::thread::available_parallelism().unwrap().get());
+    let r = hey_run(&[URL]);
+    assert_eq!(r.output, OutputKind::Summary);
+    assert_eq!(r.cpus, std::thread::available_parallelism().unwrap().get());
 }
 
 #[test]
@@ -60,7 +87,7 @@ fn each_hey_flag_one_dash_and_two() {
         |p| p.stop,
         Stop::Duration(Duration::from_secs(90)),
     );
-    both(&["-o", "csv"], |p| p.output, OutputKind::Csv);
+    both_run(&["-o", "csv"], |p| p.output, OutputKind::Csv);
     both(
         &["-m", "post"],
         |p| p.request.method.clone(),
@@ -127,8 +154,8 @@ fn each_hey_flag_one_dash_and_two() {
         (false, "close".parse().unwrap()),
     );
     both(&["-disable-redirects"], |p| p.max_redirects, 0);
-    both(&["-cpus", "1"], |p| p.cpus, 1);
-    both(&["-cpus=1"], |p| p.cpus, 1);
+    both_run(&["-cpus", "1"], |p| p.cpus, 1);
+    both_run(&["-cpus=1"], |p| p.cpus, 1);
 }
 
 #[test]
@@ -151,8 +178,8 @@ fn loadgen_flags() {
         Pacing::Open { rate: 1000.0 }
     );
     assert_eq!(plan(&["-n", "10k", URL]).stop, Stop::Count(10_000));
-    assert_eq!(plan(&["--output", "json", URL]).output, OutputKind::Json);
-    assert!(!plan(&["--no-progress", URL]).progress);
+    assert_eq!(hey_run(&["--output", "json", URL]).output, OutputKind::Json);
+    assert!(!hey_run(&["--no-progress", URL]).progress);
     let p = plan(&[
         "--target",
         "good=http://a:1/",
@@ -169,7 +196,7 @@ fn loadgen_flags() {
         .map(|t| (t.name.as_str(), t.weight, t.host.as_str()))
         .collect();
     assert_eq!(t, [("good", 90, "a"), ("next", 10, "b")]);
-    let p = plan(&[
+    let p = hey_run(&[
         "--slo",
         "error_rate<1%",
         "--slo",

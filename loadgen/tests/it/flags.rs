@@ -35,7 +35,7 @@ async fn q_limits_each_worker() {
         "{} requests",
         r.total.requests
     );
-    assert_eq!(r.pacing.mode, "per_worker");
+    assert_eq!(r.pacing.mode, loadgen::report::PacingMode::PerWorker);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,7 +282,7 @@ fn cpus_sets_the_runtime_threads() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("[200]\t10 responses"));
     // The thread count itself is the plan's (checked in cli.rs); main builds the runtime from it.
-    assert_eq!(plan(&["-cpus", "1", &s.url("/")]).cpus, 1);
+    assert_eq!(super::hey_run(&["-cpus", "1", &s.url("/")]).cpus, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

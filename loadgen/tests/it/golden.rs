@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use clap::CommandFactory;
 use loadgen::canary::{CanaryResult, Rollback, StepResult, TargetSummary};
 use loadgen::cli::Cli;
+use loadgen::failure::ErrorKind;
 use loadgen::gate::Gate;
 use loadgen::journey::report::{EndpointReport, JourneyReport, LatencyMs};
 use loadgen::plan::Pacing;
 use loadgen::report::{PacingReport, Report, TargetReport};
-use loadgen::stats::{ErrorKind, Stats};
+use loadgen::stats::Stats;
 
 /// Compares `actual` with the golden file `name`, or rewrites it under `LOADGEN_BLESS=1`.
 fn golden(name: &str, actual: &str) {
@@ -117,7 +118,12 @@ fn stats(scale: u64, with_errors: bool, open: bool) -> Stats {
 fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
     let open = matches!(pacing, Pacing::Open { .. });
     let per_target = [
-        ("stable", "http://127.0.0.1:8080/", 90, stats(1, false, open)),
+        (
+            "stable",
+            "http://127.0.0.1:8080/",
+            90,
+            stats(1, false, open),
+        ),
         ("next", "http://127.0.0.1:8081/", 10, stats(3, true, open)),
     ];
     let secs = 2.5;
@@ -209,9 +215,7 @@ fn exit_codes() {
         }
         for expect_breach in [false, true] {
             let code = loadgen::exit_code(&r, expect_breach);
-            table.push_str(&format!(
-                "{case}, expect_breach={expect_breach}: {code}\n"
-            ));
+            table.push_str(&format!("{case}, expect_breach={expect_breach}: {code}\n"));
         }
     }
     golden("exit-codes.txt", &table);
@@ -386,8 +390,20 @@ async fn usage_errors_of_every_command() {
         &["journey", "--host", "ftp://x/"],
         &["journey", "--host", "http://127.0.0.1:1/", "--wait", "5..1"],
         &["phase", "show"],
-        &["phase", "apply", "no-such-preset", "--host", "http://127.0.0.1:1/"],
-        &["scenario", "run", "/no/such/timeline.toml", "--host", "http://127.0.0.1:1/"],
+        &[
+            "phase",
+            "apply",
+            "no-such-preset",
+            "--host",
+            "http://127.0.0.1:1/",
+        ],
+        &[
+            "scenario",
+            "run",
+            "/no/such/timeline.toml",
+            "--host",
+            "http://127.0.0.1:1/",
+        ],
         &["slo", "rules", "/no/such/spec.toml"],
         &["alerts", "wait", "--prometheus", "http://127.0.0.1:1/"],
         &["merge"],

@@ -1,8 +1,8 @@
 //! `loadgen journey` against a real mock-server: the workshop swarm's task weights come out in
 //! the shares Locust's would, and the server counted exactly what the users sent.
 
+use loadgen::cli::JourneyPlan;
 use loadgen::cli::{Cli, Command};
-use loadgen::journey::plan::JourneyPlan;
 use loadgen::journey::report::{EndpointReport, JourneyReport};
 use loadgen::journey::{self, Live};
 

@@ -6,6 +6,7 @@ mod binary;
 mod canary;
 mod cli;
 mod client_metrics;
+mod connect_time;
 mod errors;
 mod flags;
 mod golden;
@@ -20,11 +21,12 @@ mod report;
 mod server;
 mod slo_cmd;
 mod split;
+mod split_rule;
 mod stall;
 mod timeline;
 
 use clap::Parser;
-use loadgen::cli::{Cli, normalize};
+use loadgen::cli::{Cli, HeyRun, normalize};
 use loadgen::plan::Plan;
 use loadgen::report::Report;
 
@@ -36,6 +38,11 @@ pub fn parse(args: &[&str]) -> Cli {
 
 pub fn plan(args: &[&str]) -> Plan {
     Plan::try_from(parse(args).hey).unwrap_or_else(|e| panic!("{args:?} should make a plan: {e}"))
+}
+
+/// The whole hey-mode run: the plan plus the runner's choices (output, gates, threads).
+pub fn hey_run(args: &[&str]) -> HeyRun {
+    HeyRun::try_from(parse(args).hey).unwrap_or_else(|e| panic!("{args:?} should make a run: {e}"))
 }
 
 /// Load tests share 2 cores. Runs hold this for reading; a test whose assertion is about timing

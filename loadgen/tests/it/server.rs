@@ -32,6 +32,8 @@ pub struct Spec {
     pub body: &'static [u8],
     /// Skip the bookkeeping (request log, handler histogram) for throughput tests.
     pub fast: bool,
+    /// https only: wait this long before the TLS handshake, to make connection set-up slow.
+    pub tls_delay: Duration,
 }
 
 impl Default for Spec {
@@ -42,6 +44,7 @@ impl Default for Spec {
             freeze: None,
             body: b"hello",
             fast: false,
+            tls_delay: Duration::ZERO,
         }
     }
 }
@@ -118,10 +121,14 @@ impl Server {
                 st.connections.fetch_add(1, Ordering::Relaxed);
                 let (st, spec, tls) = (st.clone(), spec.clone(), tls.clone());
                 tokio::spawn(async move {
+                    let delay = spec.tls_delay;
                     let svc = service_fn(move |req| handle(st.clone(), spec.clone(), req));
                     let http = auto::Builder::new(TokioExecutor::new());
                     let _ = match tls {
-                        Some(tls) => match tls.accept(stream).await {
+                        Some(tls) => match {
+                            tokio::time::sleep(delay).await;
+                            tls.accept(stream).await
+                        } {
                             Ok(s) => http.serve_connection(TokioIo::new(s), svc).await,
                             Err(_) => return,
                         },

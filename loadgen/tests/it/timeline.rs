@@ -4,8 +4,9 @@
 
 use std::io::Write;
 
+use loadgen::cli::ScenarioCommand;
 use loadgen::cli::{Cli, Command};
-use loadgen::scenario::{self, ScenarioArgs, ScenarioCommand};
+use loadgen::scenario::{self, ScenarioOptions};
 
 use super::CPU;
 use super::journey::endpoint;
@@ -26,14 +27,14 @@ method = "POST"
 path = "/login"
 "#;
 
-fn scenario_args(args: &[&str]) -> ScenarioArgs {
+pub fn scenario_args(args: &[&str]) -> ScenarioOptions {
     let argv = ["loadgen", "scenario", "run"].iter().chain(args).copied();
     let cli = <Cli as clap::Parser>::try_parse_from(argv)
         .unwrap_or_else(|e| panic!("{args:?} should parse: {e}"));
     let Some(Command::Scenario(ScenarioCommand::Run(a))) = cli.command else {
         panic!("not scenario run")
     };
-    a
+    ScenarioOptions::from(&a)
 }
 
 fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {

@@ -1,0 +1,143 @@
+//! `loadgen canary`'s flags and the checked rollout they become (`CanaryPlan`), plus how the
+//! result is printed.
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::canary::{CANARY, CanaryError, CanaryPlan, STABLE, parse_query};
+use crate::cli::HeyArgs;
+use crate::cli::values::parse_duration;
+use crate::gate::Gate;
+use crate::plan::Plan;
+
+/// A rollout as the runner carries it out: the plan, and how to print its result.
+#[derive(Debug, Clone)]
+pub struct CanaryRun {
+    pub plan: CanaryPlan,
+    pub output: CanaryOutput,
+}
+
+impl TryFrom<CanaryArgs> for CanaryRun {
+    type Error = CanaryError;
+
+    fn try_from(a: CanaryArgs) -> Result<CanaryRun, CanaryError> {
+        let output = a.output;
+        Ok(CanaryRun {
+            plan: CanaryPlan::try_from(a)?,
+            output,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CanaryArgs {
+    /// URL of the stable (good) revision.
+    #[arg(long)]
+    pub stable: String,
+    /// URL of the canary revision.
+    #[arg(long)]
+    pub canary: String,
+    /// Canary traffic percentages, in order; the last should be 100 to promote.
+    #[arg(long, value_delimiter = ',', default_value = "5,20,50,100")]
+    pub steps: Vec<u32>,
+    /// How long each step lasts if its gates hold.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub step_duration: Duration,
+    /// A gate on the canary's own traffic (repeatable), e.g. 'error_rate<1%', 'p99<500ms'.
+    #[arg(long = "gate", required = true)]
+    pub gates: Vec<String>,
+    /// A gate on a Prometheus query, 'PROMQL < THRESHOLD' (repeatable); needs --prometheus.
+    #[arg(long = "gate-query")]
+    pub queries: Vec<String>,
+    /// Prometheus base URL for --gate-query.
+    #[arg(long)]
+    pub prometheus: Option<String>,
+    /// How often the gates are judged within a step.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub check_every: Duration,
+    /// Canary requests a step needs before a breach counts (a p99 of five requests is noise).
+    #[arg(long, default_value_t = 50)]
+    pub min_requests: u64,
+    /// After a rollback, how long load stays on stable to verify it.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub verify: Duration,
+    /// Total request rate across both revisions (open model, requests per second).
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// Connections (workers).
+    #[arg(short = 'c', long = "c", default_value_t = 10)]
+    pub concurrency: usize,
+    /// Output: the timeline as text, or the whole result as JSON.
+    #[arg(long, value_enum, default_value_t = CanaryOutput::Text)]
+    pub output: CanaryOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CanaryOutput {
+    Text,
+    Json,
+}
+
+impl TryFrom<CanaryArgs> for CanaryPlan {
+    type Error = CanaryError;
+
+    fn try_from(a: CanaryArgs) -> Result<Self, CanaryError> {
+        if a.steps.is_empty()
+            || a.steps.iter().any(|&w| w == 0 || w > 100)
+            || a.steps.windows(2).any(|w| w[0] >= w[1])
+        {
+            return Err(CanaryError::Steps(a.steps));
+        }
+        if a.check_every.is_zero() {
+            return Err(CanaryError::CheckEvery);
+        }
+        let gates = a
+            .gates
+            .iter()
+            .map(|text| {
+                let mut gate: Gate = text.parse().map_err(|reason: String| CanaryError::Gate {
+                    gate: text.clone(),
+                    reason,
+                })?;
+                // Gates judge the canary's own traffic, whatever scope was written.
+                gate.target = Some(CANARY.to_owned());
+                Ok(gate)
+            })
+            .collect::<Result<Vec<_>, CanaryError>>()?;
+        let queries = a
+            .queries
+            .iter()
+            .map(|q| parse_query(q))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !queries.is_empty() && a.prometheus.is_none() {
+            return Err(CanaryError::NoPrometheus);
+        }
+        // The engine's own checks (URLs, rate, connections) apply unchanged: the load is hey
+        // mode's, built from typed values.
+        let load = HeyArgs {
+            duration: Some(Duration::from_millis(
+                a.check_every.as_millis().clamp(1, u128::from(u64::MAX)) as u64,
+            )),
+            concurrency: a.concurrency,
+            rate: Some(a.rate),
+            targets: vec![
+                (STABLE.to_owned(), a.stable.clone()),
+                (CANARY.to_owned(), a.canary.clone()),
+            ],
+            no_progress: true,
+            ..HeyArgs::default()
+        };
+        Ok(CanaryPlan {
+            steps: a.steps,
+            step_duration: a.step_duration,
+            check_every: a.check_every,
+            gates,
+            queries,
+            prometheus: a.prometheus,
+            min_requests: a.min_requests,
+            verify: a.verify,
+            base: Plan::try_from(load)?,
+        })
+    }
+}

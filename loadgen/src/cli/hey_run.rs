@@ -1,0 +1,285 @@
+//! What hey mode's flags become: the engine's `Plan` plus the runner's `HeyRun` (what to
+//! print, which gates judge the report, how many threads). Every check happens here, once: URLs,
+//! headers, body, pacing, stop, shards and `--split` (by `weighted::split`, Cloud Run's rule).
+
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::Method;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::Authority;
+
+use crate::cli::OutputKind;
+use crate::cli::hey::HeyArgs;
+use crate::gate::Gate;
+use crate::plan::{
+    Pacing, Plan, PlanError, Protocol, RequestSpec, Stop, Target, TargetSpec, out_of_range, target,
+};
+use crate::weighted::{SplitError, split};
+
+/// A hey-mode run as the runner carries it out: the engine's plan, plus the choices that are not
+/// the engine's (output, gates, runtime threads, progress bar).
+#[derive(Debug, Clone)]
+pub struct HeyRun {
+    pub plan: Plan,
+    /// Runtime threads (`-cpus`; default: all).
+    pub cpus: usize,
+    pub output: OutputKind,
+    /// Judged by the runner against the finished report.
+    pub gates: Vec<Gate>,
+    pub expect_breach: bool,
+    pub progress: bool,
+}
+
+impl TryFrom<HeyArgs> for Plan {
+    type Error = PlanError;
+
+    fn try_from(a: HeyArgs) -> Result<Plan, PlanError> {
+        HeyRun::try_from(a).map(|run| run.plan)
+    }
+}
+
+impl TryFrom<HeyArgs> for HeyRun {
+    type Error = PlanError;
+
+    fn try_from(mut a: HeyArgs) -> Result<HeyRun, PlanError> {
+        if let Some((i, n)) = a.shard {
+            shard(&mut a, i, n)?;
+        }
+        if !(1..=MAX_WORKERS).contains(&a.concurrency) {
+            return Err(out_of_range("-c", "between 1 and 100000", a.concurrency));
+        }
+        let stop = match a.duration {
+            Some(d) if d.is_zero() || d > MAX_DURATION => {
+                return Err(out_of_range(
+                    "-z",
+                    "longer than 0 and at most 365 days",
+                    humantime::format_duration(d),
+                ));
+            }
+            Some(d) => Stop::Duration(d),
+            None if a.requests == 0 => return Err(out_of_range("-n", "at least 1", 0)),
+            None if a.requests < a.concurrency as u64 => {
+                return Err(PlanError::FewerRequestsThanWorkers {
+                    requests: a.requests,
+                    concurrency: a.concurrency,
+                });
+            }
+            None => Stop::Count(a.requests),
+        };
+        if !(a.qps == 0.0 || (MIN_RATE..=MAX_RATE).contains(&a.qps)) {
+            return Err(out_of_range(
+                "-q",
+                "0 (no limit) or between 0.001 and 1e9",
+                a.qps,
+            ));
+        }
+        if let Some(rate) = a.rate.filter(|r| !(MIN_RATE..=MAX_RATE).contains(r)) {
+            return Err(out_of_range("--rate", "between 0.001 and 1e9", rate));
+        }
+        let pacing = match (a.qps > 0.0, a.rate) {
+            (true, Some(_)) => return Err(PlanError::QpsAndRate),
+            (true, None) => Pacing::PerWorker { qps: a.qps },
+            (false, Some(rate)) => Pacing::Open { rate },
+            (false, None) => Pacing::Closed,
+        };
+        if !(0.0..=MAX_DURATION.as_secs_f64()).contains(&a.timeout_secs) {
+            return Err(out_of_range(
+                "-t",
+                "seconds from 0 to 365 days",
+                a.timeout_secs,
+            ));
+        }
+        let timeout = (a.timeout_secs > 0.0).then(|| Duration::from_secs_f64(a.timeout_secs));
+        let cpus = match a.cpus {
+            Some(n) if !(1..=MAX_CPUS).contains(&n) => {
+                return Err(out_of_range("-cpus", "between 1 and 1024", n));
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let method = Method::from_bytes(a.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| PlanError::BadMethod(a.method.clone()))?;
+        let body = match (&a.body, &a.body_file) {
+            (Some(_), Some(_)) => return Err(PlanError::TwoBodies),
+            (Some(b), None) => Bytes::from(b.clone()),
+            (None, Some(p)) => {
+                Bytes::from(std::fs::read(p).map_err(|source| PlanError::BodyFile {
+                    path: p.display().to_string(),
+                    source,
+                })?)
+            }
+            (None, None) => Bytes::new(),
+        };
+        let proxy = a.proxy.as_deref().map(parse_proxy).transpose()?;
+        let headers = common_headers(&a, &body)?;
+
+        let named: Vec<(String, String)> = match (&a.url, a.targets.is_empty()) {
+            (None, true) => return Err(PlanError::NoUrl),
+            (Some(_), false) => return Err(PlanError::UrlAndTargets),
+            (Some(url), true) => vec![("default".to_string(), url.clone())],
+            (None, false) => a.targets.clone(),
+        };
+        let weights = weights(&named, &a.splits)?;
+        let mut targets = Vec::with_capacity(named.len());
+        for ((name, url), weight) in named.into_iter().zip(weights) {
+            if targets.iter().any(|t: &Target| t.name == name) {
+                return Err(PlanError::DuplicateTarget(name));
+            }
+            let t = target(TargetSpec {
+                name: &name,
+                url: &url,
+                weight,
+                proxy: proxy.as_ref(),
+                host: a.host.as_deref(),
+                h2: a.h2,
+                headers: &headers,
+            })?;
+            targets.push(t);
+        }
+
+        let mut gates = Vec::with_capacity(a.slo.len());
+        for text in &a.slo {
+            let gate: Gate = text.parse().map_err(PlanError::BadGate)?;
+            if let Some(name) = &gate.target {
+                if !targets.iter().any(|t| &t.name == name) {
+                    return Err(PlanError::UnknownTarget {
+                        what: format!("--slo {text:?}"),
+                        name: name.clone(),
+                    });
+                }
+            }
+            gates.push(gate);
+        }
+        if a.expect_breach && gates.is_empty() {
+            return Err(PlanError::ExpectBreachWithoutGates);
+        }
+
+        let plan = Plan {
+            targets,
+            request: RequestSpec { method, body },
+            pacing,
+            stop,
+            concurrency: a.concurrency,
+            timeout,
+            protocol: if a.h2 {
+                Protocol::Http2
+            } else {
+                Protocol::Http1
+            },
+            keepalive: !a.disable_keepalive,
+            max_redirects: if a.disable_redirects { 0 } else { 10 },
+            proxied: proxy.is_some(),
+            insecure: a.insecure,
+        };
+        Ok(HeyRun {
+            plan,
+            cpus,
+            output: a.output.unwrap_or(OutputKind::Summary),
+            gates,
+            expect_breach: a.expect_breach,
+            progress: !a.no_progress,
+        })
+    }
+}
+
+/// Bounds that keep every later computation (due times, deadlines, allocations per worker)
+/// finite, so no input can make the engine panic or exhaust memory before it starts.
+const MAX_WORKERS: usize = 100_000;
+const MAX_CPUS: usize = 1024;
+const MIN_RATE: f64 = 0.001;
+const MAX_RATE: f64 = 1e9;
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Headers every request carries, in hey's manner: Content-Type (default text/html), the
+/// User-Agent, Accept-Encoding unless -disable-compression, then -A, -a and each -H.
+fn common_headers(a: &HeyArgs, body: &Bytes) -> Result<HeaderMap, PlanError> {
+    let bad = |h: &str| PlanError::BadHeader(h.to_string());
+    let mut map = HeaderMap::new();
+    let value = |v: &str| HeaderValue::from_str(v).map_err(|_| bad(v));
+    map.insert(header::CONTENT_TYPE, value(&a.content_type)?);
+    map.insert(
+        header::USER_AGENT,
+        HeaderValue::from_static(concat!("loadgen/", env!("CARGO_PKG_VERSION"))),
+    );
+    if !a.disable_compression {
+        map.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if a.disable_keepalive {
+        map.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if let Some(accept) = &a.accept {
+        map.insert(header::ACCEPT, value(accept)?);
+    }
+    if let Some(auth) = &a.basic_auth {
+        let token = base64::engine::general_purpose::STANDARD.encode(auth);
+        map.insert(header::AUTHORIZATION, value(&format!("Basic {token}"))?);
+    }
+    for h in &a.headers {
+        let (name, v) = h.split_once(':').ok_or_else(|| bad(h))?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad(h))?;
+        map.insert(name, HeaderValue::from_str(v.trim()).map_err(|_| bad(h))?);
+    }
+    if !body.is_empty() {
+        map.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    Ok(map)
+}
+
+fn parse_proxy(s: &str) -> Result<(String, u16), PlanError> {
+    let auth: Authority = s.parse().map_err(|_| PlanError::BadProxy(s.to_string()))?;
+    let port = auth
+        .port_u16()
+        .ok_or_else(|| PlanError::BadProxy(s.to_string()))?;
+    Ok((auth.host().to_string(), port))
+}
+
+fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Vec<u32>, PlanError> {
+    for (name, _) in splits {
+        if !named.iter().any(|(n, _)| n == name) {
+            return Err(PlanError::UnknownTarget {
+                what: format!("--split {name}"),
+                name: name.clone(),
+            });
+        }
+    }
+    let given: Vec<Option<u32>> = named
+        .iter()
+        .map(|(name, _)| {
+            splits
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| {
+                    v.parse::<u32>().map_err(|_| PlanError::BadWeight {
+                        name: name.clone(),
+                        value: v.clone(),
+                    })
+                })
+                .transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    split(&given, 100).map_err(|e| match e {
+        SplitError::NothingLeft(i) => PlanError::MissingWeight(named[i].0.clone()),
+        SplitError::AllZero => PlanError::ZeroWeights,
+    })
+}
+
+/// Shard `i` of `n` takes an even share of the requests, the workers and the rate, the first
+/// `total % n` shards one more, so the shards together are exactly the unsharded run.
+fn shard(a: &mut HeyArgs, i: u64, n: u64) -> Result<(), PlanError> {
+    let share = |total: u64| total / n + u64::from(i < total % n);
+    if (a.concurrency as u64) < n {
+        return Err(PlanError::ShardWithoutWorker {
+            shards: n,
+            concurrency: a.concurrency,
+        });
+    }
+    a.concurrency = share(a.concurrency as u64) as usize;
+    if a.duration.is_none() {
+        a.requests = share(a.requests);
+    }
+    a.rate = a.rate.map(|r| r / n as f64);
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! `loadgen journey`'s flags and the checked plan they become (`TryFrom`), so users never meet a
+//! bad value: the journey file is parsed, URLs are checked, waits and rates are bounded.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::values::{parse_duration, parse_pair};
+use crate::journey::plan::{
+    JourneyPlanError, MAX_RUN, MAX_USERS, RunPlan, TaskPacing, TaskStop, targets,
+};
+use crate::journey::spec::{Journey, Wait};
+use crate::plan::out_of_range;
+
+/// How the final report is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A table per endpoint and in total, as Locust prints.
+    Text,
+    /// The report as JSON (schema: loadgen/schema/journey-report.schema.json).
+    Json,
+    /// Locust's stats CSV: one row per endpoint, then "Aggregated".
+    Csv,
+}
+
+/// Simulate users walking through a journey, as the workshop's Locust swarm did.
+#[derive(Debug, Clone, Args)]
+pub struct JourneyArgs {
+    /// Base URL of the service (e.g. http://mockserver-service.movie-guru.svc.cluster.local).
+    #[arg(long, required_unless_present = "targets")]
+    pub host: Option<String>,
+    /// A named target, NAME=URL, repeatable, instead of --host; tasks are split by --split.
+    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_pair, conflicts_with = "host")]
+    pub targets: Vec<(String, String)>,
+    /// Traffic weight of a target, NAME=WEIGHT (default: equal).
+    #[arg(long = "split", value_name = "NAME=WEIGHT", value_parser = parse_pair)]
+    pub splits: Vec<(String, String)>,
+    /// A shipped journey (workshop, challenge1) or a journey file. Default: the workshop swarm.
+    #[arg(long, default_value = "workshop")]
+    pub journey: String,
+    /// Simulated users at peak.
+    #[arg(short = 'u', long, default_value_t = 3)]
+    pub users: usize,
+    /// Users started per second until all run (Locust's spawn rate).
+    #[arg(short = 'r', long, default_value_t = 1.0)]
+    pub spawn_rate: f64,
+    /// Stop after this long (e.g. 7h, 90s). Default: until Ctrl-C or --tasks.
+    #[arg(short = 't', long, value_parser = parse_duration)]
+    pub run_time: Option<Duration>,
+    /// Stop after this many tasks have started, in total.
+    #[arg(long)]
+    pub tasks: Option<u64>,
+    /// Think time after each task, MIN..MAX (e.g. 10ms..50ms); overrides the journey's.
+    #[arg(long, value_name = "MIN..MAX")]
+    pub wait: Option<String>,
+    /// Instead of a think time: tasks started per second, in total, spread evenly over users
+    /// (Locust's constant throughput).
+    #[arg(long, conflicts_with = "wait")]
+    pub rate: Option<f64>,
+    /// Timeout of each request.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Print live stats on stderr this often; 0s for none.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub stats_interval: Duration,
+    /// Serve client-side Prometheus metrics on this address (e.g. 0.0.0.0:9464).
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// The final report's format.
+    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Text)]
+    pub output: ReportFormat,
+    /// Also write the final report as CSV to this file (Locust's --csv).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Do not verify TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+/// The whole command: the run plus where its output goes.
+#[derive(Debug, Clone)]
+pub struct JourneyPlan {
+    pub run: RunPlan,
+    pub stats_interval: Option<Duration>,
+    pub metrics_addr: Option<SocketAddr>,
+    pub output: ReportFormat,
+    pub csv: Option<PathBuf>,
+}
+
+impl TryFrom<JourneyArgs> for JourneyPlan {
+    type Error = JourneyPlanError;
+
+    fn try_from(a: JourneyArgs) -> Result<JourneyPlan, JourneyPlanError> {
+        let journey = Journey::load(&a.journey)?;
+        let named = match &a.host {
+            Some(h) => vec![("default".to_owned(), h.clone())],
+            None => a.targets.clone(),
+        };
+        let targets = targets(&named, &a.splits)?;
+        if !(1..=MAX_USERS).contains(&a.users) {
+            return Err(out_of_range("--users", "between 1 and 100000", a.users));
+        }
+        // Infinite starts every user at once; below 0.001/s the last start would overflow time.
+        if a.spawn_rate.is_nan() || a.spawn_rate < 0.001 {
+            return Err(out_of_range(
+                "--spawn-rate",
+                "at least 0.001 users/s",
+                a.spawn_rate,
+            ));
+        }
+        let pacing = match (&a.wait, a.rate) {
+            (_, Some(r)) if !(r.is_finite() && (0.001..=1e6).contains(&r)) => {
+                return Err(out_of_range("--rate", "between 0.001 and 1e6 tasks/s", r));
+            }
+            (_, Some(r)) => TaskPacing::Rate(r),
+            (Some(w), None) => TaskPacing::Wait(Wait::parse(w)?),
+            (None, None) => TaskPacing::Wait(journey.wait),
+        };
+        if let Some(d) = a.run_time.filter(|d| d.is_zero() || *d > MAX_RUN) {
+            return Err(out_of_range(
+                "--run-time",
+                "above 0 and at most 365 days",
+                humantime::format_duration(d),
+            ));
+        }
+        if a.tasks == Some(0) {
+            return Err(out_of_range("--tasks", "at least 1", 0));
+        }
+        if a.timeout.is_zero() || a.timeout > MAX_RUN {
+            return Err(out_of_range(
+                "--timeout",
+                "above 0 and at most 365 days",
+                humantime::format_duration(a.timeout),
+            ));
+        }
+        Ok(JourneyPlan {
+            run: RunPlan {
+                journey: Arc::new(journey),
+                targets,
+                users: a.users,
+                spawn_rate: a.spawn_rate,
+                pacing,
+                stop: TaskStop {
+                    run_time: a.run_time,
+                    tasks: a.tasks,
+                },
+                timeout: a.timeout,
+                insecure: a.insecure,
+            },
+            stats_interval: (!a.stats_interval.is_zero()).then_some(a.stats_interval),
+            metrics_addr: a.metrics_addr,
+            output: a.output,
+            csv: a.csv,
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! `loadgen scenario run`'s flags, and the options the timeline runner takes from them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::cli::values::{parse_duration, parse_pair};
+use crate::scenario::ScenarioOptions;
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ScenarioCommand {
+    /// Execute a timeline's steps against a service and report each step.
+    Run(ScenarioArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScenarioArgs {
+    /// A timeline file (scenarios/timelines/*.toml).
+    pub file: PathBuf,
+    /// Base URL of the service; phases are posted to its /phase.
+    #[arg(long, required_unless_present = "targets")]
+    pub host: Option<String>,
+    /// Named targets, NAME=URL, instead of --host; a step's `split` weighs them, and phases go
+    /// to every one.
+    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_pair, conflicts_with = "host")]
+    pub targets: Vec<(String, String)>,
+    /// The mock-server's --admin-token, for posting phases.
+    #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Load until a step sets one: simulated users.
+    #[arg(short = 'u', long, default_value_t = 10)]
+    pub users: usize,
+    /// Load until a step sets one: think time MIN..MAX (default: the journey's).
+    #[arg(long, value_name = "MIN..MAX")]
+    pub wait: Option<String>,
+    /// Load until a step sets one: a shipped journey or a journey file.
+    #[arg(long, default_value = "workshop")]
+    pub journey: String,
+    /// Timeout of each request.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Serve client-side Prometheus metrics on this address for the whole timeline.
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Print live stats on stderr this often; 0s for none.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub stats_interval: Duration,
+    /// Print the result as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not verify TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl From<&ScenarioArgs> for ScenarioOptions {
+    fn from(a: &ScenarioArgs) -> ScenarioOptions {
+        ScenarioOptions {
+            file: a.file.clone(),
+            host: a.host.clone(),
+            targets: a.targets.clone(),
+            token: a.token.clone(),
+            users: a.users.clone(),
+            wait: a.wait.clone(),
+            journey: a.journey.clone(),
+            timeout: a.timeout.clone(),
+            stats_interval: a.stats_interval.clone(),
+            insecure: a.insecure.clone(),
+        }
+    }
+}

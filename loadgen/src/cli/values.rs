@@ -1,0 +1,57 @@
+//! Value parsers for flags: counts with k/m suffixes, Go-style durations, rates, `I/N` shards,
+//! `NAME=VALUE` pairs. Each says what it wanted in its error.
+
+use std::time::Duration;
+
+/// `I/N` with 0 <= I < N.
+pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("{s:?} is not I/N with 0 <= I < N (e.g. 0/4)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// A count with an optional k/m suffix: 500, 10k, 5m.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let (digits, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1_000),
+        Some((i, 'm' | 'M')) => (&s[..i], 1_000_000),
+        _ => (s, 1),
+    };
+    digits
+        .replace('_', "")
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a count (e.g. 500, 10k, 5m)"))
+}
+
+/// A Go-style duration as hey takes it: 10s, 3m, 1m30s, 250ms.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration (e.g. 10s, 3m): {e}"))
+}
+
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let r = parse_count(s)
+        .map(|n| n as f64)
+        .or_else(|_| s.parse::<f64>().map_err(|_| ()));
+    match r {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a positive rate in requests per second"
+        )),
+    }
+}
+
+pub fn parse_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}

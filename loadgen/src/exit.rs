@@ -1,0 +1,14 @@
+//! The exit codes of the binary, named once. Features name the code their own errors call for
+//! (`PhaseError::exit_code`); the runner maps every result to one of these.
+
+pub const OK: i32 = 0;
+/// The run could not be carried out (e.g. output could not be written).
+pub const FAILED: i32 = 1;
+/// Bad arguments (EX_USAGE).
+pub const USAGE: i32 = 64;
+/// `loadgen canary` rolled the canary back.
+pub const ROLLED_BACK: i32 = 98;
+/// An `--slo` gate broke; under `--expect-breach`, no gate broke.
+pub const SLO: i32 = 99;
+/// Interrupted by Ctrl-C (128 + SIGINT); a partial report was printed.
+pub const INTERRUPTED: i32 = 130;

@@ -1,0 +1,109 @@
+//! The engine's entry: runs a `Plan` to its end (or until shutdown) with one task per worker,
+//! and turns the workers' merged records into a `Report`. It neither parses flags nor judges
+//! gates nor prints: the runner above does those.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use tokio::time::Instant;
+
+use crate::plan::Plan;
+use crate::report::{PacingReport, Report, TargetReport};
+use crate::schedule::Schedule;
+use crate::stats::Stats;
+use crate::worker::Shared;
+use crate::{progress, report, stop, worker};
+
+/// A failure of the run itself (not of the system under test: those are counted, not raised).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("a worker task failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+    #[error("cannot encode the report: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Where a run's live output goes.
+#[derive(Default)]
+pub struct Sinks {
+    /// Receives hey's CSV rows as they happen (`-o csv`), header first.
+    pub csv: Option<Box<dyn Write + Send>>,
+    /// Draw a progress bar on stderr (only if stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Runs the plan to its end or until `shutdown` resolves, and returns the report.
+/// On shutdown, scheduling stops, in-flight requests get `stop::INTERRUPT_GRACE` to finish, and the
+/// report (marked `interrupted`) covers what completed.
+pub async fn run(
+    plan: Plan,
+    sinks: Sinks,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Report, Error> {
+    let csv = match sinks.csv {
+        Some(mut w) => {
+            w.write_all(b"response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset\n")?;
+            Some(Arc::new(Mutex::new(w)))
+        }
+        None => None,
+    };
+    let start = Instant::now();
+    let schedule = Schedule::new(start, plan.pacing, plan.stop);
+    let shared = Arc::new(Shared::new(plan, schedule, csv.clone()));
+    let workers: Vec<_> = (0..shared.plan.concurrency)
+        .map(|id| tokio::spawn(worker::run(shared.clone(), id)))
+        .collect();
+    let bar = progress::Bar::start(shared.clone(), sinks.progress);
+
+    let mut joined = Box::pin(async move {
+        let mut out = Vec::with_capacity(workers.len());
+        for w in workers {
+            out.push(w.await?);
+        }
+        Ok::<_, Error>(out)
+    });
+    let (finished, interrupted) = tokio::select! {
+        r = &mut joined => (r?, false),
+        () = shutdown => {
+            let r = stop::drain(&mut joined, || shared.schedule.stop(), || shared.cancel()).await?;
+            (r, true)
+        }
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    bar.finish();
+    if let Some(csv) = csv {
+        csv.lock().unwrap_or_else(|p| p.into_inner()).flush()?;
+    }
+
+    let plan = &shared.plan;
+    let per_target = shared.take_stats();
+    let abandoned = finished.iter().map(|f| f.abandoned).sum();
+    let mut total = Stats::default();
+    for s in &per_target {
+        total.merge(s);
+    }
+    let targets = plan
+        .targets
+        .iter()
+        .zip(per_target)
+        .map(|(t, s)| {
+            TargetReport::from_stats(&t.name, Some(t.url.to_string()), Some(t.weight), s, elapsed)
+        })
+        .collect();
+    let mut report = Report {
+        schema_version: report::SCHEMA_VERSION,
+        duration_secs: elapsed,
+        pacing: PacingReport::new(plan.pacing),
+        interrupted,
+        abandoned,
+        total: TargetReport::from_stats("total", None, None, total, elapsed),
+        targets,
+        // Gates are the runner's to judge (`HeyRun::gates`), not the engine's.
+        slo: Vec::new(),
+        peak_rss_kib: None,
+    };
+    report.peak_rss_kib = report::peak_rss_kib();
+    Ok(report)
+}

@@ -1,0 +1,281 @@
+//! The top layer: what the binary does with a parsed command line. One place builds the tokio
+//! runtime (raising the open-file limit first, for every mode), installs Ctrl-C, dispatches each
+//! command to its feature, prints the result, judges hey mode's gates, and maps every outcome to
+//! an exit code (`crate::exit`). Usage errors print their message and return 64.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::{
+    AlertsCommand, CanaryOutput, CanaryRun, Cli, Command, HeyRun, JourneyArgs, JourneyPlan,
+    MergeArgs, OutputKind, PhaseArgs, ReportFormat, ScenarioCommand, SloCommand,
+};
+use crate::client_metrics::ClientMetrics;
+use crate::journey::{self, Live, report as journey_report};
+use crate::load::Sinks;
+use crate::report::Report;
+use crate::scenario::{self, ScenarioOptions};
+use crate::{canary, exit, merge, phase_cmd, render, slo_cmd};
+
+/// Runs a parsed command line to its exit code.
+pub fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Some(Command::Merge(m)) => merge_reports(m),
+        Some(Command::Journey(a)) => journey(a),
+        Some(Command::Phase(a)) => phase(a),
+        Some(Command::Scenario(a)) => timeline(a),
+        Some(Command::Slo(a)) => slo(a),
+        Some(Command::Alerts(a)) => alerts(a),
+        Some(Command::Canary(args)) => match CanaryRun::try_from(args) {
+            Ok(run) => canary(run),
+            Err(e) => {
+                eprintln!("loadgen canary: {e}");
+                return exit::USAGE;
+            }
+        },
+        None => match HeyRun::try_from(cli.hey) {
+            Ok(run) => hey(run),
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                return exit::USAGE;
+            }
+        },
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("loadgen: {e:#}");
+        exit::FAILED
+    })
+}
+
+/// The exit code a finished hey-mode report calls for.
+pub fn exit_code(report: &Report, expect_breach: bool) -> i32 {
+    let broke = report.slo.iter().any(|o| !o.held);
+    if report.interrupted {
+        exit::INTERRUPTED
+    } else if broke != expect_breach {
+        exit::SLO
+    } else {
+        exit::OK
+    }
+}
+
+/// The runtime every command runs on; `threads` is hey's `-cpus` (default: one per core).
+fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    // `-c 10000` or a thousand users hold as many sockets: lift the soft descriptor limit.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        b.worker_threads(n);
+    }
+    b.enable_all().build().context("cannot start the runtime")
+}
+
+/// Resolves on Ctrl-C (SIGINT). If the handler cannot be installed, never: the run goes to its
+/// end rather than stopping at once.
+async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn hey(run: HeyRun) -> anyhow::Result<i32> {
+    let runtime = runtime(Some(run.cpus))?;
+    let sinks = Sinks {
+        csv: (run.output == OutputKind::Csv)
+            .then(|| Box::new(std::io::stdout()) as Box<dyn Write + Send>),
+        progress: run.progress && std::io::stderr().is_terminal(),
+    };
+    let mut report = runtime.block_on(crate::load::run(run.plan, sinks, ctrl_c()))?;
+    report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
+    let mut out = std::io::stdout().lock();
+    match run.output {
+        OutputKind::Summary => render::summary(&mut out, &report, &run.gates)?,
+        OutputKind::Json => render::json(&mut out, &report)?,
+        // hey prints only the rows in CSV mode; gates still decide the exit code.
+        OutputKind::Csv => {}
+    }
+    out.flush()?;
+    Ok(exit_code(&report, run.expect_breach))
+}
+
+fn canary(run: CanaryRun) -> anyhow::Result<i32> {
+    let result = runtime(None)?.block_on(run.plan.run())?;
+    match run.output {
+        CanaryOutput::Text => print!("{}", canary::render_text(&result)),
+        CanaryOutput::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+    }
+    Ok(if result.promoted {
+        exit::OK
+    } else {
+        exit::ROLLED_BACK
+    })
+}
+
+fn merge_reports(m: MergeArgs) -> anyhow::Result<i32> {
+    let report = merge::merge_files(&m.reports)?;
+    let mut out = std::io::stdout().lock();
+    match m.output {
+        OutputKind::Json => render::json(&mut out, &report)?,
+        OutputKind::Summary | OutputKind::Csv => render::summary(&mut out, &report, &[])?,
+    }
+    Ok(exit::OK)
+}
+
+/// Starts the client-side metrics server when asked for; it lives as long as the runtime.
+async fn metrics(addr: Option<std::net::SocketAddr>) -> anyhow::Result<Option<Arc<ClientMetrics>>> {
+    let Some(addr) = addr else { return Ok(None) };
+    let m = ClientMetrics::new()?;
+    let listener = ClientMetrics::bind(addr).await?;
+    eprintln!(
+        "loadgen: client metrics on http://{}/metrics",
+        listener.local_addr()?
+    );
+    tokio::spawn(m.clone().serve(listener, std::future::pending()));
+    Ok(Some(m))
+}
+
+fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
+    let plan = match JourneyPlan::try_from(args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("loadgen journey: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let rt = runtime(None)?;
+    let report = rt.block_on(async {
+        let metrics = metrics(plan.metrics_addr).await?;
+        let live = Live {
+            sink: Some(Box::new(std::io::stderr())),
+            interval: plan.stats_interval,
+            metrics,
+        };
+        anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
+    })?;
+    let mut out = std::io::stdout().lock();
+    match plan.output {
+        ReportFormat::Text => journey_report::text(&mut out, &report)?,
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Csv => journey_report::csv(&mut out, &report)?,
+    }
+    out.flush()?;
+    if let Some(path) = &plan.csv {
+        let mut f = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        journey_report::csv(&mut f, &report)?;
+    }
+    Ok(if report.interrupted {
+        exit::INTERRUPTED
+    } else {
+        exit::OK
+    })
+}
+
+fn phase(args: PhaseArgs) -> anyhow::Result<i32> {
+    let done = match args.command.plan() {
+        Ok((admin, action)) => runtime(None)?.block_on(phase_cmd::execute(&admin, &action)),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(doc) => {
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(exit::OK)
+        }
+        Err(e) => {
+            eprintln!("loadgen phase: {e}");
+            Ok(e.exit_code())
+        }
+    }
+}
+
+fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
+    let ScenarioCommand::Run(args) = cmd;
+    let options = ScenarioOptions::from(&args);
+    let steps = match scenario::plan(&options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("loadgen scenario: {e}");
+            return Ok(e.exit_code());
+        }
+    };
+    let total = steps.len();
+    let rt = runtime(None)?;
+    let json = args.json;
+    let result = rt.block_on(async {
+        let metrics = metrics(args.metrics_addr).await?;
+        let on_step = |i: usize, s: &scenario::StepReport| {
+            if json {
+                return;
+            }
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "\n== step {}/{total}: {} ==", i + 1, s.name);
+            if let Some(r) = &s.report {
+                let _ = journey_report::table(&mut out, &r.endpoints, &r.total);
+            }
+        };
+        anyhow::Ok(scenario::run(steps, &options, metrics, on_step, ctrl_c()).await)
+    })?;
+    let reports = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadgen scenario: {e}");
+            return Ok(e.exit_code());
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &reports)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "\nSummary per step:")?;
+        scenario::summary(&mut out, &reports)?;
+    }
+    let interrupted = reports
+        .iter()
+        .any(|s| s.report.as_ref().is_some_and(|r| r.interrupted));
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else {
+        exit::OK
+    })
+}
+
+/// `loadgen slo ...`: prints what the command produced; bad specs are usage errors.
+fn slo(cmd: SloCommand) -> anyhow::Result<i32> {
+    let outcome = match cmd {
+        SloCommand::Rules(a) => slo_cmd::rules(a.spec.as_deref(), a.compress),
+        SloCommand::Report(a) => {
+            runtime(None)?.block_on(slo_cmd::report(&a.prometheus, a.spec.as_deref(), a.json))
+        }
+    };
+    print_outcome(outcome)
+}
+
+/// `loadgen alerts wait ...`: 0 when the alert reached the state in time, 1 when not.
+fn alerts(cmd: AlertsCommand) -> anyhow::Result<i32> {
+    let AlertsCommand::Wait(a) = cmd;
+    print_outcome(runtime(None)?.block_on(slo_cmd::alerts_wait(
+        &a.prometheus,
+        &a.alert,
+        a.state,
+        a.within,
+    )))
+}
+
+fn print_outcome(outcome: Result<(String, i32), slo_cmd::SloCmdError>) -> anyhow::Result<i32> {
+    match outcome {
+        Ok((text, code)) => {
+            println!("{}", text.trim_end());
+            Ok(code)
+        }
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            Ok(e.exit_code())
+        }
+    }
+}
