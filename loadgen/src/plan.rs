@@ -1,6 +1,6 @@
 //! The validated plan of a load run, the engine's only input: targets, request, pacing, stop,
-//! connections. `cli::hey` builds it (`Plan::try_from(HeyArgs)`) and checks everything there, so
-//! the engine never meets a bad value and nothing downstream re-checks. `target` turns one URL
+//! connections. `cli::hey_run` builds it (`Plan::try_from(HeyArgs)`) and checks everything
+//! there, so the engine never meets a bad value and nothing downstream re-checks. `target` turns one URL
 //! into a ready `Target`; journeys, the phase client and redirects use it too.
 
 use std::time::Duration;

@@ -62,12 +62,12 @@ impl From<&ScenarioArgs> for ScenarioOptions {
             host: a.host.clone(),
             targets: a.targets.clone(),
             token: a.token.clone(),
-            users: a.users.clone(),
+            users: a.users,
             wait: a.wait.clone(),
             journey: a.journey.clone(),
-            timeout: a.timeout.clone(),
-            stats_interval: a.stats_interval.clone(),
-            insecure: a.insecure.clone(),
+            timeout: a.timeout,
+            stats_interval: a.stats_interval,
+            insecure: a.insecure,
         }
     }
 }

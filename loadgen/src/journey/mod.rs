@@ -2,9 +2,9 @@
 //! swarm did, with Locust's live stats, a final report (text, JSON, CSV) and client-side
 //! Prometheus metrics, in memory that does not grow with the run's length.
 //!
-//! `spec` reads journey files, `plan` checks the flags, `user` is one simulated user, `stats`
-//! the shared recorder, `report` what comes out. [`run`] is what the binary, `scenario run`
-//! and the tests call.
+//! `spec` reads journey files, `plan` is the checked run (`cli::journey` makes it from the
+//! flags), `user` is one simulated user, `stats` the shared recorder, `report` what comes out.
+//! [`run`] is what the runner, `scenario run` and the tests call.
 
 pub mod plan;
 pub mod report;

@@ -281,7 +281,7 @@ fn cpus_sets_the_runtime_threads() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("[200]\t10 responses"));
-    // The thread count itself is the plan's (checked in cli.rs); main builds the runtime from it.
+    // The thread count itself is the HeyRun's (checked in cli.rs); the runner builds the runtime from it.
     assert_eq!(super::hey_run(&["-cpus", "1", &s.url("/")]).cpus, 1);
 }
 

@@ -125,13 +125,13 @@ impl Server {
                     let svc = service_fn(move |req| handle(st.clone(), spec.clone(), req));
                     let http = auto::Builder::new(TokioExecutor::new());
                     let _ = match tls {
-                        Some(tls) => match {
+                        Some(tls) => {
                             tokio::time::sleep(delay).await;
-                            tls.accept(stream).await
-                        } {
-                            Ok(s) => http.serve_connection(TokioIo::new(s), svc).await,
-                            Err(_) => return,
-                        },
+                            match tls.accept(stream).await {
+                                Ok(s) => http.serve_connection(TokioIo::new(s), svc).await,
+                                Err(_) => return,
+                            }
+                        }
                         None => http.serve_connection(TokioIo::new(stream), svc).await,
                     };
                 });
