@@ -1,9 +1,11 @@
 //! `--watch-phase`: re-reads the `--phase` file when it changes, so every replica of a scaled
 //! mock-server follows one ConfigMap (Kubernetes swaps the mounted file atomically).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
 
 use crate::metrics::Metrics;
 use crate::phase::Phase;
@@ -20,12 +22,12 @@ pub async fn watch_phase_file(
     metrics: &Metrics,
     poll: Duration,
 ) {
-    let mut last = std::fs::read(&path).ok();
+    let mut last = scenarios::read_bounded(&path).ok();
     let mut ticks = tokio::time::interval(poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let current = match tokio::fs::read(&path).await {
+        let current = match read_bounded(&path).await {
             Ok(bytes) => bytes,
             Err(e) => {
                 if last.take().is_some() {
@@ -48,4 +50,16 @@ pub async fn watch_phase_file(
         }
         last = Some(current);
     }
+}
+
+/// The file's bytes, refused past `scenarios::MAX_FILE_BYTES` without reading the rest.
+async fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    tokio::fs::File::open(path)
+        .await?
+        .take(scenarios::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .await?;
+    scenarios::check_size(buf.len())?;
+    Ok(buf)
 }

@@ -5,8 +5,10 @@
 //! for loadgen a load and a traffic split). mock-server and loadgen read both through this crate,
 //! so the two tools never disagree on what a file means.
 
+mod file;
 mod presets;
 mod timeline;
 
+pub use file::{MAX_FILE_BYTES, check_size, read_bounded, read_to_string_bounded};
 pub use presets::{PRESETS, PresetError, preset, resolve_phase};
 pub use timeline::{PhaseRef, Step, Timeline, TimelineError};

@@ -43,7 +43,7 @@ pub fn resolve_phase(name_or_path: &str, base: Option<&Path>) -> Result<String, 
         .chain(std::iter::once(Path::new(name_or_path).to_path_buf()));
     let mut last = None;
     for path in candidates {
-        match std::fs::read_to_string(&path) {
+        match crate::file::read_to_string_bounded(&path) {
             Ok(text) => return Ok(text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {

@@ -102,10 +102,11 @@ pub enum TimelineError {
 
 impl Timeline {
     pub fn from_file(path: &Path) -> Result<Timeline, TimelineError> {
-        let text = std::fs::read_to_string(path).map_err(|source| TimelineError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            crate::file::read_to_string_bounded(path).map_err(|source| TimelineError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
         Timeline::parse(&text, path.parent())
     }
 

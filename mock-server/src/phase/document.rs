@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
@@ -15,10 +16,11 @@ use crate::latency::Shape;
 impl Phase {
     /// Parses `body` and applies its fields on top of `self`; the result is validated as a whole.
     pub fn merged(&self, body: &[u8]) -> Result<Phase, PhaseError> {
-        let doc: Value =
+        let doc: TopLevel =
             serde_json::from_slice(body).map_err(|e| PhaseError::Malformed(e.to_string()))?;
-        let Value::Object(map) = doc else {
-            return Err(PhaseError::NotAnObject(json_kind(&doc)));
+        let map = match doc {
+            TopLevel::Object(map) => map,
+            TopLevel::Other(kind) => return Err(PhaseError::NotAnObject(kind)),
         };
         let mut next = self.clone();
         let mut seen = [false; FIELDS.len()];
@@ -89,6 +91,65 @@ impl Phase {
         // Serializing numbers and static keys into a Vec cannot fail.
         debug_assert!(written.is_ok());
         doc
+    }
+}
+
+/// The top level of a document as written: every key in order with duplicates kept (a
+/// `serde_json::Map` keeps only the last, which would let `{"a": "x", "a": 0.3}` through), or
+/// the kind of JSON it is instead of an object.
+enum TopLevel {
+    Object(Vec<(String, Value)>),
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for TopLevel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TopLevel, D::Error> {
+        struct Top;
+        impl<'de> Visitor<'de> for Top {
+            type Value = TopLevel;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of fields")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(TopLevel::Object(entries))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopLevel, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(TopLevel::Other("an array"))
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a boolean"))
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a number"))
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("a string"))
+            }
+
+            fn visit_unit<E>(self) -> Result<TopLevel, E> {
+                Ok(TopLevel::Other("null"))
+            }
+        }
+        d.deserialize_any(Top)
     }
 }
 
@@ -212,6 +273,21 @@ mod tests {
             e.to_string().contains(r#"did you mean "ChatSuccess"?"#),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_even_when_both_values_are_valid() {
+        let e = Phase::workshop_default()
+            .merged(br#"{"ChatSuccess": 0.5, "ChatSuccess": 0.33}"#)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            PhaseError::Duplicate {
+                field: "ChatSuccess"
+            }
+        );
+        let e = Phase::workshop_default().merged(b"[1, {}]").unwrap_err();
+        assert_eq!(e, PhaseError::NotAnObject("an array"));
     }
 
     #[test]

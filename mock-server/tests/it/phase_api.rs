@@ -310,3 +310,31 @@ async fn concurrent_partial_updates_are_all_kept() {
         );
     }
 }
+
+/// Issue 13, item 6: JSON allows a key twice and serde_json keeps the last; the phase refuses it
+/// instead, whatever the case and whether or not the first value was valid.
+#[tokio::test]
+async fn a_key_given_twice_is_refused_naming_it() {
+    let server = TestServer::start(LatencyMode::Record).await;
+    let before = server.phase().await;
+    for body in [
+        r#"{"ChatSuccess": "x", "ChatSuccess": 0.33}"#,
+        r#"{"ChatSuccess": 0.5, "ChatSuccess": 0.33}"#,
+        r#"{"LoginSuccess": 0.5, "ChatSuccess": 0.5, "chatsuccess": 0.33}"#,
+    ] {
+        let (status, answer) = server.post("/phase", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["field"], "ChatSuccess", "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("twice"),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(
+        server.phase().await,
+        before,
+        "a refused document changed the phase"
+    );
+    server.stop().await;
+}
