@@ -4,7 +4,7 @@
 //! workshop's SLOs and dashboards query them verbatim). Handles are resolved once here, so the
 //! request path only touches atomics.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use http::StatusCode;
 use prometheus::{
@@ -100,7 +100,9 @@ pub struct Metrics {
     pub pref_update: EndpointMetrics,
     pub health: HealthMetrics,
     http: HttpMetrics,
-    phase: PhaseGauges,
+    /// Locked while the gauges are set and while a scrape gathers, so one scrape never shows
+    /// half of one phase and half of the next.
+    phase: Mutex<PhaseGauges>,
 }
 
 struct Reg<'a>(&'a Registry);
@@ -310,7 +312,7 @@ impl Metrics {
             chat,
             health,
             http,
-            phase,
+            phase: Mutex::new(phase),
             registry,
         })
     }
@@ -341,9 +343,9 @@ impl Metrics {
     }
 
     /// Publishes the phase now in force; called under the phase writer's lock, so the gauges
-    /// always show the phase requests are drawing from.
+    /// always show the phase requests are drawing from, and all at once (see `encode`).
     pub fn set_phase(&self, phase: &Phase, changed: bool) {
-        let g = &self.phase;
+        let g = &*self.phase.lock().unwrap_or_else(|p| p.into_inner());
         for t in Timed::ALL {
             let endpoint = t.label();
             g.success
@@ -372,8 +374,13 @@ impl Metrics {
     /// The Prometheus text exposition of everything above.
     pub fn encode(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(16 * 1024);
+        let families = {
+            // The phase gauges are read in one piece: a phase change waits for the gather.
+            let _phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
+            self.registry.gather()
+        };
         // Encoding into a Vec only fails on invalid metric families, which `new` rules out.
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+        if let Err(e) = TextEncoder::new().encode(&families, &mut buf) {
             tracing::error!(error = %e, "encoding metrics");
         }
         buf

@@ -148,3 +148,75 @@ async fn promtool_finds_only_the_names_compatibility_forces() {
     }
     server.stop().await;
 }
+
+/// Issue 13, item 7: the phase gauges of one scrape come from one phase. Two phases whose
+/// latency ranges do not overlap alternate as fast as the API allows while `/metrics` is read
+/// over and over; a scrape that mixed them would show a minimum above its maximum.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_scrape_never_mixes_two_phases() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let server = Arc::new(TestServer::start(LatencyMode::Record).await);
+    let phase = |min: u32, max: u32| {
+        ["Login", "Chat", "Startup", "PrefGet", "PrefUpdate"]
+            .iter()
+            .map(|e| format!(r#""{e}LatencyMinMS": {min}, "{e}LatencyMaxMS": {max}"#))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // Each document moves both bounds, so the other phase's values are valid at every step.
+    let (high, low) = (
+        format!("{{{}}}", phase(791, 1000)),
+        format!("{{{}}}", phase(100, 610)),
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let churn = {
+        let (server, done) = (server.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut changes = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                for body in [&high, &low] {
+                    assert_eq!(server.post("/phase", body).await.0, 200);
+                    changes += 1;
+                }
+            }
+            changes
+        })
+    };
+    let scrapers = (0..2).map(|_| {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let mut mixed = Vec::new();
+            for _ in 0..1500 {
+                let scrape = server.metrics().await;
+                for endpoint in ["login", "chat", "startup", "prefGet", "prefUpdate"] {
+                    let label = format!(r#"{{endpoint="{endpoint}"}}"#);
+                    let min = scrape.get(&format!("mockserver_phase_latency_min_seconds{label}"));
+                    let max = scrape.get(&format!("mockserver_phase_latency_max_seconds{label}"));
+                    if min > max {
+                        mixed.push(format!("{endpoint}: min {min} > max {max}"));
+                    }
+                }
+            }
+            mixed
+        })
+    });
+    let mut mixed = Vec::new();
+    for s in scrapers.collect::<Vec<_>>() {
+        mixed.extend(s.await.unwrap());
+    }
+    done.store(true, Ordering::Relaxed);
+    let changes = churn.await.unwrap();
+    assert!(
+        changes >= 20,
+        "only {changes} phase changes during 3000 scrapes"
+    );
+    assert!(
+        mixed.is_empty(),
+        "{} mixed scrape values over {changes} changes, e.g. {:?}",
+        mixed.len(),
+        &mixed[..mixed.len().min(5)]
+    );
+    Arc::into_inner(server).unwrap().stop().await;
+}
