@@ -104,6 +104,11 @@ pub struct Args {
     /// How long a client may take to send its request headers
     #[arg(long, env = "MOCK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
+
+    /// How long a client may take to send a request body, counted from the request's arrival;
+    /// then the connection is closed [default: the header read timeout]
+    #[arg(long, env = "MOCK_BODY_READ_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +129,8 @@ pub enum ConfigError {
     MaxConnections,
     #[error("--header-read-timeout must be longer than zero")]
     HeaderReadTimeout,
+    #[error("--body-read-timeout must be longer than zero")]
+    BodyReadTimeout,
     #[error(transparent)]
     Timeline(#[from] scenarios::TimelineError),
     #[error("the timeline {path}: {source}")]
@@ -181,10 +188,11 @@ impl TryFrom<Args> for Config {
         let startup_phase = match &args.phase {
             None => Phase::workshop_default(),
             Some(path) => {
-                let text = std::fs::read(path).map_err(|source| ConfigError::ReadPhase {
-                    path: path.clone(),
-                    source,
-                })?;
+                let text =
+                    scenarios::read_bounded(path).map_err(|source| ConfigError::ReadPhase {
+                        path: path.clone(),
+                        source,
+                    })?;
                 Phase::workshop_default().merged(&text).map_err(|source| {
                     ConfigError::InvalidPhase {
                         path: path.clone(),
@@ -217,6 +225,10 @@ impl TryFrom<Args> for Config {
                 d if d.is_zero() => return Err(ConfigError::HeaderReadTimeout),
                 d => d,
             },
+            body_read_timeout: match args.body_read_timeout {
+                Some(d) if d.is_zero() => return Err(ConfigError::BodyReadTimeout),
+                d => d,
+            },
             timeline: match &args.timeline {
                 None => None,
                 Some(path) => {
@@ -232,5 +244,18 @@ impl TryFrom<Args> for Config {
             watch_phase: args.phase.clone().filter(|_| args.watch_phase),
             startup_phase,
         })
+    }
+}
+
+/// Logs to stderr in `format`, at the level `RUST_LOG` sets (info by default).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
     }
 }

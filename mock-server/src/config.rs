@@ -43,6 +43,9 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub max_connections: usize,
     pub header_read_timeout: Duration,
+    /// How long a request body may take to arrive, from the request's arrival; `None`: as long
+    /// as the header read timeout.
+    pub body_read_timeout: Option<Duration>,
     pub timeline: Option<PhasePlan>,
     /// The `--phase` file to follow, with `--watch-phase`.
     pub watch_phase: Option<PathBuf>,
@@ -63,8 +66,16 @@ impl Default for Config {
             admin_token: None,
             max_connections: 20_000,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: None,
             timeline: None,
             watch_phase: None,
         }
+    }
+}
+
+impl Config {
+    /// The body read timeout in force: its own, or else the header read timeout.
+    pub fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout.unwrap_or(self.header_read_timeout)
     }
 }

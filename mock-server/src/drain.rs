@@ -17,8 +17,10 @@ use hyper_util::server::graceful::GracefulConnection;
 use tokio::sync::Notify;
 
 const SERVING: u8 = 0;
-const DRAINING: u8 = 1;
-const STOPPED: u8 = 2;
+/// Shutting down, but the open connections are not asked to close yet.
+const CLOSING: u8 = 1;
+const DRAINING: u8 = 2;
+const STOPPED: u8 = 3;
 
 /// Every connection accepted and not yet closed.
 pub struct Connections {
@@ -64,6 +66,12 @@ impl Connections {
 
     pub fn count(&self) -> usize {
         self.wakers().by_id.len()
+    }
+
+    /// Shutdown has begun: [`Connections::closed`] may now resolve, but the connections are
+    /// left to serve what reaches them (their answers say `connection: close`).
+    pub fn close(&self) {
+        self.signal(CLOSING);
     }
 
     /// Asks every connection to finish the request it is serving, then close.

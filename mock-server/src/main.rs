@@ -7,12 +7,19 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use mock_server::cli::Args;
-use mock_server::config::{Config, LogFormat};
+use mock_server::config::Config;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        // clap exits 2 on bad usage; the documented code is 64. Help and version stay 0.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 64 } else { 0 });
+        }
+    };
     if args.probe {
         let addr = args
             .addr
@@ -32,7 +39,7 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
-    init_logging(config.log_format);
+    mock_server::cli::init_logging(config.log_format);
     // Thousands of slow clients need thousands of descriptors; the soft limit is often 1024.
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => tracing::debug!(limit, "open-file limit"),
@@ -61,16 +68,4 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     mock_server::run(listener, config, shutdown).await?;
     Ok(())
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
-    }
 }

@@ -33,6 +33,10 @@ use crate::config::Config;
 use crate::drain::Connections;
 use crate::fault::FaultBody;
 
+/// How long, at the start of a drain, open connections stay open to serve what reaches them
+/// before the idle ones are closed (never longer than the grace period).
+const LINGER: Duration = Duration::from_millis(500);
+
 /// Request heads (request line and headers) larger than this get a 431.
 const MAX_HEAD_BYTES: usize = 32 * 1024;
 
@@ -149,14 +153,26 @@ pub async fn serve(
     app.set_ready(false);
     drop(listener);
     tracing::info!(open_connections = connections.count(), grace = ?grace, "shutting down: draining");
-    connections.drain();
-    tokio::select! {
-        () = connections.closed() => tracing::info!("drained; bye"),
-        () = tokio::time::sleep(grace) => {
-            tracing::warn!(grace = ?grace, "grace period over; closing the connections still open");
-            connections.stop();
+    let deadline = Instant::now() + grace;
+    // A request already on its way over an open keep-alive connection is answered (`/readyz`
+    // with a 503, every answer with `connection: close`) rather than met by a closed socket.
+    connections.close();
+    let drained = tokio::select! {
+        () = connections.closed() => true,
+        () = tokio::time::sleep(LINGER.min(grace)) => false,
+    };
+    if !drained {
+        connections.drain();
+        tokio::select! {
+            () = connections.closed() => {}
+            () = tokio::time::sleep_until(deadline) => {
+                tracing::warn!(grace = ?grace, "grace period over; closing the connections still open");
+                connections.stop();
+                return;
+            }
         }
     }
+    tracing::info!("drained; bye");
 }
 
 /// Answers a connection over the cap with a 503 and closes it, reading briefly first so the

@@ -46,6 +46,11 @@ impl Admin {
         bool::from(given.ct_eq(token))
     }
 
+    /// False from the start of shutdown.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
     pub fn unauthorized() -> HttpResponse {
         let mut r = json_response(
             StatusCode::UNAUTHORIZED,
@@ -57,7 +62,7 @@ impl Admin {
     }
 
     pub fn readyz(&self) -> HttpResponse {
-        if self.ready.load(Ordering::Relaxed) {
+        if self.is_ready() {
             json_response(StatusCode::OK, json!({"status": "ready"}))
         } else {
             json_response(

@@ -12,7 +12,7 @@ mod response;
 mod shared;
 
 use bytes::Bytes;
-use http::header::{ALLOW, HeaderName, HeaderValue};
+use http::header::{ALLOW, CONNECTION, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Either, Limited};
 use hyper::body::Body;
@@ -75,6 +75,8 @@ pub struct App {
     /// `X-Revision` on every answer, so a client of a traffic split sees who answered.
     revision: Option<HeaderValue>,
     mode: LatencyMode,
+    /// How long a request body may take to arrive, from the request's arrival.
+    body_timeout: Duration,
     shared: Shared,
     endpoints: Endpoints,
     admin: Admin,
@@ -90,6 +92,7 @@ impl App {
                 .as_deref()
                 .and_then(|r| HeaderValue::from_str(r).ok()),
             mode: config.latency_mode,
+            body_timeout: config.body_read_timeout(),
             shared: Shared {
                 phases,
                 metrics,
@@ -200,7 +203,12 @@ impl App {
         let Later { request, step } = later;
         let response = match step {
             Step::ReadBody(body) => {
-                let (response, wait) = match read_body(body).await {
+                let deadline = request.arrival + self.body_timeout;
+                let read = match tokio::time::timeout_at(deadline, read_body(body)).await {
+                    Ok(read) => read,
+                    Err(_) => return self.body_timed_out(&request),
+                };
+                let (response, wait) = match read {
                     Ok(body) => self.route(request.route, &request.method, &body, request.arrival),
                     Err(response) => (response, None),
                 };
@@ -221,11 +229,29 @@ impl App {
         }
     }
 
+    /// A body that did not arrive in time: the connection is closed without an answer (a client
+    /// that stalls its upload would not read one), and the request is counted as a 408.
+    fn body_timed_out(&self, request: &Arrived) -> Outcome {
+        self.shared.metrics.observe_http(
+            request.route,
+            &request.method,
+            StatusCode::REQUEST_TIMEOUT,
+            request.arrival.elapsed().as_secs_f64(),
+        );
+        Outcome::Abort { reset: false }
+    }
+
     /// The answer is final: stamp it, count it, and apply the request's fault. `None` when the
     /// fault is to hang.
     fn conclude(&self, request: &Arrived, mut response: HttpResponse) -> Option<Outcome> {
         if let Some(revision) = &self.revision {
             response.headers_mut().insert(X_REVISION, revision.clone());
+        }
+        if !self.admin.is_ready() {
+            // Draining: the client must not send its next request on this connection.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         self.shared.metrics.observe_http(
             request.route,

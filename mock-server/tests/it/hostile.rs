@@ -257,3 +257,109 @@ async fn clients_that_vanish_mid_request_do_not_disturb_the_others() {
     );
     server.stop().await;
 }
+
+/// Issue 13, item 2, the slow-loris test's twin for bodies: a head that promises a body which
+/// never comes is closed once the body read timeout (by default the header timeout) has passed,
+/// so a handful of such clients lock the `--max-connections` cap only for that long.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_timed_out_and_the_cap_recovers() {
+    let server = TestServer::with_config(Config {
+        latency_mode: LatencyMode::Record,
+        header_read_timeout: Duration::from_millis(500),
+        max_connections: 4,
+        ..Config::default()
+    })
+    .await;
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n")
+            .await
+            .unwrap();
+        stalled.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Locked out while the four wait for their bodies.
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let get = "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
+    assert_eq!(exchange(&mut extra, get).await.0, 503);
+    // Each stalled connection is closed without an answer well before 5 s.
+    for (i, s) in stalled.iter_mut().enumerate() {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+        assert!(
+            read.is_ok(),
+            "connection {i} still waited for its body 5 s after a 500 ms timeout"
+        );
+        assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    }
+    // The slots are free again.
+    let mut served = false;
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        if exchange(&mut s, get).await.0 == 200 {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served, "the cap never recovered");
+    // Nothing was counted as a login; the timeouts show as 408s.
+    let m = server.metrics().await;
+    assert_eq!(m.count("movieguru_login_attempts_total"), 0);
+    assert_eq!(
+        m.count(&crate::support::requests("/login", "POST", "408")),
+        4
+    );
+    server.stop().await;
+}
+
+/// Issue 13, item 2: `--body-read-timeout` is its own bound, shorter here than the header
+/// timeout, and the CLI takes it (default: the header timeout; zero refused).
+#[tokio::test]
+async fn the_body_read_timeout_is_its_own_flag() {
+    use clap::Parser;
+    use mock_server::cli::Args;
+    let config = |args: &[&str]| {
+        Config::try_from(Args::try_parse_from(["mock-server"].iter().chain(args)).unwrap())
+    };
+    let c = config(&["--header-read-timeout", "3s"]).unwrap();
+    assert_eq!(c.body_read_timeout(), Duration::from_secs(3));
+    let c = config(&[
+        "--header-read-timeout",
+        "3s",
+        "--body-read-timeout",
+        "250ms",
+    ])
+    .unwrap();
+    assert_eq!(c.body_read_timeout(), Duration::from_millis(250));
+    let e = config(&["--body-read-timeout", "0s"]).unwrap_err();
+    assert!(e.to_string().contains("--body-read-timeout"), "{e}");
+
+    let server = TestServer::with_config(Config {
+        latency_mode: LatencyMode::Record,
+        header_read_timeout: Duration::from_secs(30),
+        body_read_timeout: Some(Duration::from_millis(300)),
+        ..Config::default()
+    })
+    .await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    // Half the body, then nothing.
+    s.write_all(b"POST /phase HTTP/1.1\r\nhost: x\r\ncontent-length: 40\r\n\r\n{\"ChatSucc")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "a half-sent body held its connection past 5 s"
+    );
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
+    let m = server.metrics().await;
+    assert_eq!(
+        m.count(&crate::support::requests("/phase", "POST", "408")),
+        1
+    );
+    assert_eq!(m.count("mockserver_phase_changes_total"), 0);
+    server.stop().await;
+}

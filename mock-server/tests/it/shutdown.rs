@@ -200,3 +200,128 @@ async fn probe_passes_against_a_live_server_and_fails_against_none() {
     assert_eq!(dead.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&dead.stderr).contains("connecting to"));
 }
+
+/// Issue 13, item 10: a clap error is bad usage (64), not clap's own 2; help and version are 0.
+#[tokio::test]
+async fn bad_flags_exit_64_while_help_and_version_exit_0() {
+    let run = |args: &'static [&'static str]| async move {
+        Command::new(env!("CARGO_BIN_EXE_mock-server"))
+            .args(args)
+            .output()
+            .await
+            .unwrap()
+    };
+    for args in [
+        &["--seed", "abc"][..],
+        &["--no-such-flag"],
+        &["--latency-mode", "later"],
+    ] {
+        let out = run(args).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {err}");
+        assert!(err.contains("error:"), "{args:?}: {err}");
+    }
+    let help = run(&["--help"]).await;
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage"));
+    let version = run(&["--version"]).await;
+    assert_eq!(version.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("mock-server "));
+}
+
+/// Issue 13, item 9: a `--phase` or `--timeline` file over 1 MiB is refused (64) without being
+/// read to its end, so `/dev/zero` cannot exhaust memory. The padded file is a valid phase.
+#[tokio::test]
+async fn a_phase_or_timeline_file_over_a_mib_is_refused_unread() {
+    let padded = phase_file(
+        "mock-bigphase",
+        &format!(r#"{{"ChatSuccess": 0.5{}}}"#, " ".repeat(2 << 20)),
+    );
+    let padded = padded.to_str().unwrap().to_owned();
+    for args in [
+        ["--phase", padded.as_str()],
+        ["--phase", "/dev/zero"],
+        ["--timeline", "/dev/zero"],
+    ] {
+        let out = tokio::time::timeout(
+            Duration::from_secs(20),
+            Command::new(env!("CARGO_BIN_EXE_mock-server"))
+                .args(["--addr", "127.0.0.1:0"])
+                .args(args)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{args:?}: still running after 20 s"))
+        .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {err}");
+        assert!(
+            err.contains(args[1]) && err.contains("1 MiB"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// Issue 13, item 6, for files: a key given twice in a `--phase` file is refused.
+#[tokio::test]
+async fn a_phase_file_with_a_key_twice_is_a_usage_error() {
+    let phase = phase_file("mock-twice", r#"{"ChatSuccess": "x", "ChatSuccess": 0.33}"#);
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        Command::new(env!("CARGO_BIN_EXE_mock-server"))
+            .args(["--addr", "127.0.0.1:0", "--phase", phase.to_str().unwrap()])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the phase was accepted: the server is still running after 20 s")
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(
+        err.contains("ChatSuccess") && err.contains("twice"),
+        "{err}"
+    );
+}
+
+/// Issue 13, item 11: during the drain, a request on a keep-alive connection that was already
+/// open is answered, and `/readyz` says 503 (with `connection: close`), as the README promises.
+#[tokio::test]
+async fn readiness_is_503_on_an_open_keep_alive_connection_during_the_drain() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let phase = phase_file(
+        "mock-drain-ready",
+        r#"{"ChatSuccess": 1, "ChatLatencyMinMS": 1500, "ChatLatencyMaxMS": 1500}"#,
+    );
+    let (mut child, addr, _logs) =
+        spawn(&["--phase", phase.to_str().unwrap(), "--shutdown-grace", "5s"]).await;
+    let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let readyz = b"GET /readyz HTTP/1.1\r\nhost: x\r\n\r\n";
+    let read_answer = async |s: &mut tokio::net::TcpStream| {
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("no answer within 5 s")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    kept.write_all(readyz).await.unwrap();
+    let first = read_answer(&mut kept).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    // A slow chat keeps the drain going.
+    let slow = tokio::spawn(chat_until_closed(addr));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sigterm(&child);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    kept.write_all(readyz).await.unwrap();
+    let during = read_answer(&mut kept).await;
+    assert!(during.starts_with("HTTP/1.1 503"), "{during:?}");
+    assert!(during.contains("connection: close"), "{during:?}");
+    assert!(String::from_utf8_lossy(&slow.await.unwrap()).starts_with("HTTP/1.1 200"));
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
