@@ -7,9 +7,9 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Vis
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use super::Phase;
 use super::error::PhaseError;
 use super::fields::{FIELDS, MAX_LATENCY_MS, Slot};
+use super::value::Phase;
 use crate::fault::Fault;
 use crate::latency::Shape;
 
@@ -253,7 +253,7 @@ impl fmt::Display for Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phase::Timed;
+    use crate::phase::fields::Timed;
 
     #[test]
     fn default_round_trips_through_its_document() {

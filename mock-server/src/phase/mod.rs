@@ -5,87 +5,16 @@
 //! validated as a whole before it is swapped in, so a rejected document never changes anything.
 //!
 //! Layout, bottom to top: `fields` (the vocabulary and the key table), `error` (why a document
-//! is refused), this file (the [`Phase`] value and its reads), `document` (parsing, merging and
+//! is refused), `value` (the [`Phase`] value and its reads), `document` (parsing, merging and
 //! writing the JSON document) and `validate` (the whole-phase checks). The last two add methods
-//! to [`Phase`] and are imported by nothing.
+//! to [`Phase`] and are imported by nothing; this file only re-exports.
 
 mod document;
 mod error;
 mod fields;
 mod validate;
+mod value;
 
 pub use self::error::PhaseError;
 pub use self::fields::{MAX_LATENCY_MS, Ratio, Timed, field_names};
-
-use self::fields::{OUTCOMES, RATIO_COUNT, SENTIMENTS, TIMED_COUNT};
-use crate::fault::FaultSpec;
-use crate::latency::{LatencyRange, Shape};
-
-/// One whole, valid phase. Built only through [`Phase::merged`] (or the workshop default), so
-/// every value a request handler reads has passed validation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Phase {
-    ratios: [f64; RATIO_COUNT],
-    latency: [LatencyRange; TIMED_COUNT],
-    faults: [FaultSpec; TIMED_COUNT],
-}
-
-impl Phase {
-    /// The workshop's challenge-1 phase: the original mock's start-up values.
-    pub fn workshop_default() -> Phase {
-        use Ratio::*;
-        let mut ratios = [0.0; RATIO_COUNT];
-        for (r, v) in [
-            (ChatSuccess, 0.7),
-            (ChatSafetyIssue, 0.2),
-            (ChatEngaged, 0.5),
-            (ChatAcknowledged, 0.15),
-            (ChatRejected, 0.25),
-            (ChatUnclassified, 0.1),
-            (ChatSPositive, 0.4),
-            (ChatSNegative, 0.3),
-            (ChatSNeutral, 0.1),
-            (ChatSUnclassified, 0.2),
-            (LoginSuccess, 0.99),
-            (StartupSuccess, 0.75),
-            (PrefUpdateSuccess, 0.84),
-            (PrefGetSuccess, 0.99),
-        ] {
-            ratios[r as usize] = v;
-        }
-        let range = |min, max| LatencyRange::new(min, max, Shape::Uniform);
-        Phase {
-            ratios,
-            latency: [
-                range(10, 200),
-                range(1607, 7683),
-                range(456, 1634),
-                range(153, 348),
-                range(463, 745),
-            ],
-            faults: [FaultSpec::default(); TIMED_COUNT],
-        }
-    }
-
-    pub fn ratio(&self, r: Ratio) -> f64 {
-        self.ratios[r as usize]
-    }
-
-    pub fn latency(&self, t: Timed) -> &LatencyRange {
-        &self.latency[t as usize]
-    }
-
-    pub fn fault(&self, t: Timed) -> FaultSpec {
-        self.faults[t as usize]
-    }
-
-    /// Chat outcome weights in cumulative-choice order (Engaged, Acknowledged, Rejected, Unclassified).
-    pub fn outcome_weights(&self) -> [f64; 4] {
-        OUTCOMES.map(|r| self.ratio(r))
-    }
-
-    /// Chat sentiment weights in cumulative-choice order (Positive, Negative, Neutral, Unclassified).
-    pub fn sentiment_weights(&self) -> [f64; 4] {
-        SENTIMENTS.map(|r| self.ratio(r))
-    }
-}
+pub use self::value::Phase;

@@ -1,8 +1,8 @@
 //! The checks a phase must pass as a whole, after every field of a document is applied.
 
-use super::Phase;
 use super::error::PhaseError;
 use super::fields::{OUTCOMES, SENTIMENTS, Slot, Timed, WEIGHT_SLACK, field_of};
+use super::value::Phase;
 use crate::fault::Fault;
 
 impl Phase {
