@@ -5,14 +5,18 @@
 //!   time-compressed copy from the same function; [`rule_tests()`] writes `promtool test rules` files.
 //! - [`generated_files`] lists everything checked in under `scenarios/slo/`, so one test keeps
 //!   those files equal to what the generator writes.
+//! - [`dashboards()`] writes the workshop's Grafana dashboards and their provisioning files, reading
+//!   the dashboard series that [`panels`] defines and the rules record.
 //! - [`alerts_wait`] and [`slo_report`] ask a running Prometheus, for users' CI pipelines.
 //! - [`predict`] says when an alert fires and resolves, by the burn-rate formula.
 //! - [`LocalPrometheus`] starts a real Prometheus on a free loopback port, for tests.
 
 pub mod api;
+pub mod dashboards;
 pub mod duration;
 pub mod files;
 pub mod local_prometheus;
+pub mod panels;
 pub mod predict;
 pub mod report;
 pub mod rules;
@@ -22,6 +26,7 @@ pub mod testgen;
 pub mod wait;
 
 pub use api::{ApiError, PrometheusClient};
+pub use dashboards::{Dashboard, dashboard_files, dashboards};
 pub use duration::{Compression, PromDuration};
 pub use files::{GeneratedFile, generated_files};
 pub use local_prometheus::{LocalPrometheus, LocalPrometheusError};

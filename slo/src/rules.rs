@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::duration::{Compression, PromDuration};
+use crate::panels::{PANEL_WINDOW, panel_records};
 use crate::spec::{Policy, Sli, Slo, Spec};
 
 /// The rules' evaluation interval before compression: Prometheus' default, which the Workbook's
@@ -136,7 +137,33 @@ pub fn rules(spec: &Spec, by: Compression) -> Result<String, CompressionError> {
             alert(&mut out, slo, &spec.policies[p], by)?;
         }
     }
+    panel_group(&mut out, by)?;
     Ok(out)
+}
+
+/// The dashboards' own series ([`crate::panels`]), one group after the SLOs'.
+fn panel_group(out: &mut String, by: Compression) -> Result<(), CompressionError> {
+    let interval = compress(|| "evaluation interval".into(), EVALUATION_INTERVAL, by)?;
+    let window = compress(|| "dashboard window".into(), PANEL_WINDOW, by)?;
+    let _ = write!(
+        out,
+        "  - name: \"movieguru-dashboards\"\n    interval: {interval}\n    rules:\n"
+    );
+    for record in panel_records() {
+        let _ = writeln!(out, "      - record: {}", record.name);
+        block(
+            out,
+            "expr",
+            &record.expr.replace("{W}", &window.to_string()),
+        );
+        if !record.labels.is_empty() {
+            out.push_str("        labels:\n");
+            for (k, v) in &record.labels {
+                let _ = writeln!(out, "          {k}: {}", quote(v));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn header(out: &mut String, by: Compression) {

@@ -1,5 +1,6 @@
 //! Integration tests of the slo crate, in one binary so they link once.
 
+mod dashboards;
 mod generated;
 mod live;
 mod predict;
