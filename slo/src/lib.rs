@@ -7,6 +7,8 @@
 //!   those files equal to what the generator writes.
 //! - [`dashboards()`] writes the workshop's Grafana dashboards and their provisioning files, reading
 //!   the dashboard series that [`panels`] defines and the rules record.
+//! - [`export`] writes the spec as Cloud Monitoring SLO bodies and as OpenSLO, and reads OpenSLO
+//!   back into a [`Spec`].
 //! - [`alerts_wait`] and [`slo_report`] ask a running Prometheus, for users' CI pipelines.
 //! - [`predict`] says when an alert fires and resolves, by the burn-rate formula.
 //! - [`LocalPrometheus`] starts a real Prometheus on a free loopback port, for tests.
@@ -14,6 +16,7 @@
 pub mod api;
 pub mod dashboards;
 pub mod duration;
+pub mod export;
 pub mod files;
 pub mod local_prometheus;
 pub mod panels;
@@ -28,6 +31,8 @@ pub mod wait;
 pub use api::{ApiError, PrometheusClient};
 pub use dashboards::{Dashboard, dashboard_files, dashboards};
 pub use duration::{Compression, PromDuration};
+pub use export::export_files;
+pub use export::openslo::{OpenSloError, from_openslo, load_openslo, to_openslo};
 pub use files::{GeneratedFile, generated_files};
 pub use local_prometheus::{LocalPrometheus, LocalPrometheusError};
 pub use report::{Report, SloStatus, slo_report};
