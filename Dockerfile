@@ -8,6 +8,8 @@
 # to copy target/release/{mock-server,loadgen} instead of compiling a second time (BuildKit
 # skips the unused builder stages; .dockerignore lets exactly those two files through).
 # No `# syntax=` line: the builtin frontend needs no registry, so offline engines build this too.
+# Needs BuildKit (the default since Docker 23; DOCKER_BUILDKIT=1 on older engines): the legacy
+# builder would build every stage, the prebuilt one included.
 
 ARG BINARIES=builder
 
