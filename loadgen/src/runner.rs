@@ -249,6 +249,8 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
 fn slo(cmd: SloCommand) -> anyhow::Result<i32> {
     let outcome = match cmd {
         SloCommand::Rules(a) => slo_cmd::rules(a.spec.as_deref(), a.compress),
+        SloCommand::Dashboards(a) => slo_cmd::dashboards(a.spec.as_deref(), &a.out),
+        SloCommand::Export(a) => slo_cmd::export(a.spec.as_deref(), a.format.into()),
         SloCommand::Report(a) => {
             runtime(None)?.block_on(slo_cmd::report(&a.prometheus, a.spec.as_deref(), a.json))
         }

@@ -1,7 +1,9 @@
-//! `loadgen slo rules|report` and `loadgen alerts wait`: the SLO tools for users' own CI, thin
-//! commands over the `slo` crate (spec -> Prometheus rules, live report, alert waits).
+//! `loadgen slo rules|dashboards|export|report` and `loadgen alerts wait`: the SLO tools for
+//! users' own CI, thin commands over the `slo` crate (spec -> Prometheus rules, Grafana
+//! dashboards, Cloud Monitoring and OpenSLO exports, live report, alert waits). Every spec path
+//! takes the TOML spec or an OpenSLO file (`.yaml`/`.yml`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The spec shipped in `scenarios/slo/`, embedded so the commands work anywhere.
@@ -11,6 +13,15 @@ const SHIPPED_SPEC: &str = include_str!("../../scenarios/slo/slos.toml");
 pub enum SloCmdError {
     #[error(transparent)]
     Spec(#[from] slo::SpecError),
+    #[error(transparent)]
+    OpenSlo(#[from] slo::OpenSloError),
+    #[error(transparent)]
+    Gcp(#[from] slo::export::gcp::GcpError),
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("--compress must be at least 1")]
     Compress,
     #[error(transparent)]
@@ -25,16 +36,24 @@ impl SloCmdError {
     /// Bad input is a usage error (64); a failing Prometheus is a run failure (1).
     pub fn exit_code(&self) -> i32 {
         match self {
-            SloCmdError::Spec(_) | SloCmdError::Compress | SloCmdError::Compression(_) => {
-                crate::exit::USAGE
+            SloCmdError::Spec(_)
+            | SloCmdError::OpenSlo(_)
+            | SloCmdError::Gcp(_)
+            | SloCmdError::Compress
+            | SloCmdError::Compression(_) => crate::exit::USAGE,
+            SloCmdError::Api(_) | SloCmdError::Wait(_) | SloCmdError::Write { .. } => {
+                crate::exit::FAILED
             }
-            SloCmdError::Api(_) | SloCmdError::Wait(_) => crate::exit::FAILED,
         }
     }
 }
 
+/// The spec: OpenSLO when the file ends in `.yaml` or `.yml`, the TOML spec otherwise.
 fn spec(path: Option<&Path>) -> Result<slo::Spec, SloCmdError> {
     Ok(match path {
+        Some(p) if p.extension().is_some_and(|e| e == "yaml" || e == "yml") => {
+            slo::load_openslo(p)?
+        }
         Some(p) => slo::Spec::load(p)?,
         None => slo::Spec::from_toml(SHIPPED_SPEC)?,
     })
@@ -45,6 +64,54 @@ fn spec(path: Option<&Path>) -> Result<slo::Spec, SloCmdError> {
 pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<(String, i32), SloCmdError> {
     let by = slo::Compression::new(compress).ok_or(SloCmdError::Compress)?;
     Ok((slo::rules(&spec(spec_path)?, by)?, crate::exit::OK))
+}
+
+/// What `loadgen slo export` writes.
+#[derive(Clone, Copy, Debug)]
+pub enum ExportFormat {
+    /// Cloud Monitoring `serviceLevelObjectives` bodies, one JSON document per line.
+    Gcp,
+    /// OpenSLO v1 YAML.
+    OpenSlo,
+}
+
+/// `loadgen slo dashboards`: writes the Grafana dashboards and provisioning files of `spec`
+/// under `out` (deploy/grafana's layout) and lists the files written.
+pub fn dashboards(spec_path: Option<&Path>, out: &Path) -> Result<(String, i32), SloCmdError> {
+    let mut written = Vec::new();
+    for file in slo::dashboard_files(&spec(spec_path)?) {
+        let path = out.join(&file.path);
+        let write = |path: &Path| {
+            std::fs::create_dir_all(path.parent().unwrap_or(out))?;
+            std::fs::write(path, &file.contents)
+        };
+        write(&path).map_err(|source| SloCmdError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path.display().to_string());
+    }
+    Ok((written.join("\n"), crate::exit::OK))
+}
+
+/// `loadgen slo export`: the spec as Cloud Monitoring bodies or as OpenSLO.
+pub fn export(
+    spec_path: Option<&Path>,
+    format: ExportFormat,
+) -> Result<(String, i32), SloCmdError> {
+    let spec = spec(spec_path)?;
+    let text = match format {
+        ExportFormat::OpenSlo => slo::to_openslo(&spec),
+        ExportFormat::Gcp => {
+            let mut lines = String::new();
+            for slo in &spec.slos {
+                lines.push_str(&slo::export::gcp::body(slo)?.to_string());
+                lines.push('\n');
+            }
+            lines
+        }
+    };
+    Ok((text, crate::exit::OK))
 }
 
 /// `loadgen slo report`: SLIs and burn rates from a live Prometheus, as a table or JSON.

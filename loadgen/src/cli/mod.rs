@@ -133,7 +133,8 @@ pub enum Command {
     Journey(JourneyArgs),
     /// Set, show or reset a mock-server's phase.
     Phase(PhaseArgs),
-    /// SLO tools: print the rules a spec defines, or report SLIs and burn rates from Prometheus.
+    /// SLO tools: the rules, dashboards and exports a spec defines, or SLIs and burn rates from
+    /// Prometheus.
     #[command(subcommand)]
     Slo(SloCommand),
     /// Wait for a Prometheus alert to fire or clear (for CI: the exit code says whether it did).

@@ -1,4 +1,4 @@
-//! `loadgen slo rules|report` and `loadgen alerts wait` through the binary.
+//! `loadgen slo rules|dashboards|export|report` and `loadgen alerts wait` through the binary.
 
 use std::process::Command;
 
@@ -87,4 +87,91 @@ fn waiting_on_an_unreachable_prometheus_fails_with_a_reason() {
         "burning",
     ]);
     assert_eq!(bad_state.status.code(), Some(64));
+}
+
+fn deploy_file(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/../deploy/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn slo_export_prints_the_checked_in_openslo_and_gcp_bodies() {
+    let openslo = loadgen(&["slo", "export", "--format", "openslo"]);
+    assert_eq!(openslo.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&openslo.stdout).trim_end(),
+        deploy_file("openslo/slos.yaml").trim_end()
+    );
+    let gcp = loadgen(&["slo", "export", "--format", "gcp"]);
+    assert_eq!(gcp.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&gcp.stdout);
+    let bodies: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let checked_in: serde_json::Value =
+        serde_json::from_str(&deploy_file("gcp/chat-engagement.json")).unwrap();
+    assert!(bodies.contains(&checked_in), "{stdout}");
+    assert_eq!(bodies.len(), 6);
+}
+
+#[test]
+fn an_openslo_spec_drives_the_same_rules_and_dashboards() {
+    let openslo = format!("{}/../deploy/openslo/slos.yaml", env!("CARGO_MANIFEST_DIR"));
+    let rules = loadgen(&["slo", "rules", &openslo]);
+    assert_eq!(
+        rules.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rules.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&rules.stdout).trim_end(),
+        checked_in("rules.yml").trim_end()
+    );
+    let out = tempfile::tempdir().unwrap();
+    let written = loadgen(&[
+        "slo",
+        "dashboards",
+        "--spec",
+        &openslo,
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(written.status.code(), Some(0));
+    for file in [
+        "dashboards/movieguru-chat.json",
+        "dashboards/movieguru-slo-overview.json",
+        "provisioning/datasources/prometheus.yml",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(out.path().join(file)).unwrap(),
+            deploy_file(&format!("grafana/{file}")),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_openslo_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bad.yaml");
+    std::fs::write(
+        &spec,
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: { name: x }\n",
+    )
+    .unwrap();
+    let out = loadgen(&[
+        "slo",
+        "export",
+        "--format",
+        "gcp",
+        "--spec",
+        spec.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("SLO x: spec is missing"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
