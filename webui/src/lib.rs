@@ -1,0 +1,140 @@
+//! The pieces every web page of the workspace shares, so there is one copy of each: the
+//! hand-written SVG chart helper (`chart.js`), the base stylesheet, the security headers a page
+//! served to a room or the Internet needs, and HTML escaping.
+//!
+//! The assets are plain files embedded at compile time: no build step, no CDN, nothing fetched
+//! at view time. A server hands them out by name with [`asset`]; a self-contained HTML report
+//! inlines them with [`inline_script`] and [`inline_style`] instead.
+
+use std::borrow::Cow;
+
+/// One embedded file, with the `Content-Type` to serve it under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asset {
+    pub name: &'static str,
+    pub body: &'static str,
+    pub content_type: &'static str,
+}
+
+/// The chart helper: a classic script that defines `window.WebUI` (`lineChart`, `h`, formats).
+pub const CHART_JS: &str = include_str!("../assets/chart.js");
+/// Layout, panels, charts and forms, in one light theme readable on a projector.
+pub const BASE_CSS: &str = include_str!("../assets/base.css");
+
+/// The shared assets, under the names pages link them by.
+pub const ASSETS: &[Asset] = &[
+    Asset {
+        name: "chart.js",
+        body: CHART_JS,
+        content_type: "text/javascript; charset=utf-8",
+    },
+    Asset {
+        name: "base.css",
+        body: BASE_CSS,
+        content_type: "text/css; charset=utf-8",
+    },
+];
+
+/// A shared asset by name (`chart.js`, `base.css`).
+pub fn asset(name: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|a| a.name == name)
+}
+
+/// The `Content-Type` for a file name, by extension, for a page's own assets.
+pub fn content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The Content-Security-Policy of a served page: scripts, styles and data from the page's own
+/// origin only, no inline script, no framing, no forms posting elsewhere.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// Headers every page and asset is served with (name, value), CSP included.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+];
+
+/// Escapes text for an HTML element or a quoted attribute value.
+pub fn escape_html(text: &str) -> Cow<'_, str> {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A `<script>` element carrying `source` inline, for a self-contained HTML file. `</` is
+/// written `<\/` so no text inside the script (a label in embedded JSON, say) can close it.
+pub fn inline_script(source: &str) -> String {
+    format!("<script>\n{}\n</script>", source.replace("</", "<\\/"))
+}
+
+/// A `<style>` element carrying `source` inline, for a self-contained HTML file.
+pub fn inline_style(source: &str) -> String {
+    format!("<style>\n{}\n</style>", source.replace("</", "<\\/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_both_quotes() {
+        assert_eq!(
+            escape_html(r#"<img src=x onerror="a('b')">&"#),
+            "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;"
+        );
+        assert!(matches!(escape_html("plain 5 ms"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn inlined_sources_cannot_close_their_element() {
+        let s = inline_script("const x = '</script><script>alert(1)</script>';");
+        assert_eq!(s.matches("</script>").count(), 1, "{s}");
+        assert!(inline_style("a::after{content:'</style>'}").ends_with("'}\n</style>"));
+    }
+
+    #[test]
+    fn assets_are_found_by_name_with_their_type() {
+        let js = asset("chart.js").unwrap();
+        assert!(js.content_type.starts_with("text/javascript"));
+        assert!(js.body.contains("lineChart"));
+        assert!(asset("base.css").unwrap().body.contains(".panel"));
+        assert_eq!(asset("../Cargo.toml"), None);
+        assert_eq!(content_type("console.html"), "text/html; charset=utf-8");
+    }
+
+    #[test]
+    fn the_policy_allows_no_inline_script() {
+        let script_src = CSP
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap();
+        assert_eq!(script_src, "script-src 'self'");
+        assert!(!CSP.contains("unsafe"));
+    }
+}
