@@ -30,6 +30,7 @@ pub mod app;
 pub mod bodies;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod drain;
 pub mod fault;
 pub mod latency;

@@ -371,16 +371,18 @@ impl Metrics {
         }
     }
 
+    /// Every series as it is now: what `/metrics` encodes, and what the console samples.
+    pub fn gather(&self) -> Vec<prometheus::proto::MetricFamily> {
+        // The phase gauges are read in one piece: a phase change waits for the gather.
+        let _phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
+        self.registry.gather()
+    }
+
     /// The Prometheus text exposition of everything above.
     pub fn encode(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(16 * 1024);
-        let families = {
-            // The phase gauges are read in one piece: a phase change waits for the gather.
-            let _phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
-            self.registry.gather()
-        };
         // Encoding into a Vec only fails on invalid metric families, which `new` rules out.
-        if let Err(e) = TextEncoder::new().encode(&families, &mut buf) {
+        if let Err(e) = TextEncoder::new().encode(&self.gather(), &mut buf) {
             tracing::error!(error = %e, "encoding metrics");
         }
         buf
