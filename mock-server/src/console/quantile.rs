@@ -10,7 +10,7 @@
 /// was observed, where Prometheus returns NaN.
 pub fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> Option<f64> {
     let total = buckets.last()?.1;
-    if !(total > 0.0) || buckets.len() < 2 || !q.is_finite() {
+    if total.is_nan() || total <= 0.0 || buckets.len() < 2 || !q.is_finite() {
         return None;
     }
     if q < 0.0 {
