@@ -1,12 +1,14 @@
 //! End-to-end suite: mock-server, loadgen and a real Prometheus together, in-process over
 //! loopback (the tests live in `tests/`).
 //!
+//! - [`browser`] drives a real headless Chromium through chromedriver, for the console's page.
 //! - [`stack`] starts the three: mock-server driving a timeline, loadgen at constant rates, and
 //!   Prometheus scraping every second with the SLO spec's rules compressed 60x.
 //! - [`model`] says what the alerts must do: each SLO's error ratio under each phase, run
 //!   through `slo::predict` with the history Prometheus really has, with a 4-sigma band.
 //! - [`observed`] reads back what Prometheus did, from its `ALERTS` series, and compares.
 
+pub mod browser;
 pub mod model;
 pub mod observed;
 pub mod stack;

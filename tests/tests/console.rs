@@ -1,0 +1,404 @@
+//! mock-server's console (`GET /ui`) over a real mock-server under load from loadgen, both
+//! in-process: the numbers it shows against `/metrics`, and the page itself driven in a real
+//! headless Chromium (skipped with `SKIPPED` when chromium/chromedriver are missing, unless
+//! `REQUIRE_CHROMIUM=1`).
+//!
+//! `CONSOLE_SCREENSHOTS=DIR` writes the healthy and breach screenshots (1280x800) there, and
+//! `CONSOLE_LOAD_SECS` sets how long each load runs (default 4 s); `scripts/screenshots` uses both.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use e2e::browser::{self, Browser, HEIGHT, WIDTH};
+use mock_server::console::quantile::histogram_quantile;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOKEN: &str = "console-test-token";
+
+/// Starts mock-server (recording, not sleeping, its latencies) with extra flags.
+async fn server(extra: &[&str]) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let args = [
+        "mock-server",
+        "--latency-mode",
+        "record",
+        "--log-format",
+        "text",
+    ]
+    .into_iter()
+    .chain(extra.iter().copied());
+    let config =
+        mock_server::Config::try_from(mock_server::config::Args::parse_from(args)).unwrap();
+    tokio::spawn(mock_server::run(listener, config, std::future::pending()));
+    addr
+}
+
+/// One HTTP/1.1 exchange; returns the status, the raw head and the body.
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    auth: Option<&str>,
+) -> (u16, String, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = auth
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+async fn phase(addr: SocketAddr) -> Value {
+    let (status, _, body) = http(addr, "GET", "/phase", "", None).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["CurrentProbMetrics"].clone()
+}
+
+/// One unlabelled sample of the exposition, e.g. `movieguru_chat_calls_total`.
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {series} in /metrics"))
+}
+
+/// A histogram's cumulative buckets as `/metrics` exports them, `+Inf` last.
+fn buckets(metrics: &str, histogram: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{histogram}_bucket{{le=\"");
+    metrics
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(&prefix)?;
+            let (le, value) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn load_secs() -> u64 {
+    std::env::var("CONSOLE_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4)
+}
+
+/// The workshop's endpoints at fixed rates for `secs`, all at once, through loadgen.
+async fn load(addr: SocketAddr, secs: u64, only_chat: bool) {
+    let all: &[(&str, &str, u32)] = &[
+        ("POST", "/chat", 40),
+        ("POST", "/login", 8),
+        ("GET", "/startup", 8),
+        ("GET", "/preferences", 12),
+        ("POST", "/preferences", 12),
+        ("GET", "/logout", 4),
+    ];
+    let runs =
+        all.iter()
+            .take(if only_chat { 1 } else { all.len() })
+            .map(|&(method, path, rate)| {
+                let args: Vec<String> = [
+                    "loadgen",
+                    "-z",
+                    &format!("{secs}s"),
+                    "-c",
+                    "2",
+                    "-q",
+                    &(rate / 2).to_string(),
+                    "-m",
+                    method,
+                    "-d",
+                    "{}",
+                    "-T",
+                    "application/json",
+                    "--no-progress",
+                    &format!("http://{addr}{path}"),
+                ]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect();
+                async move {
+                    let cli = loadgen::cli::Cli::try_parse_from(args).unwrap();
+                    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
+                    loadgen::run(plan, loadgen::Sinks::default(), std::future::pending())
+                        .await
+                        .unwrap()
+                }
+            });
+    let handles: Vec<_> = runs.map(tokio::spawn).collect();
+    for h in handles {
+        h.await.unwrap();
+    }
+}
+
+fn save_screenshot(png: &[u8], name: &str) {
+    assert_eq!(
+        browser::png_size(png),
+        Some((WIDTH, HEIGHT)),
+        "screenshot size"
+    );
+    if let Some(dir) = std::env::var_os("CONSOLE_SCREENSHOTS") {
+        let path = std::path::Path::new(&dir).join(name);
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_numbers_agree_with_metrics_over_the_window() {
+    let addr = server(&[]).await;
+    load(addr, 2, false).await;
+    // Nothing else is sent now, so /metrics and the window's end hold the same counts.
+    let (_, _, metrics) = http(addr, "GET", "/metrics", "", None).await;
+    let (status, head, body) = http(addr, "GET", "/ui/data?window=5m", "", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let data: Value = serde_json::from_str(&body).unwrap();
+    let chat = data["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "chat")
+        .unwrap();
+    let calls = sample(&metrics, "movieguru_chat_calls_total");
+    let ok = sample(&metrics, "movieguru_chat_calls_success_total");
+    assert!(calls > 50.0, "the load sent only {calls} chats");
+    assert_eq!(
+        chat["totals"]["requests"].as_f64(),
+        Some(calls),
+        "total chats"
+    );
+    let share = chat["totals"]["success_share"].as_f64().unwrap();
+    assert!(
+        (share - ok / calls).abs() < 1e-12,
+        "success share {share} vs /metrics {}",
+        ok / calls
+    );
+    let want = histogram_quantile(
+        0.99,
+        &buckets(&metrics, "movieguru_chat_latency_milliseconds"),
+    )
+    .unwrap();
+    let got = chat["totals"]["p99_ms"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() < 1e-9,
+        "chat p99 {got} vs histogram_quantile over /metrics {want}"
+    );
+    // Every endpoint the load hit shows its requests, as its attempts counter says.
+    for (key, series) in [
+        ("login", "movieguru_login_attempts_total"),
+        ("startup", "movieguru_startup_attempts_total"),
+        ("prefGet", "movieguru_prefGet_attempts_total"),
+        ("prefUpdate", "movieguru_prefUpdate_attempts_total"),
+        ("logout", "movieguru_Logout_attempts_total"),
+    ] {
+        let e = data["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == key)
+            .unwrap();
+        assert_eq!(
+            e["totals"]["requests"].as_f64(),
+            Some(sample(&metrics, series)),
+            "{key}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    // Challenge 5's phase: the workshop's healthy service, chat under 5 s.
+    let healthy = e2e::workspace_path("scenarios/phases/challenge5.json");
+    let addr = server(&["--phase", healthy.to_str().unwrap()]).await;
+    let secs = load_secs();
+    load(addr, secs, false).await;
+    b.open(addr, "/ui").await;
+
+    // Panels fill: every endpoint has drawn lines and counted requests.
+    b.wait_until(
+        "every endpoint panel to show requests and lines",
+        "Array.from(document.querySelectorAll('section.endpoint')).map(p => \
+         Number(p.querySelector('b.total').dataset.value || 0) > 0 && \
+         p.querySelectorAll('path.line').length >= 7)",
+        LIMIT,
+        |v| {
+            v.as_array()
+                .is_some_and(|a| a.len() == 6 && a.iter().all(|x| x == true))
+        },
+    )
+    .await;
+    // The page's total chats is what /metrics counts (nothing is sent meanwhile).
+    let (_, _, metrics) = http(addr, "GET", "/metrics", "", None).await;
+    let calls = sample(&metrics, "movieguru_chat_calls_total");
+    b.wait_until(
+        "the page's total chats to equal /metrics",
+        "Number(document.querySelector('#ep-chat b.total').dataset.value)",
+        LIMIT,
+        |v| v.as_f64() == Some(calls),
+    )
+    .await;
+    b.wait_until(
+        "chat-latency to be good",
+        "document.querySelector('#slo-chat-latency .state').textContent",
+        LIMIT,
+        |v| v == "good",
+    )
+    .await;
+    save_screenshot(&b.screenshot().await, "console-healthy.png");
+
+    // An invalid value: the server's message beside its field, the phase unchanged.
+    let before = phase(addr).await;
+    b.wait_until(
+        "the phase form",
+        "!!document.getElementById('f-ChatSuccess')",
+        LIMIT,
+        |v| v == true,
+    )
+    .await;
+    b.type_into("f-ChatSuccess", "1.5").await;
+    b.click("phase-submit").await;
+    let shown = b
+        .wait_until(
+            "the field's error",
+            "document.getElementById('err-ChatSuccess').textContent",
+            LIMIT,
+            |v| v.as_str().is_some_and(|s| !s.is_empty()),
+        )
+        .await;
+    let (status, _, refusal) = http(addr, "POST", "/phase", r#"{"ChatSuccess": 1.5}"#, None).await;
+    assert_eq!(status, 400);
+    let server_says: Value = serde_json::from_str(&refusal).unwrap();
+    assert_eq!(
+        shown, server_says["error"],
+        "the page shows the server's own message"
+    );
+    assert_eq!(
+        phase(addr).await,
+        before,
+        "a refused value leaves the phase unchanged"
+    );
+    b.click("phase-revert").await;
+
+    // The challenge6 preset: GET /phase changes, chat p99 passes 5000 ms, the SLO breaches.
+    b.click("preset-challenge6").await;
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while phase(addr).await["ChatLatencyMinMS"] != 3000 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the preset never reached GET /phase"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let preset: Value = serde_json::from_str(scenarios::preset("challenge6").unwrap()).unwrap();
+    let now = phase(addr).await;
+    for (k, v) in preset.as_object().unwrap() {
+        assert_eq!(now[k].as_f64(), v.as_f64(), "{k} after the preset");
+    }
+    load(addr, secs, false).await;
+    b.wait_until(
+        "the chat p99 shown to pass 5000 ms",
+        "Number(document.querySelector('#ep-chat b.p99').dataset.value)",
+        LIMIT,
+        |v| v.as_f64().is_some_and(|ms| ms > 5000.0),
+    )
+    .await;
+    b.wait_until(
+        "chat-latency to be breached",
+        "document.querySelector('#slo-chat-latency .state').textContent",
+        LIMIT,
+        |v| v == "breached",
+    )
+    .await;
+    b.wait_until(
+        "a phase-change marker",
+        "document.querySelectorAll('#ep-chat line.marker').length",
+        LIMIT,
+        |v| v.as_u64().is_some_and(|n| n >= 1),
+    )
+    .await;
+    save_screenshot(&b.screenshot().await, "console-breach.png");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_admin_token_a_write_fails_until_the_token_is_entered() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let addr = server(&["--admin-token", TOKEN]).await;
+    b.open(addr, "/ui").await;
+    b.wait_until(
+        "the token field",
+        "!document.getElementById('token-row').hidden",
+        LIMIT,
+        |v| v == true,
+    )
+    .await;
+    b.wait_until(
+        "the presets",
+        "!!document.getElementById('preset-challenge6')",
+        LIMIT,
+        |v| v == true,
+    )
+    .await;
+    let before = phase(addr).await;
+    b.click("preset-challenge6").await;
+    b.wait_until(
+        "the refusal",
+        "document.getElementById('phase-msg').textContent",
+        LIMIT,
+        |v| v.as_str().is_some_and(|s| s.contains("admin token")),
+    )
+    .await;
+    assert_eq!(phase(addr).await, before, "no write without the token");
+
+    b.type_into("token", TOKEN).await;
+    b.click("token-save").await;
+    b.click("preset-challenge6").await;
+    b.wait_until(
+        "the preset to apply",
+        "document.getElementById('phase-msg').textContent",
+        LIMIT,
+        |v| v.as_str().is_some_and(|s| s.contains("applied")),
+    )
+    .await;
+    assert_eq!(phase(addr).await["ChatLatencyMinMS"], 3000);
+    // The token never appears in what the server sends the page.
+    let (_, _, data) = http(addr, "GET", "/ui/data", "", None).await;
+    assert!(
+        !data.contains(TOKEN) && data.contains("\"writes_need_token\":true"),
+        "{data}"
+    );
+    b.close().await;
+}
