@@ -19,7 +19,8 @@
 //! 3. Phase drivers, which change the phase in the store: [`timeline`] (`--timeline`) and
 //!    [`watch`] (`--watch-phase`).
 //! 4. [`config`]: the validated configuration, every value checked.
-//! 5. The engine: [`app`](mod@app) (a request's way through the route table, with the endpoints, faults
+//! 5. The engine: [`console`] (the `/ui` page: samples of the metrics in a fixed ring, the
+//!    dashboards' data, SLOs from the embedded spec), [`app`](mod@app) (a request's way through the route table, with the endpoints, faults
 //!    and operator routes one floor down in `app/`), [`drain`] (the open connections, for a
 //!    bounded shutdown) and [`server`] (the accept loop and the per-connection limits).
 //! 6. The top: [`cli`] (clap's flags and their `TryFrom` into a [`Config`]), [`probe`]
@@ -90,6 +91,14 @@ pub async fn run(
         let app = app.clone();
         tokio::spawn(async move { plan.drive(app.phases(), app.metrics()).await })
     });
+    let sampler = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.console()
+                .run_sampler(app.metrics(), console::SAMPLE_PERIOD)
+                .await;
+        })
+    };
     let watcher = config.watch_phase.clone().map(|path| {
         let app = app.clone();
         tokio::spawn(async move {
@@ -97,7 +106,7 @@ pub async fn run(
         })
     });
     server::serve(listener, app, shutdown, &config).await;
-    for task in [timeline, watcher].into_iter().flatten() {
+    for task in [timeline, watcher, Some(sampler)].into_iter().flatten() {
         task.abort();
     }
     Ok(())

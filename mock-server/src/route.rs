@@ -17,11 +17,13 @@ pub enum Route {
     Metrics,
     Healthz,
     Readyz,
+    /// The console: `/ui` and everything under it (page, assets, data), one label for all.
+    Ui,
     Unmatched,
 }
 
 impl Route {
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 13] = [
         Route::Root,
         Route::Login,
         Route::Logout,
@@ -33,6 +35,7 @@ impl Route {
         Route::Metrics,
         Route::Healthz,
         Route::Readyz,
+        Route::Ui,
         Route::Unmatched,
     ];
 
@@ -49,6 +52,8 @@ impl Route {
             "/metrics" => Route::Metrics,
             "/healthz" => Route::Healthz,
             "/readyz" => Route::Readyz,
+            "/ui" => Route::Ui,
+            p if p.starts_with("/ui/") => Route::Ui,
             _ => Route::Unmatched,
         }
     }
@@ -67,6 +72,7 @@ impl Route {
             Route::Metrics => "/metrics",
             Route::Healthz => "/healthz",
             Route::Readyz => "/readyz",
+            Route::Ui => "/ui",
             Route::Unmatched => "unmatched",
         }
     }
@@ -75,7 +81,7 @@ impl Route {
     pub fn is_operational(self) -> bool {
         matches!(
             self,
-            Route::Healthz | Route::Readyz | Route::Metrics | Route::Phase
+            Route::Healthz | Route::Readyz | Route::Metrics | Route::Phase | Route::Ui
         )
     }
 
@@ -93,6 +99,7 @@ impl Route {
             | Route::Metrics
             | Route::Healthz
             | Route::Readyz
+            | Route::Ui
             | Route::Unmatched => "GET",
         }
     }

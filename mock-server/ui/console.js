@@ -20,28 +20,35 @@
 
   // ---- data polling and the dashboards ----
 
+  // Chat first: the workshop's SLOs and breaches are mostly about chat.
+  function byImportance(endpoints) {
+    return endpoints.slice().sort(function (a, b) { return (b.key === 'chat') - (a.key === 'chat'); });
+  }
+
   function buildPanels(d) {
     var grid = $('panels');
-    d.endpoints.forEach(function (e) {
-      grid.appendChild(h('section', { class: 'panel endpoint', id: 'ep-' + e.key },
+    var panels = byImportance(d.endpoints).map(function (e) {
+      return h('section', { class: 'panel endpoint', id: 'ep-' + e.key },
         h('h2', null, e.title),
         h('div', { class: 'stats' },
           stat('rate', 'rate'), stat('success', 'success'), stat('p50', 'p50'),
           stat('p99', 'p99'), stat('total', 'requests')),
-        h('h3', null, 'Latency percentiles'), h('div', { class: 'chart-box latency' }),
-        h('h3', null, 'Success share'), h('div', { class: 'chart-box success' }),
-        h('h3', null, 'Requests per second'), h('div', { class: 'chart-box rate' })));
+        h('h3', null, 'Latency percentiles'), h('div', { class: 'chart-box c-latency' }),
+        h('h3', null, 'Success share'), h('div', { class: 'chart-box c-success' }),
+        h('h3', null, 'Requests per second'), h('div', { class: 'chart-box c-rate' }));
     });
-    grid.appendChild(h('section', { class: 'panel', id: 'chat-panel' },
+    // Chat's engagement panel sits beside chat's own, so the first screen holds both.
+    panels.splice(1, 0, h('section', { class: 'panel', id: 'chat-panel' },
       h('h2', null, 'Chat engagement, sentiment and safety'),
-      h('h3', null, 'Engagement'), h('div', { class: 'chart-box engagement' }),
-      h('h3', null, 'Sentiment'), h('div', { class: 'chart-box sentiment' }),
-      h('h3', null, 'Safety issues (share of answered chats)'), h('div', { class: 'chart-box safety' })));
-    grid.appendChild(h('section', { class: 'panel', id: 'service-panel' },
+      h('h3', null, 'Engagement'), h('div', { class: 'chart-box c-engagement' }),
+      h('h3', null, 'Sentiment'), h('div', { class: 'chart-box c-sentiment' }),
+      h('h3', null, 'Safety issues (share of answered chats)'), h('div', { class: 'chart-box c-safety' })));
+    panels.push(h('section', { class: 'panel', id: 'service-panel' },
       h('h2', null, 'Revision: GET / (http_requests_total)'),
       h('div', { class: 'stats' }, stat('root-total', 'requests'), stat('root-errors', '5xx')),
-      h('h3', null, 'Requests per second'), h('div', { class: 'chart-box root-rate' }),
-      h('h3', null, '5xx share'), h('div', { class: 'chart-box root-errors' })));
+      h('h3', null, 'Requests per second'), h('div', { class: 'chart-box c-root-rate' }),
+      h('h3', null, '5xx share'), h('div', { class: 'chart-box c-root-errors' })));
+    panels.forEach(function (p) { grid.appendChild(p); });
     state.built = true;
   }
 
@@ -62,7 +69,8 @@
 
   function render(d) {
     if (!state.built) buildPanels(d);
-    var from = d.now_ms - d.window_s * 1000, to = d.now_ms;
+    // A server younger than the window is drawn from its first sample, not from an empty past.
+    var from = d.from_ms, to = d.now_ms;
     var base = { t: d.t, from: from, to: to, markers: d.markers };
     function chart(node, opts) {
       W.lineChart(node, Object.assign({}, base, opts));
@@ -74,34 +82,34 @@
       setStat(p, 'p50', e.totals.p50_ms, 'ms');
       setStat(p, 'p99', e.totals.p99_ms, 'ms');
       setStat(p, 'total', e.totals.requests, '');
-      chart(p.querySelector('.latency'), {
+      chart(p.querySelector('.c-latency'), {
         unit: 'ms', height: 150,
         series: e.latency.map(function (q) { return { name: q[0], values: q[1] }; }),
         threshold: e.latency_slo_ms !== null ? { value: e.latency_slo_ms, label: 'SLO ' + W.fmtValue(e.latency_slo_ms, 'ms') } : null
       });
-      chart(p.querySelector('.success'), {
+      chart(p.querySelector('.c-success'), {
         unit: 'ratio', height: 100, yMax: 1,
         series: [{ name: 'success', values: e.success }],
         threshold: e.success_slo !== null ? { value: e.success_slo, label: 'SLO ' + W.fmtValue(e.success_slo, 'ratio') } : null
       });
-      chart(p.querySelector('.rate'), { unit: '/s', height: 100, series: [{ name: 'req/s', values: e.rate }] });
+      chart(p.querySelector('.c-rate'), { unit: '/s', height: 100, series: [{ name: 'req/s', values: e.rate }] });
     });
     var c = $('chat-panel');
-    chart(c.querySelector('.engagement'), {
+    chart(c.querySelector('.c-engagement'), {
       unit: 'ratio', height: 120, yMax: 1,
       series: [{ name: 'Engaged', values: d.chat.engaged },
         { name: 'Engaged|Acknowledged', values: d.chat.engaged_or_acknowledged }]
     });
-    chart(c.querySelector('.sentiment'), {
+    chart(c.querySelector('.c-sentiment'), {
       unit: 'ratio', height: 120, yMax: 1,
       series: d.chat.sentiment.map(function (x) { return { name: x[0], values: x[1] }; })
     });
-    chart(c.querySelector('.safety'), { unit: 'ratio', height: 100, series: [{ name: 'safety issue', values: d.chat.safety }] });
+    chart(c.querySelector('.c-safety'), { unit: 'ratio', height: 100, series: [{ name: 'safety issue', values: d.chat.safety }] });
     var s = $('service-panel');
     setStat(s, 'root-total', d.service.root_requests, '');
     setStat(s, 'root-errors', d.service.root_errors, '');
-    chart(s.querySelector('.root-rate'), { unit: '/s', height: 100, series: [{ name: 'GET /', values: d.service.root_rate }] });
-    chart(s.querySelector('.root-errors'), { unit: 'ratio', height: 100, yMax: 1, series: [{ name: '5xx', values: d.service.root_error_share }] });
+    chart(s.querySelector('.c-root-rate'), { unit: '/s', height: 100, series: [{ name: 'GET /', values: d.service.root_rate }] });
+    chart(s.querySelector('.c-root-errors'), { unit: 'ratio', height: 100, yMax: 1, series: [{ name: '5xx', values: d.service.root_error_share }] });
 
     renderSlos(d.slos);
     setText($('service'), 'profile ' + d.service.profile +

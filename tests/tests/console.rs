@@ -30,8 +30,7 @@ async fn server(extra: &[&str]) -> SocketAddr {
     ]
     .into_iter()
     .chain(extra.iter().copied());
-    let config =
-        mock_server::Config::try_from(mock_server::config::Args::parse_from(args)).unwrap();
+    let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from(args)).unwrap();
     tokio::spawn(mock_server::run(listener, config, std::future::pending()));
     addr
 }
@@ -150,6 +149,16 @@ async fn load(addr: SocketAddr, secs: u64, only_chat: bool) {
     for h in handles {
         h.await.unwrap();
     }
+}
+
+async fn screenshot(b: &Browser, name: &str) {
+    // Clicks scroll the page; the screenshots show its top.
+    b.client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    save_screenshot(&b.screenshot().await, name);
 }
 
 fn save_screenshot(png: &[u8], name: &str) {
@@ -275,7 +284,7 @@ async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values()
         |v| v == "good",
     )
     .await;
-    save_screenshot(&b.screenshot().await, "console-healthy.png");
+    screenshot(&b, "console-healthy.png").await;
 
     // An invalid value: the server's message beside its field, the phase unchanged.
     let before = phase(addr).await;
@@ -347,7 +356,7 @@ async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values()
         |v| v.as_u64().is_some_and(|n| n >= 1),
     )
     .await;
-    save_screenshot(&b.screenshot().await, "console-breach.png");
+    screenshot(&b, "console-breach.png").await;
     b.close().await;
 }
 

@@ -92,7 +92,7 @@
     return out;
   }
 
-  var TIME_STEPS = [10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3];
+  var TIME_STEPS = [1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3, 3600e3];
   function timeTicks(t0, t1, count) {
     var raw = (t1 - t0) / Math.max(1, count);
     var step = TIME_STEPS.find(function (x) { return x >= raw; }) || 3600e3;
@@ -175,7 +175,9 @@
     if (o.threshold) {
       var ty = y(o.threshold.value);
       svg.appendChild(s('line', { class: 'threshold', x1: m.l, x2: W - m.r, y1: ty, y2: ty }));
-      svg.appendChild(s('text', { class: 'threshold-label', x: W - m.r - 2, y: ty - 4, 'text-anchor': 'end' },
+      // Above the line, unless that would leave the plot; then below it.
+      var ly = ty - 4 < m.t + 10 ? ty + 12 : ty - 4;
+      svg.appendChild(s('text', { class: 'threshold-label', x: W - m.r - 2, y: ly, 'text-anchor': 'end' },
         o.threshold.label || fmtValue(o.threshold.value, unit)));
     }
 

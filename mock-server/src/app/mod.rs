@@ -27,6 +27,7 @@ use self::endpoints::{Drawn, Endpoints};
 use self::response::json_response;
 use self::shared::Shared;
 use crate::config::{Config, LatencyMode};
+use crate::console::{self, Console};
 use crate::fault::Fault;
 use crate::metrics::Metrics;
 use crate::phase::Timed;
@@ -80,11 +81,13 @@ pub struct App {
     shared: Shared,
     endpoints: Endpoints,
     admin: Admin,
+    console: Console,
 }
 
 impl App {
     pub fn new(config: &Config, metrics: Metrics) -> App {
         let phases = PhaseStore::new(config.startup_phase.clone(), &metrics);
+        let console = Console::new(config, &metrics);
         App {
             profile: config.profile,
             revision: config
@@ -100,7 +103,13 @@ impl App {
             },
             endpoints: Endpoints::new(),
             admin: Admin::new(config.admin_token.as_deref()),
+            console,
         }
+    }
+
+    /// The console's samples and page (its sampler is started by [`crate::run`]).
+    pub fn console(&self) -> &Console {
+        &self.console
     }
 
     pub fn phases(&self) -> &PhaseStore {
@@ -165,6 +174,19 @@ impl App {
                 && !self.admin.authorized(&req) =>
             {
                 (Admin::unauthorized(), None)
+            }
+            // The console needs the path and query, which the route table does not carry; it
+            // answers every method itself (405 for writes: those go to /phase).
+            None if route == Route::Ui => {
+                let r = console::page::respond(
+                    &self.console,
+                    &self.shared.metrics,
+                    &request.method,
+                    req.uri().path(),
+                    req.uri().query(),
+                );
+                drop(req);
+                (r, None)
             }
             // Bodies of routes that take one are read (and bounded) before anything is
             // counted, so a refused upload never shows up as an attempt.

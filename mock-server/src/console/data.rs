@@ -31,6 +31,8 @@ type Series = Vec<Option<f64>>;
 pub struct Data {
     pub now_ms: u64,
     pub window_s: u64,
+    /// Where the charts start: the window's start, or the first sample if the server is younger.
+    pub from_ms: u64,
     /// Sample times of the points, unix milliseconds.
     pub t: Vec<u64>,
     pub endpoints: Vec<EndpointData>,
@@ -264,6 +266,7 @@ pub fn build(ctx: &Context<'_>, held: &[Sample], live: Sample, window_s: u64) ->
     Data {
         now_ms: now,
         window_s,
+        from_ms: start.max(held.first().map_or(now, |s| s.at_ms)),
         t: points.iter().map(|p| p.at_ms).collect(),
         endpoints,
         chat,
