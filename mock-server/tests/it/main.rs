@@ -1,5 +1,6 @@
 //! mock-server's integration suite: real servers on 127.0.0.1:0, real HTTP, and `/metrics`.
 
+mod console;
 mod deploy;
 mod faults;
 mod hostile;
