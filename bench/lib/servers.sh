@@ -87,3 +87,31 @@ section_churn() {
     ">= 0.95x" "$(throughput_verdict "$m" "$(median "${cpu_ratio[@]}")" "$(median "${c_util[@]}")" "$(median "${b_util[@]}")" 0.95)" \
     "$(human "$(median "${churn[@]}")") vs $(human "$(median "${base[@]}")") req/s; server CPU/s $(median "${c_util[@]}") vs $(median "${b_util[@]}"); CPU per request $(median "${c_us[@]}") vs $(median "${b_us[@]}") µs; phase changes per round: ${changes[*]}; req/s ratio by round: ${ratio[*]}; CPU/req ratio by round: ${cpu_ratio[*]}"
 }
+
+# The console's cost: wrk on GET /startup alone, then while a client polls the page's data
+# (/ui/data, the 60-minute window: the largest document) once a second, as an open page does.
+section_console() {
+  log "console: wrk on GET /startup with and without a /ui/data poll every second; $ROUNDS rounds"
+  local r base=() polled=() ratio=() polls=() poller
+  local b_util=() p_util=() b_us=() p_us=() cpu_ratio=()
+  for r in $(seq "$ROUNDS"); do
+    wrk_server "$OUT/console-base-r$r" "$MOCK_URL/startup" "$MOCK_PID"
+    base+=("$RPS") b_util+=("$UTIL") b_us+=("$US_PER_REQ")
+    "${GEN_PIN[@]}" bash -c 'n=0; while :; do curl -sf -o /dev/null "$1/ui/data?window=60m" && n=$((n + 1)); echo "$n" >"$2"; sleep 1; done' \
+      _ "$MOCK_URL" "$OUT/console-polls-r$r" &
+    poller=$!
+    sleep 0.5
+    wrk_server "$OUT/console-on-r$r" "$MOCK_URL/startup" "$MOCK_PID"
+    kill "$poller" 2>/dev/null || true
+    wait "$poller" 2>/dev/null || true
+    polled+=("$RPS") p_util+=("$UTIL") p_us+=("$US_PER_REQ")
+    ratio+=("$(calc "$RPS / ${base[-1]}" 3)")
+    cpu_ratio+=("$(calc "${b_us[-1]} / $US_PER_REQ" 3)")
+    polls+=("$(cat "$OUT/console-polls-r$r" 2>/dev/null || echo 0)")
+  done
+  local m
+  m=$(median "${ratio[@]}")
+  row "console: req/s while a client polls /ui/data every second ÷ without (GET /startup)" "$(calc "$m" 2)x" \
+    ">= 0.95x" "$(throughput_verdict "$m" "$(median "${cpu_ratio[@]}")" "$(median "${p_util[@]}")" "$(median "${b_util[@]}")" 0.95)" \
+    "$(human "$(median "${polled[@]}")") vs $(human "$(median "${base[@]}")") req/s; server CPU/s $(median "${p_util[@]}") vs $(median "${b_util[@]}"); CPU per request $(median "${p_us[@]}") vs $(median "${b_us[@]}") µs; polls per round: ${polls[*]}; req/s ratio by round: ${ratio[*]}; CPU/req ratio by round: ${cpu_ratio[*]}"
+}

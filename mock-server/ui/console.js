@@ -230,7 +230,9 @@
     if (/Fault/i.test(key)) return 'Faults';
     if (/Shape/i.test(key)) return 'Latency shapes';
     if (/MS$/i.test(key)) return 'Latency ranges (ms)';
-    if (/^ChatS|^Chat(Engaged|Acknowledged|Rejected|Unclassified)/.test(key)) return 'Chat outcome and sentiment weights';
+    if (/^ChatS(Positive|Negative|Neutral|Unclassified)$|^Chat(Engaged|Acknowledged|Rejected|Unclassified)$/.test(key)) {
+      return 'Chat outcome and sentiment weights';
+    }
     return 'Success and safety ratios';
   }
 

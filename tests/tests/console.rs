@@ -3,7 +3,8 @@
 //! headless Chromium (skipped with `SKIPPED` when chromium/chromedriver are missing, unless
 //! `REQUIRE_CHROMIUM=1`).
 //!
-//! `CONSOLE_SCREENSHOTS=DIR` writes the healthy and breach screenshots (1280x800) there, and
+//! `CONSOLE_SCREENSHOTS=DIR` writes the healthy, breach and phase-form screenshots (1280x800)
+//! there, and
 //! `CONSOLE_LOAD_SECS` sets how long each load runs (default 4 s); `scripts/screenshots` uses both.
 
 use std::net::SocketAddr;
@@ -317,6 +318,17 @@ async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values()
         before,
         "a refused value leaves the phase unchanged"
     );
+    if std::env::var_os("CONSOLE_SCREENSHOTS").is_some() {
+        b.client
+            .execute(
+                "document.getElementById('phase-form-panel').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        save_screenshot(&b.screenshot().await, "console-phase-form.png");
+    }
     b.click("phase-revert").await;
 
     // The challenge6 preset: GET /phase changes, chat p99 passes 5000 ms, the SLO breaches.
