@@ -11,6 +11,7 @@
     token: sessionStorage.getItem('console.token') || '',
     phase: null,        // the phase document's fields, as last read
     dirty: false,       // the form holds edits not yet applied
+    rendered: '',       // the phase the form was last built from (JSON)
     built: false,
     presets: {}
   };
@@ -243,7 +244,12 @@
     if (!fields) return;
     state.phase = fields;
     renderSummary(fields);
-    if (state.dirty && !force) return;
+    // Rebuild only when the phase moved, and never under the user's hands: a rebuilt input
+    // would lose its focus and whatever was being typed.
+    var key = JSON.stringify(fields);
+    if (!force && (key === state.rendered || state.dirty ||
+        $('phase-fields').contains(document.activeElement))) return;
+    state.rendered = key;
     state.dirty = false;
     var box = $('phase-fields');
     W.clear(box);

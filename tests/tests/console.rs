@@ -13,15 +13,15 @@ use std::time::Duration;
 use clap::Parser;
 use e2e::browser::{self, Browser, HEIGHT, WIDTH};
 use mock_server::console::quantile::histogram_quantile;
+use mock_server::testing::TestServer;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "console-test-token";
 
-/// Starts mock-server (recording, not sleeping, its latencies) with extra flags.
-async fn server(extra: &[&str]) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+/// Starts mock-server (recording, not sleeping, its latencies) with extra flags, through the
+/// shared fixture, whose `stop` re-raises a server panic.
+async fn server(extra: &[&str]) -> TestServer {
     let args = [
         "mock-server",
         "--latency-mode",
@@ -32,8 +32,7 @@ async fn server(extra: &[&str]) -> SocketAddr {
     .into_iter()
     .chain(extra.iter().copied());
     let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from(args)).unwrap();
-    tokio::spawn(mock_server::run(listener, config, std::future::pending()));
-    addr
+    TestServer::start(config).await
 }
 
 /// One HTTP/1.1 exchange; returns the status, the raw head and the body.
@@ -179,7 +178,8 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_numbers_agree_with_metrics_over_the_window() {
-    let addr = server(&[]).await;
+    let srv = server(&[]).await;
+    let addr = srv.addr;
     load(addr, 2, false).await;
     // Nothing else is sent now, so /metrics and the window's end hold the same counts.
     let (_, _, metrics) = http(addr, "GET", "/metrics", "", None).await;
@@ -241,6 +241,7 @@ async fn the_page_numbers_agree_with_metrics_over_the_window() {
             "{key}"
         );
     }
+    srv.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +251,8 @@ async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values()
     };
     // Challenge 5's phase: the workshop's healthy service, chat under 5 s.
     let healthy = e2e::workspace_path("scenarios/phases/challenge5.json");
-    let addr = server(&["--phase", healthy.to_str().unwrap()]).await;
+    let srv = server(&["--phase", healthy.to_str().unwrap()]).await;
+    let addr = srv.addr;
     let secs = load_secs();
     load(addr, secs, false).await;
     b.open(addr, "/ui").await;
@@ -370,6 +372,7 @@ async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values()
     .await;
     screenshot(&b, "console-breach.png").await;
     b.close().await;
+    srv.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,7 +380,8 @@ async fn with_an_admin_token_a_write_fails_until_the_token_is_entered() {
     let Some(b) = Browser::start().await else {
         return;
     };
-    let addr = server(&["--admin-token", TOKEN]).await;
+    let srv = server(&["--admin-token", TOKEN]).await;
+    let addr = srv.addr;
     b.open(addr, "/ui").await;
     b.wait_until(
         "the token field",
@@ -422,4 +426,5 @@ async fn with_an_admin_token_a_write_fails_until_the_token_is_entered() {
         "{data}"
     );
     b.close().await;
+    srv.stop().await;
 }

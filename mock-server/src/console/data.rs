@@ -115,13 +115,13 @@ pub struct Context<'a> {
 }
 
 /// Builds the document from the samples held (oldest first) and a live one taken now.
-pub fn build(ctx: &Context<'_>, held: &[Sample], live: Sample, window_s: u64) -> Data {
+pub fn build(ctx: &Context<'_>, held: &[&Sample], live: Sample, window_s: u64) -> Data {
     let now = live.at_ms;
     let start = now.saturating_sub(window_s * 1000);
-    let in_window: Vec<&Sample> = held.iter().filter(|s| s.at_ms >= start).collect();
+    let in_window: Vec<&Sample> = held.iter().copied().filter(|s| s.at_ms >= start).collect();
     // The window's baseline: its first sample, or the newest one before it when the window
     // holds none (so an idle minute still shows zero, not "no data").
-    let base = in_window.first().copied().or(held.last()).unwrap_or(&live);
+    let base = in_window.first().or(held.last()).copied().unwrap_or(&live);
     let stride = (window_s / POINTS).max(1) as usize;
     let mut points: Vec<&Sample> = in_window.iter().copied().step_by(stride).collect();
     points.push(&live);
@@ -236,7 +236,11 @@ pub fn build(ctx: &Context<'_>, held: &[Sample], live: Sample, window_s: u64) ->
     };
 
     let recent_ms = slos::burn_lookback_ms(now, base.at_ms);
-    let recent = held.iter().find(|s| s.at_ms >= recent_ms).unwrap_or(base);
+    let recent = held
+        .iter()
+        .copied()
+        .find(|s| s.at_ms >= recent_ms)
+        .unwrap_or(base);
     let slos = ctx
         .slos
         .iter()
@@ -246,6 +250,7 @@ pub fn build(ctx: &Context<'_>, held: &[Sample], live: Sample, window_s: u64) ->
             let recent = match def.windows {
                 Some((w, _)) => held
                     .iter()
+                    .copied()
                     .find(|s| s.at_ms >= now.saturating_sub(w))
                     .unwrap_or(base),
                 None => recent,
@@ -295,11 +300,12 @@ pub fn build(ctx: &Context<'_>, held: &[Sample], live: Sample, window_s: u64) ->
 
 /// The step in force and its time left; its start is the first sample of the current run of
 /// samples showing that step.
-fn timeline(ctx: &Context<'_>, held: &[Sample], live: &Sample) -> Option<TimelineStatus> {
+fn timeline(ctx: &Context<'_>, held: &[&Sample], live: &Sample) -> Option<TimelineStatus> {
     let index = live.timeline_step;
     let (name, length) = ctx.steps.get(usize::try_from(index).ok()?)?;
     let run: Vec<&Sample> = held
         .iter()
+        .copied()
         .rev()
         .take_while(|s| s.timeline_step == index)
         .collect();
@@ -371,6 +377,7 @@ mod tests {
         };
         let held: Vec<Sample> = (0..=400).map(|s| sample(s, s * 10, s * 9, 0)).collect();
         let live = sample(401, 4010 + 100, 3609 + 90, 100);
+        let held: Vec<&Sample> = held.iter().collect();
         let d = build(&ctx, &held, live, 300);
         let chat = &d.endpoints[2];
         // Window start: the sample at 101 s (4010 - 1010 = 3000 + the live 100).
@@ -402,6 +409,7 @@ mod tests {
         for s in &mut held[1..] {
             s.timeline_step = 0;
         }
+        let held: Vec<&Sample> = held.iter().collect();
         let d = build(&ctx, &held, live, 300);
         assert_eq!(d.endpoints[2].totals.requests, 0);
         assert_eq!(d.endpoints[2].totals.p99_ms, None);

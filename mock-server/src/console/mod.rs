@@ -100,14 +100,6 @@ impl Console {
     /// The data document over the last `window_s` seconds, ending now.
     pub fn data(&self, metrics: &Metrics, window_s: u64) -> data::Data {
         let live = self.live(metrics);
-        // Copy out the samples the window needs, so the lock is not held while computing.
-        let held: Vec<Sample> = {
-            let ring = self.ring();
-            let start = live.at_ms.saturating_sub(window_s * 1000);
-            let skip = ring.iter().take_while(|s| s.at_ms < start).count();
-            // Keep the newest sample before the window too, as the baseline of an idle window.
-            ring.iter().skip(skip.saturating_sub(1)).copied().collect()
-        };
         let ctx = data::Context {
             slos: &self.slos,
             bounds: &self.bounds,
@@ -116,6 +108,13 @@ impl Console {
             revision: self.revision.as_deref(),
             writes_need_token: self.writes_need_token,
         };
+        // Computed under the lock, from references: copying an hour of samples per poll would
+        // cost megabytes of allocation; this only holds the once-a-second sampler back briefly.
+        let ring = self.ring();
+        let start = live.at_ms.saturating_sub(window_s * 1000);
+        let skip = ring.iter().take_while(|s| s.at_ms < start).count();
+        // Keep the newest sample before the window too, as the baseline of an idle window.
+        let held: Vec<&Sample> = ring.iter().skip(skip.saturating_sub(1)).collect();
         data::build(&ctx, &held, live, window_s)
     }
 

@@ -13,8 +13,14 @@ impl<T: Copy + Default> Ring<T> {
     /// Allocates (and writes) every slot now, so the resident size does not creep up as the
     /// ring fills.
     pub fn new(capacity: usize) -> Ring<T> {
+        let mut slots = vec![T::default(); capacity.max(1)].into_boxed_slice();
+        // An all-zero default may come from calloc, whose pages are mapped only when first
+        // written; write every slot now (black_box keeps the stores) so RSS is whole at start.
+        for slot in slots.iter_mut() {
+            *slot = std::hint::black_box(T::default());
+        }
         Ring {
-            slots: vec![T::default(); capacity.max(1)].into_boxed_slice(),
+            slots,
             next: 0,
             len: 0,
         }
