@@ -13,7 +13,8 @@
     dirty: false,       // the form holds edits not yet applied
     rendered: '',       // the phase the form was last built from (JSON)
     built: false,
-    presets: {}
+    presets: {},
+    fields: []          // every field name, from /ui/fields
   };
 
   function $(id) { return document.getElementById(id); }
@@ -229,7 +230,7 @@
 
   function group(key) {
     if (/Fault/i.test(key)) return 'Faults';
-    if (/Shape/i.test(key)) return 'Latency shapes';
+    if (/Distribution$/.test(key)) return 'Latency shapes';
     if (/MS$/i.test(key)) return 'Latency ranges (ms)';
     if (/^ChatS(Positive|Negative|Neutral|Unclassified)$|^Chat(Engaged|Acknowledged|Rejected|Unclassified)$/.test(key)) {
       return 'Chat outcome and sentiment weights';
@@ -254,7 +255,9 @@
     var box = $('phase-fields');
     W.clear(box);
     var groups = {};
-    Object.keys(fields).forEach(function (k) { (groups[group(k)] = groups[group(k)] || []).push(k); });
+    // The document's fields, then those it leaves out at their defaults (shapes, faults).
+    var names = Object.keys(fields).concat(state.fields.filter(function (k) { return !(k in fields); }));
+    names.forEach(function (k) { (groups[group(k)] = groups[group(k)] || []).push(k); });
     ['Success and safety ratios', 'Latency ranges (ms)', 'Latency shapes', 'Chat outcome and sentiment weights', 'Faults']
       .forEach(function (g) {
         if (!groups[g]) return;
@@ -262,10 +265,21 @@
         groups[g].forEach(function (k) {
           box.appendChild(h('div', { class: 'field' },
             h('label', { for: 'f-' + k }, k),
-            h('input', { id: 'f-' + k, name: k, value: String(fields[k]), oninput: function () { state.dirty = true; } }),
+            h('input', {
+              id: 'f-' + k, name: k, value: k in fields ? String(fields[k]) : '',
+              placeholder: k in fields ? null : placeholder(k),
+              oninput: function () { state.dirty = true; }
+            }),
             h('span', { class: 'error', id: 'err-' + k, role: 'alert' })));
         });
       });
+  }
+
+  function placeholder(key) {
+    if (/FaultRatio$/.test(key)) return '0';
+    if (/Fault$/.test(key)) return 'none';
+    if (/Distribution$/.test(key)) return 'uniform';
+    return '';
   }
 
   function renderSummary(f) {
@@ -290,14 +304,15 @@
     ev.preventDefault();
     clearErrors();
     var changes = {};
-    Object.keys(state.phase || {}).forEach(function (k) {
-      var input = $('f-' + k);
-      var was = state.phase[k];
+    document.querySelectorAll('#phase-fields input').forEach(function (input) {
+      var k = input.name;
+      var was = state.phase ? state.phase[k] : undefined;
       var raw = input.value.trim();
-      if (raw === String(was)) return;
+      if (raw === (was === undefined ? '' : String(was))) return;
       // Numbers go as numbers when they parse; anything else goes as typed, so the server's
       // message (not the page's guess) says what is wrong.
-      changes[k] = typeof was === 'number' && raw !== '' && isFinite(Number(raw)) ? Number(raw) : raw;
+      var numeric = typeof was === 'number' || /FaultRatio$/.test(k);
+      changes[k] = numeric && raw !== '' && isFinite(Number(raw)) ? Number(raw) : raw;
     });
     if (!Object.keys(changes).length) {
       message($('form-msg'), 'nothing changed', true);
@@ -319,6 +334,12 @@
         message($('form-msg'), refusal(res) + '; the phase is unchanged', false);
       }
     }).catch(function (e) { message($('form-msg'), 'cannot reach the server: ' + e.message, false); });
+  }
+
+  function loadFields() {
+    return fetch('/ui/fields').then(function (r) { return r.json(); })
+      .then(function (d) { state.fields = d.fields || []; })
+      .catch(function () { /* the form then shows the document's fields only */ });
   }
 
   function pollPhase() {
@@ -355,7 +376,7 @@
       setText($('token-state'), state.token ? 'token set for this tab' : 'writes need the token');
     });
     poll();
-    pollPhase();
+    loadFields().then(pollPhase);
   }
 
   document.addEventListener('DOMContentLoaded', init);

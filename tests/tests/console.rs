@@ -419,6 +419,43 @@ async fn with_an_admin_token_a_write_fails_until_the_token_is_entered() {
     )
     .await;
     assert_eq!(phase(addr).await["ChatLatencyMinMS"], 3000);
+    // Fields GET /phase leaves out at their defaults are in the form too, and partial edits work.
+    b.wait_until(
+        "the form to show the fault fields",
+        "!!document.getElementById('f-ChatFaultRatio')",
+        LIMIT,
+        |v| v == true,
+    )
+    .await;
+    b.type_into("f-ChatLatencyDistribution", "lognormal").await;
+    b.type_into("f-ChatFault", "reset").await;
+    b.type_into("f-ChatFaultRatio", "0.25").await;
+    b.click("phase-submit").await;
+    b.wait_until(
+        "the edit to apply",
+        "document.getElementById('form-msg').textContent",
+        LIMIT,
+        |v| v.as_str().is_some_and(|s| s.starts_with("applied")),
+    )
+    .await;
+    let now = phase(addr).await;
+    assert_eq!(
+        (
+            &now["ChatLatencyDistribution"],
+            &now["ChatFault"],
+            &now["ChatFaultRatio"]
+        ),
+        (
+            &Value::from("lognormal"),
+            &Value::from("reset"),
+            &Value::from(0.25)
+        ),
+        "{now}"
+    );
+    assert_eq!(
+        now["ChatLatencyMinMS"], 3000,
+        "fields not edited stay as they were"
+    );
     // The token never appears in what the server sends the page.
     let (_, _, data) = http(addr, "GET", "/ui/data", "", None).await;
     assert!(

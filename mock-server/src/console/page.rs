@@ -1,5 +1,5 @@
 //! The `/ui` routes: the page, its scripts and styles (embedded in the binary), the data
-//! document and the phase presets. Every answer carries the shared security headers; reads
+//! document, the phase presets and the phase's field names. Every answer carries the shared security headers; reads
 //! are open, and the page's writes go to `POST /phase`, which checks the admin token itself.
 
 use bytes::Bytes;
@@ -42,6 +42,11 @@ pub fn respond(
             Ok(secs) => json(StatusCode::OK, &console.data(metrics, secs)),
             Err(e) => json(StatusCode::BAD_REQUEST, &e),
         },
+        // Every field a phase document may hold: GET /phase leaves out default shapes and faults.
+        "/fields" => json(
+            StatusCode::OK,
+            &json!({"fields": crate::phase::field_names().collect::<Vec<_>>()}),
+        ),
         "/presets" => {
             let presets: serde_json::Map<String, serde_json::Value> = scenarios::PRESETS
                 .iter()

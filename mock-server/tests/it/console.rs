@@ -39,6 +39,7 @@ async fn the_page_and_its_assets_carry_a_strict_policy_and_no_inline_script() {
         ("/ui/console.css", "text/css"),
         ("/ui/data", "application/json"),
         ("/ui/presets", "application/json"),
+        ("/ui/fields", "application/json"),
     ] {
         let (status, headers, body) = server.send(Method::GET, path, "").await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -68,6 +69,27 @@ async fn the_page_and_its_assets_carry_a_strict_policy_and_no_inline_script() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _, _) = server.send(Method::POST, "/ui/data", "{}").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_form_learns_every_field_including_those_get_phase_leaves_out() {
+    let server = TestServer::start(LatencyMode::Record).await;
+    let (_, body) = server.get("/ui/fields").await;
+    let fields: Value = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let document = server.phase().await;
+    for k in document["CurrentProbMetrics"].as_object().unwrap().keys() {
+        assert!(names.contains(&k.as_str()), "{k} missing from /ui/fields");
+    }
+    for k in ["ChatLatencyDistribution", "ChatFault", "ChatFaultRatio"] {
+        assert!(names.contains(&k), "{k} missing from /ui/fields");
+    }
     server.stop().await;
 }
 
