@@ -23,6 +23,12 @@ use crate::report::{Outcome, Report, TargetReport};
 pub const STABLE: &str = "stable";
 pub const CANARY: &str = "canary";
 
+/// The shortest step and check interval: a step runs at least one slice of load, and a judged
+/// slice shorter than this holds too few requests to say anything.
+pub const MIN_SLICE: Duration = Duration::from_millis(100);
+/// The longest step, check interval or verification (as `-z`), so no deadline overflows.
+pub const MAX_SPAN: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// A gate on a Prometheus instant query: the query's single value compared with a threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryGate {
@@ -53,8 +59,12 @@ pub enum CanaryError {
     Query(String),
     #[error("--gate-query needs --prometheus URL")]
     NoPrometheus,
-    #[error("--check-every must be longer than zero")]
-    CheckEvery,
+    #[error("{flag} must be {what}, got {value}")]
+    Duration {
+        flag: &'static str,
+        what: &'static str,
+        value: String,
+    },
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("the load run failed: {0}")]
@@ -187,19 +197,18 @@ impl CanaryPlan {
         for (i, &weight) in self.steps.iter().enumerate() {
             let started = Instant::now();
             let mut reports: Vec<Report> = Vec::new();
-            let mut result = None;
-            while started.elapsed() < self.step_duration {
-                let left = self.step_duration - started.elapsed();
-                let slice = self.slice(weight, left.min(self.check_every));
+            // At least one slice per step, however the clock moved: the plan guarantees steps of
+            // at least `MIN_SLICE`, and the loop does not rely on it.
+            let mut step = loop {
+                let left = self.step_duration.saturating_sub(started.elapsed());
+                let slice = self.slice(weight, left.min(self.check_every).max(MIN_SLICE));
                 reports.push(load::run(slice, Sinks::default(), std::future::pending()).await?);
                 let merged = merge::merge(reports.clone())?;
                 let step = self.judge(i + 1, weight, &merged, started).await;
-                let breached = !step.passed && step.canary_requests >= self.min_requests;
-                result = Some(step);
-                if breached {
+                if !step.passed && step.canary_requests >= self.min_requests {
                     let detected = Instant::now();
                     let time_to_detect_secs = detected.duration_since(started).as_secs_f64();
-                    steps.extend(result);
+                    steps.push(step);
                     let verification = self.verify_stable(detected).await?;
                     return Ok(CanaryResult {
                         promoted: false,
@@ -213,8 +222,10 @@ impl CanaryPlan {
                         }),
                     });
                 }
-            }
-            let mut step = result.expect("a step of positive duration runs at least one slice");
+                if started.elapsed() >= self.step_duration {
+                    break step;
+                }
+            };
             // A step that ends without enough canary traffic to judge has not shown it is safe.
             step.passed = step.passed && step.canary_requests > 0;
             steps.push(step);

@@ -247,6 +247,7 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
             "credentials in the URL are not supported; use -a user:pass",
         ));
     }
+    let port = url_port(&authority, tls).map_err(|reason| bad(&reason))?;
     let path = url
         .path_and_query()
         .cloned()
@@ -268,10 +269,7 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
                 .host()
                 .trim_start_matches('[')
                 .trim_end_matches(']');
-            (
-                h.to_string(),
-                authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
-            )
+            (h.to_string(), port)
         }
     };
     let tls_name = if tls {
@@ -311,13 +309,26 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
         port,
         request_uri,
         headers,
-        tunnel: (tls && proxy.is_some()).then(|| {
-            format!(
-                "{}:{}",
-                authority.host(),
-                authority.port_u16().unwrap_or(443)
-            )
-        }),
+        tunnel: (tls && proxy.is_some()).then(|| format!("{}:{}", authority.host(), port)),
         tls_name,
     })
+}
+
+/// The URL's port, or the scheme's default when it names none. `http` reads a port it cannot
+/// parse (`:99999`, `:8x`) as no port at all, which would quietly load port 80: refuse it.
+fn url_port(authority: &Authority, tls: bool) -> Result<u16, String> {
+    let text = authority.as_str();
+    // An IPv6 host is bracketed and full of colons: the port follows the closing bracket.
+    let after_host = text.rfind(']').map_or(text, |i| &text[i + 1..]);
+    let given = match after_host.rfind(':') {
+        Some(i) => &after_host[i + 1..],
+        None => "",
+    };
+    if given.is_empty() {
+        return Ok(if tls { 443 } else { 80 });
+    }
+    match given.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("port {given:?} is not a number from 1 to 65535")),
+    }
 }

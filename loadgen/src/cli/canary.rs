@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::canary::{CANARY, CanaryError, CanaryPlan, STABLE, parse_query};
+use crate::canary::{CANARY, CanaryError, CanaryPlan, MAX_SPAN, MIN_SLICE, STABLE, parse_query};
 use crate::cli::HeyArgs;
 use crate::cli::values::parse_duration;
 use crate::gate::Gate;
@@ -89,8 +89,22 @@ impl TryFrom<CanaryArgs> for CanaryPlan {
         {
             return Err(CanaryError::Steps(a.steps));
         }
-        if a.check_every.is_zero() {
-            return Err(CanaryError::CheckEvery);
+        for (flag, d, min) in [
+            ("--step-duration", a.step_duration, MIN_SLICE),
+            ("--check-every", a.check_every, MIN_SLICE),
+            ("--verify", a.verify, Duration::ZERO),
+        ] {
+            if d < min || d > MAX_SPAN {
+                return Err(CanaryError::Duration {
+                    flag,
+                    what: if min.is_zero() {
+                        "at most 365 days"
+                    } else {
+                        "from 100ms (one judged slice) to 365 days"
+                    },
+                    value: humantime::format_duration(d).to_string(),
+                });
+            }
         }
         let gates = a
             .gates

@@ -10,6 +10,7 @@ mod connect_time;
 mod errors;
 mod flags;
 mod golden;
+mod hardening;
 mod journey;
 mod journey_memory;
 mod journey_wire;
