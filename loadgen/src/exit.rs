@@ -2,7 +2,8 @@
 //! (`PhaseError::exit_code`); the runner maps every result to one of these.
 
 pub const OK: i32 = 0;
-/// The run could not be carried out (e.g. output could not be written).
+/// The run could not be carried out (e.g. output could not be written), or no request got
+/// any answer.
 pub const FAILED: i32 = 1;
 /// Bad arguments (EX_USAGE).
 pub const USAGE: i32 = 64;
@@ -12,3 +13,5 @@ pub const ROLLED_BACK: i32 = 98;
 pub const SLO: i32 = 99;
 /// Interrupted by Ctrl-C (128 + SIGINT); a partial report was printed.
 pub const INTERRUPTED: i32 = 130;
+/// Stopped by SIGTERM (128 + SIGTERM), as Kubernetes stops a pod; a partial report was printed.
+pub const TERMINATED: i32 = 143;

@@ -23,7 +23,7 @@
 //!    (`HeyArgs` -> `Plan` + `HeyRun`, `CanaryArgs` -> `CanaryPlan`, ...). Nothing below reads
 //!    a flag or imports `cli`.
 //! 5. `runner`: what the binary does: builds the runtime (raising the open-file limit),
-//!    installs Ctrl-C, dispatches each command, prints, judges hey mode's gates, and maps
+//!    installs Ctrl-C and SIGTERM (`runner::signals`), dispatches each command, prints, judges hey mode's gates, and maps
 //!    results to exit codes. `main.rs` is parse -> `runner::run` -> exit code.
 
 pub mod canary;

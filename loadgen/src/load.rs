@@ -11,7 +11,7 @@ use crate::plan::Plan;
 use crate::report::{PacingReport, Report, TargetReport};
 use crate::schedule::Schedule;
 use crate::stats::Stats;
-use crate::worker::Shared;
+use crate::worker::{CsvOut, Shared};
 use crate::{progress, report, stop, worker};
 
 /// A failure of the run itself (not of the system under test: those are counted, not raised).
@@ -45,7 +45,10 @@ pub async fn run(
     let csv = match sinks.csv {
         Some(mut w) => {
             w.write_all(b"response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset\n")?;
-            Some(Arc::new(Mutex::new(w)))
+            Some(Arc::new(Mutex::new(CsvOut {
+                out: w,
+                error: None,
+            })))
         }
         None => None,
     };
@@ -74,7 +77,12 @@ pub async fn run(
     let elapsed = start.elapsed().as_secs_f64();
     bar.finish();
     if let Some(csv) = csv {
-        csv.lock().unwrap_or_else(|p| p.into_inner()).flush()?;
+        // Rows that could not be written fail the run, as a summary that cannot be printed does.
+        let mut csv = csv.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = csv.error.take() {
+            return Err(Error::Output(e));
+        }
+        csv.out.flush()?;
     }
 
     let plan = &shared.plan;

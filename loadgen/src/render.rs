@@ -84,7 +84,12 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
         lat.mean,
         svc(t.service.mean)
     )?;
-    writeln!(w, "  Requests/sec:\t{:4.4}", t.rps)?;
+    if t.responses == 0 {
+        // A rate of failures is not a throughput: say what happened instead.
+        writeln!(w, "  Requests/sec:\tnone: no request got an answer")?;
+    } else {
+        writeln!(w, "  Requests/sec:\t{:4.4}", t.rps)?;
+    }
     if let (true, Some(rate)) = (open, r.pacing.rate) {
         writeln!(
             w,

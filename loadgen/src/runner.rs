@@ -19,6 +19,8 @@ use crate::report::Report;
 use crate::scenario::{self, ScenarioOptions};
 use crate::{canary, exit, merge, phase_cmd, render, slo_cmd};
 
+mod signals;
+
 /// Runs a parsed command line to its exit code.
 pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
@@ -72,12 +74,15 @@ fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
     b.enable_all().build().context("cannot start the runtime")
 }
 
-/// Resolves on Ctrl-C (SIGINT). If the handler cannot be installed, never: the run goes to its
-/// end rather than stopping at once.
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (how Kubernetes stops a pod): the run
+/// stops and prints its partial report. A second signal exits at once (`signals`).
 async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
-    }
+    signals::first().await;
+}
+
+/// An interrupted run's exit code: 130 after SIGINT, 143 after SIGTERM.
+fn interrupted() -> i32 {
+    signals::code().unwrap_or(exit::INTERRUPTED)
 }
 
 fn hey(run: HeyRun) -> anyhow::Result<i32> {
@@ -97,7 +102,14 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         OutputKind::Csv => {}
     }
     out.flush()?;
-    Ok(exit_code(&report, run.expect_breach))
+    if report.total.responses == 0 && !report.interrupted {
+        eprintln!("loadgen: no request got an answer (see the errors above)");
+        return Ok(exit::FAILED);
+    }
+    Ok(match exit_code(&report, run.expect_breach) {
+        exit::INTERRUPTED => interrupted(),
+        code => code,
+    })
 }
 
 fn canary(run: CanaryRun) -> anyhow::Result<i32> {
@@ -170,7 +182,7 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
         journey_report::csv(&mut f, &report)?;
     }
     Ok(if report.interrupted {
-        exit::INTERRUPTED
+        interrupted()
     } else {
         exit::OK
     })
@@ -239,7 +251,7 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         .iter()
         .any(|s| s.report.as_ref().is_some_and(|r| r.interrupted));
     Ok(if interrupted {
-        exit::INTERRUPTED
+        self::interrupted()
     } else {
         exit::OK
     })

@@ -29,7 +29,14 @@ use crate::stats::Stats;
 use crate::weighted::Weighted;
 
 /// Where `-o csv` rows go; workers lock it once per 64 KiB of rows, not per request.
-pub type CsvSink = Arc<Mutex<Box<dyn Write + Send>>>;
+pub type CsvSink = Arc<Mutex<CsvOut>>;
+
+/// The CSV output and the first write that failed: after it nothing more is written (a closed
+/// pipe stays closed), the measurement goes on, and the run ends as failed (`load::run`).
+pub struct CsvOut {
+    pub out: Box<dyn Write + Send>,
+    pub error: Option<std::io::Error>,
+}
 
 /// A worker's live counters for the progress bar, and how to wake it when the run is cancelled;
 /// padded to a cache line so workers do not slow each other down by sharing one.
@@ -291,9 +298,11 @@ impl CsvBuf {
             return;
         }
         let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
-        // A closed stdout (e.g. `| head`) must not stop the measurement; the report says nothing
-        // about CSV completeness because the reader chose to stop reading.
-        let _ = sink.write_all(&self.buf);
+        if sink.error.is_none() {
+            if let Err(e) = sink.out.write_all(&self.buf) {
+                sink.error = Some(e);
+            }
+        }
         self.buf.clear();
     }
 }

@@ -110,7 +110,7 @@ where
     args_conflicts_with_subcommands = true,
     after_help = "hey's flags work with one dash (-disable-keepalive) or two (--disable-keepalive).\n\
                   Exit codes: 0 ok, 1 run failed, 64 bad usage, 99 an --slo gate broke \
-                  (or none broke under --expect-breach), 130 interrupted."
+                  (or none broke under --expect-breach), 130 interrupted (Ctrl-C), 143 stopped (SIGTERM)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -4,6 +4,8 @@
 use std::process::Output;
 use std::time::Duration;
 
+use tokio::io::AsyncReadExt;
+
 use super::CPU;
 
 /// The binary, bounded in time.
@@ -85,5 +87,140 @@ fn valid_ports_and_ipv6_hosts_still_parse() {
             super::parse(&["-n", "1", "-c", "1", "http://[::1]:99999/"]).hey
         )
         .is_err()
+    );
+}
+
+/// Starts loadgen with stdout and stderr piped (read only when `wait` is called).
+fn spawn(args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn signal(child: &tokio::process::Child, sig: &str) {
+    let pid = child.id().unwrap().to_string();
+    let kill = tokio::process::Command::new("kill")
+        .args([sig, &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(kill.success());
+}
+
+/// Item 10: Kubernetes stops pods with SIGTERM; it printed nothing. Now a partial report and 143.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_prints_the_partial_report_and_exits_143() {
+    let _cpu = CPU.read().await;
+    let s = super::server::Server::start(super::server::Spec {
+        delay: Duration::from_millis(5),
+        ..Default::default()
+    })
+    .await;
+    let child = spawn(&["-z", "60s", "-c", "2", &s.url("/")]);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    signal(&child, "-TERM").await;
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("exited after SIGTERM")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Interrupted: partial report"), "{text}");
+    assert!(text.contains("\nSummary:"), "{text}");
+}
+
+/// Item 10: with stdout blocked (a reader that stopped reading), the first Ctrl-C cannot finish
+/// the report; the second exits at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_even_while_stdout_is_blocked() {
+    let _cpu = CPU.read().await;
+    let s = super::server::Server::start(super::server::Spec {
+        fast: true,
+        ..Default::default()
+    })
+    .await;
+    // CSV rows fill the pipe (64 KiB) within moments; nobody reads it until the process ends.
+    let mut child = spawn(&[
+        "-z",
+        "60s",
+        "-c",
+        "2",
+        "-cpus",
+        "1",
+        "-o",
+        "csv",
+        &s.url("/"),
+    ]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    signal(&child, "-INT").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C waits for the blocked output"
+    );
+    signal(&child, "-INT").await;
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("exited at once after the second Ctrl-C")
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+}
+
+/// Item 10: `-o csv` into a closed pipe exited 0 after failing every write; the summary mode
+/// exits 1. Both exit 1 now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_into_a_closed_pipe_exits_1() {
+    let _cpu = CPU.read().await;
+    let s = super::server::Server::start(super::server::Spec {
+        fast: true,
+        ..Default::default()
+    })
+    .await;
+    for output in ["csv", "summary"] {
+        let mut child = spawn(&["-n", "20000", "-c", "2", "-o", output, &s.url("/")]);
+        // As `| head -c 100` does: read a little (the CSV header), then close the pipe; the
+        // summary comes only at the end, so its reader closes before anything arrives.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 100];
+        if output == "csv" {
+            let _ = stdout.read_exact(&mut first).await;
+        }
+        drop(stdout);
+        let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("ends")
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{output}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("Broken pipe"),
+            "{output}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Item 10: a run in which no request got an answer printed a Requests/sec figure and exited 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_without_any_answer_exits_1_and_says_so() {
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = loadgen(&["-n", "10", "-c", "2", &url]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Requests/sec:\t0"), "{text}");
+    assert!(text.contains("no request got an answer"), "{text}");
+    assert!(
+        stderr(&out).contains("no request got an answer"),
+        "{}",
+        stderr(&out)
     );
 }
