@@ -247,7 +247,7 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
             "credentials in the URL are not supported; use -a user:pass",
         ));
     }
-    let port = url_port(&authority, tls).map_err(|reason| bad(&reason))?;
+    let url_port = url_port(&authority, tls).map_err(|reason| bad(&reason))?;
     let path = url
         .path_and_query()
         .cloned()
@@ -269,7 +269,7 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
                 .host()
                 .trim_start_matches('[')
                 .trim_end_matches(']');
-            (h.to_string(), port)
+            (h.to_string(), url_port)
         }
     };
     let tls_name = if tls {
@@ -309,7 +309,7 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
         port,
         request_uri,
         headers,
-        tunnel: (tls && proxy.is_some()).then(|| format!("{}:{}", authority.host(), port)),
+        tunnel: (tls && proxy.is_some()).then(|| format!("{}:{}", authority.host(), url_port)),
         tls_name,
     })
 }
