@@ -4,11 +4,12 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use crate::plan::Plan;
-use crate::report::{PacingReport, Report, TargetReport};
+use crate::report::{PacingReport, Report, TargetReport, Window};
 use crate::schedule::Schedule;
 use crate::stats::Stats;
 use crate::worker::{CsvOut, Shared};
@@ -67,14 +68,26 @@ pub async fn run(
         }
         Ok::<_, Error>(out)
     });
+    // `-z` bounds the run: at the bound, what is in flight gets the same grace as after Ctrl-C.
+    let bound = async {
+        match shared.schedule.deadline() {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
     let (finished, interrupted) = tokio::select! {
         r = &mut joined => (r?, false),
+        () = bound => {
+            let r = stop::drain(&mut joined, || shared.schedule.stop(), || shared.cancel()).await?;
+            (r, false)
+        }
         () = shutdown => {
             let r = stop::drain(&mut joined, || shared.schedule.stop(), || shared.cancel()).await?;
             (r, true)
         }
     };
-    let elapsed = start.elapsed().as_secs_f64();
+    let last_answer = start.elapsed();
+    let elapsed = last_answer.as_secs_f64();
     bar.finish();
     if let Some(csv) = csv {
         // Rows that could not be written fail the run, as a summary that cannot be printed does.
@@ -86,6 +99,7 @@ pub async fn run(
     }
 
     let plan = &shared.plan;
+    let (window, window_secs) = rate_window(&shared, last_answer, interrupted);
     let per_target = shared.take_stats();
     let abandoned = finished.iter().map(|f| f.abandoned).sum();
     let mut total = Stats::default();
@@ -97,16 +111,25 @@ pub async fn run(
         .iter()
         .zip(per_target)
         .map(|(t, s)| {
-            TargetReport::from_stats(&t.name, Some(t.url.to_string()), Some(t.weight), s, elapsed)
+            TargetReport::from_stats(
+                &t.name,
+                Some(t.url.to_string()),
+                Some(t.weight),
+                s,
+                window_secs,
+            )
         })
         .collect();
     let mut report = Report {
         schema_version: report::SCHEMA_VERSION,
         duration_secs: elapsed,
         pacing: PacingReport::new(plan.pacing),
+        window,
+        window_secs,
         interrupted,
         abandoned,
-        total: TargetReport::from_stats("total", None, None, total, elapsed),
+        not_sent: shared.schedule.not_sent(),
+        total: TargetReport::from_stats("total", None, None, total, window_secs),
         targets,
         // Gates are the runner's to judge (`HeyRun::gates`), not the engine's.
         slo: Vec::new(),
@@ -114,4 +137,26 @@ pub async fn run(
     };
     report.peak_rss_kib = report::peak_rss_kib();
     Ok(report)
+}
+
+/// The window Requests/sec is counted over: the `-z` bound, or the end of the last paced slot
+/// (`-q`, `--rate`: a request sent at the start of its slot stands for the whole slot), or the
+/// last answer, whichever is latest. An interrupted run's bound is where it was stopped.
+fn rate_window(shared: &Shared, last_answer: Duration, interrupted: bool) -> (Window, f64) {
+    let bound = shared
+        .schedule
+        .deadline()
+        .filter(|_| !interrupted)
+        .map(|at| at - shared.schedule.start);
+    let candidates = [
+        (Window::LastAnswer, Some(last_answer)),
+        (Window::Bound, bound),
+        (Window::PacingSlot, shared.schedule.slot_end()),
+    ];
+    let (kind, secs) = candidates
+        .into_iter()
+        .filter_map(|(k, d)| d.map(|d| (k, d)))
+        .max_by_key(|(_, d)| *d)
+        .unwrap_or((Window::LastAnswer, last_answer));
+    (kind, secs.as_secs_f64())
 }

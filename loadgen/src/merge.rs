@@ -52,7 +52,7 @@ pub fn merge_files(paths: &[impl AsRef<Path>]) -> Result<Report, MergeError> {
 }
 
 /// Merges reports of shards that ran at the same time: counts add, histograms add, the duration
-/// is the longest shard's, and rates are recomputed over it.
+/// and the rate window are the longest shard's, and rates are recomputed over the window.
 pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     let mut it = reports.into_iter();
     let Some(mut acc) = it.next() else {
@@ -62,6 +62,11 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
         acc.duration_secs = acc.duration_secs.max(r.duration_secs);
         acc.interrupted |= r.interrupted;
         acc.abandoned += r.abandoned;
+        acc.not_sent += r.not_sent;
+        if r.window_secs > acc.window_secs {
+            acc.window_secs = r.window_secs;
+            acc.window = r.window;
+        }
         acc.peak_rss_kib = acc.peak_rss_kib.max(r.peak_rss_kib);
         if let (Some(a), Some(b)) = (acc.pacing.rate, r.pacing.rate) {
             if acc.pacing.is_open() && r.pacing.is_open() {
@@ -78,7 +83,12 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     }
     // Gates were judged per shard; the merged report is judged again by whoever reads it.
     acc.slo.clear();
-    let secs = acc.duration_secs;
+    // Older reports have no window: their rate was over the duration.
+    let secs = if acc.window_secs > 0.0 {
+        acc.window_secs
+    } else {
+        acc.duration_secs
+    };
     for t in std::iter::once(&mut acc.total).chain(acc.targets.iter_mut()) {
         t.rps = if secs > 0.0 {
             t.requests as f64 / secs

@@ -29,10 +29,21 @@ const QUANTILES: [(&str, Figure); 9] = [
 /// the SLO gates.
 pub fn summary(w: &mut dyn Write, r: &Report, gates: &[Gate]) -> io::Result<()> {
     if r.interrupted {
+        let not_sent = if r.not_sent > 0 {
+            format!(", {} due requests not sent", r.not_sent)
+        } else {
+            String::new()
+        };
         writeln!(
             w,
-            "\nInterrupted: partial report ({} requests abandoned in flight).",
+            "\nInterrupted: partial report ({} requests abandoned in flight{not_sent}).",
             r.abandoned
+        )?;
+    } else if r.not_sent > 0 || r.abandoned > 0 {
+        writeln!(
+            w,
+            "\nRun over at the -z bound: {} requests not sent, {} abandoned in flight.",
+            r.not_sent, r.abandoned
         )?;
     }
     if r.targets.len() > 1 {
@@ -89,6 +100,14 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
         writeln!(w, "  Requests/sec:\tnone: no request got an answer")?;
     } else {
         writeln!(w, "  Requests/sec:\t{:4.4}", t.rps)?;
+    }
+    if r.window_secs > 0.0 {
+        writeln!(
+            w,
+            "  Rate window:\t{:4.4} secs ({})",
+            r.window_secs,
+            r.window.describe()
+        )?;
     }
     if let (true, Some(rate)) = (open, r.pacing.rate) {
         writeln!(

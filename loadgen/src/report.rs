@@ -22,11 +22,23 @@ pub struct Report {
     pub schema_version: u32,
     /// Wall time from the first scheduled request to the last completion, in seconds.
     pub duration_secs: f64,
+    /// What bounds the window that `rps` is counted over.
+    #[serde(default)]
+    pub window: Window,
+    /// The window `rps` is counted over, in seconds (0 in reports of older loadgens: then
+    /// `duration_secs`).
+    #[serde(default)]
+    pub window_secs: f64,
     pub pacing: PacingReport,
-    /// The run was cut short by Ctrl-C; the figures cover what completed.
+    /// The run was cut short by Ctrl-C or SIGTERM; the figures cover what completed.
     pub interrupted: bool,
-    /// Requests abandoned in flight when an interrupt's grace period ran out.
+    /// Requests abandoned in flight when the grace period after the `-z` bound or an interrupt
+    /// ran out.
     pub abandoned: u64,
+    /// Under `--rate`: requests due before the run ended but not sent by then ("not sent, run
+    /// over"): the server could not keep up with the rate.
+    #[serde(default)]
+    pub not_sent: u64,
     pub total: TargetReport,
     pub targets: Vec<TargetReport>,
     pub slo: Vec<Outcome>,
@@ -41,6 +53,29 @@ pub struct PacingReport {
     pub rate: Option<f64>,
     /// A request sent later than this after its due time counts as late ("open" only).
     pub late_threshold_secs: Option<f64>,
+}
+
+/// What ends the window `rps` is counted over: the latest of these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// The last answer (hey's "Total"): runs with `-n` and no pacing.
+    #[default]
+    LastAnswer,
+    /// The `-z` bound.
+    Bound,
+    /// The end of the last `-q`/`--rate` slot that was sent.
+    PacingSlot,
+}
+
+impl Window {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Window::LastAnswer => "to the last answer",
+            Window::Bound => "the -z bound",
+            Window::PacingSlot => "to the end of the last -q/--rate slot",
+        }
+    }
 }
 
 /// A gate judged against a report.
@@ -75,7 +110,7 @@ pub struct TargetReport {
     pub failures: u64,
     /// (failures + responses with status >= 400) / requests.
     pub error_rate: f64,
-    /// Requests completed per second of the run (the achieved rate).
+    /// Requests completed per second of the run's window (`Report::window_secs`).
     pub rps: f64,
     pub bytes: u64,
     /// Requests not sent on schedule (see `pacing.late_threshold_secs`).

@@ -27,6 +27,13 @@ pub struct Schedule {
     pacing: Pacing,
     stop: Stop,
     issued: AtomicU64,
+    /// Tickets handed out: requests actually sent.
+    sent: AtomicU64,
+    /// When the end of the latest paced slot handed out falls, in nanoseconds from `start`: the
+    /// slot's request is part of the rate the run kept (`window_end`).
+    slot_end_nanos: AtomicU64,
+    /// When `stop` was called, in nanoseconds from `start` (`u64::MAX`: never).
+    stopped_nanos: AtomicU64,
     stopping: AtomicBool,
     stop_tx: watch::Sender<bool>,
 }
@@ -44,6 +51,9 @@ impl Schedule {
             pacing,
             stop,
             issued: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            slot_end_nanos: AtomicU64::new(0),
+            stopped_nanos: AtomicU64::new(u64::MAX),
             stopping: AtomicBool::new(false),
             stop_tx: watch::channel(false).0,
         }
@@ -51,6 +61,8 @@ impl Schedule {
 
     /// Stops handing out tickets; workers sleeping until a due time wake up and quit.
     pub fn stop(&self) {
+        let now = nanos(Instant::now() - self.start);
+        self.stopped_nanos.fetch_min(now, Ordering::Relaxed);
         self.stopping.store(true, Ordering::Relaxed);
         self.stop_tx.send_replace(true);
     }
@@ -62,6 +74,43 @@ impl Schedule {
     /// Tickets claimed so far (may overshoot the count by one per worker at the end).
     pub fn issued(&self) -> u64 {
         self.issued.load(Ordering::Relaxed)
+    }
+
+    /// The `-z` bound, if the run has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.stop {
+            Stop::Duration(d) => Some(self.start + d),
+            Stop::Count(_) => None,
+        }
+    }
+
+    /// The end of the latest paced slot handed out (`-q`, `--rate`), from the start.
+    pub fn slot_end(&self) -> Option<Duration> {
+        match self.slot_end_nanos.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(Duration::from_nanos(n)),
+        }
+    }
+
+    /// Under `--rate`: requests due before the run ended (its bound or an interrupt) that were
+    /// never sent, because the server could not keep up. 0 in the other pacings, which have no
+    /// backlog (a `-q` worker drops missed ticks, as hey's ticker does).
+    pub fn not_sent(&self) -> u64 {
+        let Pacing::Open { rate } = self.pacing else {
+            return 0;
+        };
+        let stopped = match self.stopped_nanos.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            n => Some(Duration::from_nanos(n)),
+        };
+        let (ended, cap) = match self.stop {
+            Stop::Duration(d) => (Some(stopped.map_or(d, |s| s.min(d))), u64::MAX),
+            Stop::Count(n) => (stopped, n),
+        };
+        let Some(ended) = ended else { return 0 };
+        // Request i is due at i/rate: those with i/rate < ended.
+        let due = ((ended.as_secs_f64() * rate).ceil() as u64).min(cap);
+        due.saturating_sub(self.sent.load(Ordering::Relaxed))
     }
 
     /// Claims the next request and waits until it is due. `None`: the run is over.
@@ -89,13 +138,16 @@ impl Schedule {
             Pacing::Open { rate } => self.start + Duration::from_secs_f64(i as f64 / rate),
         };
         if let Stop::Duration(d) = self.stop {
-            // Under an open-model rate every request due before the deadline is sent, however
-            // late: dropping the backlog would hide the very stall the correction measures.
+            // Under an open-model rate every request due before the deadline is sent while the
+            // run lasts, however late: dropping the backlog early would hide the very stall the
+            // correction measures.
             let at = match self.pacing {
                 Pacing::Open { .. } => due,
                 Pacing::Closed | Pacing::PerWorker { .. } => due.max(Instant::now()),
             };
-            if at >= self.start + d {
+            // `-z` bounds the run: a request due before the bound but not sent by then is not
+            // sent at all (`not_sent`), so a slow server cannot stretch the run.
+            if at >= self.start + d || Instant::now() >= self.start + d {
                 return None;
             }
         }
@@ -106,11 +158,25 @@ impl Schedule {
                 _ = stop_rx.wait_for(|s| *s) => return None,
             }
         }
+        let slot_end = match self.pacing {
+            Pacing::Closed => None,
+            Pacing::PerWorker { qps } => Some(clock.sent as f64 / qps),
+            Pacing::Open { rate } => Some((i + 1) as f64 / rate),
+        };
+        if let Some(end) = slot_end {
+            let end = nanos(Duration::from_secs_f64(end));
+            self.slot_end_nanos.fetch_max(end, Ordering::Relaxed);
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let open = matches!(self.pacing, Pacing::Open { .. });
         Some(Ticket {
             due: open.then_some(due),
         })
     }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -210,24 +276,39 @@ mod tests {
         );
     }
 
-    /// A generator that falls behind still sends every request due before the deadline.
+    /// A generator that falls behind sends its backlog while the run lasts; what is still
+    /// unsent at the `-z` bound is not sent at all, and counted (issue 13: a slow server
+    /// stretched a 3 s run to 30 s).
     #[tokio::test(start_paused = true)]
-    async fn open_duration_keeps_the_backlog() {
-        let start = Instant::now();
-        let s = Schedule::new(
-            start,
-            Pacing::Open { rate: 10.0 },
-            Stop::Duration(Duration::from_secs(1)),
-        );
-        let mut clock = WorkerClock::default();
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let mut n = 0;
-        while s.next(&mut clock).await.is_some() {
-            n += 1;
-        }
+    async fn open_duration_sends_the_backlog_until_the_bound_only() {
+        let new = || {
+            Schedule::new(
+                Instant::now(),
+                Pacing::Open { rate: 10.0 },
+                Stop::Duration(Duration::from_secs(1)),
+            )
+        };
+        let count = |s: Schedule| async move {
+            let mut clock = WorkerClock::default();
+            let mut n = 0;
+            while s.next(&mut clock).await.is_some() {
+                n += 1;
+            }
+            (n, s.not_sent())
+        };
+        let late = new();
+        tokio::time::sleep(Duration::from_millis(550)).await;
         assert_eq!(
-            n, 10,
-            "all 10 requests due in the first second, though claimed 3 s late"
+            count(late).await,
+            (10, 0),
+            "claimed 0.55 s late: the 6 due so far at once, the rest on time"
+        );
+        let over = new();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            count(over).await,
+            (0, 10),
+            "claimed after the bound: none sent"
         );
     }
 

@@ -100,8 +100,15 @@ pub async fn run(
     let (abandoned, interrupted) = tokio::select! {
         r = &mut joined => (r?, false),
         () = deadline => {
-            ctx.stop.send_replace(true);
-            (joined.await?, false)
+            // The run time bounds the run: requests in flight get the grace, as after Ctrl-C,
+            // so a slow server cannot stretch it.
+            let stop = || {
+                ctx.stop.send_replace(true);
+            };
+            let cancel = || {
+                ctx.cancel.send_replace(true);
+            };
+            (crate::stop::drain(&mut joined, stop, cancel).await?, false)
         }
         () = shutdown => {
             let stop = || {

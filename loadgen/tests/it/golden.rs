@@ -12,7 +12,7 @@ use loadgen::failure::ErrorKind;
 use loadgen::gate::Gate;
 use loadgen::journey::report::{EndpointReport, JourneyReport, LatencyMs};
 use loadgen::plan::Pacing;
-use loadgen::report::{PacingReport, Report, TargetReport};
+use loadgen::report::{PacingReport, Report, TargetReport, Window};
 use loadgen::stats::Stats;
 
 /// Compares `actual` with the golden file `name`, or rewrites it under `LOADGEN_BLESS=1`.
@@ -140,9 +140,12 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
     let mut r = Report {
         schema_version: loadgen::report::SCHEMA_VERSION,
         duration_secs: secs,
+        window: Window::LastAnswer,
+        window_secs: secs,
         pacing: PacingReport::new(pacing),
         interrupted,
         abandoned: u64::from(interrupted) * 2,
+        not_sent: 0,
         total: TargetReport::from_stats("total", None, None, total, secs),
         targets,
         slo: Vec::new(),

@@ -224,3 +224,110 @@ async fn a_run_without_any_answer_exits_1_and_says_so() {
         stderr(&out)
     );
 }
+
+/// Item 8: Requests/sec was requests over the time to the last answer: `-q 1.5 -z 1s -c 5`
+/// sends at 0 s and 0.67 s and reported 15 (hey: 7.4). Over the run's window (here to the end of
+/// the last -q slot, 1.33 s) it is 7.5, the summary says which window, and `rps` gates judge it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_per_second_is_over_the_runs_window() {
+    let s = super::server::Server::start(super::server::Spec::default()).await;
+    let url = s.url("/");
+    let r = super::run(&["-q", "1.5", "-z", "1s", "-c", "5", &url]).await;
+    assert_eq!(
+        r.total.requests, 10,
+        "two -q slots per worker fall inside 1 s"
+    );
+    assert!(
+        (r.window_secs - 4.0 / 3.0).abs() < 0.01,
+        "{}",
+        r.window_secs
+    );
+    assert!((6.5..=8.5).contains(&r.total.rps), "{}", r.total.rps);
+    let text = super::text(&r);
+    assert!(text.contains("  Rate window:\t1.33"), "{text}");
+    assert!(text.contains("last -q/--rate slot"), "{text}");
+    let gate: loadgen::gate::Gate = "rps>10".parse().unwrap();
+    assert!(!gate.judge(&r).held, "the gate judges the window's figure");
+
+    // A closed-loop -z run: the -z bound is the window (or the last answer, if later).
+    let r = super::run(&["-z", "500ms", "-c", "2", &url]).await;
+    assert!(r.window_secs >= 0.5, "{}", r.window_secs);
+    assert!(
+        (r.total.rps - r.total.requests as f64 / r.window_secs).abs() < 1e-6,
+        "{} vs {}/{}",
+        r.total.rps,
+        r.total.requests,
+        r.window_secs
+    );
+}
+
+/// Item 3: `--rate` ran on past `-z` against a slow server (1 s per request), sending every
+/// request due before the bound however late (30 s for a 3 s run). `-z` bounds the run: what is
+/// in flight at the bound gets the grace, what was not sent is reported as "not sent, run over".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_runs_end_at_their_bound() {
+    let s = super::server::Server::start(super::server::Spec {
+        delay: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let r = super::run(&["--rate", "100", "-z", "2s", "-c", "10", &s.url("/")]).await;
+    let took = started.elapsed();
+    // The bound is 2 s + the 1 s grace; the slack is for a loaded machine, far below the 20 s
+    // the old behaviour took.
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    assert!(!r.interrupted);
+    assert!(
+        r.not_sent > 100,
+        "most of the 200 due requests could not be sent: {}",
+        r.not_sent
+    );
+    assert_eq!(
+        r.total.requests + r.abandoned + r.not_sent,
+        200,
+        "every request due in the 2 s is answered, abandoned in flight, or not sent"
+    );
+    let text = super::text(&r);
+    assert!(
+        text.contains(&format!(
+            "Run over at the -z bound: {} requests not sent",
+            r.not_sent
+        )),
+        "{text}"
+    );
+}
+
+/// Item 3 for journeys: with a slow server the run ended only when every request in flight
+/// came back; now it ends at --run-time plus the grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journeys_end_at_their_run_time() {
+    let _cpu = CPU.read().await;
+    let s = super::server::Server::start(super::server::Spec {
+        delay: Duration::from_secs(10),
+        ..Default::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let out = loadgen(&[
+        "journey",
+        "--host",
+        &s.url("/"),
+        "-u",
+        "3",
+        "-r",
+        "100",
+        "--run-time",
+        "1s",
+        "--stats-interval",
+        "0s",
+        "-o",
+        "json",
+    ])
+    .await;
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["abandoned"], 3, "{report}");
+}
