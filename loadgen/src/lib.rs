@@ -8,7 +8,7 @@
 //! layer, or in a layer below); `tests/tests/module_layers.rs` checks exactly that, and fails on
 //! any import cycle.
 //!
-//! 1. Shared vocabulary: `exit` (exit codes), `failure` (error kinds and their
+//! 1. Shared vocabulary: `exit` (exit codes), `files` (bounded reads of named files), `failure` (error kinds and their
 //!    classification), `weighted` (the one weighted pick), `stats` (the per-worker recorder),
 //!    `plan` (validated targets, pacing, stop), `report` (the result, with gate `Outcome`s
 //!    beside it), `gate` (SLO gates judged against a report), `render` (hey's summary, JSON),
@@ -33,6 +33,7 @@ pub mod conn;
 pub mod exchange;
 pub mod exit;
 pub mod failure;
+pub mod files;
 pub mod gate;
 pub mod h1;
 pub mod journey;

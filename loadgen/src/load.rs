@@ -122,6 +122,7 @@ pub async fn run(
         .collect();
     let mut report = Report {
         schema_version: report::SCHEMA_VERSION,
+        run_id: report::new_run_id(),
         duration_secs: elapsed,
         pacing: PacingReport::new(plan.pacing),
         window,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::files;
 use crate::report::{Latency, Report, SCHEMA_VERSION, TargetReport};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,10 @@ pub enum MergeError {
         "{path} has report schema version {found}; this loadgen reads version {SCHEMA_VERSION}"
     )]
     Version { path: String, found: u32 },
+    #[error(
+        "{path} holds run {run_id}, which is already among the reports to merge: a run given twice would count twice"
+    )]
+    Duplicate { path: String, run_id: String },
     #[error("{0}")]
     Histogram(String),
 }
@@ -32,10 +37,11 @@ pub fn merge_files(paths: &[impl AsRef<Path>]) -> Result<Report, MergeError> {
     let mut reports = Vec::with_capacity(paths.len());
     for p in paths {
         let path = p.as_ref().display().to_string();
-        let text = std::fs::read_to_string(p).map_err(|source| MergeError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let text =
+            files::read_to_string(p, files::REPORT_LIMIT).map_err(|source| MergeError::Read {
+                path: path.clone(),
+                source,
+            })?;
         let r: Report = serde_json::from_str(&text).map_err(|source| MergeError::Parse {
             path: path.clone(),
             source,
@@ -46,12 +52,30 @@ pub fn merge_files(paths: &[impl AsRef<Path>]) -> Result<Report, MergeError> {
                 found: r.schema_version,
             });
         }
+        for id in run_ids(&r) {
+            if reports
+                .iter()
+                .any(|seen: &Report| run_ids(seen).any(|s| s == id))
+            {
+                return Err(MergeError::Duplicate {
+                    path,
+                    run_id: id.to_owned(),
+                });
+            }
+        }
         reports.push(r);
     }
     merge(reports)
 }
 
-/// Merges reports of shards that ran at the same time: counts add, histograms add, the duration
+/// The runs a report covers (a merged report covers several); none for reports of older
+/// loadgens, which had no id.
+fn run_ids(r: &Report) -> impl Iterator<Item = &str> {
+    r.run_id.split('+').filter(|id| !id.is_empty())
+}
+
+/// Merges reports of shards that ran at the same time: counts add, histograms add (per target:
+/// the same name and URL), the duration
 /// and the rate window are the longest shard's, and rates are recomputed over the window.
 pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     let mut it = reports.into_iter();
@@ -73,9 +97,21 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
                 acc.pacing.rate = Some(a + b);
             }
         }
+        acc.run_id = [acc.run_id.as_str(), r.run_id.as_str()]
+            .iter()
+            .filter(|id| !id.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("+");
         add(&mut acc.total, r.total)?;
+        // A target is its name and URL: reports of other URLs (a /login run beside a
+        // /startup run) stay separate targets rather than being counted as the first's.
         for t in r.targets {
-            match acc.targets.iter_mut().find(|a| a.name == t.name) {
+            match acc
+                .targets
+                .iter_mut()
+                .find(|a| a.name == t.name && a.url == t.url)
+            {
                 Some(a) => add(a, t)?,
                 None => acc.targets.push(t),
             }

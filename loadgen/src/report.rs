@@ -20,6 +20,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
+    /// A random id per run, so `merge` can refuse a run given twice; a merged report carries
+    /// its parts' ids joined by `+`. Empty in reports of older loadgens.
+    #[serde(default)]
+    pub run_id: String,
     /// Wall time from the first scheduled request to the last completion, in seconds.
     pub duration_secs: f64,
     /// What bounds the window that `rps` is counted over.
@@ -285,4 +289,9 @@ mod histogram_b64 {
         h.auto(true);
         Ok(h)
     }
+}
+
+/// A fresh run id: 128 random bits in hex.
+pub fn new_run_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }

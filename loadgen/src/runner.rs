@@ -126,7 +126,14 @@ fn canary(run: CanaryRun) -> anyhow::Result<i32> {
 }
 
 fn merge_reports(m: MergeArgs) -> anyhow::Result<i32> {
-    let report = merge::merge_files(&m.reports)?;
+    // Every merge error is about the files given: a usage error.
+    let report = match merge::merge_files(&m.reports) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadgen merge: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
     let mut out = std::io::stdout().lock();
     match m.output {
         OutputKind::Json => render::json(&mut out, &report)?,

@@ -10,12 +10,17 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// The bytes of `path`, or an error once more than [`MAX_FILE_BYTES`] have been read (the rest
 /// is never read).
 pub fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
+    read_at_most(path, MAX_FILE_BYTES)?.ok_or_else(too_large)
+}
+
+/// The bytes of `path` if it holds at most `max` of them; `None` if it holds more (at most one
+/// byte past `max` is read, so an endless file costs nothing).
+pub fn read_at_most(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
     std::fs::File::open(path)?
-        .take(MAX_FILE_BYTES + 1)
+        .take(max + 1)
         .read_to_end(&mut buf)?;
-    check_size(buf.len())?;
-    Ok(buf)
+    Ok((buf.len() as u64 <= max).then_some(buf))
 }
 
 /// [`read_bounded`], as UTF-8 text.
@@ -27,12 +32,16 @@ pub fn read_to_string_bounded(path: &Path) -> io::Result<String> {
 /// The error for a file of `len` bytes (as far as it was read), if that is over the bound.
 pub fn check_size(len: usize) -> io::Result<()> {
     if len as u64 > MAX_FILE_BYTES {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the file is larger than 1 MiB (a phase or timeline takes a few KiB)",
-        ));
+        return Err(too_large());
     }
     Ok(())
+}
+
+fn too_large() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the file is larger than 1 MiB (a phase or timeline takes a few KiB)",
+    )
 }
 
 #[cfg(test)]

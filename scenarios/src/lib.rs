@@ -9,6 +9,6 @@ mod file;
 mod presets;
 mod timeline;
 
-pub use file::{MAX_FILE_BYTES, check_size, read_bounded, read_to_string_bounded};
+pub use file::{MAX_FILE_BYTES, check_size, read_at_most, read_bounded, read_to_string_bounded};
 pub use presets::{PRESETS, PresetError, preset, resolve_phase};
 pub use timeline::{PhaseRef, Step, Timeline, TimelineError};

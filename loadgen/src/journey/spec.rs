@@ -169,16 +169,17 @@ impl Journey {
             return Journey::parse(text);
         }
         let path = Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                SpecError::Unknown(name_or_path.to_owned())
-            } else {
-                SpecError::Read {
-                    path: path.display().to_string(),
-                    source,
+        let text =
+            crate::files::read_to_string(path, crate::files::SPEC_LIMIT).map_err(|source| {
+                if source.kind() == std::io::ErrorKind::NotFound {
+                    SpecError::Unknown(name_or_path.to_owned())
+                } else {
+                    SpecError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    }
                 }
-            }
-        })?;
+            })?;
         Journey::parse(&text)
     }
 

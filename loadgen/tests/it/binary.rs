@@ -352,7 +352,8 @@ async fn merge_combines_shard_reports() {
         stdout(&text)
     );
     let missing = loadgen(&["merge", "/nonexistent/shard.json"]).await;
-    assert_eq!(missing.status.code(), Some(loadgen::exit::FAILED));
+    // A bad input file is bad usage (issue 13), not a failed run.
+    assert_eq!(missing.status.code(), Some(loadgen::exit::USAGE));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/shard.json"));
     for f in files {
         std::fs::remove_file(f).unwrap();

@@ -139,6 +139,7 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
         .collect();
     let mut r = Report {
         schema_version: loadgen::report::SCHEMA_VERSION,
+        run_id: format!("{:032x}", 0x5eed_u128 + u128::from(interrupted)),
         duration_secs: secs,
         window: Window::LastAnswer,
         window_secs: secs,

@@ -331,3 +331,112 @@ async fn journeys_end_at_their_run_time() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["abandoned"], 3, "{report}");
 }
+
+/// Item 9: `merge` labelled a /login report's counts as /startup's, doubled a report given twice,
+/// exited 1 on a bad file and read `/dev/zero` until memory ran out (9.3 GB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_keeps_targets_apart_and_refuses_duplicates_and_bad_files() {
+    let s = super::server::Server::start(super::server::Spec::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, r: &loadgen::report::Report| {
+        let path = dir.path().join(name);
+        let mut out = Vec::new();
+        loadgen::render::json(&mut out, r).unwrap();
+        std::fs::write(&path, out).unwrap();
+        path.display().to_string()
+    };
+    let startup = write(
+        "startup.json",
+        &super::run(&["-n", "30", "-c", "3", &s.url("/startup")]).await,
+    );
+    let login = write(
+        "login.json",
+        &super::run(&["-n", "20", "-c", "2", &s.url("/login")]).await,
+    );
+    let login_copy = dir.path().join("copy.json").display().to_string();
+    std::fs::copy(&login, &login_copy).unwrap();
+
+    // Different targets stay different targets; the total is both.
+    let out = loadgen(&["merge", "-o", "json", &startup, &login]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["total"]["requests"], 50);
+    let targets: Vec<(String, u64)> = m["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["url"].as_str().unwrap().to_owned(),
+                t["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(targets, [(s.url("/startup"), 30), (s.url("/login"), 20)]);
+
+    // The same run twice (the same file, or a copy of it) is refused.
+    for (a, b) in [(&login, &login), (&login, &login_copy)] {
+        let out = loadgen(&["merge", a, b]).await;
+        assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+        assert!(stderr(&out).contains("twice"), "{}", stderr(&out));
+    }
+    // A merged report carries its parts' run ids: merging it with one of them is refused too.
+    let merged = dir.path().join("merged.json").display().to_string();
+    std::fs::write(
+        &merged,
+        &out_json(&["merge", "-o", "json", &startup, &login]).await,
+    )
+    .unwrap();
+    let out = loadgen(&["merge", &merged, &login]).await;
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+
+    // Bad input files are usage errors, and no file is read past its bound.
+    let not_json = dir.path().join("x.json");
+    std::fs::write(&not_json, "{ not json").unwrap();
+    for (file, says) in [
+        (not_json.display().to_string(), "not a loadgen JSON report"),
+        ("/no/such/report.json".to_owned(), "cannot read"),
+        ("/dev/zero".to_owned(), "larger than 64 MiB"),
+    ] {
+        let out = loadgen(&["merge", &file]).await;
+        assert_eq!(out.status.code(), Some(64), "{file}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
+    }
+    for args in [
+        vec![
+            "journey",
+            "--host",
+            "http://127.0.0.1:1/",
+            "--journey",
+            "/dev/zero",
+        ],
+        vec![
+            "scenario",
+            "run",
+            "/dev/zero",
+            "--host",
+            "http://127.0.0.1:1/",
+        ],
+        vec![
+            "phase",
+            "apply",
+            "/dev/zero",
+            "--host",
+            "http://127.0.0.1:1/",
+        ],
+    ] {
+        let out = loadgen(&args).await;
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("larger than 1 MiB"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+async fn out_json(args: &[&str]) -> Vec<u8> {
+    let out = loadgen(args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.stdout
+}
