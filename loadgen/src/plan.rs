@@ -170,6 +170,14 @@ pub enum PlanError {
     MissingWeight(String),
     #[error("all --split weights are 0")]
     ZeroWeights,
+    #[error("--split weights sum to over 100: they are percentages")]
+    SplitOverHundred,
+    #[error("--split {0} is given twice")]
+    RepeatedSplit(String),
+    #[error(
+        "-H Transfer-Encoding: loadgen frames the body itself (Content-Length); drop the header"
+    )]
+    TransferEncoding,
     #[error("{0}")]
     BadGate(String),
     #[error("--expect-breach needs at least one --slo gate")]

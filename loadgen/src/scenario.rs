@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::client_metrics::ClientMetrics;
 use crate::journey::plan::{
-    JourneyPlanError, JourneyTarget, RunPlan, TaskPacing, TaskStop, targets,
+    JourneyPlanError, JourneyTarget, MIN_STATS_INTERVAL, RunPlan, TaskPacing, TaskStop, targets,
 };
 use crate::journey::report::JourneyReport;
 use crate::journey::spec::{Journey, SpecError, Wait};
@@ -61,6 +61,10 @@ pub enum ScenarioError {
     SplitTarget { step: String, target: String },
     #[error("step {step:?}: every target's split weight is 0")]
     SplitZero { step: String },
+    #[error("step {step:?}: split weights sum to over 100: they are percentages")]
+    SplitOverHundred { step: String },
+    #[error("--stats-interval must be 0s (none) or at least 100ms, got {0}")]
+    StatsInterval(String),
     #[error(
         "step {step:?}: split weights sum to 100 or more, leaving nothing for {target:?}: give it a weight"
     )]
@@ -126,6 +130,11 @@ pub struct StepReport {
 
 /// Checks every step of the timeline against the flags; nothing runs until all are good.
 pub fn plan(args: &ScenarioOptions) -> Result<Vec<PlannedStep>, ScenarioError> {
+    if !args.stats_interval.is_zero() && args.stats_interval < MIN_STATS_INTERVAL {
+        return Err(ScenarioError::StatsInterval(
+            humantime::format_duration(args.stats_interval).to_string(),
+        ));
+    }
     let timeline = scenarios::Timeline::from_file(&args.file)?;
     let named = match &args.host {
         Some(h) => vec![("default".to_owned(), h.clone())],
@@ -254,6 +263,9 @@ fn resplit(
             target: current[i].target.name.clone(),
         },
         SplitError::AllZero => ScenarioError::SplitZero {
+            step: step.to_owned(),
+        },
+        SplitError::OverHundred => ScenarioError::SplitOverHundred {
             step: step.to_owned(),
         },
     })?;

@@ -46,17 +46,29 @@ pub enum SplitError {
     NothingLeft(usize),
     /// Every weight is 0.
     AllZero,
+    /// The weights given sum to more than `hundred`: percentages cannot.
+    OverHundred,
+}
+
+/// The first name given twice, if any: a repeated `--split` name is a mistake, not an override.
+pub fn repeated<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = std::collections::BTreeSet::new();
+    names.into_iter().find(|n| !seen.insert(*n))
 }
 
 /// The weights of targets split by Cloud Run's rule (`--to-tags next=10` leaves 90% to the
 /// rest): `given[i]` is target i's weight if one was given. None given: equal weights. All
 /// given: relative weights. Some given: they are shares of `hundred` (100 for percentages), and
 /// the others share what is left evenly, the first ones one more when it does not divide.
+/// Weights given that sum to more than `hundred` are refused: they cannot be percentages.
 pub fn split(given: &[Option<u32>], hundred: u32) -> Result<Vec<u32>, SplitError> {
     let weights = if given.iter().all(Option::is_none) {
         vec![1; given.len()]
     } else {
         let sum: u64 = given.iter().flatten().map(|&w| u64::from(w)).sum();
+        if sum > u64::from(hundred) {
+            return Err(SplitError::OverHundred);
+        }
         let missing = given.iter().filter(|w| w.is_none()).count() as u32;
         if let Some(first) = given.iter().position(Option::is_none) {
             if sum >= u64::from(hundred) {
@@ -107,6 +119,12 @@ mod tests {
             Err(SplitError::NothingLeft(0))
         );
         assert_eq!(split(&[Some(0), Some(0)], 100), Err(SplitError::AllZero));
+        assert_eq!(
+            split(&[Some(60), Some(60)], 100),
+            Err(SplitError::OverHundred)
+        );
+        assert_eq!(super::repeated(["a", "b", "a"]), Some("a"));
+        assert_eq!(super::repeated(["a", "b"]), None);
     }
 
     #[test]

@@ -98,7 +98,14 @@ pub enum TimelineError {
         "a repeating timeline must set a phase in its first step, or each cycle would inherit the last one"
     )]
     RepeatWithoutPhase,
+    #[error("step {step:?}: a repeating timeline's steps must last at least 100ms, got {value}")]
+    RepeatTooShort { step: String, value: String },
+    #[error("step {step:?}: phase field {field:?} is not a number (nan and inf are not allowed)")]
+    NotANumber { step: String, field: String },
 }
+
+/// The shortest step of a repeating timeline: shorter ones would cycle phases in a busy loop.
+pub const MIN_REPEATING_STEP: Duration = Duration::from_millis(100);
 
 impl Timeline {
     pub fn from_file(path: &Path) -> Result<Timeline, TimelineError> {
@@ -124,6 +131,15 @@ impl Timeline {
             .collect::<Result<Vec<_>, _>>()?;
         if raw.repeat && steps[0].phase.is_none() {
             return Err(TimelineError::RepeatWithoutPhase);
+        }
+        if let Some(s) = steps
+            .iter()
+            .find(|s| raw.repeat && s.duration < MIN_REPEATING_STEP)
+        {
+            return Err(TimelineError::RepeatTooShort {
+                step: s.name.clone(),
+                value: humantime::format_duration(s.duration).to_string(),
+            });
         }
         Ok(Timeline {
             description: raw.description,
@@ -159,6 +175,13 @@ fn check_step(raw: RawStep, base: Option<&Path>) -> Result<Step, TimelineError> 
         }
         // TOML tables become the JSON object a POST /phase takes.
         Some(PhaseRef::Inline(table)) => {
+            // JSON has no NaN or infinity: they would become `null`.
+            if let Some(field) = non_number(&table) {
+                return Err(TimelineError::NotANumber {
+                    step: raw.name,
+                    field,
+                });
+            }
             Some(serde_json::to_string(&table).expect("a TOML table always serializes to JSON"))
         }
     };
@@ -180,6 +203,31 @@ fn check_step(raw: RawStep, base: Option<&Path>) -> Result<Step, TimelineError> 
         load: raw.load,
         split: raw.split,
     })
+}
+
+/// The first field (dotted path) holding a float that is NaN or infinite.
+fn non_number(table: &toml::Table) -> Option<String> {
+    fn walk(v: &toml::Value, path: &str) -> Option<String> {
+        match v {
+            toml::Value::Float(f) if !f.is_finite() => Some(path.to_owned()),
+            toml::Value::Table(t) => t.iter().find_map(|(k, v)| {
+                walk(
+                    v,
+                    &if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    },
+                )
+            }),
+            toml::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, &format!("{path}[{i}]"))),
+            _ => None,
+        }
+    }
+    walk(&toml::Value::Table(table.clone()), "")
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::gate::Gate;
 use crate::plan::{
     Pacing, Plan, PlanError, Protocol, RequestSpec, Stop, Target, TargetSpec, out_of_range, target,
 };
-use crate::weighted::{SplitError, split};
+use crate::weighted::{SplitError, repeated, split};
 
 /// A hey-mode run as the runner carries it out: the engine's plan, plus the choices that are not
 /// the engine's (output, gates, runtime threads, progress bar).
@@ -219,6 +219,11 @@ fn common_headers(a: &HeyArgs, body: &Bytes) -> Result<HeaderMap, PlanError> {
     for h in &a.headers {
         let (name, v) = h.split_once(':').ok_or_else(|| bad(h))?;
         let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad(h))?;
+        // loadgen frames the body itself (Content-Length); a second framing makes the request
+        // malformed.
+        if name == header::TRANSFER_ENCODING {
+            return Err(PlanError::TransferEncoding);
+        }
         map.insert(name, HeaderValue::from_str(v.trim()).map_err(|_| bad(h))?);
     }
     if !body.is_empty() {
@@ -236,6 +241,9 @@ fn parse_proxy(s: &str) -> Result<(String, u16), PlanError> {
 }
 
 fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Vec<u32>, PlanError> {
+    if let Some(name) = repeated(splits.iter().map(|(n, _)| n.as_str())) {
+        return Err(PlanError::RepeatedSplit(name.to_owned()));
+    }
     for (name, _) in splits {
         if !named.iter().any(|(n, _)| n == name) {
             return Err(PlanError::UnknownTarget {
@@ -263,6 +271,7 @@ fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Ve
     split(&given, 100).map_err(|e| match e {
         SplitError::NothingLeft(i) => PlanError::MissingWeight(named[i].0.clone()),
         SplitError::AllZero => PlanError::ZeroWeights,
+        SplitError::OverHundred => PlanError::SplitOverHundred,
     })
 }
 

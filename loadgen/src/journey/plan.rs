@@ -8,7 +8,7 @@ use http::HeaderMap;
 
 use crate::journey::spec::{Journey, SpecError, Wait};
 use crate::plan::{OutOfRange, PlanError, Target, TargetSpec};
-use crate::weighted::{SplitError, split};
+use crate::weighted::{SplitError, repeated, split};
 
 /// Where users send their requests.
 #[derive(Debug, Clone)]
@@ -68,6 +68,10 @@ pub enum JourneyPlanError {
     BadWeight(String),
     #[error("every target's weight is 0")]
     ZeroWeights,
+    #[error("--split weights sum to over 100: they are percentages")]
+    SplitOverHundred,
+    #[error("--split {0} is given twice")]
+    RepeatedSplit(String),
     #[error(
         "split weights given to some targets sum to 100 or more, leaving nothing for {0:?}: give it a weight"
     )]
@@ -75,6 +79,8 @@ pub enum JourneyPlanError {
 }
 
 pub const MAX_USERS: usize = 100_000;
+/// The shortest `--stats-interval` (journeys and timelines); 0 means none.
+pub const MIN_STATS_INTERVAL: Duration = Duration::from_millis(100);
 pub const MAX_RUN: Duration = Duration::from_secs(365 * 24 * 3600);
 
 impl From<OutOfRange> for JourneyPlanError {
@@ -89,6 +95,9 @@ pub fn targets(
     named: &[(String, String)],
     splits: &[(String, String)],
 ) -> Result<Vec<JourneyTarget>, JourneyPlanError> {
+    if let Some(name) = repeated(splits.iter().map(|(n, _)| n.as_str())) {
+        return Err(JourneyPlanError::RepeatedSplit(name.to_owned()));
+    }
     for (name, _) in splits {
         if !named.iter().any(|(n, _)| n == name) {
             return Err(JourneyPlanError::UnknownTarget(name.clone()));
@@ -111,6 +120,7 @@ pub fn targets(
     let weights = split(&given, 100).map_err(|e| match e {
         SplitError::NothingLeft(i) => JourneyPlanError::MissingWeight(named[i].0.clone()),
         SplitError::AllZero => JourneyPlanError::ZeroWeights,
+        SplitError::OverHundred => JourneyPlanError::SplitOverHundred,
     })?;
     named
         .iter()

@@ -356,18 +356,22 @@ fn weights_given_to_some_targets_are_percentages() {
         Ok(vec![90, 10, 0])
     );
     assert_eq!(weights(&[]), Ok(vec![1, 1, 1]));
-    // Every target weighted: relative weights, any size, as before.
+    // Every target weighted: relative weights, as long as they could be percentages; over 100
+    // they cannot (issue 13: `a=60 b=60` is a mistake, not 50/50).
     assert_eq!(
-        weights(&[
-            "--split",
-            "good=150",
-            "--split",
-            "next=10",
-            "--split",
-            "old=4000000000"
-        ]),
-        Ok(vec![150, 10, 4_000_000_000])
+        weights(&["--split", "good=3", "--split", "next=1", "--split", "old=4"]),
+        Ok(vec![3, 1, 4])
     );
+    let err = weights(&[
+        "--split",
+        "good=150",
+        "--split",
+        "next=10",
+        "--split",
+        "old=4000000000",
+    ])
+    .unwrap_err();
+    assert!(err.contains("over 100"), "{err}");
     let err = weights(&["--split", "next=60", "--split", "old=40"]).unwrap_err();
     assert!(err.contains("leaving nothing for \"good\""), "{err}");
 }

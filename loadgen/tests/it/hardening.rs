@@ -440,3 +440,128 @@ async fn out_json(args: &[&str]) -> Vec<u8> {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     out.stdout
 }
+
+/// Item 11: a user's `Transfer-Encoding: chunked` beside `-d` made a request with both framings
+/// (malformed); loadgen frames bodies itself, so the header is refused.
+#[test]
+fn a_user_transfer_encoding_is_refused() {
+    for args in [
+        [
+            "-H",
+            "Transfer-Encoding: chunked",
+            "-d",
+            "x",
+            "http://127.0.0.1:1/",
+        ],
+        [
+            "-H",
+            "transfer-encoding: gzip",
+            "-m",
+            "PUT",
+            "http://127.0.0.1:1/",
+        ],
+    ] {
+        let e = loadgen::plan::Plan::try_from(super::parse(&args).hey).unwrap_err();
+        assert!(e.to_string().contains("Transfer-Encoding"), "{args:?}: {e}");
+    }
+}
+
+/// Item 11: `--stats-interval 1ns` wrote 62 MB of stderr in 2 s; below 100 ms is a usage error
+/// (0s still means none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_interval_has_a_floor() {
+    for (every, code) in [("1ns", Some(64)), ("99ms", Some(64))] {
+        let out = loadgen(&[
+            "journey",
+            "--host",
+            "http://127.0.0.1:1/",
+            "--tasks",
+            "1",
+            "--stats-interval",
+            every,
+        ])
+        .await;
+        assert_eq!(out.status.code(), code, "{every}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--stats-interval"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let plan = |every: &str| {
+        super::journey::journey_plan(&["--host", "http://127.0.0.1:1/", "--stats-interval", every])
+    };
+    assert_eq!(plan("0s").stats_interval, None);
+    assert_eq!(
+        plan("100ms").stats_interval,
+        Some(Duration::from_millis(100))
+    );
+}
+
+/// Item 11: a repeating timeline of 1 ns steps spun; `nan`/`inf` in an inline phase became
+/// `null` ("got null" from the server).
+#[test]
+fn timelines_refuse_tiny_repeating_steps_and_non_numbers() {
+    let repeat =
+        "repeat = true\n[[step]]\nname = \"a\"\nphase = \"challenge1\"\nduration = \"1ns\"\n";
+    let e = scenarios::Timeline::parse(repeat, None).unwrap_err();
+    assert!(e.to_string().contains("100ms"), "{e}");
+    let once = repeat.replace("repeat = true", "repeat = false");
+    scenarios::Timeline::parse(&once, None).unwrap();
+    for v in ["nan", "inf", "-inf"] {
+        let t =
+            format!("[[step]]\nname = \"a\"\nphase = {{ ChatSuccess = {v} }}\nduration = \"1s\"\n");
+        let e = scenarios::Timeline::parse(&t, None).unwrap_err();
+        assert!(e.to_string().contains("not a number"), "{v}: {e}");
+        assert!(e.to_string().contains("ChatSuccess"), "{v}: {e}");
+    }
+}
+
+/// Item 11: `--split a=60 --split b=60` (over 100) and a repeated `--split` name are usage
+/// errors in every mode (the last repeated one used to win silently).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn splits_over_100_or_repeated_are_usage_errors_in_every_mode() {
+    let targets = [
+        "--target",
+        "a=http://127.0.0.1:1/",
+        "--target",
+        "b=http://127.0.0.1:2/",
+    ];
+    for (splits, says) in [
+        (["--split", "a=60", "--split", "b=60"], "over 100"),
+        (["--split", "a=10", "--split", "a=20"], "twice"),
+    ] {
+        for mode in [
+            &["-n", "1", "-c", "1"][..],
+            &["journey", "--tasks", "1"][..],
+        ] {
+            let args: Vec<&str> = mode
+                .iter()
+                .chain(&targets)
+                .chain(&splits)
+                .copied()
+                .collect();
+            let out = loadgen(&args).await;
+            assert_eq!(out.status.code(), Some(64), "{args:?}: {}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(
+        &path,
+        "[[step]]\nname = \"s\"\nduration = \"1s\"\nsplit = { a = 60, b = 60 }\n",
+    )
+    .unwrap();
+    let path = path.display().to_string();
+    let args = super::timeline::scenario_args(&[
+        &path,
+        "--target",
+        "a=http://127.0.0.1:1/",
+        "--target",
+        "b=http://127.0.0.1:2/",
+    ]);
+    let e = loadgen::scenario::plan(&args).unwrap_err();
+    assert_eq!(e.exit_code(), 64);
+    assert!(e.to_string().contains("over 100"), "{e}");
+}
