@@ -24,6 +24,8 @@ pub struct Timing {
     pub req_write: Duration,
     pub resp_wait: Duration,
     pub resp_read: Duration,
+    /// The request was resent once on a fresh connection (`h1::Conn::closed_before_answer`).
+    pub retried: bool,
 }
 
 pub fn micros(d: Duration) -> u64 {
@@ -121,7 +123,15 @@ pub async fn exchange(
         let answer = match answer {
             Ok(a) => a,
             Err(kind) => {
+                let resend = kind == ErrorKind::Reset
+                    && !timing.retried
+                    && is_idempotent(&method)
+                    && matches!(&conn.sender, Sender::Lean(c) if c.closed_before_answer());
                 *slot = None;
+                if resend {
+                    timing.retried = true;
+                    continue;
+                }
                 return Err(kind);
             }
         };
@@ -168,6 +178,15 @@ pub async fn exchange(
             body = bytes::Bytes::new();
         }
     }
+}
+
+/// Methods a client may resend when it cannot know whether the server saw them (RFC 9110
+/// section 9.2.2).
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
 }
 
 fn is_followed_redirect(s: StatusCode) -> bool {

@@ -45,6 +45,12 @@ pub struct Conn {
     start: usize,
     /// Whether the last exchange left the connection able to carry another request.
     reusable: bool,
+    /// Whether an exchange has completed on this connection: the next one reuses it.
+    served: bool,
+    /// The current exchange runs on a reused connection, and no byte of its answer has come:
+    /// if it fails now, the server closed an idle keep-alive connection as the request went
+    /// out, and the request can be resent (`closed_before_answer`).
+    unanswered_reuse: bool,
 }
 
 /// What came back.
@@ -67,6 +73,8 @@ impl Conn {
             buf: Vec::with_capacity(BUF),
             start: 0,
             reusable: true,
+            served: false,
+            unanswered_reuse: false,
         }
     }
 
@@ -90,6 +98,13 @@ impl Conn {
         }
     }
 
+    /// After a failed `exchange`: the connection had served an answer before, and the server
+    /// closed it before any byte of this one arrived. HTTP clients resend idempotent requests
+    /// then (Go's transport, and so hey, does), since the server cannot have processed them.
+    pub fn closed_before_answer(&self) -> bool {
+        self.unanswered_reuse
+    }
+
     /// Writes `request` (head and body, as made by [`encode`]) and reads the whole answer.
     /// `head_request` says the answer has no body whatever its headers say.
     pub async fn exchange(
@@ -98,6 +113,7 @@ impl Conn {
         head_request: bool,
     ) -> Result<Answer, ErrorKind> {
         self.reusable = false;
+        self.unanswered_reuse = self.served;
         let io_err = |e: io::Error| classify_io(&e, ErrorKind::Reset);
         self.io.write_all(request).await.map_err(io_err)?;
         self.io.flush().await.map_err(io_err)?;
@@ -121,6 +137,7 @@ impl Conn {
                 Framing::Close => (self.read_to_close().await?, false),
             };
             self.reusable = delimited && head.keep_alive && self.start == self.buf.len();
+            self.served = true;
             return Ok(Answer {
                 status: head.status,
                 location: head.location,
@@ -144,10 +161,15 @@ impl Conn {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.io
+        let n = self
+            .io
             .read_buf(&mut self.buf)
             .await
-            .map_err(|e| classify_io(&e, ErrorKind::Reset))
+            .map_err(|e| classify_io(&e, ErrorKind::Reset))?;
+        if n > 0 {
+            self.unanswered_reuse = false;
+        }
+        Ok(n)
     }
 
     /// Reads more, treating EOF as a message cut short.

@@ -152,6 +152,7 @@ fn add(a: &mut TargetReport, b: TargetReport) -> Result<(), MergeError> {
     a.failures += b.failures;
     a.bytes += b.bytes;
     a.late += b.late;
+    a.retries += b.retries;
     a.latency = add_latency(&a.latency, &b.latency)?;
     a.service = add_latency(&a.service, &b.service)?;
     add_counts(&mut a.status_codes, b.status_codes);

@@ -101,6 +101,13 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
     } else {
         writeln!(w, "  Requests/sec:\t{:4.4}", t.rps)?;
     }
+    if t.retries > 0 {
+        writeln!(
+            w,
+            "  Retries:\t{} (resent once on a fresh connection: the server closed a reused one before answering)",
+            t.retries
+        )?;
+    }
     if r.window_secs > 0.0 {
         writeln!(
             w,

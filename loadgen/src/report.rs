@@ -119,6 +119,10 @@ pub struct TargetReport {
     pub bytes: u64,
     /// Requests not sent on schedule (see `pacing.late_threshold_secs`).
     pub late: u64,
+    /// Requests resent once on a fresh connection because the server closed their reused
+    /// keep-alive connection before any byte of the answer (idempotent methods only).
+    #[serde(default)]
+    pub retries: u64,
     /// From due time: corrected for coordinated omission under an open-model rate.
     pub latency: Latency,
     /// From send time: the uncorrected service time.
@@ -221,6 +225,7 @@ impl TargetReport {
             },
             bytes: s.bytes,
             late: s.late,
+            retries: s.retries,
             service: Latency::from_histogram(s.service_or_latency().clone()),
             latency: Latency::from_histogram(s.latency),
             status_codes,

@@ -108,6 +108,8 @@ pub struct Stats {
     pub bytes: u64,
     /// Requests sent later than the schedule allows (see `schedule::late_threshold`).
     pub late: u64,
+    /// Requests resent once on a fresh connection after the server closed a reused one.
+    pub retries: u64,
     pub phases: Phases,
 }
 
@@ -120,6 +122,7 @@ impl Default for Stats {
             errors: [0; ErrorKind::ALL.len()],
             bytes: 0,
             late: 0,
+            retries: 0,
             phases: Phases::default(),
         }
     }
@@ -220,6 +223,7 @@ impl Stats {
         }
         self.bytes += o.bytes;
         self.late += o.late;
+        self.retries += o.retries;
         self.phases.merge(&o.phases);
     }
 }

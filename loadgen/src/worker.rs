@@ -220,6 +220,7 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
                 s.late += 1;
             }
         }
+        s.retries += u64::from(timing.retried);
         let failed = match outcome {
             Ok((status, bytes)) => {
                 let latency = micros(done - ticket.due.map_or(sent, |due| due.min(sent)));
