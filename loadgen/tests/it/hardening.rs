@@ -626,3 +626,43 @@ async fn a_reused_connection_closed_before_the_answer_is_retried_once() {
     assert_eq!(r.total.retries, 0);
     assert!(r.total.failures > 0, "{:?}", r.total.errors);
 }
+
+/// Item 3 for canary steps: each slice runs the engine under `-z`, so a slow canary cannot
+/// stretch a step (1 s per request, 100 due per second: about 10 s per 1 s step before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_steps_end_at_their_bound() {
+    let slow = super::server::Server::start(super::server::Spec {
+        delay: Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let out = loadgen(&[
+        "canary",
+        "--stable",
+        &slow.url("/"),
+        "--canary",
+        &slow.url("/"),
+        "--steps",
+        "100",
+        "--step-duration",
+        "1s",
+        "--check-every",
+        "1s",
+        "--rate",
+        "100",
+        "-c",
+        "10",
+        "--verify",
+        "0s",
+        "--gate",
+        "error_rate<1%",
+        "--output",
+        "json",
+    ])
+    .await;
+    let took = started.elapsed();
+    assert!(out.status.code().is_some(), "{}", stderr(&out));
+    // One 1 s step plus the 1 s grace; the slack is for a loaded machine.
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
