@@ -6,9 +6,11 @@
 //! so the two tools never disagree on what a file means.
 
 mod file;
+mod names;
 mod presets;
 mod timeline;
 
 pub use file::{MAX_FILE_BYTES, check_size, read_at_most, read_bounded, read_to_string_bounded};
+pub use names::{Kind, Source, TIMELINES, UnknownName, resolve};
 pub use presets::{PRESETS, PresetError, preset, resolve_phase};
 pub use timeline::{PhaseRef, Step, Timeline, TimelineError};

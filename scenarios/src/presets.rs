@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use crate::names::{Kind, Source};
+
 /// Every preset, by name: the workshop's challenge payloads, verbatim, and the later edition's
 /// "bad change".
 pub const PRESETS: &[(&str, &str)] = &[
@@ -31,32 +33,22 @@ pub fn preset(name: &str) -> Option<&'static str> {
         .map(|(_, doc)| *doc)
 }
 
-/// A preset name, or else a path to a phase document (JSON). Relative paths are taken from
-/// `base` (the directory of the file that names them), then from the working directory.
+/// A phase document on disk, or else a preset name (see [`crate::resolve`]: a path that
+/// exists wins). Relative paths are taken from `base` (the directory of the file that names
+/// them), then from the working directory.
 pub fn resolve_phase(name_or_path: &str, base: Option<&Path>) -> Result<String, PresetError> {
-    if let Some(doc) = preset(name_or_path) {
-        return Ok(doc.to_owned());
-    }
-    let candidates = base
-        .map(|b| b.join(name_or_path))
-        .into_iter()
-        .chain(std::iter::once(Path::new(name_or_path).to_path_buf()));
-    let mut last = None;
-    for path in candidates {
-        match crate::file::read_to_string_bounded(&path) {
-            Ok(text) => return Ok(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                last = Some(PresetError::Read {
-                    path: path.display().to_string(),
-                    source,
-                })
-            }
+    match crate::names::resolve(Kind::Phase, Path::new(name_or_path), base) {
+        Ok(Source::Shipped(doc)) => Ok(doc.to_owned()),
+        Ok(Source::File(path)) => {
+            crate::file::read_to_string_bounded(&path).map_err(|source| PresetError::Read {
+                path: path.display().to_string(),
+                source,
+            })
         }
+        Err(_) => Err(PresetError::Unknown {
+            name: name_or_path.to_owned(),
+        }),
     }
-    Err(last.unwrap_or(PresetError::Unknown {
-        name: name_or_path.to_owned(),
-    }))
 }
 
 #[cfg(test)]

@@ -76,6 +76,8 @@ pub enum TimelineError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Unknown(#[from] crate::names::UnknownName),
     #[error("the timeline is not valid TOML or has unknown keys: {0}")]
     Syntax(String),
     #[error("a timeline needs at least one [[step]]")]
@@ -108,6 +110,15 @@ pub enum TimelineError {
 pub const MIN_REPEATING_STEP: Duration = Duration::from_millis(100);
 
 impl Timeline {
+    /// A timeline file, or else a shipped timeline's name (`chat-latency-breach`); see
+    /// [`crate::resolve`].
+    pub fn load(name_or_path: &Path) -> Result<Timeline, TimelineError> {
+        match crate::names::resolve(crate::names::Kind::Timeline, name_or_path, None)? {
+            crate::names::Source::File(path) => Timeline::from_file(&path),
+            crate::names::Source::Shipped(text) => Timeline::parse(text, None),
+        }
+    }
+
     pub fn from_file(path: &Path) -> Result<Timeline, TimelineError> {
         let text =
             crate::file::read_to_string_bounded(path).map_err(|source| TimelineError::Read {
