@@ -39,8 +39,9 @@ pub struct Args {
     #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
 
-    /// Start-up phase: a JSON phase document merged onto the workshop's challenge-1 phase
-    #[arg(long, env = "MOCK_PHASE", value_name = "FILE")]
+    /// Start-up phase: a JSON phase document merged onto the workshop's challenge-1 phase, or a
+    /// shipped preset's name (challenge1, challenge5, challenge6, challenge7, bad-change)
+    #[arg(long, env = "MOCK_PHASE", value_name = "FILE|NAME")]
     pub phase: Option<PathBuf>,
 
     /// Whether the drawn latency is waited (sleep) or only recorded (record)
@@ -92,8 +93,9 @@ pub struct Args {
     )]
     pub watch_phase: bool,
 
-    /// Cycle the phase through a timeline's steps (TOML; see scenarios/timelines/)
-    #[arg(long, env = "MOCK_TIMELINE", value_name = "FILE")]
+    /// Cycle the phase through a timeline's steps: a TOML file, or a shipped timeline's name
+    /// (scenarios/timelines/NAME.toml, e.g. chat-latency-breach)
+    #[arg(long, env = "MOCK_TIMELINE", value_name = "FILE|NAME")]
     pub timeline: Option<PathBuf>,
 
     /// Instead of serving: check that the server on --addr/PORT answers GET /healthz with 200
@@ -135,6 +137,10 @@ pub enum ConfigError {
     Timeline(#[from] scenarios::TimelineError),
     #[error("the timeline {path}: {source}")]
     TimelinePhase { path: PathBuf, source: StepError },
+    #[error("--phase: {0}")]
+    UnknownPhase(scenarios::UnknownName),
+    #[error("--watch-phase watches a file, and {0:?} is a shipped preset, not a file")]
+    WatchShipped(String),
     #[error("reading the phase file {path}: {source}")]
     ReadPhase {
         path: PathBuf,
@@ -185,9 +191,23 @@ impl TryFrom<Args> for Config {
     type Error = ConfigError;
 
     fn try_from(args: Args) -> Result<Self, ConfigError> {
-        let startup_phase = match &args.phase {
+        let phase_source = args
+            .phase
+            .as_deref()
+            .map(|given| {
+                scenarios::resolve(scenarios::Kind::Phase, given, None)
+                    .map_err(ConfigError::UnknownPhase)
+            })
+            .transpose()?;
+        let startup_phase = match &phase_source {
             None => Phase::workshop_default(),
-            Some(path) => {
+            Some(scenarios::Source::Shipped(text)) => Phase::workshop_default()
+                .merged(text.as_bytes())
+                .map_err(|source| ConfigError::InvalidPhase {
+                    path: args.phase.clone().unwrap_or_default(),
+                    source,
+                })?,
+            Some(scenarios::Source::File(path)) => {
                 let text =
                     scenarios::read_bounded(path).map_err(|source| ConfigError::ReadPhase {
                         path: path.clone(),
@@ -200,6 +220,15 @@ impl TryFrom<Args> for Config {
                     }
                 })?
             }
+        };
+        let watch_phase = match &phase_source {
+            Some(scenarios::Source::File(path)) if args.watch_phase => Some(path.clone()),
+            Some(scenarios::Source::Shipped(_)) if args.watch_phase => {
+                return Err(ConfigError::WatchShipped(
+                    args.phase.unwrap_or_default().display().to_string(),
+                ));
+            }
+            _ => None,
         };
         Ok(Config {
             addr: args
@@ -232,7 +261,7 @@ impl TryFrom<Args> for Config {
             timeline: match &args.timeline {
                 None => None,
                 Some(path) => {
-                    let timeline = scenarios::Timeline::from_file(path)?;
+                    let timeline = scenarios::Timeline::load(path)?;
                     Some(PhasePlan::new(&timeline, &startup_phase).map_err(|source| {
                         ConfigError::TimelinePhase {
                             path: path.clone(),
@@ -241,7 +270,7 @@ impl TryFrom<Args> for Config {
                     })?)
                 }
             },
-            watch_phase: args.phase.clone().filter(|_| args.watch_phase),
+            watch_phase,
             startup_phase,
         })
     }
@@ -256,6 +285,10 @@ pub fn init_logging(format: LogFormat) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        // Colour codes only for a person at a terminal: piped into a file or a log collector
+        // they are noise (`ESC[2m...`).
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
     }
 }

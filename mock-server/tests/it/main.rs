@@ -5,6 +5,7 @@ mod deploy;
 mod faults;
 mod hostile;
 mod metrics_contract;
+mod names;
 mod phase_api;
 mod phase_props;
 mod profiles;
