@@ -29,7 +29,7 @@ use crate::weighted::SplitError;
 /// in force until a step sets one.
 #[derive(Debug, Clone)]
 pub struct ScenarioOptions {
-    /// A timeline file (scenarios/timelines/*.toml).
+    /// A timeline file, or a shipped timeline's name (scenarios/timelines/NAME.toml).
     pub file: PathBuf,
     /// One target, "default", at this base URL; or `targets`.
     pub host: Option<String>,
@@ -135,7 +135,7 @@ pub fn plan(args: &ScenarioOptions) -> Result<Vec<PlannedStep>, ScenarioError> {
             humantime::format_duration(args.stats_interval).to_string(),
         ));
     }
-    let timeline = scenarios::Timeline::from_file(&args.file)?;
+    let timeline = scenarios::Timeline::load(&args.file)?;
     let named = match &args.host {
         Some(h) => vec![("default".to_owned(), h.clone())],
         None => args.targets.clone(),

@@ -17,7 +17,9 @@ pub enum ScenarioCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct ScenarioArgs {
-    /// A timeline file (scenarios/timelines/*.toml).
+    /// A timeline file, or a shipped timeline's name (chat-latency-breach, workshop-day, ...;
+    /// see scenarios/timelines/).
+    #[arg(value_name = "FILE|NAME")]
     pub file: PathBuf,
     /// Base URL of the service; phases are posted to its /phase.
     #[arg(long, required_unless_present = "targets")]

@@ -168,6 +168,32 @@ fn shipped_timelines_plan() {
     assert!(n >= 5, "{n} timelines");
 }
 
+/// Issue 15, item 5: a shipped timeline's name works where its file does, from any directory.
+#[test]
+fn scenario_run_takes_a_shipped_timeline_name() {
+    let args = scenario_args(&["chat-latency-breach", "--host", "http://127.0.0.1:9/"]);
+    let steps = scenario::plan(&args).unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["healthy", "bad change", "fixed"]);
+    assert_eq!(
+        steps[1].phase.as_deref(),
+        Some(scenarios::preset("bad-change").unwrap())
+    );
+}
+
+/// An unknown name is a usage error that lists the shipped timelines.
+#[test]
+fn an_unknown_timeline_name_lists_the_shipped_ones() {
+    let args = scenario_args(&["chat-breach", "--host", "http://127.0.0.1:9/"]);
+    let e = scenario::plan(&args).unwrap_err();
+    assert_eq!(e.exit_code(), 64);
+    let msg = e.to_string();
+    assert!(msg.contains("\"chat-breach\""), "{msg}");
+    for (name, _) in scenarios::TIMELINES {
+        assert!(msg.contains(name), "{msg}");
+    }
+}
+
 /// A step's `split` weighs the `--target`s: each server gets its share of the tasks, the
 /// phase reaches both, and the report's per-target counts are each server's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
