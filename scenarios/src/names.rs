@@ -21,7 +21,10 @@ pub const TIMELINES: &[(&str, &str)] = &[
         "startup-success-breach",
         include_str!("../timelines/startup-success-breach.toml"),
     ),
-    ("workshop-day", include_str!("../timelines/workshop-day.toml")),
+    (
+        "workshop-day",
+        include_str!("../timelines/workshop-day.toml"),
+    ),
 ];
 
 /// What a name can stand for.

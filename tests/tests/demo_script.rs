@@ -53,16 +53,33 @@ fn demo_refuses_a_taken_port_without_touching_its_owner() {
     };
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
 
     assert_eq!(status.code(), Some(1), "stdout: {stdout}\nstderr: {stderr}");
     assert!(
         stderr.contains(&format!("port {port}")) && stderr.contains("PORT="),
         "{stderr}"
     );
-    assert!(!stdout.contains("swarm"), "it went on to run the swarm: {stdout}");
+    assert!(
+        !stdout.contains("swarm"),
+        "it went on to run the swarm: {stdout}"
+    );
     // Let any stray request arrive before counting.
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(received.load(Ordering::SeqCst), 0, "bytes were sent to the port's owner");
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        0,
+        "bytes were sent to the port's owner"
+    );
 }
