@@ -11,24 +11,27 @@ use super::{hey_run, parse, plan};
 
 const URL: &str = "http://127.0.0.1:9/path?q=1";
 
+/// Both spellings of one flag's arguments (`-c` and `--c`), each followed by the URL.
+fn spellings(one_dash: &[&str]) -> [Vec<String>; 2] {
+    let spell = |two: bool| {
+        one_dash
+            .iter()
+            .map(
+                |a| match two && a.starts_with('-') && !a.starts_with("--") {
+                    true => format!("-{a}"),
+                    false => a.to_string(),
+                },
+            )
+            .chain(std::iter::once(URL.to_owned()))
+            .collect()
+    };
+    [spell(false), spell(true)]
+}
+
 /// Parses both spellings of one flag and checks they give the same plan field.
 fn both<T: PartialEq + std::fmt::Debug>(one_dash: &[&str], get: impl Fn(&Plan) -> T, want: T) {
-    let two_dash: Vec<String> = one_dash
-        .iter()
-        .map(|a| {
-            if a.starts_with('-') && !a.starts_with("--") {
-                format!("-{a}")
-            } else {
-                a.to_string()
-            }
-        })
-        .collect();
-    for args in [
-        one_dash.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        two_dash,
-    ] {
-        let mut v: Vec<&str> = args.iter().map(String::as_str).collect();
-        v.push(URL);
+    for args in spellings(one_dash) {
+        let v: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_eq!(get(&plan(&v)), want, "{v:?}");
     }
 }
@@ -39,22 +42,8 @@ fn both_run<T: PartialEq + std::fmt::Debug>(
     get: impl Fn(&HeyRun) -> T,
     want: T,
 ) {
-    let two_dash: Vec<String> = one_dash
-        .iter()
-        .map(|a| {
-            if a.starts_with('-') && !a.starts_with("--") {
-                format!("-{a}")
-            } else {
-                a.to_string()
-            }
-        })
-        .collect();
-    for args in [
-        one_dash.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        two_dash,
-    ] {
-        let mut v: Vec<&str> = args.iter().map(String::as_str).collect();
-        v.push(URL);
+    for args in spellings(one_dash) {
+        let v: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_eq!(get(&hey_run(&v)), want, "{v:?}");
     }
 }
