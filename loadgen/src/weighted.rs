@@ -96,6 +96,60 @@ pub fn split(given: &[Option<u32>], hundred: u32) -> Result<Vec<u32>, SplitError
     Ok(weights)
 }
 
+/// What is wrong with a command's `--split NAME=WEIGHT` flags; each command words it its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitFlagError {
+    /// A name given twice.
+    Repeated(String),
+    /// A name that is not one of the targets.
+    Unknown(String),
+    /// A weight that is not a whole number >= 0.
+    BadWeight { name: String, value: String },
+    /// A target given no weight when the others leave it nothing.
+    MissingWeight(String),
+    /// Every weight is 0.
+    AllZero,
+    /// The weights given sum to more than 100.
+    OverHundred,
+}
+
+/// The weights `--split NAME=WEIGHT` flags give the `named` targets (`(name, url)`), by
+/// [`split`]'s rule in percentages: the one reading of `--split` for hey mode and journeys.
+pub fn split_flags(
+    named: &[(String, String)],
+    splits: &[(String, String)],
+) -> Result<Vec<u32>, SplitFlagError> {
+    if let Some(name) = repeated(splits.iter().map(|(n, _)| n.as_str())) {
+        return Err(SplitFlagError::Repeated(name.to_owned()));
+    }
+    if let Some((name, _)) = splits
+        .iter()
+        .find(|(s, _)| !named.iter().any(|(n, _)| n == s))
+    {
+        return Err(SplitFlagError::Unknown(name.clone()));
+    }
+    let given: Vec<Option<u32>> = named
+        .iter()
+        .map(|(name, _)| {
+            splits
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| {
+                    v.parse::<u32>().map_err(|_| SplitFlagError::BadWeight {
+                        name: name.clone(),
+                        value: v.clone(),
+                    })
+                })
+                .transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    split(&given, 100).map_err(|e| match e {
+        SplitError::NothingLeft(i) => SplitFlagError::MissingWeight(named[i].0.clone()),
+        SplitError::AllZero => SplitFlagError::AllZero,
+        SplitError::OverHundred => SplitFlagError::OverHundred,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;

@@ -16,7 +16,7 @@ use crate::gate::Gate;
 use crate::plan::{
     Pacing, Plan, PlanError, Protocol, RequestSpec, Stop, Target, TargetSpec, out_of_range, target,
 };
-use crate::weighted::{SplitError, repeated, split};
+use crate::weighted::{SplitFlagError, split_flags};
 
 /// A hey-mode run as the runner carries it out: the engine's plan, plus the choices that are not
 /// the engine's (output, gates, runtime threads, progress bar).
@@ -241,37 +241,16 @@ fn parse_proxy(s: &str) -> Result<(String, u16), PlanError> {
 }
 
 fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Vec<u32>, PlanError> {
-    if let Some(name) = repeated(splits.iter().map(|(n, _)| n.as_str())) {
-        return Err(PlanError::RepeatedSplit(name.to_owned()));
-    }
-    for (name, _) in splits {
-        if !named.iter().any(|(n, _)| n == name) {
-            return Err(PlanError::UnknownTarget {
-                what: format!("--split {name}"),
-                name: name.clone(),
-            });
-        }
-    }
-    let given: Vec<Option<u32>> = named
-        .iter()
-        .map(|(name, _)| {
-            splits
-                .iter()
-                .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| {
-                    v.parse::<u32>().map_err(|_| PlanError::BadWeight {
-                        name: name.clone(),
-                        value: v.clone(),
-                    })
-                })
-                .transpose()
-        })
-        .collect::<Result<_, _>>()?;
-    split(&given, 100).map_err(|e| match e {
-        SplitError::NothingLeft(i) => PlanError::MissingWeight(named[i].0.clone()),
-        SplitError::AllZero => PlanError::ZeroWeights,
-        SplitError::OverHundred => PlanError::SplitOverHundred,
+    split_flags(named, splits).map_err(|e| match e {
+        SplitFlagError::Repeated(name) => PlanError::RepeatedSplit(name),
+        SplitFlagError::Unknown(name) => PlanError::UnknownTarget {
+            what: format!("--split {name}"),
+            name,
+        },
+        SplitFlagError::BadWeight { name, value } => PlanError::BadWeight { name, value },
+        SplitFlagError::MissingWeight(name) => PlanError::MissingWeight(name),
+        SplitFlagError::AllZero => PlanError::ZeroWeights,
+        SplitFlagError::OverHundred => PlanError::SplitOverHundred,
     })
 }
 

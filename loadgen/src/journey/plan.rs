@@ -8,7 +8,7 @@ use http::HeaderMap;
 
 use crate::journey::spec::{Journey, SpecError, Wait};
 use crate::plan::{OutOfRange, PlanError, Target, TargetSpec};
-use crate::weighted::{SplitError, repeated, split};
+use crate::weighted::{SplitFlagError, split_flags};
 
 /// Where users send their requests.
 #[derive(Debug, Clone)]
@@ -95,32 +95,15 @@ pub fn targets(
     named: &[(String, String)],
     splits: &[(String, String)],
 ) -> Result<Vec<JourneyTarget>, JourneyPlanError> {
-    if let Some(name) = repeated(splits.iter().map(|(n, _)| n.as_str())) {
-        return Err(JourneyPlanError::RepeatedSplit(name.to_owned()));
-    }
-    for (name, _) in splits {
-        if !named.iter().any(|(n, _)| n == name) {
-            return Err(JourneyPlanError::UnknownTarget(name.clone()));
+    let weights = split_flags(named, splits).map_err(|e| match e {
+        SplitFlagError::Repeated(name) => JourneyPlanError::RepeatedSplit(name),
+        SplitFlagError::Unknown(name) => JourneyPlanError::UnknownTarget(name),
+        SplitFlagError::BadWeight { name, value } => {
+            JourneyPlanError::BadWeight(format!("{name}={value}"))
         }
-    }
-    let given: Vec<Option<u32>> = named
-        .iter()
-        .map(|(name, _)| {
-            splits
-                .iter()
-                .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, w)| {
-                    w.parse::<u32>()
-                        .map_err(|_| JourneyPlanError::BadWeight(format!("{name}={w}")))
-                })
-                .transpose()
-        })
-        .collect::<Result<_, _>>()?;
-    let weights = split(&given, 100).map_err(|e| match e {
-        SplitError::NothingLeft(i) => JourneyPlanError::MissingWeight(named[i].0.clone()),
-        SplitError::AllZero => JourneyPlanError::ZeroWeights,
-        SplitError::OverHundred => JourneyPlanError::SplitOverHundred,
+        SplitFlagError::MissingWeight(name) => JourneyPlanError::MissingWeight(name),
+        SplitFlagError::AllZero => JourneyPlanError::ZeroWeights,
+        SplitFlagError::OverHundred => JourneyPlanError::SplitOverHundred,
     })?;
     named
         .iter()
