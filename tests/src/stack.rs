@@ -99,6 +99,8 @@ impl Stack {
 
         let base = format!("http://{mock}");
         let seconds = format!("{}s", run_for.as_secs().max(1));
+        let (chat, login) = split_weights(traffic.chat, traffic.login);
+        let (startup, root) = split_weights(traffic.startup, traffic.root);
         let posts = load_plan(&[
             "--rate",
             &(traffic.chat + traffic.login).to_string(),
@@ -113,9 +115,9 @@ impl Stack {
             "--target",
             &format!("login={base}/login"),
             "--split",
-            &format!("chat={}", traffic.chat),
+            &format!("chat={chat}"),
             "--split",
-            &format!("login={}", traffic.login),
+            &format!("login={login}"),
         ]);
         let gets = load_plan(&[
             "--rate",
@@ -129,9 +131,9 @@ impl Stack {
             "--target",
             &format!("root={base}/"),
             "--split",
-            &format!("startup={}", traffic.startup),
+            &format!("startup={startup}"),
             "--split",
-            &format!("root={}", traffic.root),
+            &format!("root={root}"),
         ]);
         let load_tasks = [posts, gets]
             .into_iter()
@@ -195,6 +197,22 @@ async fn wait_for_first_scrape(prometheus: &LocalPrometheus) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Two whole-number rates as `--split` weights in the same ratio, reduced so they sum to at most
+/// 100: weights given to every target are relative, and loadgen refuses sums over 100.
+fn split_weights(a: f64, b: f64) -> (u64, u64) {
+    let (a, b) = (a.round() as u64, b.round() as u64);
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    let (a, b) = (a / x.max(1), b / x.max(1));
+    assert!(
+        a + b <= 100,
+        "rates {a}:{b} have no whole-number split summing to 100 or less"
+    );
+    (a, b)
 }
 
 /// A loadgen plan from its command line, exactly as the binary would build it.
