@@ -7,6 +7,9 @@ pub const OK: i32 = 0;
 pub const FAILED: i32 = 1;
 /// Bad arguments (EX_USAGE).
 pub const USAGE: i32 = 64;
+/// A service the command needs is missing or unavailable (EX_UNAVAILABLE): no `prometheus` on
+/// PATH, Prometheus unreachable or not ready, rules it rejected.
+pub const UNAVAILABLE: i32 = 69;
 /// `loadgen canary` rolled the canary back.
 pub const ROLLED_BACK: i32 = 98;
 /// An `--slo` gate broke; under `--expect-breach`, no gate broke.

@@ -18,7 +18,8 @@
 //!    `worker`, `progress`, and `load` (runs a `Plan`, returns a `Report`).
 //! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `journey` (simulated
 //!    users), `phase_cmd` (the mock-server's admin API), `scenario` (timelines), `canary`
-//!    (step-wise rollout), `slo_cmd`.
+//!    (step-wise rollout), `slo_cmd`, `rehearse` (an incident played against a real
+//!    Prometheus, alert expectations judged).
 //! 4. `cli`: the only clap code; turns what was typed into the checked plans below
 //!    (`HeyArgs` -> `Plan` + `HeyRun`, `CanaryArgs` -> `CanaryPlan`, ...). Nothing below reads
 //!    a flag or imports `cli`.
@@ -42,6 +43,7 @@ pub mod merge;
 pub mod phase_cmd;
 pub mod plan;
 pub mod progress;
+pub mod rehearse;
 pub mod render;
 pub mod report;
 pub mod runner;

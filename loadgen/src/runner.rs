@@ -10,14 +10,15 @@ use anyhow::Context;
 
 use crate::cli::{
     AlertsCommand, CanaryOutput, CanaryRun, Cli, Command, HeyRun, JourneyArgs, JourneyPlan,
-    MergeArgs, OutputKind, PhaseArgs, ReportFormat, ScenarioCommand, SloCommand,
+    MergeArgs, OutputKind, PhaseArgs, RehearseArgs, RehearseOutput, RehearseRun, ReportFormat,
+    ScenarioCommand, SloCommand,
 };
 use crate::client_metrics::ClientMetrics;
 use crate::journey::{self, Live, report as journey_report};
 use crate::load::Sinks;
 use crate::report::Report;
 use crate::scenario::{self, ScenarioOptions};
-use crate::{canary, exit, merge, phase_cmd, render, slo_cmd};
+use crate::{canary, exit, merge, phase_cmd, rehearse, render, slo_cmd};
 
 mod signals;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Scenario(a)) => timeline(a),
         Some(Command::Slo(a)) => slo(a),
         Some(Command::Alerts(a)) => alerts(a),
+        Some(Command::Rehearse(a)) => rehearse(a),
         Some(Command::Canary(args)) => match CanaryRun::try_from(args) {
             Ok(run) => canary(run),
             Err(e) => {
@@ -264,6 +266,49 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
     })
 }
 
+/// `loadgen rehearse FILE`: verdicts as they come on stderr, the table or JSON on stdout.
+fn rehearse(args: RehearseArgs) -> anyhow::Result<i32> {
+    let fail = |e: rehearse::RehearseError| {
+        eprintln!("loadgen rehearse: {e}");
+        if e.exit_code() == exit::UNAVAILABLE {
+            eprintln!("{}", slo_cmd::PROMETHEUS_HINT);
+        }
+        e.exit_code()
+    };
+    let run = match RehearseRun::try_from(args) {
+        Ok(r) => r,
+        Err(e) => return Ok(fail(e)),
+    };
+    let on_verdict = |v: &rehearse::Verdict| {
+        let mark = if v.passed { "PASS" } else { "FAIL" };
+        eprintln!("loadgen rehearse: {mark} {}: {}", v.expectation, v.detail);
+    };
+    let report = match runtime(None)?.block_on(rehearse::run(run.plan, on_verdict, ctrl_c())) {
+        Ok(r) => r,
+        Err(e) => return Ok(fail(e)),
+    };
+    if let Some(path) = &run.junit {
+        std::fs::write(path, rehearse::verdict::junit(&report))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    match run.output {
+        RehearseOutput::Text => write!(out, "{}", rehearse::verdict::table(&report))?,
+        RehearseOutput::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(if report.interrupted {
+        exit::INTERRUPTED
+    } else if report.passed() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
 /// `loadgen slo ...`: prints what the command produced; bad specs are usage errors.
 fn slo(cmd: SloCommand) -> anyhow::Result<i32> {
     let outcome = match cmd {
@@ -277,15 +322,24 @@ fn slo(cmd: SloCommand) -> anyhow::Result<i32> {
     print_outcome(outcome)
 }
 
-/// `loadgen alerts wait ...`: 0 when the alert reached the state in time, 1 when not.
+/// `loadgen alerts wait ...`: 0 held, 1 not, 64 bad input, 69 Prometheus unavailable.
 fn alerts(cmd: AlertsCommand) -> anyhow::Result<i32> {
     let AlertsCommand::Wait(a) = cmd;
-    print_outcome(runtime(None)?.block_on(slo_cmd::alerts_wait(
-        &a.prometheus,
-        &a.alert,
-        a.state,
-        a.within,
-    )))
+    let wait = match a.wait_for(unix_now()) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("loadgen alerts wait: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    print_outcome(runtime(None)?.block_on(slo_cmd::alerts_wait(&a.prometheus, &a.alert, wait)))
+}
+
+/// Seconds since the Unix epoch, the clock Prometheus and `--since` use.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn print_outcome(outcome: Result<(String, i32), slo_cmd::SloCmdError>) -> anyhow::Result<i32> {
@@ -296,6 +350,9 @@ fn print_outcome(outcome: Result<(String, i32), slo_cmd::SloCmdError>) -> anyhow
         }
         Err(e) => {
             eprintln!("loadgen: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("{hint}");
+            }
             Ok(e.exit_code())
         }
     }

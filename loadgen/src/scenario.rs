@@ -135,7 +135,14 @@ pub fn plan(args: &ScenarioOptions) -> Result<Vec<PlannedStep>, ScenarioError> {
             humantime::format_duration(args.stats_interval).to_string(),
         ));
     }
-    let timeline = scenarios::Timeline::load(&args.file)?;
+    plan_timeline(scenarios::Timeline::load(&args.file)?, args)
+}
+
+/// [`plan`] for a timeline already read (`args.file` is not read again).
+pub fn plan_timeline(
+    timeline: scenarios::Timeline,
+    args: &ScenarioOptions,
+) -> Result<Vec<PlannedStep>, ScenarioError> {
     let named = match &args.host {
         Some(h) => vec![("default".to_owned(), h.clone())],
         None => args.targets.clone(),

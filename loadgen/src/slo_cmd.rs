@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The spec shipped in `scenarios/slo/`, embedded so the commands work anywhere.
-const SHIPPED_SPEC: &str = include_str!("../../scenarios/slo/slos.toml");
+pub const SHIPPED_SPEC: &str = include_str!("../../scenarios/slo/slos.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum SloCmdError {
@@ -33,18 +33,29 @@ pub enum SloCmdError {
 }
 
 impl SloCmdError {
-    /// Bad input is a usage error (64); a failing Prometheus is a run failure (1).
+    /// Bad input (a spec, a URL, an alert name Prometheus does not know) is a usage error (64);
+    /// a Prometheus that cannot answer is an unavailable service (69), never "the alert did
+    /// not fire" (1), so a CI gate such as `! loadgen alerts wait ...` cannot pass by accident.
     pub fn exit_code(&self) -> i32 {
+        use crate::exit::{UNAVAILABLE, USAGE};
         match self {
             SloCmdError::Spec(_)
             | SloCmdError::OpenSlo(_)
             | SloCmdError::Gcp(_)
             | SloCmdError::Compress
-            | SloCmdError::Compression(_) => crate::exit::USAGE,
-            SloCmdError::Api(_) | SloCmdError::Wait(_) | SloCmdError::Write { .. } => {
-                crate::exit::FAILED
+            | SloCmdError::Compression(_) => USAGE,
+            SloCmdError::Write { .. } => crate::exit::FAILED,
+            SloCmdError::Wait(slo::WaitError::UnknownAlert { .. }) => USAGE,
+            SloCmdError::Api(e) | SloCmdError::Wait(slo::WaitError::Api(e)) if e.is_bad_url() => {
+                USAGE
             }
+            SloCmdError::Api(_) | SloCmdError::Wait(_) => UNAVAILABLE,
         }
+    }
+
+    /// What to do about it, for errors a user can fix by installing or starting something.
+    pub fn hint(&self) -> Option<&'static str> {
+        (self.exit_code() == crate::exit::UNAVAILABLE).then_some(PROMETHEUS_HINT)
     }
 }
 
@@ -129,27 +140,48 @@ pub async fn report(
     Ok((text, crate::exit::OK))
 }
 
-/// `loadgen alerts wait`: exit 0 when the alert reached `state` within `within`, 1 when not.
+/// Said with every "Prometheus is unavailable" error (exit 69).
+pub const PROMETHEUS_HINT: &str = "hint: is Prometheus running and ready at that URL? To run one \
+    locally: apt-get install prometheus (Debian/Ubuntu), or https://prometheus.io/download/";
+
+/// `loadgen alerts wait`: exit 0 when the alert reached `state` within `within` (and held it for
+/// `hold`), 1 when not. Times count from `since_reference` before the wait began.
 pub async fn alerts_wait(
     prometheus: &str,
     alert: &str,
-    state: slo::AlertState,
-    within: Duration,
+    wait: slo::WaitFor,
 ) -> Result<(String, i32), SloCmdError> {
-    match slo::alerts_wait(prometheus, alert, state, within).await? {
+    let secs = |d: Duration| d.as_secs_f64();
+    let held = if wait.hold.is_zero() {
+        String::new()
+    } else {
+        format!(" and held it for {:.1} s", secs(wait.hold))
+    };
+    match slo::alerts_wait_for(prometheus, alert, wait).await? {
         slo::WaitOutcome::Reached { after } => Ok((
             format!(
-                "{} reached {:?} after {:.1} s",
-                alert,
-                state,
-                after.as_secs_f64()
+                "{alert} reached {} at {:.1} s{held}",
+                wait.state,
+                secs(after)
             ),
             crate::exit::OK,
         )),
         slo::WaitOutcome::TimedOut { last } => Ok((
             format!(
-                "{} did not reach {:?} within {:?}; last seen {last:?}",
-                alert, state, within
+                "{alert} did not reach {} within {:.1} s (by {:.1} s); last seen {last}",
+                wait.state,
+                secs(wait.within),
+                secs(wait.since_reference + wait.within)
+            ),
+            crate::exit::FAILED,
+        )),
+        slo::WaitOutcome::NotHeld { after, left, now } => Ok((
+            format!(
+                "{alert} reached {} at {:.1} s but was {now} {:.1} s later, before the {:.1} s hold ended",
+                wait.state,
+                secs(after),
+                secs(left),
+                secs(wait.hold)
             ),
             crate::exit::FAILED,
         )),

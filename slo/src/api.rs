@@ -50,6 +50,14 @@ pub enum ApiError {
     },
 }
 
+impl ApiError {
+    /// Whether the fault is the address the caller gave (bad input) rather than the server
+    /// behind it (missing, not ready, or answering nonsense).
+    pub fn is_bad_url(&self) -> bool {
+        matches!(self, ApiError::BadUrl { .. })
+    }
+}
+
 /// One sample of an instant vector; `value` may be NaN (e.g. an error ratio with no traffic).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {

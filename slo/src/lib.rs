@@ -39,4 +39,4 @@ pub use report::{Report, SloStatus, slo_report};
 pub use rules::{CompressionError, rules};
 pub use spec::{Sli, Spec, SpecError};
 pub use testgen::{TestFile, rule_tests};
-pub use wait::{AlertState, WaitError, WaitOutcome, alerts_wait};
+pub use wait::{AlertState, WaitError, WaitFor, WaitOutcome, alerts_wait, alerts_wait_for};

@@ -260,7 +260,7 @@ fn block(out: &mut String, key: &str, text: &str) {
 }
 
 /// A YAML double-quoted scalar: JSON's escapes are a subset of YAML's.
-pub(crate) fn quote(text: &str) -> String {
+pub fn quote(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| String::from("\"\""))
 }
 

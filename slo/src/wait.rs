@@ -71,10 +71,18 @@ impl FromStr for AlertState {
 /// How a wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitOutcome {
-    /// The alert was in the wanted state this long after the wait began.
+    /// The alert was in the wanted state this long after the reference start (and, with a
+    /// hold, stayed in it for the whole hold).
     Reached { after: Duration },
     /// The deadline passed; the alert was last seen in `last`.
     TimedOut { last: AlertState },
+    /// The alert reached the state `after` the reference start but left it `left` later, before
+    /// the hold was over; it was then `now`.
+    NotHeld {
+        after: Duration,
+        left: Duration,
+        now: AlertState,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +90,112 @@ pub enum WaitError {
     #[error(transparent)]
     Api(#[from] ApiError),
     /// Without this check, waiting for a misspelt alert to be `inactive` would always succeed.
-    #[error("Prometheus at {url} has no alerting rule named {alert:?}; it has: {known}")]
+    #[error("Prometheus at {url} has no alerting rule named {alert:?}; {}", near_text(.near, .known))]
     UnknownAlert {
         url: String,
         alert: String,
-        known: String,
+        /// Loaded names close to the one asked for, closest first.
+        near: Vec<String>,
+        /// How many alerting rules Prometheus has loaded.
+        known: usize,
     },
+}
+
+fn near_text(near: &[String], known: &usize) -> String {
+    match (near.is_empty(), known) {
+        (_, 0) => "it has loaded no alerting rules".into(),
+        (true, n) => format!("none of its {n} alerting rules has a similar name"),
+        (false, _) => format!("did you mean {}?", near.join(", ")),
+    }
+}
+
+/// What a wait asks for, beyond the alert's name.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitFor {
+    pub state: AlertState,
+    /// How long the state may take to arrive, counted from when the wait begins.
+    pub within: Duration,
+    /// Once reached, the state must last this long (zero: reaching it is enough).
+    pub hold: Duration,
+    /// How long before this wait the caller's reference start was: reported times count from
+    /// it, so a pipeline's sequential waits read on one clock.
+    pub since_reference: Duration,
+}
+
+/// The names of the alerting rules Prometheus has loaded, sorted and without repeats.
+pub async fn loaded_alerts(client: &PrometheusClient) -> Result<Vec<String>, ApiError> {
+    let mut known: Vec<String> = client
+        .rule_groups()
+        .await?
+        .into_iter()
+        .flat_map(|g| g.rules)
+        .filter(|r| r.kind == "alerting")
+        .map(|r| r.name)
+        .collect();
+    known.sort();
+    known.dedup();
+    Ok(known)
+}
+
+/// Names among `known` that `name` is plausibly a misspelling of, closest first: an edit
+/// distance of at most a third of the name's length, or a case-insensitive substring match.
+pub fn near_names(name: &str, known: &[String]) -> Vec<String> {
+    let lower = name.to_lowercase();
+    let limit = (name.chars().count() / 3).max(2);
+    let mut scored: Vec<(usize, &String)> = known
+        .iter()
+        .filter_map(|k| {
+            let d = edit_distance(&lower, &k.to_lowercase());
+            let contains = k.to_lowercase().contains(&lower) || lower.contains(&k.to_lowercase());
+            (d <= limit || contains).then_some((d, k))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(5).map(|(_, k)| k.clone()).collect()
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Fails with [`WaitError::UnknownAlert`] unless Prometheus has an alerting rule named `alert`.
+pub async fn check_alert_exists(client: &PrometheusClient, alert: &str) -> Result<(), WaitError> {
+    let known = loaded_alerts(client).await?;
+    if known.iter().any(|name| name == alert) {
+        return Ok(());
+    }
+    Err(WaitError::UnknownAlert {
+        url: client.base_url().to_owned(),
+        alert: alert.to_owned(),
+        near: near_names(alert, &known),
+        known: known.len(),
+    })
+}
+
+/// The state of `alert` now: the most advanced of its instances.
+pub async fn current_state(client: &PrometheusClient, alert: &str) -> Result<AlertState, ApiError> {
+    Ok(client
+        .alerts()
+        .await?
+        .iter()
+        .filter(|a| a.labels.get("alertname").is_some_and(|n| n == alert))
+        .map(|a| AlertState::of(&a.state))
+        .max()
+        .unwrap_or(AlertState::Inactive))
 }
 
 /// Polls `prometheus_url` until `alert` is in `state` or `within` has passed. Fails when
@@ -98,50 +206,50 @@ pub async fn alerts_wait(
     state: AlertState,
     within: Duration,
 ) -> Result<WaitOutcome, WaitError> {
+    let wait = WaitFor {
+        state,
+        within,
+        hold: Duration::ZERO,
+        since_reference: Duration::ZERO,
+    };
+    alerts_wait_for(prometheus_url, alert, wait).await
+}
+
+/// [`alerts_wait`] with a hold and a reference start.
+pub async fn alerts_wait_for(
+    prometheus_url: &str,
+    alert: &str,
+    wait: WaitFor,
+) -> Result<WaitOutcome, WaitError> {
     let client = PrometheusClient::new(prometheus_url)?;
     let started = Instant::now();
-    let mut known: Vec<String> = client
-        .rule_groups()
-        .await?
-        .into_iter()
-        .flat_map(|g| g.rules)
-        .filter(|r| r.kind == "alerting")
-        .map(|r| r.name)
-        .collect();
-    if !known.iter().any(|name| name == alert) {
-        known.sort();
-        known.dedup();
-        return Err(WaitError::UnknownAlert {
-            url: client.base_url().to_owned(),
-            alert: alert.to_owned(),
-            known: if known.is_empty() {
-                "none".into()
-            } else {
-                known.join(", ")
-            },
-        });
-    }
-    let deadline = started + within;
-    loop {
-        let current = client
-            .alerts()
-            .await?
-            .iter()
-            .filter(|a| a.labels.get("alertname").is_some_and(|n| n == alert))
-            .map(|a| AlertState::of(&a.state))
-            .max()
-            .unwrap_or(AlertState::Inactive);
-        if current.satisfies(state) {
-            return Ok(WaitOutcome::Reached {
-                after: started.elapsed(),
-            });
-        }
+    check_alert_exists(&client, alert).await?;
+    let at = |now: Instant| wait.since_reference + (now - started);
+    let deadline = started + wait.within;
+    let reached = loop {
+        let current = current_state(&client, alert).await?;
         let now = Instant::now();
+        if current.satisfies(wait.state) {
+            break now;
+        }
         if now >= deadline {
             return Ok(WaitOutcome::TimedOut { last: current });
         }
         tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
+    };
+    let hold_until = reached + wait.hold;
+    while Instant::now() < hold_until {
+        tokio::time::sleep(POLL_INTERVAL.min(hold_until - Instant::now())).await;
+        let current = current_state(&client, alert).await?;
+        if !current.satisfies(wait.state) {
+            return Ok(WaitOutcome::NotHeld {
+                after: at(reached),
+                left: reached.elapsed(),
+                now: current,
+            });
+        }
     }
+    Ok(WaitOutcome::Reached { after: at(reached) })
 }
 
 #[cfg(test)]
@@ -157,6 +265,27 @@ mod tests {
         assert!(!Pending.satisfies(Firing));
         assert!(!Pending.satisfies(Inactive));
         assert!(Inactive.satisfies(Inactive));
+    }
+
+    #[test]
+    fn near_names_catch_typos_and_case_but_not_strangers() {
+        let known: Vec<String> = [
+            "ChatLatencyPage1h",
+            "ChatLatencyTicket3d",
+            "LoginAvailabilityPage1h",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            near_names("ChatLatencyPage1", &known),
+            ["ChatLatencyPage1h"]
+        );
+        assert_eq!(
+            near_names("chatlatencypage1h", &known),
+            ["ChatLatencyPage1h"]
+        );
+        assert!(near_names("DiskFull", &known).is_empty());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod hey;
 mod hey_run;
 mod journey;
 mod phase;
+mod rehearse;
 mod scenario;
 mod slo;
 mod values;
@@ -21,6 +22,7 @@ pub use hey::HeyArgs;
 pub use hey_run::HeyRun;
 pub use journey::{JourneyArgs, JourneyPlan, ReportFormat};
 pub use phase::{AdminArgs, PhaseArgs, PhaseCommand};
+pub use rehearse::{RehearseArgs, RehearseOutput, RehearseRun};
 pub use scenario::{ScenarioArgs, ScenarioCommand};
 pub use slo::{AlertsCommand, ReportArgs, RulesArgs, SloCommand, WaitArgs};
 pub use values::{parse_count, parse_duration, parse_pair, parse_rate, parse_shard};
@@ -143,6 +145,9 @@ pub enum Command {
     /// Run a timeline: per step, apply a phase, hold a load, change the split.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// Rehearse an incident: play a timeline against a mock with a real Prometheus and your
+    /// alert rules, and judge each step's alert expectations (for CI: exit 0/1/64/69).
+    Rehearse(RehearseArgs),
 }
 
 #[derive(Debug, Args)]

@@ -79,7 +79,9 @@ pub struct ReportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
-    /// Wait until an alert reaches a state; exit 0 if it did within the time, 1 if not.
+    /// Wait until an alert reaches a state; exit 0 if it did within the time (and held it for
+    /// --hold), 1 if not, 64 for an alert name Prometheus has not loaded, 69 when Prometheus
+    /// is unreachable or not ready.
     Wait(WaitArgs),
 }
 
@@ -97,4 +99,35 @@ pub struct WaitArgs {
     /// How long to wait.
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     pub within: Duration,
+    /// Once reached, the state must last this long ("stays quiet for 5m": --state inactive
+    /// --hold 5m).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub hold: Duration,
+    /// Report times from this reference start, in Unix seconds (e.g. `$(date +%s)` taken when
+    /// the breach began), so sequential waits share one clock. Default: when this wait begins.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub since: Option<f64>,
+}
+
+impl WaitArgs {
+    /// The wait to run; `now_unix` is the current time in Unix seconds.
+    pub fn wait_for(&self, now_unix: f64) -> Result<slo::WaitFor, String> {
+        let since_reference = match self.since {
+            None => Duration::ZERO,
+            Some(at) if at.is_finite() && at <= now_unix + 1.0 => {
+                Duration::from_secs_f64((now_unix - at).max(0.0))
+            }
+            Some(at) => {
+                return Err(format!(
+                    "--since {at} is not a past time in Unix seconds (now is {now_unix:.0})"
+                ));
+            }
+        };
+        Ok(slo::WaitFor {
+            state: self.state,
+            within: self.within,
+            hold: self.hold,
+            since_reference,
+        })
+    }
 }

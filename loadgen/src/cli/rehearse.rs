@@ -1,0 +1,84 @@
+//! `loadgen rehearse`'s flags, checked into a `RehearsePlan` (the rehearsal file is read and
+//! checked here, before anything starts).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::rehearse::{Rehearsal, RehearseError, RehearsePlan, RulesSource};
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Exit codes: 0 every expectation held, 1 one failed, 64 bad input (the \
+    file, an alert name the rules do not define), 69 Prometheus missing or failing (the \
+    prometheus binary must be on PATH), 130 interrupted."
+)]
+pub struct RehearseArgs {
+    /// A rehearsal: a timeline whose steps carry [[step.expect]] tables (scenarios/rehearsals/).
+    pub file: PathBuf,
+    /// Base URL of a running mock-server to use instead of starting one in-process.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// That mock-server's --admin-token, for posting phases.
+    #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Your own Prometheus rule files, loaded as written (not time-scaled).
+    #[arg(long, num_args = 1.., conflicts_with = "spec")]
+    pub rules: Vec<PathBuf>,
+    /// Generate the rules from this SLO spec (default: the shipped scenarios/slo/slos.toml).
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// Divide the steps' durations, fixed `within`s and generated rules' windows by N.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub time_scale: u32,
+    /// Also write the verdicts as JUnit XML (one testcase per expectation).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = RehearseOutput::Text)]
+    pub output: RehearseOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RehearseOutput {
+    /// The verdict table.
+    Text,
+    /// The report as JSON.
+    Json,
+}
+
+/// A checked rehearse command and where its results go.
+#[derive(Debug, Clone)]
+pub struct RehearseRun {
+    pub plan: RehearsePlan,
+    pub junit: Option<PathBuf>,
+    pub output: RehearseOutput,
+}
+
+impl TryFrom<RehearseArgs> for RehearseRun {
+    type Error = RehearseError;
+
+    fn try_from(a: RehearseArgs) -> Result<Self, RehearseError> {
+        if a.time_scale == 0 {
+            return Err(RehearseError::TimeScale);
+        }
+        let rehearsal = Rehearsal::from_file(&a.file)?;
+        let rules = if a.rules.is_empty() {
+            RulesSource::Spec(a.spec)
+        } else {
+            RulesSource::Files(a.rules)
+        };
+        Ok(RehearseRun {
+            plan: RehearsePlan {
+                file: a.file,
+                rehearsal,
+                host: a.host,
+                token: a.token,
+                rules,
+                time_scale: a.time_scale,
+            },
+            junit: a.junit,
+            output: a.output,
+        })
+    }
+}

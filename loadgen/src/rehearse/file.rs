@@ -1,0 +1,288 @@
+//! A rehearsal file: a timeline (the format `loadgen scenario run` and `mock-server --timeline`
+//! read) whose steps may carry expectations on alerts:
+//!
+//! ```toml
+//! [[step]]
+//! name = "bad change"
+//! phase = "bad-change"
+//! duration = "5m"
+//! load = { rate = 20 }
+//! [[step.expect]]
+//! alert = "ChatLatencyFastBurn5m"
+//! state = "firing"
+//! within = "predicted"   # or a duration such as "2m", counted from the step's start
+//! [[step.expect]]
+//! alert = "ChatLatencyTicket3d"
+//! state = "inactive"     # not firing at any moment of the step
+//! ```
+//!
+//! The expectations are taken out here; the rest is checked by the `scenarios` crate as any
+//! timeline is, so a rehearsal accepts exactly what a timeline does.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// What an expectation asks of an alert during its step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expected {
+    /// Fires within the deadline, counted from the step's start.
+    Firing,
+    /// Does not fire at any moment of the step.
+    Inactive,
+}
+
+/// The deadline of a `firing` expectation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Within {
+    /// When `slo::predict` says the alert fires, plus the documented slack.
+    Predicted,
+    /// A fixed time, in the timeline's own (unscaled) time.
+    Fixed(Duration),
+}
+
+/// One expectation, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expectation {
+    pub step: usize,
+    pub step_name: String,
+    pub alert: String,
+    pub state: Expected,
+    pub within: Option<Within>,
+}
+
+impl Expectation {
+    /// How the expectation reads in the table and the JUnit file.
+    pub fn title(&self) -> String {
+        match self.state {
+            Expected::Firing => format!("{}: {} fires", self.step_name, self.alert),
+            Expected::Inactive => format!("{}: {} stays quiet", self.step_name, self.alert),
+        }
+    }
+}
+
+/// A rehearsal file, read and checked.
+#[derive(Debug, Clone)]
+pub struct Rehearsal {
+    pub timeline: scenarios::Timeline,
+    pub expectations: Vec<Expectation>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("reading the rehearsal {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: step {step:?}: expect: {message}")]
+    Expect {
+        path: PathBuf,
+        step: String,
+        message: String,
+    },
+    #[error("{path}: {source}")]
+    Timeline {
+        path: PathBuf,
+        source: scenarios::TimelineError,
+    },
+    #[error("{path}: no step has an [[step.expect]], so the rehearsal could not fail")]
+    NothingExpected { path: PathBuf },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    alert: String,
+    state: String,
+    within: Option<String>,
+}
+
+impl Rehearsal {
+    pub fn from_file(path: &Path) -> Result<Rehearsal, FileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Rehearsal::parse(&text, path)
+    }
+
+    /// Parses `text`; `path` names the file in errors, and its folder anchors phase paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Rehearsal, FileError> {
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| FileError::Syntax {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
+        let mut expectations = Vec::new();
+        if let Some(toml::Value::Array(steps)) = table.get_mut("step") {
+            for (i, step) in steps.iter_mut().enumerate() {
+                let Some(step) = step.as_table_mut() else {
+                    continue;
+                };
+                let name = step
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .unwrap_or("?")
+                    .to_owned();
+                let Some(raw) = step.remove("expect") else {
+                    continue;
+                };
+                let bad = |message: String| FileError::Expect {
+                    path: path.to_owned(),
+                    step: name.clone(),
+                    message,
+                };
+                let raws: Vec<RawExpect> = raw.try_into().map_err(|e: toml::de::Error| {
+                    bad(format!(
+                        "write it as [[step.expect]] tables of alert, state, within: {}",
+                        e.message()
+                    ))
+                })?;
+                for r in raws {
+                    expectations.push(expectation(i, &name, r).map_err(bad)?);
+                }
+            }
+        }
+        if expectations.is_empty() {
+            return Err(FileError::NothingExpected {
+                path: path.to_owned(),
+            });
+        }
+        let stripped = toml::to_string(&table).map_err(|e| FileError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let timeline = scenarios::Timeline::parse(&stripped, path.parent()).map_err(|source| {
+            FileError::Timeline {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        Ok(Rehearsal {
+            timeline,
+            expectations,
+        })
+    }
+}
+
+fn expectation(step: usize, name: &str, r: RawExpect) -> Result<Expectation, String> {
+    if r.alert.trim().is_empty() {
+        return Err("alert is empty".into());
+    }
+    let state = match r.state.as_str() {
+        "firing" => Expected::Firing,
+        "inactive" => Expected::Inactive,
+        other => return Err(format!("state {other:?}: use firing or inactive")),
+    };
+    let within = match (state, r.within.as_deref()) {
+        (Expected::Firing, None | Some("predicted")) => Some(Within::Predicted),
+        (Expected::Firing, Some(d)) => Some(Within::Fixed(humantime::parse_duration(d).map_err(
+            |e| format!("within {d:?}: {e}; use \"predicted\" or a duration such as 2m"),
+        )?)),
+        (Expected::Inactive, None) => None,
+        (Expected::Inactive, Some(_)) => {
+            return Err(format!(
+                "{}: within does not apply to inactive, which must hold for the whole step",
+                r.alert
+            ));
+        }
+    };
+    Ok(Expectation {
+        step,
+        step_name: name.to_owned(),
+        alert: r.alert,
+        state,
+        within,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+[[step]]
+name = "healthy"
+phase = "challenge5"
+duration = "1m"
+[[step.expect]]
+alert = "A"
+state = "inactive"
+
+[[step]]
+name = "breach"
+phase = { ChatSuccess = 0.5 }
+duration = "2m"
+[[step.expect]]
+alert = "B"
+state = "firing"
+[[step.expect]]
+alert = "C"
+state = "firing"
+within = "90s"
+"#;
+
+    #[test]
+    fn expectations_come_out_and_the_rest_is_a_timeline() {
+        let r = Rehearsal::parse(FILE, Path::new("x.toml")).unwrap();
+        assert_eq!(r.timeline.steps.len(), 2);
+        let got: Vec<_> = r
+            .expectations
+            .iter()
+            .map(|e| (e.step, e.alert.as_str(), e.state, e.within))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, "A", Expected::Inactive, None),
+                (1, "B", Expected::Firing, Some(Within::Predicted)),
+                (
+                    1,
+                    "C",
+                    Expected::Firing,
+                    Some(Within::Fixed(Duration::from_secs(90)))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_expectations_are_named() {
+        let cases = [
+            (
+                FILE.replace("state = \"inactive\"", "state = \"on\""),
+                "use firing or inactive",
+            ),
+            (
+                FILE.replace("within = \"90s\"", "within = \"soon\""),
+                "\"soon\"",
+            ),
+            (
+                FILE.replace(
+                    "state = \"inactive\"",
+                    "state = \"inactive\"\nwithin = \"1m\"",
+                ),
+                "whole step",
+            ),
+            (
+                FILE.replace("alert = \"A\"", "alert = \"A\"\nwhen = 1"),
+                "when",
+            ),
+        ];
+        for (text, wanted) in cases {
+            let e = Rehearsal::parse(&text, Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(wanted), "{wanted:?} not in {e}");
+        }
+        let none = "[[step]]\nname = \"a\"\nduration = \"1m\"\n";
+        let e = Rehearsal::parse(none, Path::new("x.toml")).unwrap_err();
+        assert!(matches!(e, FileError::NothingExpected { .. }), "{e}");
+    }
+}

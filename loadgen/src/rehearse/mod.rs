@@ -1,0 +1,464 @@
+//! `loadgen rehearse FILE`: an incident as one command. It starts what it needs on loopback (the
+//! mock in-process, unless `--host` names a running one; a real Prometheus from PATH scraping the
+//! mock and loadgen's client metrics every second; the rules), checks that every alert the file
+//! names is loaded, then plays the timeline with its load and judges each expectation from what
+//! Prometheus reports, against `slo::predict`'s timing. Everything it started is stopped when
+//! it returns, Ctrl-C included (the Prometheus child is also killed if the process unwinds).
+//!
+//! Time: `time_scale` divides the steps' durations, the fixed `within`s and (for rules generated
+//! from a spec) every window and evaluation interval by one factor. A user's own `--rules` are
+//! loaded as written: write them for the speed they are rehearsed at.
+
+pub mod file;
+pub mod model;
+pub mod verdict;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+use crate::client_metrics::ClientMetrics;
+use crate::scenario::{self, ScenarioError, ScenarioOptions};
+pub use file::{Expectation, Expected, Rehearsal, Within};
+pub use verdict::{RehearsalReport, Verdict};
+
+/// Prometheus' job name for the mock; the shipped SLO rules select it.
+pub const MOCK_JOB: &str = "mock-server";
+/// Prometheus' job name for loadgen's client-side metrics.
+pub const CLIENT_JOB: &str = "loadgen";
+/// How often the alerts are read while the timeline plays.
+const POLL: Duration = Duration::from_millis(250);
+/// How long Prometheus may take to scrape the mock once (its scrape manager ticks every 5 s).
+const FIRST_SCRAPE: Duration = Duration::from_secs(30);
+
+/// Where the rules come from.
+#[derive(Debug, Clone)]
+pub enum RulesSource {
+    /// The user's own rule files, loaded as written.
+    Files(Vec<PathBuf>),
+    /// Generated from a spec (default: the shipped one), compressed by the time scale.
+    Spec(Option<PathBuf>),
+}
+
+/// A checked `rehearse` command.
+#[derive(Debug, Clone)]
+pub struct RehearsePlan {
+    pub file: PathBuf,
+    pub rehearsal: Rehearsal,
+    /// A running mock's base URL; `None` starts one in-process.
+    pub host: Option<String>,
+    pub token: Option<String>,
+    pub rules: RulesSource,
+    pub time_scale: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RehearseError {
+    #[error(transparent)]
+    File(#[from] file::FileError),
+    #[error("--time-scale must be at least 1")]
+    TimeScale,
+    #[error("reading the rules {path}: {source}")]
+    Rules {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Spec(#[from] slo::SpecError),
+    #[error(transparent)]
+    Compression(#[from] slo::CompressionError),
+    #[error("step {step:?}: {alert}: within = \"predicted\" {why}; give a duration instead")]
+    NoPrediction {
+        step: String,
+        alert: String,
+        why: String,
+    },
+    #[error("{0}")]
+    UnknownAlert(slo::WaitError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Prometheus(#[from] slo::LocalPrometheusError),
+    #[error("asking Prometheus: {0}")]
+    Api(#[from] slo::ApiError),
+    #[error("Prometheus did not scrape the mock at {target} within {FIRST_SCRAPE:?}")]
+    NoScrape { target: String },
+    #[error("--host {0:?} is not a URL with a host and port")]
+    Host(String),
+    #[error("starting the mock or the client metrics: {0}")]
+    Start(String),
+}
+
+impl RehearseError {
+    /// 64 for what the user wrote, 69 for Prometheus missing or failing, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        use crate::exit::{FAILED, UNAVAILABLE, USAGE};
+        match self {
+            RehearseError::Scenario(e) => e.exit_code(),
+            RehearseError::Prometheus(_)
+            | RehearseError::Api(_)
+            | RehearseError::NoScrape { .. } => UNAVAILABLE,
+            RehearseError::Start(_) => FAILED,
+            _ => USAGE,
+        }
+    }
+}
+
+/// The rule files to load, as (file name, contents), and the spec they came from, if any.
+fn rule_files(
+    plan: &RehearsePlan,
+) -> Result<(Vec<(String, String)>, Option<slo::Spec>), RehearseError> {
+    match &plan.rules {
+        RulesSource::Files(paths) => {
+            let mut files = Vec::new();
+            for (i, path) in paths.iter().enumerate() {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| RehearseError::Rules {
+                        path: path.clone(),
+                        source,
+                    })?;
+                files.push((format!("rules-{i}.yml"), text));
+            }
+            Ok((files, None))
+        }
+        RulesSource::Spec(path) => {
+            let spec = match path {
+                Some(p) => slo::Spec::load(p)?,
+                None => slo::Spec::from_toml(crate::slo_cmd::SHIPPED_SPEC)?,
+            };
+            let by = slo::Compression::new(plan.time_scale).ok_or(RehearseError::TimeScale)?;
+            Ok((
+                vec![("rules.yml".into(), slo::rules(&spec, by)?)],
+                Some(spec),
+            ))
+        }
+    }
+}
+
+/// Each expectation's deadline after its step starts (scaled), and its prediction if any.
+fn deadlines(
+    plan: &RehearsePlan,
+    spec: Option<&slo::Spec>,
+    durations: &[Duration],
+) -> Result<Vec<(Option<Duration>, Option<Duration>)>, RehearseError> {
+    let scale = plan.time_scale;
+    let by = slo::Compression::new(scale).ok_or(RehearseError::TimeScale)?;
+    let startup = mock_server::Phase::workshop_default();
+    let phases = mock_server::timeline::PhasePlan::new(&plan.rehearsal.timeline, &startup)
+        .map_err(|e| RehearseError::Start(e.to_string()))?;
+    let steps: Vec<(Duration, &mock_server::Phase)> = durations
+        .iter()
+        .zip(&phases.steps)
+        .map(|(d, s)| (*d, &*s.phase))
+        .collect();
+    let mut out = Vec::new();
+    for e in &plan.rehearsal.expectations {
+        let no = |why: &str| RehearseError::NoPrediction {
+            step: e.step_name.clone(),
+            alert: e.alert.clone(),
+            why: why.into(),
+        };
+        out.push(match e.within {
+            None => (None, None),
+            Some(Within::Fixed(d)) => (None, Some(d / scale)),
+            Some(Within::Predicted) => {
+                let spec = spec.ok_or_else(|| {
+                    no("needs rules generated from a spec (--spec or the default), not --rules")
+                })?;
+                let at = model::fires_after(spec, &e.alert, &steps, e.step, by).map_err(
+                    |n| match n {
+                        model::NoPrediction::NotInSpec => no("is not an alert of the spec"),
+                        model::NoPrediction::Unmodelled => no("has no model for this SLO or phase"),
+                        model::NoPrediction::NeverFires => {
+                            no("is predicted never to fire in this step")
+                        }
+                    },
+                )?;
+                (Some(at), Some(model::slack(at)))
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// What the alert poller saw: seconds since the first step began, and the alerts firing then.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub samples: Vec<(f64, Vec<String>)>,
+    /// The last error while polling, if Prometheus stopped answering.
+    pub error: Option<String>,
+}
+
+/// Runs the rehearsal; `on_verdict` sees each verdict as soon as it is decided.
+pub async fn run(
+    plan: RehearsePlan,
+    mut on_verdict: impl FnMut(&Verdict),
+    shutdown: impl Future<Output = ()>,
+) -> Result<RehearsalReport, RehearseError> {
+    let scale = plan.time_scale.max(1);
+    let (rules, spec) = rule_files(&plan)?;
+    let durations: Vec<Duration> = plan
+        .rehearsal
+        .timeline
+        .steps
+        .iter()
+        .map(|s| s.duration / scale)
+        .collect();
+    let deadlines = deadlines(&plan, spec.as_ref(), &durations)?;
+    if slo::LocalPrometheus::binary().is_none() {
+        return Err(slo::LocalPrometheusError::NotInstalled.into());
+    }
+
+    // Bind first, so Prometheus can be told the addresses before anything serves them.
+    let start = |e: std::io::Error| RehearseError::Start(e.to_string());
+    let (mock_listener, target) = match &plan.host {
+        Some(url) => (None, host_authority(url)?),
+        None => {
+            let l = TcpListener::bind("127.0.0.1:0").await.map_err(start)?;
+            let a = l.local_addr().map_err(start)?;
+            (Some(l), a.to_string())
+        }
+    };
+    let metrics = ClientMetrics::new().map_err(|e| RehearseError::Start(e.to_string()))?;
+    let metrics_listener = ClientMetrics::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .map_err(|e| RehearseError::Start(e.to_string()))?;
+    let metrics_addr = metrics_listener.local_addr().map_err(start)?;
+
+    let names: Vec<&str> = rules.iter().map(|(n, _)| n.as_str()).collect();
+    let config = scrape_config(&target, metrics_addr, &names);
+    let files: Vec<(&str, &str)> = rules
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let prometheus = slo::LocalPrometheus::start(&config, &files).await?;
+    let client = prometheus.client();
+    for alert in unique_alerts(&plan.rehearsal.expectations) {
+        slo::wait::check_alert_exists(&client, alert)
+            .await
+            .map_err(|e| match e {
+                slo::WaitError::Api(a) => RehearseError::Api(a),
+                other => RehearseError::UnknownAlert(other),
+            })?;
+    }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mock = mock_listener.map(|listener| {
+        let config = mock_server::Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // Latencies are recorded, not slept: the SLIs see them, the load is not slowed.
+            latency_mode: mock_server::LatencyMode::Record,
+            ..mock_server::Config::default()
+        };
+        tokio::spawn(mock_server::run(listener, config, stopped(stop_rx.clone())))
+    });
+    tokio::spawn(
+        metrics
+            .clone()
+            .serve(metrics_listener, stopped(stop_rx.clone())),
+    );
+
+    let outcome = async {
+        wait_for_scrape(&client, &target).await?;
+        let options = ScenarioOptions {
+            file: plan.file.clone(),
+            host: Some(match &plan.host {
+                Some(h) => h.clone(),
+                None => format!("http://{target}"),
+            }),
+            targets: Vec::new(),
+            token: plan.token.clone(),
+            users: 10,
+            wait: None,
+            journey: "workshop".into(),
+            timeout: Duration::from_secs(20),
+            stats_interval: Duration::ZERO,
+            insecure: false,
+        };
+        let mut steps = scenario::plan_timeline(plan.rehearsal.timeline.clone(), &options)?;
+        for (s, d) in steps.iter_mut().zip(&durations) {
+            s.duration = *d;
+        }
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let began = Instant::now();
+        let alerts: Vec<String> = unique_alerts(&plan.rehearsal.expectations)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let poller = tokio::spawn(poll(client.clone(), alerts, began, Arc::clone(&seen)));
+        let mut judge = verdict::Judge::new(&plan.rehearsal.expectations, &deadlines);
+        let mut ends: Vec<f64> = Vec::new();
+        let reports = scenario::run(
+            steps,
+            &options,
+            Some(metrics.clone()),
+            |_, _| {
+                ends.push(began.elapsed().as_secs_f64());
+                if let Ok(seen) = seen.lock() {
+                    for v in judge.decide(&seen, &ends, false) {
+                        on_verdict(&v);
+                    }
+                }
+            },
+            shutdown,
+        )
+        .await?;
+        // Deadlines that run past the last step are waited out (bounded by the deadlines).
+        let interrupted = reports.len() < durations.len()
+            || reports
+                .iter()
+                .any(|s| s.report.as_ref().is_some_and(|r| r.interrupted));
+        if !interrupted {
+            let end = *ends.last().unwrap_or(&0.0);
+            let wait = judge.latest_deadline(&ends).map_or(0.0, |d| d - end);
+            if wait > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(wait + POLL.as_secs_f64())).await;
+            }
+        }
+        poller.abort();
+        let seen = seen
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        for v in judge.decide(&seen, &ends, true) {
+            on_verdict(&v);
+        }
+        if let (Some(error), false) = (&seen.error, interrupted) {
+            return Err(RehearseError::Start(format!(
+                "Prometheus stopped answering: {error}"
+            )));
+        }
+        Ok(RehearsalReport {
+            file: plan.file.display().to_string(),
+            time_scale: scale,
+            steps: plan
+                .rehearsal
+                .timeline
+                .steps
+                .iter()
+                .zip(&ends)
+                .map(|(s, e)| (s.name.clone(), *e))
+                .collect(),
+            verdicts: judge.into_verdicts(),
+            interrupted,
+        })
+    }
+    .await;
+
+    // Stop the load's targets, then Prometheus, whatever the outcome.
+    let _ = stop_tx.send(true);
+    if let Some(mock) = mock {
+        let _ = tokio::time::timeout(Duration::from_secs(15), mock).await;
+    }
+    prometheus.stop().await;
+    outcome
+}
+
+/// The alert names the expectations use, each once, in order of appearance.
+fn unique_alerts(expectations: &[Expectation]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for e in expectations {
+        if !out.contains(&e.alert.as_str()) {
+            out.push(&e.alert);
+        }
+    }
+    out
+}
+
+/// `host:port` of a base URL (the scrape target).
+fn host_authority(url: &str) -> Result<String, RehearseError> {
+    let uri: http::Uri = url.parse().map_err(|_| RehearseError::Host(url.into()))?;
+    let authority = uri
+        .authority()
+        .ok_or_else(|| RehearseError::Host(url.into()))?;
+    let port = authority
+        .port_u16()
+        .or_else(|| match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        })
+        .ok_or_else(|| RehearseError::Host(url.into()))?;
+    Ok(format!("{}:{port}", authority.host()))
+}
+
+/// Scrapes the mock and loadgen's client metrics every second, evaluating every second.
+fn scrape_config(target: &str, metrics: SocketAddr, rule_files: &[&str]) -> String {
+    let mut config =
+        String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n");
+    for file in rule_files {
+        config.push_str(&format!("  - {}\n", slo::rules::quote(file)));
+    }
+    config.push_str("scrape_configs:\n");
+    for (job, address) in [
+        (MOCK_JOB, target.to_owned()),
+        (CLIENT_JOB, metrics.to_string()),
+    ] {
+        config.push_str(&format!(
+            "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
+            slo::rules::quote(&address)
+        ));
+    }
+    config
+}
+
+/// Waits until Prometheus has scraped the mock successfully once.
+async fn wait_for_scrape(
+    client: &slo::PrometheusClient,
+    target: &str,
+) -> Result<(), RehearseError> {
+    let deadline = Instant::now() + FIRST_SCRAPE;
+    let query = format!("up{{job={MOCK_JOB:?}}} == 1");
+    loop {
+        if client.query(&query).await?.iter().any(|s| s.value == 1.0) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(RehearseError::NoScrape {
+                target: target.to_owned(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Reads the firing alerts every [`POLL`] until aborted.
+async fn poll(
+    client: slo::PrometheusClient,
+    alerts: Vec<String>,
+    began: Instant,
+    seen: Arc<Mutex<Seen>>,
+) {
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let at = began.elapsed().as_secs_f64();
+        let answer = client.alerts().await;
+        let Ok(mut seen) = seen.lock() else { return };
+        match answer {
+            Ok(active) => {
+                let firing: Vec<String> = alerts
+                    .iter()
+                    .filter(|name| {
+                        active.iter().any(|a| {
+                            a.state == "firing"
+                                && a.labels.get("alertname").is_some_and(|n| n == *name)
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                seen.samples.push((at, firing));
+                seen.error = None;
+            }
+            Err(e) => seen.error = Some(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! Judging expectations against what Prometheus reported, and writing the verdicts: the table,
+//! JSON, and a JUnit file (one testcase per expectation) that CI systems display.
+//!
+//! Times are seconds of the rehearsal as played (after `--time-scale`), counted from the start
+//! of the expectation's step. An expectation is decided as soon as its outcome cannot change:
+//! a `firing` one when the alert fires or its deadline passes, an `inactive` one when its step
+//! ends (or as soon as the alert fires in it).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::Seen;
+use super::file::{Expectation, Expected};
+
+/// One expectation's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub expectation: String,
+    pub step: String,
+    pub alert: String,
+    pub state: Expected,
+    /// When the model says the alert fires, from the step's start.
+    pub predicted_secs: Option<f64>,
+    /// The latest time that passes (firing expectations).
+    pub deadline_secs: Option<f64>,
+    /// When the alert was first seen firing in or after its step, from the step's start.
+    pub observed_secs: Option<f64>,
+    pub passed: bool,
+    /// Why, in words: what was seen against what was asked.
+    pub detail: String,
+}
+
+/// The whole rehearsal's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RehearsalReport {
+    pub file: String,
+    pub time_scale: u32,
+    /// Each step that ran, and when it ended (seconds from the first step's start).
+    pub steps: Vec<(String, f64)>,
+    pub verdicts: Vec<Verdict>,
+    pub interrupted: bool,
+}
+
+impl RehearsalReport {
+    pub fn passed(&self) -> bool {
+        !self.interrupted && self.verdicts.iter().all(|v| v.passed)
+    }
+}
+
+/// Decides expectations as the steps end.
+#[derive(Debug)]
+pub struct Judge {
+    pending: Vec<(Expectation, Option<Duration>, Option<Duration>)>,
+    decided: Vec<(usize, Verdict)>,
+    order: Vec<usize>,
+}
+
+impl Judge {
+    /// `deadlines[i]` is expectation i's (prediction, deadline), from its step's start.
+    pub fn new(
+        expectations: &[Expectation],
+        deadlines: &[(Option<Duration>, Option<Duration>)],
+    ) -> Self {
+        Judge {
+            pending: expectations
+                .iter()
+                .zip(deadlines)
+                .map(|(e, (p, d))| (e.clone(), *p, *d))
+                .collect(),
+            decided: Vec::new(),
+            order: (0..expectations.len()).collect(),
+        }
+    }
+
+    /// The latest absolute deadline of a pending firing expectation whose step has begun.
+    pub fn latest_deadline(&self, ends: &[f64]) -> Option<f64> {
+        self.pending
+            .iter()
+            .filter_map(|(e, _, d)| Some(step_start(ends, e.step)? + d.as_ref()?.as_secs_f64()))
+            .reduce(f64::max)
+    }
+
+    /// Decides what can be decided with `seen`, the step end times so far; at `last`, everything
+    /// pending is decided (a step that never ran fails as "not played").
+    pub fn decide(&mut self, seen: &Seen, ends: &[f64], last: bool) -> Vec<Verdict> {
+        let now = seen.samples.last().map_or(0.0, |(t, _)| *t);
+        let mut out = Vec::new();
+        let mut keep = Vec::new();
+        let indices: Vec<usize> = self.order.drain(..).collect();
+        for ((e, predicted, deadline), index) in
+            std::mem::take(&mut self.pending).into_iter().zip(indices)
+        {
+            match judge(&e, predicted, deadline, seen, ends, now, last) {
+                Some(v) => {
+                    out.push(v.clone());
+                    self.decided.push((index, v));
+                }
+                None => {
+                    keep.push((e, predicted, deadline));
+                    self.order.push(index);
+                }
+            }
+        }
+        self.pending = keep;
+        out
+    }
+
+    /// Every verdict, in the order the file lists the expectations.
+    pub fn into_verdicts(mut self) -> Vec<Verdict> {
+        self.decided.sort_by_key(|(i, _)| *i);
+        self.decided.into_iter().map(|(_, v)| v).collect()
+    }
+}
+
+fn step_start(ends: &[f64], step: usize) -> Option<f64> {
+    match step {
+        0 => Some(0.0),
+        k => ends.get(k - 1).copied(),
+    }
+}
+
+/// First time, at or after `from`, the alert was seen firing.
+fn first_firing(seen: &Seen, alert: &str, from: f64) -> Option<f64> {
+    seen.samples
+        .iter()
+        .find(|(t, firing)| *t >= from && firing.iter().any(|a| a == alert))
+        .map(|(t, _)| *t)
+}
+
+fn judge(
+    e: &Expectation,
+    predicted: Option<Duration>,
+    deadline: Option<Duration>,
+    seen: &Seen,
+    ends: &[f64],
+    now: f64,
+    last: bool,
+) -> Option<Verdict> {
+    let verdict = |observed: Option<f64>, passed: bool, detail: String| Verdict {
+        expectation: e.title(),
+        step: e.step_name.clone(),
+        alert: e.alert.clone(),
+        state: e.state,
+        predicted_secs: predicted.map(|d| d.as_secs_f64()),
+        deadline_secs: deadline.map(|d| d.as_secs_f64()),
+        observed_secs: observed,
+        passed,
+        detail,
+    };
+    let Some(start) = step_start(ends, e.step) else {
+        return last.then(|| verdict(None, false, "its step was not played (interrupted)".into()));
+    };
+    let fired = first_firing(seen, &e.alert, start).map(|t| t - start);
+    match e.state {
+        Expected::Firing => {
+            let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
+            match fired {
+                Some(t) if t <= d => Some(verdict(
+                    Some(t),
+                    true,
+                    format!("fired at {t:.1} s, deadline {d:.1} s"),
+                )),
+                Some(t) => Some(verdict(
+                    Some(t),
+                    false,
+                    format!("fired late, at {t:.1} s; deadline {d:.1} s"),
+                )),
+                None if last || now - start > d => Some(verdict(
+                    None,
+                    false,
+                    format!(
+                        "did not fire by {:.1} s; deadline {d:.1} s",
+                        (now - start).max(0.0)
+                    ),
+                )),
+                None => None,
+            }
+        }
+        Expected::Inactive => {
+            let end = ends.get(e.step).copied();
+            let in_step = fired.filter(|t| end.is_none_or(|end| start + t <= end));
+            match (in_step, end) {
+                (Some(t), _) => Some(verdict(
+                    Some(t),
+                    false,
+                    format!("fired at {t:.1} s of the step"),
+                )),
+                (None, Some(end)) => Some(verdict(
+                    None,
+                    true,
+                    format!("quiet for the whole step ({:.1} s)", end - start),
+                )),
+                (None, None) if last => Some(verdict(
+                    None,
+                    false,
+                    "its step did not finish (interrupted)".into(),
+                )),
+                (None, None) => None,
+            }
+        }
+    }
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |s| format!("{s:.1} s"))
+}
+
+/// The verdict table: expectation, predicted, observed, verdict.
+pub fn table(report: &RehearsalReport) -> String {
+    let width = report
+        .verdicts
+        .iter()
+        .map(|v| v.expectation.len())
+        .max()
+        .unwrap_or(0)
+        .max("expectation".len());
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>10}  {:>10}  {:>10}  verdict",
+        "expectation", "predicted", "deadline", "observed"
+    );
+    for v in &report.verdicts {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>10}  {:>10}  {:>10}  {}",
+            v.expectation,
+            secs(v.predicted_secs),
+            secs(v.deadline_secs),
+            match (v.state, v.observed_secs) {
+                (Expected::Inactive, None) => "quiet".into(),
+                (_, None) => "never".into(),
+                (_, t) => secs(t),
+            },
+            if v.passed { "PASS" } else { "FAIL" }
+        );
+    }
+    let failed = report.verdicts.iter().filter(|v| !v.passed).count();
+    let _ = writeln!(
+        out,
+        "\n{} of {} expectations held{}; times are seconds from each step's start, at {}x{}",
+        report.verdicts.len() - failed,
+        report.verdicts.len(),
+        if failed == 0 { "" } else { " (FAILED)" },
+        report.time_scale,
+        if report.interrupted {
+            "; interrupted"
+        } else {
+            ""
+        }
+    );
+    out
+}
+
+/// A JUnit XML file: one testsuite, one testcase per expectation, failures marked.
+pub fn junit(report: &RehearsalReport) -> String {
+    let failures = report.verdicts.iter().filter(|v| !v.passed).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites tests=\"{n}\" failures=\"{failures}\">\n  <testsuite name=\"{}\" tests=\"{n}\" failures=\"{failures}\">",
+        xml(&format!("rehearse {}", report.file)),
+        n = report.verdicts.len()
+    );
+    for v in &report.verdicts {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+            xml(&format!("rehearse.{}", v.step)),
+            xml(&v.expectation),
+            v.observed_secs.unwrap_or(0.0)
+        );
+        if v.passed {
+            out.push_str(" />\n");
+        } else {
+            let _ = writeln!(
+                out,
+                ">\n      <failure message=\"{}\">predicted {}, deadline {}, observed {}</failure>\n    </testcase>",
+                xml(&v.detail),
+                secs(v.predicted_secs),
+                secs(v.deadline_secs),
+                secs(v.observed_secs)
+            );
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rehearse::file::Within;
+
+    fn expect(step: usize, alert: &str, state: Expected) -> Expectation {
+        Expectation {
+            step,
+            step_name: format!("s{step}"),
+            alert: alert.into(),
+            state,
+            within: (state == Expected::Firing).then_some(Within::Predicted),
+        }
+    }
+
+    #[test]
+    fn firing_on_time_late_and_never_and_quiet_or_not() {
+        let es = [
+            expect(1, "A", Expected::Firing),
+            expect(1, "B", Expected::Firing),
+            expect(1, "C", Expected::Firing),
+            expect(0, "A", Expected::Inactive),
+            expect(1, "D", Expected::Inactive),
+        ];
+        let d = Some(Duration::from_secs(5));
+        let mut judge = Judge::new(&es, &[(d, d), (d, d), (d, d), (None, None), (None, None)]);
+        let seen = Seen {
+            samples: vec![
+                (1.0, vec![]),
+                (10.5, vec!["A".into()]),
+                (12.0, vec!["A".into(), "D".into()]),
+                (17.0, vec!["A".into(), "B".into(), "D".into()]),
+                (25.0, vec![]),
+            ],
+            error: None,
+        };
+        // Step 0 ended at 10 s; step 1 at 20 s.
+        let first = judge.decide(&seen, &[10.0], false);
+        let names: Vec<_> = first
+            .iter()
+            .map(|v| (v.expectation.as_str(), v.passed))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("s1: A fires", true),
+                ("s1: B fires", false),
+                ("s1: C fires", false),
+                ("s0: A stays quiet", true),
+                ("s1: D stays quiet", false)
+            ]
+        );
+        assert!(judge.decide(&seen, &[10.0, 20.0], true).is_empty());
+        let report = RehearsalReport {
+            file: "r.toml".into(),
+            time_scale: 60,
+            steps: vec![],
+            verdicts: judge.into_verdicts(),
+            interrupted: false,
+        };
+        assert!(!report.passed());
+        let t = table(&report);
+        assert!(t.contains("2 of 5 expectations held (FAILED)"), "{t}");
+        let x = junit(&report);
+        assert_eq!(x.matches("<testcase ").count(), 5);
+        assert_eq!(x.matches("<failure ").count(), 3, "{x}");
+        assert!(x.contains("fired late, at 7.0 s; deadline 5.0 s"), "{x}");
+    }
+}
