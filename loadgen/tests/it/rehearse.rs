@@ -1,0 +1,106 @@
+//! `loadgen rehearse` and `alerts wait` where no Prometheus is needed: the exit codes a CI gate
+//! relies on when Prometheus is missing (69, with the install hint) or the file is wrong (64).
+//! The runs against a real Prometheus live in the e2e suite (`tests/tests/rehearse.rs`).
+
+use std::process::Output;
+
+use super::CPU;
+
+async fn loadgen(args: &[&str], path: &str) -> Output {
+    let _cpu = CPU.read().await;
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(args)
+        .env("PATH", path)
+        .output()
+        .await
+        .unwrap()
+}
+
+fn shipped(name: &str) -> String {
+    format!(
+        "{}/../scenarios/rehearsals/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[tokio::test]
+async fn no_prometheus_on_path_exits_69_with_the_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().to_str().unwrap();
+    let out = loadgen(
+        &[
+            "rehearse",
+            &shipped("challenge6.toml"),
+            "--time-scale",
+            "60",
+        ],
+        empty,
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(err.contains("prometheus binary is not on PATH"), "{err}");
+    assert!(err.contains("apt-get install prometheus"), "{err}");
+}
+
+#[tokio::test]
+async fn alerts_wait_on_a_dead_prometheus_exits_69_and_a_bad_url_64() {
+    // A port just freed: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let args = [
+        "alerts", "wait", "--alert", "X", "--state", "firing", "--within", "1s",
+    ];
+    let out = loadgen(&[&args[..], &["--prometheus", &url]].concat(), "").await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(
+        err.contains("cannot reach Prometheus") && err.contains("hint:"),
+        "{err}"
+    );
+
+    let out = loadgen(&[&args[..], &["--prometheus", "ftp://x"]].concat(), "").await;
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn bad_rehearsal_files_exit_64_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[[step]]\nname = \"a\"\nduration = \"1m\"\n",
+            "could not fail",
+        ),
+        (
+            "[[step]]\nname = \"a\"\nduration = \"1m\"\n[[step.expect]]\nalert = \"A\"\nstate = \"up\"\n",
+            "use firing or inactive",
+        ),
+        (
+            "[[step]]\nname = \"a\"\nduration = \"soon\"\n[[step.expect]]\nalert = \"A\"\nstate = \"inactive\"\n",
+            "\"soon\"",
+        ),
+    ];
+    for (i, (text, wanted)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("r{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = loadgen(&["rehearse", path.to_str().unwrap()], "").await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{text}: {err}");
+        assert!(err.contains(wanted), "{wanted:?} not in {err}");
+    }
+    let out = loadgen(
+        &["rehearse", &shipped("challenge6.toml"), "--time-scale", "0"],
+        "",
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(64));
+}

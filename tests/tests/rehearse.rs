@@ -1,0 +1,258 @@
+//! Issue 16: `loadgen rehearse` and `loadgen alerts wait` against a real Prometheus, through the
+//! same `runner::run` the binary calls. The shipped challenge-6 rehearsal at 60x; a rules file
+//! written here (not generated from the spec) firing in its breach step and quiet in its healthy
+//! one, and failing with exit 1 once its threshold is unreachable; the JUnit file parsed; a
+//! misspelt alert refused (64) before any load reaches the mock; and `alerts wait`'s 0/1/64/69.
+//! Skipped, saying why, when the prometheus binary is absent (failed under REQUIRE_PROMETHEUS=1).
+
+use std::path::{Path, PathBuf};
+
+use mock_server::LatencyMode;
+use mock_server::testing::{TestServer, parse_metrics};
+
+/// Runs a loadgen command line in-process, as the binary would, to its exit code.
+fn loadgen(args: &[&str]) -> i32 {
+    let line = std::iter::once("loadgen").chain(args.iter().copied());
+    match loadgen::cli::parse(line.map(String::from)) {
+        Ok(cli) => loadgen::runner::run(cli),
+        Err(code) => code,
+    }
+}
+
+/// A fresh folder for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("e2e-rehearse-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The testcases of a JUnit file: (name, failed).
+fn junit_cases(path: &Path) -> Vec<(String, bool)> {
+    let xml = std::fs::read_to_string(path).unwrap();
+    assert!(
+        xml.starts_with("<?xml") && xml.trim_end().ends_with("</testsuites>"),
+        "{xml}"
+    );
+    xml.split("<testcase ")
+        .skip(1)
+        .map(|case| {
+            let name = case
+                .split(" name=\"")
+                .nth(1)
+                .and_then(|n| n.split('"').next())
+                .unwrap_or_default()
+                .to_owned();
+            let body = case.split("<testcase").next().unwrap_or_default();
+            (name, body.contains("<failure "))
+        })
+        .collect()
+}
+
+#[test]
+fn the_challenge6_rehearsal_passes_at_60x_and_writes_junit() {
+    if !e2e::have_prometheus() {
+        return;
+    }
+    let dir = scratch("challenge6");
+    let junit = dir.join("junit.xml");
+    let file = e2e::workspace_path("scenarios/rehearsals/challenge6.toml");
+    let code = loadgen(&[
+        "rehearse",
+        file.to_str().unwrap(),
+        "--time-scale",
+        "60",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let cases = junit_cases(&junit);
+    assert_eq!(code, 0, "{cases:?}");
+    assert_eq!(cases.len(), 6, "one testcase per expectation: {cases:?}");
+    assert!(cases.iter().all(|(_, failed)| !failed), "{cases:?}");
+    assert!(
+        cases
+            .iter()
+            .any(|(n, _)| n == "challenge 6: ChatLatencyFastBurn5m fires"),
+        "{cases:?}"
+    );
+}
+
+/// Rules of the user's own, on the mock's chat counters: more than `threshold` of chats failing
+/// over 10 s.
+fn own_rules(threshold: f64) -> String {
+    format!(
+        r#"groups:
+  - name: mine
+    rules:
+      - alert: ChatFailing
+        expr: |
+          sum(rate(movieguru_chat_latency_milliseconds_count{{job="mock-server"}}[10s])) > 0
+          and
+          (1 - sum(rate(movieguru_chat_latency_milliseconds_bucket{{job="mock-server",le="5000"}}[10s]))
+             / sum(rate(movieguru_chat_latency_milliseconds_count{{job="mock-server"}}[10s]))) > {threshold}
+"#
+    )
+}
+
+/// Healthy (every chat within 5 s) for 20 s, then all chats slower than 5 s for 25 s.
+const OWN_REHEARSAL: &str = r#"
+[[step]]
+name = "healthy"
+phase = { ChatLatencyMinMS = 100, ChatLatencyMaxMS = 400 }
+duration = "20s"
+load = { rate = 20 }
+[[step.expect]]
+alert = "ChatFailing"
+state = "inactive"
+
+[[step]]
+name = "breach"
+phase = { ChatLatencyMinMS = 6000, ChatLatencyMaxMS = 7000 }
+duration = "25s"
+[[step.expect]]
+alert = "ChatFailing"
+state = "firing"
+within = "20s"
+"#;
+
+#[test]
+fn a_rules_file_of_the_users_own_fires_in_the_breach_and_fails_when_unreachable() {
+    if !e2e::have_prometheus() {
+        return;
+    }
+    let dir = scratch("own");
+    let rehearsal = dir.join("rehearsal.toml");
+    std::fs::write(&rehearsal, OWN_REHEARSAL).unwrap();
+    let rules = dir.join("rules.yml");
+    let junit = dir.join("junit.xml");
+    let run = |threshold: f64| {
+        std::fs::write(&rules, own_rules(threshold)).unwrap();
+        let code = loadgen(&[
+            "rehearse",
+            rehearsal.to_str().unwrap(),
+            "--rules",
+            rules.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ]);
+        (code, junit_cases(&junit))
+    };
+
+    let (code, cases) = run(0.5);
+    assert_eq!(code, 0, "{cases:?}");
+    assert_eq!(
+        cases,
+        [
+            ("healthy: ChatFailing stays quiet".to_owned(), false),
+            ("breach: ChatFailing fires".to_owned(), false)
+        ]
+    );
+
+    // A ratio cannot exceed 1: the alert can never fire, and the rehearsal says so.
+    let (code, cases) = run(1.5);
+    assert_eq!(code, 1, "{cases:?}");
+    assert_eq!(
+        cases,
+        [
+            ("healthy: ChatFailing stays quiet".to_owned(), false),
+            ("breach: ChatFailing fires".to_owned(), true)
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_alert_exits_64_before_any_load() {
+    if !e2e::have_prometheus() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mock = rt.block_on(TestServer::with_phase(
+        mock_server::Phase::workshop_default(),
+        LatencyMode::Record,
+    ));
+    let dir = scratch("typo");
+    let rehearsal = dir.join("rehearsal.toml");
+    std::fs::write(
+        &rehearsal,
+        OWN_REHEARSAL.replace(
+            "\"inactive\"",
+            "\"inactive\"\n[[step.expect]]\nalert = \"ChatLatencyFastBurn5\"\nstate = \"inactive\"",
+        ),
+    )
+    .unwrap();
+    let host = mock.url("");
+    let code = loadgen(&[
+        "rehearse",
+        rehearsal.to_str().unwrap(),
+        "--host",
+        host.trim_end_matches('/'),
+    ]);
+    assert_eq!(code, 64);
+    // The mock was scraped, but never sent a chat: the check came before the load.
+    let metrics = parse_metrics(&get_metrics(mock.addr));
+    let chats: f64 = metrics
+        .iter()
+        .filter(|(k, _)| k.starts_with("movieguru_chat_latency_milliseconds_count"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(chats, 0.0, "{metrics:?}");
+    rt.block_on(mock.stop());
+}
+
+#[test]
+fn alerts_wait_gives_0_1_64_and_69() {
+    if !e2e::have_prometheus() {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rules = "groups:\n  - name: t\n    rules:\n      - alert: NeverFires\n        expr: vector(1) == 0\n      - alert: AlwaysFires\n        expr: vector(1)\n";
+    let config = "global:\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\n";
+    let prometheus = rt
+        .block_on(slo::LocalPrometheus::start(config, &[("rules.yml", rules)]))
+        .unwrap();
+    let url = prometheus.url().to_owned();
+    let wait = |alert: &str, state: &str, extra: &[&str]| {
+        let args = [
+            &[
+                "alerts",
+                "wait",
+                "--prometheus",
+                &url,
+                "--alert",
+                alert,
+                "--state",
+                state,
+            ][..],
+            extra,
+        ]
+        .concat();
+        loadgen(&args)
+    };
+    assert_eq!(wait("AlwaysFires", "firing", &["--within", "20s"]), 0);
+    assert_eq!(wait("NeverFires", "inactive", &["--hold", "2s"]), 0);
+    assert_eq!(wait("NeverFires", "firing", &["--within", "2s"]), 1);
+    assert_eq!(wait("AlwaysFires", "inactive", &["--within", "1s"]), 1);
+    assert_eq!(wait("NeverFire", "inactive", &[]), 64);
+    let since = (e2e::unix_now() - 30.0).to_string();
+    assert_eq!(wait("AlwaysFires", "firing", &["--since", &since]), 0);
+    rt.block_on(prometheus.stop());
+    // The same URL with nobody behind it.
+    assert_eq!(wait("AlwaysFires", "firing", &["--within", "1s"]), 69);
+}
+
+/// The mock's `/metrics` text, over a plain HTTP/1.0 request.
+fn get_metrics(addr: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
