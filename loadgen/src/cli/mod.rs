@@ -111,7 +111,8 @@ where
     about = "A hey-compatible load generator: accurate, constant-memory, with traffic splits and SLO gates.",
     args_conflicts_with_subcommands = true,
     after_help = "hey's flags work with one dash (-disable-keepalive) or two (--disable-keepalive).\n\
-                  Exit codes: 0 ok, 1 run failed, 64 bad usage, 99 an --slo gate broke \
+                  Exit codes: 0 ok, 1 run failed, 64 bad usage, 69 a needed service (Prometheus) unavailable, \
+                  98 canary rolled back, 99 an --slo gate broke \
                   (or none broke under --expect-breach), 130 interrupted (Ctrl-C), 143 stopped (SIGTERM)."
 )]
 pub struct Cli {
