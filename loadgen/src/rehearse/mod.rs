@@ -108,10 +108,14 @@ impl RehearseError {
     }
 }
 
-/// The rule files to load, as (file name, contents), and the spec they came from, if any.
-fn rule_files(
-    plan: &RehearsePlan,
-) -> Result<(Vec<(String, String)>, Option<slo::Spec>), RehearseError> {
+/// Rule files to load, as (file name, contents).
+type RuleFiles = Vec<(String, String)>;
+
+/// An expectation's predicted firing time and its deadline, from its step's start.
+pub type Timing = (Option<Duration>, Option<Duration>);
+
+/// The rule files to load, and the spec they came from, if any.
+fn rule_files(plan: &RehearsePlan) -> Result<(RuleFiles, Option<slo::Spec>), RehearseError> {
     match &plan.rules {
         RulesSource::Files(paths) => {
             let mut files = Vec::new();
@@ -144,7 +148,7 @@ fn deadlines(
     plan: &RehearsePlan,
     spec: Option<&slo::Spec>,
     durations: &[Duration],
-) -> Result<Vec<(Option<Duration>, Option<Duration>)>, RehearseError> {
+) -> Result<Vec<Timing>, RehearseError> {
     let scale = plan.time_scale;
     let by = slo::Compression::new(scale).ok_or(RehearseError::TimeScale)?;
     let startup = mock_server::Phase::workshop_default();

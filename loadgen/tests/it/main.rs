@@ -18,6 +18,7 @@ mod memory;
 mod mock;
 mod parsers;
 mod phase;
+mod readme_ci;
 mod rehearse;
 mod report;
 mod server;

@@ -1,0 +1,102 @@
+//! The README's "Test your alerts in CI" jobs, run as written: the `rehearse` step's lines of the
+//! GitHub Actions job and the GitLab `script:` lines are extracted from README.md, checked to be
+//! the same commands, and run by bash from the workspace root with this build's loadgen first on
+//! PATH (the jobs' install steps are what CI does before). Needs the prometheus binary; skipped,
+//! saying why, without it (failed under REQUIRE_PROMETHEUS=1).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::CPU;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The README's section, from its heading to the next `## `.
+fn section(readme: &str) -> &str {
+    let start = readme
+        .find("## Test your alerts in CI")
+        .expect("README has the section");
+    let rest = &readme[start + 3..];
+    &readme[start..start + 3 + rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+/// The lines under `run: |` of the step named `rehearse`.
+fn github_lines(section: &str) -> Vec<String> {
+    let mut lines = section
+        .lines()
+        .skip_while(|l| l.trim() != "- name: rehearse");
+    let run = lines.nth(1).expect("the rehearse step has a run: line");
+    assert_eq!(run.trim(), "run: |");
+    lines
+        .take_while(|l| l.starts_with("          ") && !l.trim().is_empty())
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+/// The items of the GitLab job's `script:`.
+fn gitlab_lines(section: &str) -> Vec<String> {
+    section
+        .lines()
+        .skip_while(|l| l.trim() != "script:")
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim().trim_start_matches("- ").to_owned())
+        .collect()
+}
+
+#[test]
+fn the_ci_jobs_extract_to_the_same_commands() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let s = section(&readme);
+    let github = github_lines(s);
+    assert!(github.len() >= 2, "{github:?}");
+    assert!(
+        github.iter().all(|l| l.starts_with("loadgen rehearse ")),
+        "{github:?}"
+    );
+    assert_eq!(github, gitlab_lines(s));
+}
+
+#[tokio::test]
+async fn the_readme_ci_job_lines_pass_verbatim() {
+    let Some(prometheus) = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).find(|d| d.join("prometheus").is_file()))
+    else {
+        assert!(
+            std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
+            "prometheus is not on PATH and REQUIRE_PROMETHEUS=1"
+        );
+        let _ = writeln!(std::io::stderr(), "SKIPPED: prometheus is not on PATH");
+        return;
+    };
+    let _cpu = CPU.write().await;
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let script = github_lines(section(&readme)).join("\n");
+    let out_dir = tempfile::tempdir().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_loadgen")).parent().unwrap();
+    let path =
+        std::env::join_paths([bin, &prometheus, Path::new("/usr/bin"), Path::new("/bin")]).unwrap();
+    // The scenario paths are relative to the repository root, where CI runs; the JUnit file goes
+    // there too, so it is moved out afterwards.
+    let out = tokio::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(workspace())
+        .env("PATH", path)
+        .output()
+        .await
+        .unwrap();
+    let junit = workspace().join("rehearsal.xml");
+    let kept = out_dir.path().join("rehearsal.xml");
+    let _ = std::fs::rename(&junit, &kept);
+    assert!(
+        out.status.success(),
+        "{script}\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xml = std::fs::read_to_string(&kept).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
+    assert!(!xml.contains("<failure "), "{xml}");
+}
