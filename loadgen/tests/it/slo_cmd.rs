@@ -57,7 +57,7 @@ fn a_bad_spec_is_a_usage_error() {
 }
 
 #[test]
-fn waiting_on_an_unreachable_prometheus_fails_with_a_reason() {
+fn waiting_on_an_unreachable_prometheus_is_unavailable_69_not_a_failed_wait() {
     let out = loadgen(&[
         "alerts",
         "wait",
@@ -70,7 +70,8 @@ fn waiting_on_an_unreachable_prometheus_fails_with_a_reason() {
         "--within",
         "1s",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    // 69, not 1: `! loadgen alerts wait ...` must not pass because Prometheus is down.
+    assert_eq!(out.status.code(), Some(69));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("loadgen:"),
         "{}",
