@@ -91,6 +91,8 @@ pub enum RehearseError {
     Host(String),
     #[error("starting the mock or the client metrics: {0}")]
     Start(String),
+    #[error("interrupted before the timeline began")]
+    Interrupted,
 }
 
 impl RehearseError {
@@ -103,6 +105,7 @@ impl RehearseError {
             | RehearseError::Api(_)
             | RehearseError::NoScrape { .. } => UNAVAILABLE,
             RehearseError::Start(_) => FAILED,
+            RehearseError::Interrupted => crate::exit::INTERRUPTED,
             _ => USAGE,
         }
     }
@@ -201,8 +204,22 @@ pub struct Seen {
 pub async fn run(
     plan: RehearsePlan,
     mut on_verdict: impl FnMut(&Verdict),
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<RehearsalReport, RehearseError> {
+    // Listen for the interrupt from the start (a signal handler is installed when first polled),
+    // so Ctrl-C while Prometheus starts still ends here and stops it, rather than killing the
+    // process and leaving Prometheus behind.
+    let (interrupt_tx, interrupt_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = interrupt_tx.send(true);
+    });
+    let interrupted = move || {
+        let mut rx = interrupt_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
     let scale = plan.time_scale.max(1);
     let (rules, spec) = rule_files(&plan)?;
     let durations: Vec<Duration> = plan
@@ -239,7 +256,10 @@ pub async fn run(
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
         .collect();
-    let prometheus = slo::LocalPrometheus::start(&config, &files).await?;
+    let prometheus = tokio::select! {
+        p = slo::LocalPrometheus::start(&config, &files) => p?,
+        () = interrupted() => return Err(RehearseError::Interrupted),
+    };
     let client = prometheus.client();
     for alert in unique_alerts(&plan.rehearsal.expectations) {
         slo::wait::check_alert_exists(&client, alert)
@@ -270,7 +290,10 @@ pub async fn run(
     );
 
     let outcome = async {
-        wait_for_scrape(&client, &target).await?;
+        tokio::select! {
+            r = wait_for_scrape(&client, &target) => r?,
+            () = interrupted() => return Err(RehearseError::Interrupted),
+        }
         let options = ScenarioOptions {
             file: plan.file.clone(),
             host: Some(match &plan.host {
@@ -311,7 +334,7 @@ pub async fn run(
                     }
                 }
             },
-            shutdown,
+            interrupted(),
         )
         .await?;
         // Deadlines that run past the last step are waited out (bounded by the deadlines).

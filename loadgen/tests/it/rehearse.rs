@@ -104,3 +104,70 @@ async fn bad_rehearsal_files_exit_64_naming_the_problem() {
     .await;
     assert_eq!(out.status.code(), Some(64));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_rehearsal_with_130_and_its_prometheus_with_it() {
+    let Ok(path) = std::env::var("PATH") else {
+        return;
+    };
+    if !std::env::split_paths(&path).any(|d| d.join("prometheus").is_file()) {
+        assert!(
+            std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
+            "prometheus is not on PATH and REQUIRE_PROMETHEUS=1"
+        );
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: prometheus is not on PATH");
+        return;
+    }
+    let _cpu = CPU.read().await;
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "rehearse",
+            &shipped("challenge6.toml"),
+            "--time-scale",
+            "60",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap().to_string();
+    // Prometheus is up within seconds; poll for it rather than guess.
+    let mut prometheus = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let out = tokio::process::Command::new("pgrep")
+            .args(["-P", &pid, "prometheus"])
+            .output()
+            .await
+            .unwrap();
+        if let Some(p) = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+        {
+            prometheus = Some(p.to_owned());
+            break;
+        }
+    }
+    let prometheus = prometheus.expect("rehearse started a prometheus child");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let kill = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(kill.success());
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("exited after SIGINT")
+        .unwrap();
+    // Interrupted before or during the timeline: the message or the partial table says so.
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(text.contains("interrupted"), "{text}");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{prometheus}")).exists(),
+        "prometheus {prometheus} outlived the rehearsal"
+    );
+}
