@@ -1,4 +1,4 @@
-//! A short soak: both tools in one process for `SOAK_SECS` (default 120) under steady load; the
+//! A short soak: both tools in one process for `SOAK_SECS` (default 60, sampled every 10 s) under steady load; the
 //! process's resident memory and open descriptors stay flat after warm-up. `bench/soak` is the
 //! long version with the release binaries (not in CI).
 
@@ -26,7 +26,7 @@ async fn memory_and_descriptors_stay_flat() {
     let secs: u64 = std::env::var("SOAK_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(120);
+        .unwrap_or(60);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config {
