@@ -15,7 +15,8 @@
 //!    `merge` (shard reports combined exactly), `stop` (stop -> grace -> cancel).
 //! 2. The engine: `h1` (the lean HTTP/1 client), `tls`, `conn` (connections, and the one
 //!    hyper exchange), `exchange` (one request of the load, redirects included), `schedule`,
-//!    `worker`, `progress`, and `load` (runs a `Plan`, returns a `Report`).
+//!    `live_split` (the split a running load can change, and its events), `worker`,
+//!    `progress`, and `load` (runs a `Plan`, returns a `Report`).
 //! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `journey` (simulated
 //!    users), `phase_cmd` (the mock-server's admin API), `scenario` (timelines), `canary`
 //!    (step-wise rollout), `slo_cmd`, `rehearse` (an incident played against a real
@@ -38,6 +39,7 @@ pub mod files;
 pub mod gate;
 pub mod h1;
 pub mod journey;
+pub mod live_split;
 pub mod load;
 pub mod merge;
 pub mod phase_cmd;

@@ -1,0 +1,374 @@
+//! The traffic split of a running load, changeable while it runs (`POST /split`, the web page):
+//! Cloud Run's `update-traffic` under continuous load. `LiveSplit` is the shared handle; each
+//! worker picks through its own `Picker`, which reads one atomic generation counter (Relaxed) per
+//! pick and takes the lock only when the split has changed since its last pick. Picks are counted
+//! per worker and per generation and summed into the handle when a worker sees a change and when
+//! it ends, so each `SplitEvent` says exactly how many requests went to each target before and
+//! after it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rand::Rng;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::weighted::{SplitError, Weighted, repeated, split};
+
+/// A split change that cannot be made; the run goes on with the split it had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SplitChangeError {
+    #[error("give at least one target's weight, e.g. {{\"{0}\": 100}}")]
+    Empty(String),
+    #[error("{name:?} is not a target of this run (its targets: {known})")]
+    Unknown { name: String, known: String },
+    #[error("{0:?} is given twice")]
+    Repeated(String),
+    #[error("the weights given sum to over 100: they are percentages")]
+    OverHundred,
+    #[error("the weights given sum to 100 or more, leaving nothing for {0:?}: give it a weight")]
+    NothingLeft(String),
+    #[error("all weights are 0: traffic has to go somewhere")]
+    AllZero,
+}
+
+/// One change of the split, as the reports show it. Request counts are by pick: a request
+/// counts for the split it was routed by, even if it completed after the change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitEvent {
+    /// Seconds from the start of the run to the change.
+    pub at_secs: f64,
+    pub weights_before: BTreeMap<String, u32>,
+    pub weights_after: BTreeMap<String, u32>,
+    /// Requests routed to each target before this change (since the start of the run).
+    pub requests_before: BTreeMap<String, u64>,
+    /// Requests routed to each target after this change (to the end of the run, or so far).
+    pub requests_after: BTreeMap<String, u64>,
+}
+
+/// The shared, changeable split of one run's targets. Cloning shares it.
+#[derive(Debug, Clone)]
+pub struct LiveSplit {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    names: Vec<String>,
+    /// Bumped (Release) after `state` holds the new weights; workers read it Relaxed per pick
+    /// and then lock `state`, which orders the rest.
+    generation: AtomicU64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    start: Instant,
+    /// Weights of each generation, in target order; generation g is the split after change g.
+    weights: Vec<Vec<u32>>,
+    /// When each change after the first generation happened.
+    changed_at: Vec<Instant>,
+    /// Requests routed per generation per target, as far as workers have reported them.
+    tallies: Vec<Vec<u64>>,
+}
+
+impl LiveSplit {
+    /// The split of `targets` (`(name, weight)`, weights as the plan made them), starting now.
+    pub fn new(targets: &[(String, u32)]) -> LiveSplit {
+        let names: Vec<String> = targets.iter().map(|(n, _)| n.clone()).collect();
+        let weights = targets.iter().map(|&(_, w)| w).collect();
+        LiveSplit {
+            inner: Arc::new(Inner {
+                generation: AtomicU64::new(0),
+                state: Mutex::new(State {
+                    start: Instant::now(),
+                    weights: vec![weights],
+                    changed_at: Vec::new(),
+                    tallies: vec![vec![0; names.len()]],
+                }),
+                names,
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks when the run started, for the events' `at_secs` (the engine calls it at start).
+    pub fn started(&self, at: Instant) {
+        self.state().start = at;
+    }
+
+    /// The target names, in plan order.
+    pub fn names(&self) -> &[String] {
+        &self.inner.names
+    }
+
+    /// The current weights, by target name, in plan order.
+    pub fn weights(&self) -> Vec<(String, u32)> {
+        let state = self.state();
+        let current = state.weights.last().map(Vec::as_slice).unwrap_or_default();
+        self.inner
+            .names
+            .iter()
+            .cloned()
+            .zip(current.iter().copied())
+            .collect()
+    }
+
+    /// Changes the split by Cloud Run's rule, as `--split` reads it: the names given take their
+    /// percentage, the others share what is left of 100. Takes effect for each worker's next pick.
+    pub fn change(&self, given: &[(String, u32)]) -> Result<SplitEvent, SplitChangeError> {
+        let names = &self.inner.names;
+        if given.is_empty() {
+            return Err(SplitChangeError::Empty(
+                names.first().cloned().unwrap_or_default(),
+            ));
+        }
+        if let Some(name) = repeated(given.iter().map(|(n, _)| n.as_str())) {
+            return Err(SplitChangeError::Repeated(name.to_owned()));
+        }
+        if let Some((name, _)) = given.iter().find(|(g, _)| !names.contains(g)) {
+            return Err(SplitChangeError::Unknown {
+                name: name.clone(),
+                known: names.join(", "),
+            });
+        }
+        let by_target: Vec<Option<u32>> = names
+            .iter()
+            .map(|n| given.iter().find(|(g, _)| g == n).map(|&(_, w)| w))
+            .collect();
+        let weights = split(&by_target, 100).map_err(|e| match e {
+            SplitError::NothingLeft(i) => SplitChangeError::NothingLeft(names[i].clone()),
+            SplitError::AllZero => SplitChangeError::AllZero,
+            SplitError::OverHundred => SplitChangeError::OverHundred,
+        })?;
+        let mut state = self.state();
+        state.weights.push(weights);
+        state.changed_at.push(Instant::now());
+        state.tallies.push(vec![0; names.len()]);
+        let generation = state.weights.len() as u64 - 1;
+        self.inner.generation.store(generation, Ordering::Release);
+        Ok(self.event(&state, generation as usize))
+    }
+
+    /// Every change so far, oldest first, with the requests counted so far (exact once the run
+    /// has ended; while it runs, a worker's picks show up at its first pick after a change).
+    pub fn events(&self) -> Vec<SplitEvent> {
+        let state = self.state();
+        (1..state.weights.len())
+            .map(|g| self.event(&state, g))
+            .collect()
+    }
+
+    /// Requests routed to each target, in plan order, as far as workers have reported them.
+    pub fn requests(&self) -> Vec<u64> {
+        let state = self.state();
+        let mut total = vec![0; self.inner.names.len()];
+        for t in &state.tallies {
+            for (acc, n) in total.iter_mut().zip(t) {
+                *acc += n;
+            }
+        }
+        total
+    }
+
+    /// The event of the change that started generation `g` (g >= 1).
+    fn event(&self, state: &State, g: usize) -> SplitEvent {
+        let names = &self.inner.names;
+        let by_name = |values: &[u32]| -> BTreeMap<String, u32> {
+            names.iter().cloned().zip(values.iter().copied()).collect()
+        };
+        let sum = |gens: &[Vec<u64>]| -> BTreeMap<String, u64> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(t, n)| (n.clone(), gens.iter().map(|c| c[t]).sum()))
+                .collect()
+        };
+        SplitEvent {
+            at_secs: state.changed_at[g - 1]
+                .saturating_duration_since(state.start)
+                .as_secs_f64(),
+            weights_before: by_name(&state.weights[g - 1]),
+            weights_after: by_name(&state.weights[g]),
+            requests_before: sum(&state.tallies[..g]),
+            requests_after: sum(&state.tallies[g..]),
+        }
+    }
+
+    /// A picker for one worker.
+    pub fn picker(&self) -> Picker {
+        let mut p = Picker {
+            split: self.clone(),
+            generation: u64::MAX,
+            weighted: Weighted::new([0]),
+            counts: vec![0; self.inner.names.len()],
+        };
+        p.refresh();
+        p
+    }
+}
+
+/// One worker's view of the split: a local `Weighted`, refreshed when the generation moves, and
+/// its own pick counts for the generation it picks in. Reports its counts when dropped.
+#[derive(Debug)]
+pub struct Picker {
+    split: LiveSplit,
+    generation: u64,
+    weighted: Weighted,
+    counts: Vec<u64>,
+}
+
+impl Picker {
+    /// The target index for the next request, counted for the split that chose it.
+    #[inline]
+    pub fn pick(&mut self, rng: &mut impl Rng) -> usize {
+        let g = self.split.inner.generation.load(Ordering::Relaxed);
+        if g != self.generation {
+            self.refresh();
+        }
+        let t = self.weighted.pick(rng);
+        self.counts[t] += 1;
+        t
+    }
+
+    /// Hands the counts of the generation it picked in to the shared tallies and loads the
+    /// latest weights. Under the lock, the generation it reads is the one the weights belong to.
+    #[cold]
+    fn refresh(&mut self) {
+        let split = self.split.clone();
+        let mut state = split.state();
+        self.flush_into(&mut state);
+        let latest = state.weights.len() - 1;
+        self.weighted = Weighted::new(state.weights[latest].iter().copied());
+        self.generation = latest as u64;
+    }
+
+    fn flush_into(&mut self, state: &mut State) {
+        if let Some(tally) = usize::try_from(self.generation)
+            .ok()
+            .and_then(|g| state.tallies.get_mut(g))
+        {
+            for (acc, n) in tally.iter_mut().zip(&mut self.counts) {
+                *acc += std::mem::take(n);
+            }
+        }
+    }
+}
+
+impl Drop for Picker {
+    fn drop(&mut self) {
+        let split = self.split.clone();
+        let mut state = split.state();
+        self.flush_into(&mut state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    use super::{LiveSplit, SplitChangeError};
+
+    fn named(pairs: &[(&str, u32)]) -> Vec<(String, u32)> {
+        pairs.iter().map(|&(n, w)| (n.to_owned(), w)).collect()
+    }
+
+    #[test]
+    fn changes_follow_cloud_runs_rule() {
+        let s = LiveSplit::new(&named(&[("good", 50), ("canary", 50), ("old", 0)]));
+        assert_eq!(
+            s.weights(),
+            named(&[("good", 50), ("canary", 50), ("old", 0)])
+        );
+        s.change(&named(&[("canary", 10)])).unwrap();
+        assert_eq!(
+            s.weights(),
+            named(&[("good", 45), ("canary", 10), ("old", 45)])
+        );
+        s.change(&named(&[("good", 100), ("canary", 0), ("old", 0)]))
+            .unwrap();
+        assert_eq!(
+            s.weights(),
+            named(&[("good", 100), ("canary", 0), ("old", 0)])
+        );
+        assert_eq!(s.events().len(), 2);
+    }
+
+    #[test]
+    fn bad_changes_are_refused_with_a_clear_message_and_change_nothing() {
+        let s = LiveSplit::new(&named(&[("good", 50), ("canary", 50)]));
+        let cases = [
+            (
+                named(&[]),
+                "give at least one target's weight, e.g. {\"good\": 100}",
+            ),
+            (
+                named(&[("nope", 1)]),
+                "\"nope\" is not a target of this run (its targets: good, canary)",
+            ),
+            (
+                named(&[("good", 1), ("good", 2)]),
+                "\"good\" is given twice",
+            ),
+            (
+                named(&[("good", 60), ("canary", 60)]),
+                "the weights given sum to over 100: they are percentages",
+            ),
+            (
+                named(&[("good", 100)]),
+                "the weights given sum to 100 or more, leaving nothing for \"canary\": give it a weight",
+            ),
+            (
+                named(&[("good", 0), ("canary", 0)]),
+                "all weights are 0: traffic has to go somewhere",
+            ),
+        ];
+        for (given, message) in cases {
+            let e = s.change(&given).unwrap_err();
+            assert_eq!(e.to_string(), message, "{given:?}");
+        }
+        assert!(matches!(
+            s.change(&named(&[("good", 100), ("good", 0)])),
+            Err(SplitChangeError::Repeated(_))
+        ));
+        assert_eq!(s.weights(), named(&[("good", 50), ("canary", 50)]));
+        assert!(s.events().is_empty());
+    }
+
+    #[test]
+    fn picks_are_counted_by_the_split_that_made_them() {
+        let s = LiveSplit::new(&named(&[("good", 50), ("canary", 50)]));
+        let mut rng = SmallRng::seed_from_u64(3);
+        let mut a = s.picker();
+        let mut b = s.picker();
+        let mut seen = [0u64; 2];
+        for _ in 0..1000 {
+            seen[a.pick(&mut rng)] += 1;
+            seen[b.pick(&mut rng)] += 1;
+        }
+        let event = s.change(&named(&[("good", 100), ("canary", 0)])).unwrap();
+        // Workers report at their next pick or when they end, not at the change.
+        assert_eq!(event.requests_before.values().sum::<u64>(), 0);
+        for _ in 0..500 {
+            assert_eq!(a.pick(&mut rng), 0);
+        }
+        drop(a);
+        drop(b);
+        let events = s.events();
+        let e = &events[0];
+        assert_eq!(e.requests_before["good"], seen[0]);
+        assert_eq!(e.requests_before["canary"], seen[1]);
+        assert_eq!(e.requests_after["good"], 500);
+        assert_eq!(e.requests_after["canary"], 0);
+        assert_eq!(e.weights_before["canary"], 50);
+        assert_eq!(e.weights_after["canary"], 0);
+        assert_eq!(s.requests(), vec![seen[0] + 500, seen[1]]);
+        // Binomial(2000, 0.5): sd ~ 22; 5 sd either way.
+        assert!((seen[0] as f64 - 1000.0).abs() < 5.0 * 22.4, "{seen:?}");
+    }
+}
