@@ -17,7 +17,8 @@
 //!    hyper exchange), `exchange` (one request of the load, redirects included), `schedule`,
 //!    `live_split` (the split a running load can change, and its events), `worker`,
 //!    `progress`, and `load` (runs a `Plan`, returns a `Report`).
-//! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `journey` (simulated
+//! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `control` (`--control`:
+//!    `GET`/`POST /split` on a running load), `journey` (simulated
 //!    users), `phase_cmd` (the mock-server's admin API), `scenario` (timelines), `canary`
 //!    (step-wise rollout), `slo_cmd`, `rehearse` (an incident played against a real
 //!    Prometheus, alert expectations judged).
@@ -32,6 +33,7 @@ pub mod canary;
 pub mod cli;
 pub mod client_metrics;
 pub mod conn;
+pub mod control;
 pub mod exchange;
 pub mod exit;
 pub mod failure;

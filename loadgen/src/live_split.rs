@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand::Rng;
-use serde::Serialize;
 use tokio::time::Instant;
 
+pub use crate::report::SplitEvent;
 use crate::weighted::{SplitError, Weighted, repeated, split};
 
 /// A split change that cannot be made; the run goes on with the split it had.
@@ -27,24 +27,8 @@ pub enum SplitChangeError {
     Repeated(String),
     #[error("the weights given sum to over 100: they are percentages")]
     OverHundred,
-    #[error("the weights given sum to 100 or more, leaving nothing for {0:?}: give it a weight")]
-    NothingLeft(String),
     #[error("all weights are 0: traffic has to go somewhere")]
     AllZero,
-}
-
-/// One change of the split, as the reports show it. Request counts are by pick: a request
-/// counts for the split it was routed by, even if it completed after the change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SplitEvent {
-    /// Seconds from the start of the run to the change.
-    pub at_secs: f64,
-    pub weights_before: BTreeMap<String, u32>,
-    pub weights_after: BTreeMap<String, u32>,
-    /// Requests routed to each target before this change (since the start of the run).
-    pub requests_before: BTreeMap<String, u64>,
-    /// Requests routed to each target after this change (to the end of the run, or so far).
-    pub requests_after: BTreeMap<String, u64>,
 }
 
 /// The shared, changeable split of one run's targets. Cloning shares it.
@@ -64,7 +48,9 @@ struct Inner {
 
 #[derive(Debug)]
 struct State {
+    /// When the run started (the first `started`); until then, when the split was made.
     start: Instant,
+    started: bool,
     /// Weights of each generation, in target order; generation g is the split after change g.
     weights: Vec<Vec<u32>>,
     /// When each change after the first generation happened.
@@ -83,6 +69,7 @@ impl LiveSplit {
                 generation: AtomicU64::new(0),
                 state: Mutex::new(State {
                     start: Instant::now(),
+                    started: false,
                     weights: vec![weights],
                     changed_at: Vec::new(),
                     tallies: vec![vec![0; names.len()]],
@@ -97,8 +84,13 @@ impl LiveSplit {
     }
 
     /// Marks when the run started, for the events' `at_secs` (the engine calls it at start).
+    /// The first call wins, so the steps of a timeline share one clock.
     pub fn started(&self, at: Instant) {
-        self.state().start = at;
+        let mut state = self.state();
+        if !state.started {
+            state.start = at;
+            state.started = true;
+        }
     }
 
     /// The target names, in plan order.
@@ -119,7 +111,10 @@ impl LiveSplit {
     }
 
     /// Changes the split by Cloud Run's rule, as `--split` reads it: the names given take their
-    /// percentage, the others share what is left of 100. Takes effect for each worker's next pick.
+    /// percentage, the others share what is left of 100. One difference, which is
+    /// `update-traffic`'s: when the names given take all 100, the others get 0 (`{"good": 100}`
+    /// is the rollback), where `--split` asks for their weight, since a target given nothing
+    /// from the start is more likely a mistake. Takes effect for each worker's next pick.
     pub fn change(&self, given: &[(String, u32)]) -> Result<SplitEvent, SplitChangeError> {
         let names = &self.inner.names;
         if given.is_empty() {
@@ -136,22 +131,42 @@ impl LiveSplit {
                 known: names.join(", "),
             });
         }
+        let all = given.iter().map(|&(_, w)| u64::from(w)).sum::<u64>() == 100;
         let by_target: Vec<Option<u32>> = names
             .iter()
             .map(|n| given.iter().find(|(g, _)| g == n).map(|&(_, w)| w))
+            .map(|w| if all { w.or(Some(0)) } else { w })
             .collect();
         let weights = split(&by_target, 100).map_err(|e| match e {
-            SplitError::NothingLeft(i) => SplitChangeError::NothingLeft(names[i].clone()),
+            // Unreachable: given all 100, the others got 0 above.
+            SplitError::NothingLeft(_) => SplitChangeError::OverHundred,
             SplitError::AllZero => SplitChangeError::AllZero,
             SplitError::OverHundred => SplitChangeError::OverHundred,
         })?;
         let mut state = self.state();
+        Ok(self.push(&mut state, weights))
+    }
+
+    /// Sets weights already split (a timeline step's `split`), recorded as a change like any
+    /// other. Weights must match the targets in number and not all be 0; otherwise nothing changes.
+    pub fn set(&self, weights: Vec<u32>) -> Option<SplitEvent> {
+        if weights.len() != self.inner.names.len() || weights.iter().all(|&w| w == 0) {
+            return None;
+        }
+        let mut state = self.state();
+        if state.weights.last() == Some(&weights) {
+            return None;
+        }
+        Some(self.push(&mut state, weights))
+    }
+
+    fn push(&self, state: &mut State, weights: Vec<u32>) -> SplitEvent {
         state.weights.push(weights);
         state.changed_at.push(Instant::now());
-        state.tallies.push(vec![0; names.len()]);
+        state.tallies.push(vec![0; self.inner.names.len()]);
         let generation = state.weights.len() as u64 - 1;
         self.inner.generation.store(generation, Ordering::Release);
-        Ok(self.event(&state, generation as usize))
+        self.event(state, generation as usize)
     }
 
     /// Every change so far, oldest first, with the requests counted so far (exact once the run
@@ -226,13 +241,26 @@ impl Picker {
     /// The target index for the next request, counted for the split that chose it.
     #[inline]
     pub fn pick(&mut self, rng: &mut impl Rng) -> usize {
+        let t = self.choose(rng);
+        self.counts[t] += 1;
+        t
+    }
+
+    /// A target for a series of requests (a journey's task), each counted with `count`: all
+    /// of them count for the split that chose the target, even if it changes meanwhile.
+    #[inline]
+    pub fn choose(&mut self, rng: &mut impl Rng) -> usize {
         let g = self.split.inner.generation.load(Ordering::Relaxed);
         if g != self.generation {
             self.refresh();
         }
-        let t = self.weighted.pick(rng);
+        self.weighted.pick(rng)
+    }
+
+    /// Counts one request to target `t`, chosen by the last `choose`.
+    #[inline]
+    pub fn count(&mut self, t: usize) {
         self.counts[t] += 1;
-        t
     }
 
     /// Hands the counts of the generation it picked in to the shared tallies and loads the
@@ -296,7 +324,18 @@ mod tests {
             s.weights(),
             named(&[("good", 100), ("canary", 0), ("old", 0)])
         );
-        assert_eq!(s.events().len(), 2);
+        // update-traffic's rollback: the names given take all 100, the others get 0.
+        s.change(&named(&[("canary", 50), ("old", 50)])).unwrap();
+        assert_eq!(
+            s.weights(),
+            named(&[("good", 0), ("canary", 50), ("old", 50)])
+        );
+        s.change(&named(&[("good", 100)])).unwrap();
+        assert_eq!(
+            s.weights(),
+            named(&[("good", 100), ("canary", 0), ("old", 0)])
+        );
+        assert_eq!(s.events().len(), 4);
     }
 
     #[test]
@@ -318,10 +357,6 @@ mod tests {
             (
                 named(&[("good", 60), ("canary", 60)]),
                 "the weights given sum to over 100: they are percentages",
-            ),
-            (
-                named(&[("good", 100)]),
-                "the weights given sum to 100 or more, leaving nothing for \"canary\": give it a weight",
             ),
             (
                 named(&[("good", 0), ("canary", 0)]),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::live_split::LiveSplit;
 use crate::plan::Plan;
 use crate::report::{PacingReport, Report, TargetReport, Window};
 use crate::schedule::Schedule;
@@ -33,6 +34,9 @@ pub struct Sinks {
     pub csv: Option<Box<dyn Write + Send>>,
     /// Draw a progress bar on stderr (only if stderr is a terminal).
     pub progress: bool,
+    /// The split, changeable while the run goes on (`--control`, the web page); `None` keeps
+    /// the plan's weights for the whole run.
+    pub split: Option<LiveSplit>,
 }
 
 /// Runs the plan to its end or until `shutdown` resolves, and returns the report.
@@ -53,9 +57,13 @@ pub async fn run(
         }
         None => None,
     };
+    let split = sinks.split;
     let start = Instant::now();
+    if let Some(s) = &split {
+        s.started(start);
+    }
     let schedule = Schedule::new(start, plan.pacing, plan.stop);
-    let shared = Arc::new(Shared::new(plan, schedule, csv.clone()));
+    let shared = Arc::new(Shared::new(plan, schedule, csv.clone(), split.clone()));
     let workers: Vec<_> = (0..shared.plan.concurrency)
         .map(|id| tokio::spawn(worker::run(shared.clone(), id)))
         .collect();
@@ -135,6 +143,7 @@ pub async fn run(
         // Gates are the runner's to judge (`HeyRun::gates`), not the engine's.
         slo: Vec::new(),
         peak_rss_kib: None,
+        split_events: split.map(|s| s.events()).unwrap_or_default(),
     };
     report.peak_rss_kib = report::peak_rss_kib();
     Ok(report)

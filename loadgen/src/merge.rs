@@ -103,6 +103,8 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
             .copied()
             .collect::<Vec<_>>()
             .join("+");
+        // Each shard changed its own split; its events stay as it recorded them.
+        acc.split_events.extend(r.split_events);
         add(&mut acc.total, r.total)?;
         // A target is its name and URL: reports of other URLs (a /login run beside a
         // /startup run) stay separate targets rather than being counted as the first's.

@@ -180,6 +180,10 @@ pub enum PlanError {
     TransferEncoding,
     #[error("{0}")]
     BadGate(String),
+    #[error(
+        "--control {0}: give a loopback address (127.0.0.1:PORT or [::1]:PORT): whoever reaches it can move the traffic"
+    )]
+    ControlNotLoopback(String),
     #[error("--expect-breach needs at least one --slo gate")]
     ExpectBreachWithoutGates,
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use crate::failure::ErrorKind;
 use crate::gate::Gate;
-use crate::report::{Latency, Report, TargetReport};
+use crate::report::{Latency, Report, SplitEvent, TargetReport};
 use crate::stats::Phase;
 
 /// hey's percentiles, plus the tail it leaves out.
@@ -60,6 +60,7 @@ pub fn summary(w: &mut dyn Write, r: &Report, gates: &[Gate]) -> io::Result<()> 
         writeln!(w, "\n=== All targets ===")?;
     }
     target(w, r, &r.total)?;
+    split_events(w, &r.split_events)?;
     if !r.slo.is_empty() {
         writeln!(w, "\nSLO gates:")?;
         for (o, g) in r
@@ -216,6 +217,40 @@ fn histogram(w: &mut dyn Write, lat: &Latency) -> io::Result<()> {
     for (mark, n) in marks.iter().zip(counts) {
         let bar = "■".repeat((n * 40 / max) as usize);
         writeln!(w, "  {:4.3} [{n}]\t|{bar}", mark / 1e6)?;
+    }
+    Ok(())
+}
+
+/// One line per change of the split: when, the weights before and after, and the requests each
+/// target got before and after it. Nothing when the split never changed.
+pub fn split_events(w: &mut dyn Write, events: &[SplitEvent]) -> io::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "\nSplit changes:")?;
+    for e in events {
+        let weights = e
+            .weights_before
+            .iter()
+            .map(|(name, before)| {
+                let after = e.weights_after.get(name).copied().unwrap_or(0);
+                format!("{name} {before} -> {after}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let counts = |m: &std::collections::BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            w,
+            "  at {:.1} s: {weights}; requests before: {}; after: {}",
+            e.at_secs,
+            counts(&e.requests_before),
+            counts(&e.requests_after)
+        )?;
     }
     Ok(())
 }

@@ -48,6 +48,9 @@ pub struct Report {
     pub slo: Vec<Outcome>,
     /// Peak resident memory of the process (Linux VmHWM), when known.
     pub peak_rss_kib: Option<u64>,
+    /// Changes of the split while the run went on (`--control`, the web page); absent if none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_events: Vec<SplitEvent>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,6 +93,20 @@ pub struct Outcome {
     pub actual: f64,
     pub threshold: f64,
     pub held: bool,
+}
+
+/// One change of the split, as the reports show it. Request counts are by pick: a request
+/// counts for the split it was routed by, even if it completed after the change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitEvent {
+    /// Seconds from the start of the run to the change.
+    pub at_secs: f64,
+    pub weights_before: BTreeMap<String, u32>,
+    pub weights_after: BTreeMap<String, u32>,
+    /// Requests routed to each target before this change (since the start of the run).
+    pub requests_before: BTreeMap<String, u64>,
+    /// Requests routed to each target after this change (to the end of the run, or so far).
+    pub requests_after: BTreeMap<String, u64>,
 }
 
 /// How requests were paced; serialised as "closed", "per_worker" or "open".

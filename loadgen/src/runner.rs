@@ -15,10 +15,11 @@ use crate::cli::{
 };
 use crate::client_metrics::ClientMetrics;
 use crate::journey::{self, Live, report as journey_report};
+use crate::live_split::LiveSplit;
 use crate::load::Sinks;
 use crate::report::Report;
 use crate::scenario::{self, ScenarioOptions};
-use crate::{canary, exit, merge, phase_cmd, rehearse, render, slo_cmd};
+use crate::{canary, control, exit, merge, phase_cmd, rehearse, render, slo_cmd};
 
 mod signals;
 
@@ -89,12 +90,25 @@ fn interrupted() -> i32 {
 
 fn hey(run: HeyRun) -> anyhow::Result<i32> {
     let runtime = runtime(Some(run.cpus))?;
+    let split = run.control.map(|_| {
+        LiveSplit::new(
+            &run.plan
+                .targets
+                .iter()
+                .map(|t| (t.name.clone(), t.weight))
+                .collect::<Vec<_>>(),
+        )
+    });
     let sinks = Sinks {
         csv: (run.output == OutputKind::Csv)
             .then(|| Box::new(std::io::stdout()) as Box<dyn Write + Send>),
         progress: run.progress && std::io::stderr().is_terminal(),
+        split: split.clone(),
     };
-    let mut report = runtime.block_on(crate::load::run(run.plan, sinks, ctrl_c()))?;
+    let mut report = runtime.block_on(async {
+        let _control = serve_control(run.control, split).await?;
+        anyhow::Ok(crate::load::run(run.plan, sinks, ctrl_c()).await?)
+    })?;
     report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
     let mut out = std::io::stdout().lock();
     match run.output {
@@ -144,6 +158,28 @@ fn merge_reports(m: MergeArgs) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
+/// Serves `--control` for the split, until the returned guard is dropped (the run's end).
+async fn serve_control(
+    addr: Option<std::net::SocketAddr>,
+    split: Option<LiveSplit>,
+) -> anyhow::Result<Option<tokio::sync::oneshot::Sender<()>>> {
+    let (Some(addr), Some(split)) = (addr, split) else {
+        return Ok(None);
+    };
+    let listener = control::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on --control {addr}"))?;
+    eprintln!(
+        "loadgen: change the split with curl -d '{{\"NAME\": PERCENT}}' http://{}/split",
+        listener.local_addr()?
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(control::serve(listener, split, async {
+        let _ = stopped.await;
+    }));
+    Ok(Some(stop))
+}
+
 /// Starts the client-side metrics server when asked for; it lives as long as the runtime.
 async fn metrics(addr: Option<std::net::SocketAddr>) -> anyhow::Result<Option<Arc<ClientMetrics>>> {
     let Some(addr) = addr else { return Ok(None) };
@@ -172,6 +208,7 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
             sink: Some(Box::new(std::io::stderr())),
             interval: plan.stats_interval,
             metrics,
+            split: None,
         };
         anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
     })?;
@@ -239,7 +276,11 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
                 let _ = journey_report::table(&mut out, &r.endpoints, &r.total);
             }
         };
-        anyhow::Ok(scenario::run(steps, &options, metrics, on_step, ctrl_c()).await)
+        let split = args.control.and_then(|_| scenario::live_split(&steps));
+        let _control = serve_control(args.control, split.clone()).await?;
+        anyhow::Ok(
+            scenario::run_with_split(steps, &options, metrics, split, on_step, ctrl_c()).await,
+        )
     })?;
     let reports = match result {
         Ok(r) => r,

@@ -22,6 +22,7 @@ use crate::journey::plan::{
 use crate::journey::report::JourneyReport;
 use crate::journey::spec::{Journey, SpecError, Wait};
 use crate::journey::{self, Live};
+use crate::live_split::LiveSplit;
 use crate::phase_cmd::{Admin, PhaseError};
 use crate::weighted::SplitError;
 
@@ -115,6 +116,9 @@ pub struct PlannedStep {
     pub phase: Option<String>,
     pub load: Load,
     pub targets: Vec<JourneyTarget>,
+    /// The step has a `split` of its own (else it keeps the split in force, even one changed
+    /// through `--control`).
+    pub sets_split: bool,
 }
 
 /// What one step did.
@@ -126,6 +130,34 @@ pub struct StepReport {
     pub phase_in_force: Option<serde_json::Value>,
     pub load: Load,
     pub report: Option<JourneyReport>,
+    /// Changes of the split made during this step (`--control`, or the step's own `split`
+    /// when a live split is on), timed from the start of the timeline; absent if none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub split_events: Vec<crate::report::SplitEvent>,
+}
+
+/// The split a timeline run starts with, to change while it runs (`--control`): its targets
+/// with the first step's weights.
+pub fn live_split(steps: &[PlannedStep]) -> Option<LiveSplit> {
+    let first = steps.first()?;
+    Some(LiveSplit::new(
+        &first
+            .targets
+            .iter()
+            .map(|t| (t.target.name.clone(), t.weight))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// A step's weights as the live split shows them: percentages when they are whole (a step's
+/// split is in thousandths of a percent), else as they are.
+fn step_weights(targets: &[JourneyTarget]) -> Vec<u32> {
+    let w: Vec<u32> = targets.iter().map(|t| t.weight).collect();
+    if w.iter().all(|w| w % 1000 == 0) {
+        w.iter().map(|w| w / 1000).collect()
+    } else {
+        w
+    }
 }
 
 /// Checks every step of the timeline against the flags; nothing runs until all are good.
@@ -176,6 +208,7 @@ pub fn plan_timeline(
             phase: step.phase,
             load: load.clone(),
             targets: current_targets.clone(),
+            sets_split: step.split.is_some(),
         });
     }
     Ok(out)
@@ -287,14 +320,35 @@ pub async fn run(
     steps: Vec<PlannedStep>,
     args: &ScenarioOptions,
     metrics: Option<Arc<ClientMetrics>>,
+    on_step: impl FnMut(usize, &StepReport),
+    shutdown: impl Future<Output = ()>,
+) -> Result<Vec<StepReport>, ScenarioError> {
+    run_with_split(steps, args, metrics, None, on_step, shutdown).await
+}
+
+/// [`run`] with a split that can change while it runs (`live_split`). Each step's report holds
+/// the changes made during it, timed from the start of the timeline, with requests counted over
+/// the whole timeline.
+pub async fn run_with_split(
+    steps: Vec<PlannedStep>,
+    args: &ScenarioOptions,
+    metrics: Option<Arc<ClientMetrics>>,
+    split: Option<LiveSplit>,
     mut on_step: impl FnMut(usize, &StepReport),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<StepReport>, ScenarioError> {
+    if let Some(s) = &split {
+        s.started(tokio::time::Instant::now());
+    }
     let mut shutdown = std::pin::pin!(shutdown);
     let mut out = Vec::new();
+    let timeline_start = tokio::time::Instant::now();
+    // When each step began, in seconds from the start of the timeline.
+    let mut began = Vec::new();
     // Set once `shutdown` has resolved: it must not be polled again.
     let mut stopped = false;
     for (i, step) in steps.into_iter().enumerate() {
+        began.push(timeline_start.elapsed().as_secs_f64());
         let mut phase_in_force = None;
         if let Some(doc) = &step.phase {
             for (k, t) in step.targets.iter().enumerate() {
@@ -316,6 +370,9 @@ pub async fn run(
                     phase_in_force = Some(admin.show().await.map_err(phase_err)?);
                 }
             }
+        }
+        if let (Some(s), true) = (&split, step.sets_split) {
+            s.set(step_weights(&step.targets));
         }
         let report = if step.load.users == 0 {
             tokio::select! {
@@ -342,6 +399,7 @@ pub async fn run(
                     .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write + Send>),
                 interval: (!args.stats_interval.is_zero()).then_some(args.stats_interval),
                 metrics: metrics.clone(),
+                split: split.clone(),
             };
             Some(journey::run(plan, live, &mut shutdown).await?)
         };
@@ -352,11 +410,28 @@ pub async fn run(
             phase_in_force,
             load: step.load,
             report,
+            split_events: Vec::new(),
         };
         on_step(i, &r);
         out.push(r);
         if stopped {
             break;
+        }
+    }
+    if let Some(s) = &split {
+        // Now that every step has ended, the counts are final: each step shows the changes
+        // made while it ran.
+        let events = s.events();
+        for (k, step) in out.iter_mut().enumerate() {
+            let end = began.get(k + 1).copied().unwrap_or(f64::INFINITY);
+            step.split_events = events
+                .iter()
+                .filter(|e| e.at_secs >= began[k] && e.at_secs < end)
+                .cloned()
+                .collect();
+            if let Some(r) = &mut step.report {
+                r.split_events.clear();
+            }
         }
     }
     Ok(out)

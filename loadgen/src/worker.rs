@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use crate::conn::Conn;
 use crate::exchange::{Timing, encoded, exchange, micros};
 use crate::failure::ErrorKind;
+use crate::live_split::LiveSplit;
 use crate::plan::Plan;
 use crate::schedule::{Schedule, WorkerClock};
 use crate::stats::Stats;
@@ -62,6 +63,9 @@ pub struct Shared {
     stats: Box<[Stripe]>,
     /// Target weights, for routing by weight.
     targets: Weighted,
+    /// When the split can change while the run goes on: each worker picks through its own
+    /// `Picker` instead of `targets`.
+    split: Option<LiveSplit>,
     /// Each target's request as the lean HTTP/1.1 client writes it, encoded once.
     first_requests: Vec<Vec<u8>>,
     /// Built once when any target is https.
@@ -69,7 +73,12 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(plan: Plan, schedule: Schedule, csv: Option<CsvSink>) -> Shared {
+    pub fn new(
+        plan: Plan,
+        schedule: Schedule,
+        csv: Option<CsvSink>,
+        split: Option<LiveSplit>,
+    ) -> Shared {
         let targets = Weighted::new(plan.targets.iter().map(|t| t.weight));
         // Two stripes per runtime thread keep threads whose slots collide (see `stripe`) rare.
         let threads =
@@ -108,6 +117,7 @@ impl Shared {
             schedule,
             csv,
             targets,
+            split,
         }
     }
 
@@ -174,9 +184,14 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
     // One timer per worker, pushed forward for each request: creating a `timeout` per request
     // would move the request's future into it and take a wheel slot each time.
     let mut deadline = pin!(tokio::time::sleep(Duration::ZERO));
+    // Dropped when the worker ends, which hands its pick counts to the split.
+    let mut picker = shared.split.as_ref().map(LiveSplit::picker);
 
     while let Some(ticket) = shared.schedule.next(&mut clock).await {
-        let t = shared.targets.pick(&mut rng);
+        let t = match &mut picker {
+            Some(p) => p.pick(&mut rng),
+            None => shared.targets.pick(&mut rng),
+        };
         let target = &plan.targets[t];
         let sent = Instant::now();
         let mut timing = Timing::default();

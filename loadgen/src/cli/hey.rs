@@ -1,6 +1,7 @@
 //! hey mode's flags: hey's, with hey's defaults, plus loadgen's own. `hey_run` checks them
 //! into the engine's `Plan` and the runner's `HeyRun`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -114,6 +115,10 @@ pub struct HeyArgs {
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Serve GET and POST /split on this loopback address (e.g. 127.0.0.1:8090) to move
+    /// traffic between --targets while the run goes on: curl -d '{"good":100}' ADDR/split.
+    #[arg(long, value_name = "ADDR")]
+    pub control: Option<SocketAddr>,
 
     /// The URL to load.
     pub url: Option<String>,
@@ -152,6 +157,7 @@ impl Default for HeyArgs {
             slo: Vec::new(),
             expect_breach: false,
             no_progress: false,
+            control: None,
             url: None,
         }
     }

@@ -55,6 +55,24 @@ pub struct ScenarioArgs {
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
+    /// Serve GET and POST /split on this loopback address (e.g. 127.0.0.1:8090) to move
+    /// traffic between --targets while the timeline runs: curl -d '{"good":100}' ADDR/split.
+    #[arg(long, value_name = "ADDR", value_parser = parse_loopback)]
+    pub control: Option<SocketAddr>,
+}
+
+/// `--control` moves traffic: only this machine may reach it.
+fn parse_loopback(s: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8090"))?;
+    if addr.ip().is_loopback() {
+        Ok(addr)
+    } else {
+        Err(format!(
+            "give a loopback address (127.0.0.1:PORT or [::1]:PORT): whoever reaches {addr} can move the traffic"
+        ))
+    }
 }
 
 impl From<&ScenarioArgs> for ScenarioOptions {

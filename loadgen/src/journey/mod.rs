@@ -23,6 +23,7 @@ use crate::journey::plan::RunPlan;
 use crate::journey::report::JourneyReport;
 use crate::journey::stats::Recorder;
 use crate::journey::user::Ctx;
+use crate::live_split::LiveSplit;
 
 /// How long requests in flight may finish after a Ctrl-C before they are abandoned.
 pub use crate::stop::INTERRUPT_GRACE;
@@ -35,6 +36,8 @@ pub struct Live {
     pub interval: Option<Duration>,
     /// Client-side metrics to record into (`--metrics-addr`).
     pub metrics: Option<Arc<ClientMetrics>>,
+    /// The split, changeable while the run goes on; `None` keeps the plan's weights.
+    pub split: Option<LiveSplit>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +75,11 @@ pub async fn run(
     let start = Instant::now();
     let users = plan.users;
     let run_time = plan.stop.run_time;
-    let ctx = Arc::new(Ctx::new(plan, recorder.clone(), start));
+    let split = live.split.clone();
+    if let Some(s) = &split {
+        s.started(start);
+    }
+    let ctx = Arc::new(Ctx::new(plan, recorder.clone(), start, split.clone()));
     let tasks: Vec<_> = (0..users)
         .map(|id| tokio::spawn(user::run(ctx.clone(), id)))
         .collect();
@@ -142,6 +149,8 @@ pub async fn run(
         endpoints,
         total,
         peak_rss_kib: crate::report::peak_rss_kib(),
+        // Every user has ended and handed in its counts: the events' counts are exact.
+        split_events: split.map(|s| s.events()).unwrap_or_default(),
     })
 }
 

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::journey::spec::Journey;
+use crate::report::SplitEvent;
 use crate::stats::Stats;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -30,6 +31,9 @@ pub struct JourneyReport {
     pub total: EndpointReport,
     /// Peak resident memory of the process (Linux VmHWM), when known.
     pub peak_rss_kib: Option<u64>,
+    /// Changes of the split while the run went on; absent if none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_events: Vec<SplitEvent>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,7 +207,7 @@ pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
             }
         }
     }
-    Ok(())
+    crate::render::split_events(w, &r.split_events)
 }
 
 /// Locust's stats CSV columns (milliseconds), one row per endpoint, then "Aggregated".

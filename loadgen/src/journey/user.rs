@@ -18,6 +18,7 @@ use crate::failure::ErrorKind;
 use crate::journey::plan::{JourneyTarget, RunPlan, TaskPacing};
 use crate::journey::spec::RequestSpec;
 use crate::journey::stats::Recorder;
+use crate::live_split::LiveSplit;
 use crate::plan::Protocol;
 use crate::weighted::Weighted;
 
@@ -37,10 +38,17 @@ pub struct Ctx {
     tls: Option<tokio_rustls::TlsConnector>,
     tasks: Weighted,
     targets: Weighted,
+    /// When the split can change during the run, users choose targets through it.
+    split: Option<LiveSplit>,
 }
 
 impl Ctx {
-    pub fn new(plan: RunPlan, recorder: Arc<Recorder>, start: Instant) -> Ctx {
+    pub fn new(
+        plan: RunPlan,
+        recorder: Arc<Recorder>,
+        start: Instant,
+        split: Option<LiveSplit>,
+    ) -> Ctx {
         let uris = plan
             .targets
             .iter()
@@ -60,6 +68,7 @@ impl Ctx {
         Ctx {
             tasks: Weighted::new(plan.journey.tasks.iter().map(|t| t.weight)),
             targets: Weighted::new(plan.targets.iter().map(|t| t.weight)),
+            split,
             uris,
             tls,
             recorder,
@@ -108,6 +117,8 @@ pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
         TaskPacing::Wait(_) => None,
     };
     let mut next_start = Instant::now();
+    // Dropped when the user ends, which hands its request counts to the split.
+    let mut picker = ctx.split.as_ref().map(LiveSplit::picker);
     'tasks: loop {
         if *stop.borrow() {
             break;
@@ -119,11 +130,17 @@ pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
             }
         }
         let t = ctx.tasks.pick(&mut rng);
-        let g = ctx.targets.pick(&mut rng);
+        let g = match &mut picker {
+            Some(p) => p.choose(&mut rng),
+            None => ctx.targets.pick(&mut rng),
+        };
         let task = &plan.journey.tasks[t];
         ctx.recorder.task_started(t);
         for (i, req) in task.requests.iter().enumerate() {
             let target = &plan.targets[g];
+            if let Some(p) = &mut picker {
+                p.count(g);
+            }
             let send = exchange(
                 &ctx,
                 target,

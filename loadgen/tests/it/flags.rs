@@ -72,6 +72,7 @@ async fn o_csv_streams_one_row_per_response() {
     let sinks = loadgen::Sinks {
         csv: Some(Box::new(buf.clone())),
         progress: false,
+        ..Default::default()
     };
     let p = plan(&["-o", "csv", "-n", "40", "-c", "4", &s.url("/")]);
     loadgen::run(p, sinks, std::future::pending())

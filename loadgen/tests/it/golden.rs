@@ -151,6 +151,7 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
         targets,
         slo: Vec::new(),
         peak_rss_kib: Some(10_240),
+        split_events: Vec::new(),
     };
     let gates: Vec<Gate> = ["p99<2.5ms", "error_rate<1%", "next:rps>50", "mean<=4ms"]
         .iter()
@@ -272,6 +273,7 @@ fn journey_report(several_targets: bool) -> JourneyReport {
         endpoints,
         total,
         peak_rss_kib: None,
+        split_events: Vec::new(),
     }
 }
 

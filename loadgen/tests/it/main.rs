@@ -14,6 +14,7 @@ mod hardening;
 mod journey;
 mod journey_memory;
 mod journey_wire;
+mod live_split;
 mod memory;
 mod mock;
 mod parsers;

@@ -1,0 +1,168 @@
+//! `--control ADDR`: a small HTTP API to change a running load's split, as
+//! `gcloud run services update-traffic` moves traffic while it flows. `GET /split` answers the
+//! weights in force and the changes so far; `POST /split {"good":100}` changes them by Cloud
+//! Run's rule (the names not given share what is left of 100). Bad input gets a 400 whose
+//! `error` is the reason. [`handle_split`] is the whole logic, so the journey's web page mounts
+//! the same two endpoints.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::live_split::LiveSplit;
+
+/// A `POST /split` body larger than this is refused: a split is a few names.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// Answers `GET` or `POST /split` for `split`: the status and the JSON body to send.
+/// `GET`: `{"weights": {...}, "events": [...]}`. `POST` with `{"NAME": WEIGHT, ...}`: the new
+/// weights and the event, or 400 with `{"error": "..."}`. Other methods: 405.
+pub fn handle_split(split: &LiveSplit, method: &Method, body: &[u8]) -> (StatusCode, Value) {
+    let weights = |s: &LiveSplit| -> BTreeMap<String, u32> { s.weights().into_iter().collect() };
+    if method == Method::GET {
+        return (
+            StatusCode::OK,
+            json!({ "weights": weights(split), "events": split.events() }),
+        );
+    }
+    if method != Method::POST {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({ "error": "use GET /split, or POST /split with {\"NAME\": WEIGHT, ...}" }),
+        );
+    }
+    let given = match parse_weights(body) {
+        Ok(g) => g,
+        Err(message) => return (StatusCode::BAD_REQUEST, json!({ "error": message })),
+    };
+    match split.change(&given) {
+        Ok(event) => (
+            StatusCode::OK,
+            json!({ "weights": weights(split), "event": event }),
+        ),
+        Err(e) => (StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })),
+    }
+}
+
+/// `{"good": 100, "canary": 0}` as (name, weight) pairs, in the order given.
+fn parse_weights(body: &[u8]) -> Result<Vec<(String, u32)>, String> {
+    let how = "send a JSON object of target names and whole percentages, e.g. {\"good\": 100}";
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("not JSON ({e}): {how}"))?;
+    let Value::Object(map) = value else {
+        return Err(format!("not a JSON object: {how}"));
+    };
+    map.into_iter()
+        .map(|(name, w)| {
+            w.as_u64()
+                .and_then(|w| u32::try_from(w).ok())
+                .filter(|w| *w <= 100)
+                .map(|w| (name.clone(), w))
+                .ok_or_else(|| format!("{name}: {w} is not a whole percentage from 0 to 100"))
+        })
+        .collect()
+}
+
+/// Binds the control address; only loopback is accepted unless the caller chose otherwise
+/// (the CLI refuses other addresses: anyone who can reach it can move the traffic).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves `/split` on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, split: LiveSplit, shutdown: impl Future<Output = ()>) {
+    let accept = async {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            };
+            let split = split.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    let split = split.clone();
+                    async move { Ok::<_, Infallible>(respond(&split, req).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = shutdown => {}
+    }
+}
+
+async fn respond(split: &LiveSplit, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    let (status, body) = if req.uri().path() != "/split" {
+        (
+            StatusCode::NOT_FOUND,
+            json!({ "error": "the control API has one path: /split" }),
+        )
+    } else {
+        let method = req.method().clone();
+        match Limited::new(req.into_body(), MAX_BODY).collect().await {
+            Ok(b) => handle_split(split, &method, &b.to_bytes()),
+            Err(_) => (
+                StatusCode::BAD_REQUEST,
+                json!({ "error": format!("the body must be a JSON object under {MAX_BODY} bytes") }),
+            ),
+        }
+    };
+    let mut text = serde_json::to_vec_pretty(&body).unwrap_or_default();
+    text.push(b'\n');
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(text)))
+        .expect("static headers are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{Method, StatusCode};
+
+    use super::handle_split;
+    use crate::live_split::LiveSplit;
+
+    #[test]
+    fn get_post_and_bad_input() {
+        let s = LiveSplit::new(&[("good".into(), 50), ("canary".into(), 50)]);
+        let (code, body) = handle_split(&s, &Method::GET, b"");
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(body["weights"]["canary"], 50);
+        let (code, body) = handle_split(&s, &Method::POST, br#"{"good":100}"#);
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert_eq!(body["weights"]["canary"], 0);
+        assert_eq!(body["event"]["weights_before"]["canary"], 50);
+        for (bad, says) in [
+            (&b"{"[..], "not JSON"),
+            (b"[1]", "not a JSON object"),
+            (br#"{"good":-1}"#, "good: -1 is not a whole percentage"),
+            (br#"{"good":101}"#, "good: 101 is not a whole percentage"),
+            (br#"{"nope":1}"#, "\"nope\" is not a target of this run"),
+            (br#"{"good":0,"canary":0}"#, "all weights are 0"),
+        ] {
+            let (code, body) = handle_split(&s, &Method::POST, bad);
+            assert_eq!(code, StatusCode::BAD_REQUEST);
+            let error = body["error"].as_str().unwrap();
+            assert!(error.contains(says), "{error:?} should say {says:?}");
+        }
+        assert_eq!(
+            handle_split(&s, &Method::DELETE, b"").0,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(s.events().len(), 1);
+    }
+}

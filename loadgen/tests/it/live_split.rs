@@ -1,0 +1,229 @@
+//! The split changed while the load runs (`--control`'s `POST /split`): two real mock-servers,
+//! a 50/50 split moved to good=100 mid-run; each server's own counter must equal loadgen's
+//! per-target counts before and after the change exactly, and the canary must get nothing after.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use loadgen::journey::{self, Live};
+use loadgen::live_split::LiveSplit;
+use tokio::net::TcpListener;
+
+use super::mock::{Mock, value};
+use super::{CPU, plan};
+
+const STARTUPS: &str = "movieguru_startup_attempts_total";
+
+/// Sends `method` with `body` to `url`: (status, JSON answer).
+async fn call(method: &str, url: &str, body: &str) -> (u16, serde_json::Value) {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let req = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// Serves the control API for `split` on a free loopback port; returns its /split URL.
+async fn control(split: &LiveSplit) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/split", listener.local_addr().unwrap());
+    tokio::spawn(loadgen::control::serve(
+        listener,
+        split.clone(),
+        std::future::pending(),
+    ));
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
+    let _cpu = CPU.read().await;
+    let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
+    let (g, c) = (
+        format!("good={}/startup", good.url()),
+        format!("canary={}/startup", canary.url()),
+    );
+    // 4 workers at 50 requests/s each: 800 requests take at least 4 s, so a change at 1.5 s
+    // lands mid-run however slow the machine is.
+    let p = plan(&[
+        "--target", &g, "--target", &c, "-n", "800", "-c", "4", "-q", "50",
+    ]);
+    let split = LiveSplit::new(&[("good".into(), 50), ("canary".into(), 50)]);
+    let url = control(&split).await;
+    let (status, body) = call("GET", &url, "").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["weights"]["canary"], 50, "{body}");
+
+    let change = {
+        let url = url.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let bad = call("POST", &url, r#"{"good": 100, "nope": 0}"#).await;
+            let ok = call("POST", &url, r#"{"good": 100}"#).await;
+            (bad, ok)
+        })
+    };
+    let sinks = loadgen::Sinks {
+        split: Some(split.clone()),
+        ..Default::default()
+    };
+    let report = loadgen::run(p, sinks, std::future::pending())
+        .await
+        .unwrap();
+    let ((bad_status, bad), (ok_status, ok)) = change.await.unwrap();
+    assert_eq!(bad_status, 400);
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"nope\" is not a target"),
+        "{bad}"
+    );
+    assert_eq!(ok_status, 200, "{ok}");
+    assert_eq!(ok["weights"]["canary"], 0, "{ok}");
+
+    let (mg, mc) = (good.metrics().await, canary.metrics().await);
+    good.stop().await;
+    canary.stop().await;
+
+    assert_eq!(report.abandoned, 0);
+    assert_eq!(report.total.requests, 800);
+    assert_eq!(report.split_events.len(), 1, "{:?}", report.split_events);
+    let e = &report.split_events[0];
+    eprintln!("{e:?}");
+    let (served_good, served_canary) = (value(&mg, STARTUPS), value(&mc, STARTUPS));
+    // Each server saw exactly what loadgen routed to it, before and after the change.
+    assert_eq!(
+        served_good,
+        e.requests_before["good"] + e.requests_after["good"]
+    );
+    assert_eq!(
+        served_canary,
+        e.requests_before["canary"] + e.requests_after["canary"]
+    );
+    // The canary got nothing after the rollback.
+    assert_eq!(e.requests_after["canary"], 0);
+    assert_eq!(served_canary, e.requests_before["canary"]);
+    assert_eq!(report.targets[0].requests, served_good);
+    assert_eq!(report.targets[1].requests, served_canary);
+    // Before the change, at 50/50 over >= 200 requests, the canary had its share (a change
+    // that came too early or too late would show here).
+    let before: u64 = e.requests_before.values().sum();
+    assert!((200..800).contains(&before), "{before} requests before");
+    super::mock::assert_binomial(
+        "canary before the change",
+        e.requests_before["canary"],
+        before,
+        0.5,
+        5.0,
+    );
+    assert_eq!(e.weights_before["canary"], 50);
+    assert_eq!(e.weights_after["good"], 100);
+    assert!(e.at_secs >= 1.4, "{}", e.at_secs);
+
+    // The JSON report records the event, and still matches its schema.
+    let mut out = Vec::new();
+    loadgen::render::json(&mut out, &report).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        json["split_events"][0]["requests_before"]["canary"],
+        served_canary
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let text = super::text(&report);
+    assert!(
+        text.contains("Split changes:\n  at ") && text.contains("canary 50 -> 0"),
+        "{text}"
+    );
+}
+
+/// Journeys move too: users pick their task's target through the live split.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journey_rollback_under_load_matches_both_servers_exactly() {
+    let _cpu = CPU.read().await;
+    let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
+    let dir = tempfile::tempdir().unwrap();
+    let journey = dir.path().join("j.toml");
+    std::fs::write(
+        &journey,
+        r#"
+wait = "10ms..20ms"
+[[task]]
+name = "open"
+weight = 1
+[[task.request]]
+path = "/startup"
+"#,
+    )
+    .unwrap();
+    let (g, c) = (
+        format!("good={}", good.url()),
+        format!("canary={}", canary.url()),
+    );
+    let cli = super::parse(&[
+        "journey",
+        "--journey",
+        journey.to_str().unwrap(),
+        "--target",
+        &g,
+        "--target",
+        &c,
+        "-u",
+        "4",
+        "-r",
+        "100",
+        "--run-time",
+        "3s",
+    ]);
+    let Some(loadgen::cli::Command::Journey(args)) = cli.command else {
+        panic!("a journey command");
+    };
+    let plan = loadgen::cli::JourneyPlan::try_from(args).unwrap();
+    let split = LiveSplit::new(&[("good".into(), 50), ("canary".into(), 50)]);
+    let url = control(&split).await;
+    let change = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        call("POST", &url, r#"{"good": 100}"#).await
+    });
+    let live = Live {
+        split: Some(split),
+        ..Live::default()
+    };
+    let report = journey::run(plan.run, live, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(change.await.unwrap().0, 200);
+    let (mg, mc) = (good.metrics().await, canary.metrics().await);
+    good.stop().await;
+    canary.stop().await;
+
+    assert_eq!(report.abandoned, 0);
+    assert_eq!(report.split_events.len(), 1);
+    let e = &report.split_events[0];
+    eprintln!("{e:?}");
+    let (served_good, served_canary) = (value(&mg, STARTUPS), value(&mc, STARTUPS));
+    assert_eq!(
+        served_good,
+        e.requests_before["good"] + e.requests_after["good"]
+    );
+    assert_eq!(served_canary, e.requests_before["canary"]);
+    assert_eq!(e.requests_after["canary"], 0);
+    assert!(e.requests_before["canary"] > 0 && e.requests_after["good"] > 0);
+}
