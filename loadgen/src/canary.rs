@@ -193,6 +193,22 @@ impl CanaryPlan {
 
     /// Runs the rollout to promotion or rollback.
     pub async fn run(&self) -> Result<CanaryResult, CanaryError> {
+        self.run_reporting(&mut std::io::sink()).await
+    }
+
+    /// [`run`](Self::run), writing one line per check to `progress` as it is judged (and
+    /// flushing it), so a rollout of minutes is not minutes of silence.
+    pub async fn run_reporting(
+        &self,
+        progress: &mut dyn std::io::Write,
+    ) -> Result<CanaryResult, CanaryError> {
+        let mut report = |step: &StepResult| {
+            // A closed stderr must not stop the rollout.
+            // One write per line, so lines from other writers cannot cut into it.
+            let line = format!("{}\n", check_line(step, self.min_requests));
+            let _ = progress.write_all(line.as_bytes());
+            let _ = progress.flush();
+        };
         let mut steps = Vec::new();
         for (i, &weight) in self.steps.iter().enumerate() {
             let started = Instant::now();
@@ -205,6 +221,7 @@ impl CanaryPlan {
                 reports.push(load::run(slice, Sinks::default(), std::future::pending()).await?);
                 let merged = merge::merge(reports.clone())?;
                 let step = self.judge(i + 1, weight, &merged, started).await;
+                report(&step);
                 if !step.passed && step.canary_requests >= self.min_requests {
                     let detected = Instant::now();
                     let time_to_detect_secs = detected.duration_since(started).as_secs_f64();
@@ -280,6 +297,35 @@ impl CanaryPlan {
             }),
         ))
     }
+}
+
+/// One check as it happens: the step, the canary's share, and what the step has shown so far.
+pub fn check_line(s: &StepResult, min_requests: u64) -> String {
+    let verdict = if s.passed {
+        "held".to_owned()
+    } else if s.canary_requests < min_requests {
+        format!(
+            "not judged yet ({} of --min-requests {min_requests})",
+            s.canary_requests
+        )
+    } else {
+        let failed: Vec<&str> = s
+            .gates
+            .iter()
+            .filter(|g| !g.held)
+            .map(|g| g.gate.as_str())
+            .collect();
+        format!("FAIL: {}: rolling back", failed.join(", "))
+    };
+    format!(
+        "check {:>7.2} s: step {} at {}%: {} canary requests, error rate {:.3}%, p99 {:.4} s: {verdict}",
+        s.seconds,
+        s.step,
+        s.weight,
+        s.canary_requests,
+        s.canary_error_rate * 100.0,
+        s.canary_p99
+    )
 }
 
 /// The timeline as a table, then the verdict.

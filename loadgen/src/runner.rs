@@ -129,7 +129,7 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
 }
 
 fn canary(run: CanaryRun) -> anyhow::Result<i32> {
-    let result = runtime(None)?.block_on(run.plan.run())?;
+    let result = runtime(None)?.block_on(run.plan.run_reporting(&mut std::io::stderr()))?;
     match run.output {
         CanaryOutput::Text => print!("{}", canary::render_text(&result)),
         CanaryOutput::Json => println!("{}", serde_json::to_string_pretty(&result)?),

@@ -151,3 +151,86 @@ fn bad_rollouts_are_refused_before_any_traffic() {
         assert!(err.contains(words), "{args:?}: {err}");
     }
 }
+
+/// Records each line written with when it was written.
+#[derive(Default)]
+struct Timed(Vec<(tokio::time::Instant, String)>);
+
+impl std::io::Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Each write must be a whole line (the canary writes a line at once).
+        let text = String::from_utf8_lossy(buf).into_owned();
+        assert!(text.ends_with('\n'), "a partial line: {text:?}");
+        self.0.push((tokio::time::Instant::now(), text));
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `loadgen canary` says how each check went as it goes: one line per check, in order, the last
+/// of each step with the step's final figures, written while the rollout still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_check_is_reported_as_it_happens() {
+    let stable = Server::start(Spec::default()).await;
+    let canary = Server::start(Spec::default()).await;
+    let (s, c) = (stable.url("/"), canary.url("/"));
+    let plan = plan(&[
+        "--stable",
+        &s,
+        "--canary",
+        &c,
+        "--steps",
+        "20,50",
+        "--step-duration",
+        "1200ms",
+        "--check-every",
+        "400ms",
+        "--gate",
+        "error_rate<1%",
+        "--rate",
+        "200",
+        "-c",
+        "4",
+        "--min-requests",
+        "5",
+        "--verify",
+        "0s",
+    ])
+    .unwrap();
+    let mut out = Timed::default();
+    let result = plan.run_reporting(&mut out).await.unwrap();
+    let ended = tokio::time::Instant::now();
+    let lines: Vec<&str> = out.0.iter().map(|(_, l)| l.trim_end()).collect();
+    assert!(result.promoted, "{lines:#?}");
+    // At least one check per step, steps in order, every line a check.
+    let steps: Vec<usize> = lines
+        .iter()
+        .map(|l| {
+            assert!(l.starts_with("check "), "{l}");
+            let after = l.split("step ").nth(1).unwrap();
+            after.split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "{lines:#?}");
+    assert_eq!(steps.first(), Some(&1));
+    assert_eq!(steps.last(), Some(&2));
+    assert!(
+        lines.len() >= 4,
+        "checks every 400ms of two 1200ms steps: {lines:#?}"
+    );
+    // The last check of each step is the step's result, figure for figure.
+    for s in &result.steps {
+        let last = steps.iter().rposition(|&n| n == s.step).unwrap();
+        assert_eq!(lines[last], loadgen::canary::check_line(s, 5));
+        assert!(lines[last].contains(&format!("at {}%", s.weight)));
+        assert!(lines[last].ends_with(": held"), "{}", lines[last]);
+    }
+    // The first line came out while the rollout was still going, not at its end.
+    assert!(
+        ended - out.0[0].0 >= std::time::Duration::from_millis(1000),
+        "the first check line was written {:?} before the end",
+        ended - out.0[0].0
+    );
+}
