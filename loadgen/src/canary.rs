@@ -148,6 +148,22 @@ pub struct CanaryResult {
     pub promoted: bool,
     pub steps: Vec<StepResult>,
     pub rollback: Option<Rollback>,
+    /// Every check as it was judged, for the HTML report's charts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+}
+
+/// One check: what the step had shown when it was judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Seconds from the start of the rollout.
+    pub at_secs: f64,
+    pub step: usize,
+    pub weight: u32,
+    pub canary_requests: u64,
+    pub canary_error_rate: f64,
+    pub canary_p99: f64,
+    pub passed: bool,
 }
 
 fn target<'r>(report: &'r Report, name: &str) -> Option<&'r TargetReport> {
@@ -202,7 +218,18 @@ impl CanaryPlan {
         &self,
         progress: &mut dyn std::io::Write,
     ) -> Result<CanaryResult, CanaryError> {
+        let rollout = Instant::now();
+        let mut checks = Vec::new();
         let mut report = |step: &StepResult| {
+            checks.push(Check {
+                at_secs: rollout.elapsed().as_secs_f64(),
+                step: step.step,
+                weight: step.weight,
+                canary_requests: step.canary_requests,
+                canary_error_rate: step.canary_error_rate,
+                canary_p99: step.canary_p99,
+                passed: step.passed,
+            });
             // A closed stderr must not stop the rollout.
             // One write per line, so lines from other writers cannot cut into it.
             let line = format!("{}\n", check_line(step, self.min_requests));
@@ -230,6 +257,7 @@ impl CanaryPlan {
                     return Ok(CanaryResult {
                         promoted: false,
                         steps,
+                        checks,
                         rollback: Some(Rollback {
                             step: i + 1,
                             weight,
@@ -251,6 +279,7 @@ impl CanaryPlan {
             promoted: steps.iter().all(|s| s.passed),
             steps,
             rollback: None,
+            checks,
         })
     }
 
@@ -388,4 +417,145 @@ pub fn render_text(result: &CanaryResult) -> String {
         }
     }
     out
+}
+
+/// The rollout's HTML report page (`--html`): each check's canary error rate and p99 over
+/// time, each step's start marked, the steps and their gates.
+pub fn html_page(result: &CanaryResult) -> crate::html_report::Page {
+    use crate::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
+    let t: Vec<f64> = result.checks.iter().map(|c| c.at_secs).collect();
+    let col = |f: fn(&Check) -> f64| result.checks.iter().map(|c| Some(f(c))).collect();
+    let charts = if result.checks.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            Chart {
+                title: "Canary error rate at each check".into(),
+                unit: "ratio".into(),
+                t_secs: t.clone(),
+                series: vec![Series {
+                    name: "error rate".into(),
+                    values: col(|c| c.canary_error_rate),
+                }],
+            },
+            Chart {
+                title: "Canary p99 at each check".into(),
+                unit: "ms".into(),
+                t_secs: t,
+                series: vec![Series {
+                    name: "p99".into(),
+                    values: col(|c| c.canary_p99 * 1000.0),
+                }],
+            },
+        ]
+    };
+    let mut markers = Vec::new();
+    for (i, c) in result.checks.iter().enumerate() {
+        if i == 0 || result.checks[i - 1].step != c.step {
+            markers.push(Marker {
+                t_secs: if i == 0 {
+                    0.0
+                } else {
+                    result.checks[i - 1].at_secs
+                },
+                short: format!("{}%", c.weight),
+                label: format!("step {} at {}%", c.step, c.weight),
+            });
+        }
+    }
+    let steps = Table {
+        title: "Steps".into(),
+        columns: [
+            "step",
+            "weight",
+            "canary requests",
+            "stable requests",
+            "error rate",
+            "p99 ms",
+            "gates",
+            "verdict",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: result
+            .steps
+            .iter()
+            .map(|s| {
+                let gates = s
+                    .gates
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "{} {} (got {:.4})",
+                            if g.held { "held" } else { "BROKE" },
+                            g.gate,
+                            g.actual
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                vec![
+                    Cell::num(s.step),
+                    Cell::num(format!("{}%", s.weight)),
+                    Cell::num(s.canary_requests),
+                    Cell::num(s.stable_requests),
+                    Cell::num(pct(s.canary_error_rate)),
+                    Cell::num(format!("{:.2}", s.canary_p99 * 1000.0)),
+                    Cell::text(gates),
+                    Cell::verdict(s.passed, if s.passed { "pass" } else { "FAIL" }),
+                ]
+            })
+            .collect(),
+    };
+    let verdict = match &result.rollback {
+        Some(r) => Notice {
+            text: format!(
+                "Rolled back at step {} ({}%): detected {:.2} s into the step; canary at weight 0 {:.3} s later.",
+                r.step, r.weight, r.time_to_detect_secs, r.time_to_rollback_secs
+            ),
+            good: Some(false),
+        },
+        None if result.promoted => Notice {
+            text: "Promoted: every step held its gates.".into(),
+            good: Some(true),
+        },
+        None => Notice {
+            text: "Not promoted: a step had no canary traffic to judge.".into(),
+            good: Some(false),
+        },
+    };
+    Page {
+        title: "loadgen canary report".into(),
+        subtitle: format!(
+            "{} steps, {} checks",
+            result.steps.len(),
+            result.checks.len()
+        ),
+        stats: vec![
+            (
+                "verdict".into(),
+                if result.promoted {
+                    "promoted"
+                } else {
+                    "not promoted"
+                }
+                .into(),
+            ),
+            ("steps".into(), result.steps.len().to_string()),
+            (
+                "canary requests".into(),
+                result
+                    .steps
+                    .iter()
+                    .map(|s| s.canary_requests)
+                    .sum::<u64>()
+                    .to_string(),
+            ),
+        ],
+        notices: vec![verdict],
+        charts,
+        markers,
+        histogram: Vec::new(),
+        tables: vec![steps],
+    }
 }

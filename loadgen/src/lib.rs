@@ -10,8 +10,10 @@
 //!
 //! 1. Shared vocabulary: `exit` (exit codes), `files` (bounded reads of named files), `failure` (error kinds and their
 //!    classification), `weighted` (the one weighted pick), `stats` (the per-worker recorder),
+//!    `series` (a run over time, a point a second, for charts),
 //!    `plan` (validated targets, pacing, stop), `report` (the result, with gate `Outcome`s
 //!    beside it), `gate` (SLO gates judged against a report), `render` (hey's summary, JSON),
+//!    `html_report` (one self-contained HTML page per report, `--html`),
 //!    `merge` (shard reports combined exactly), `stop` (stop -> grace -> cancel).
 //! 2. The engine: `h1` (the lean HTTP/1 client), `tls`, `conn` (connections, and the one
 //!    hyper exchange), `exchange` (one request of the load, redirects included), `schedule`,
@@ -40,6 +42,7 @@ pub mod failure;
 pub mod files;
 pub mod gate;
 pub mod h1;
+pub mod html_report;
 pub mod journey;
 pub mod live_split;
 pub mod load;
@@ -53,6 +56,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod schedule;
+pub mod series;
 pub mod slo_cmd;
 pub mod stats;
 pub mod stop;

@@ -12,6 +12,7 @@ use crate::live_split::LiveSplit;
 use crate::plan::Plan;
 use crate::report::{PacingReport, Report, TargetReport, Window};
 use crate::schedule::Schedule;
+use crate::series::Sampler;
 use crate::stats::Stats;
 use crate::worker::{CsvOut, Shared};
 use crate::{progress, report, stop, worker};
@@ -37,6 +38,8 @@ pub struct Sinks {
     /// The split, changeable while the run goes on (`--control`, the web page); `None` keeps
     /// the plan's weights for the whole run.
     pub split: Option<LiveSplit>,
+    /// Record the run second by second (`Report::series`), for the HTML report's charts.
+    pub series: bool,
 }
 
 /// Runs the plan to its end or until `shutdown` resolves, and returns the report.
@@ -68,6 +71,23 @@ pub async fn run(
         .map(|id| tokio::spawn(worker::run(shared.clone(), id)))
         .collect();
     let bar = progress::Bar::start(shared.clone(), sinks.progress);
+    let sampler = sinks
+        .series
+        .then(|| Arc::new(Mutex::new(Sampler::default())));
+    let sampling = sampler.clone().map(|s| {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(start + SAMPLE_EVERY, SAMPLE_EVERY);
+            loop {
+                tick.tick().await;
+                let total = merged(&shared.take_stats());
+                let t = start.elapsed().as_secs_f64();
+                s.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .sample(t, &total);
+            }
+        })
+    });
 
     let mut joined = Box::pin(async move {
         let mut out = Vec::with_capacity(workers.len());
@@ -97,6 +117,9 @@ pub async fn run(
     let last_answer = start.elapsed();
     let elapsed = last_answer.as_secs_f64();
     bar.finish();
+    if let Some(task) = sampling {
+        task.abort();
+    }
     if let Some(csv) = csv {
         // Rows that could not be written fail the run, as a summary that cannot be printed does.
         let mut csv = csv.lock().unwrap_or_else(|p| p.into_inner());
@@ -110,10 +133,14 @@ pub async fn run(
     let (window, window_secs) = rate_window(&shared, last_answer, interrupted);
     let per_target = shared.take_stats();
     let abandoned = finished.iter().map(|f| f.abandoned).sum();
-    let mut total = Stats::default();
-    for s in &per_target {
-        total.merge(s);
-    }
+    let total = merged(&per_target);
+    let series = match sampler {
+        Some(s) => {
+            let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *s).finish(elapsed, &total)
+        }
+        None => Vec::new(),
+    };
     let targets = plan
         .targets
         .iter()
@@ -144,9 +171,22 @@ pub async fn run(
         slo: Vec::new(),
         peak_rss_kib: None,
         split_events: split.map(|s| s.events()).unwrap_or_default(),
+        series,
     };
     report.peak_rss_kib = report::peak_rss_kib();
     Ok(report)
+}
+
+/// How often `Sinks::series` samples the run.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// Every target's record in one.
+fn merged(per_target: &[Stats]) -> Stats {
+    let mut total = Stats::default();
+    for s in per_target {
+        total.merge(s);
+    }
+    total
 }
 
 /// The window Requests/sec is counted over: the `-z` bound, or the end of the last paced slot

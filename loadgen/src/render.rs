@@ -192,9 +192,21 @@ fn phase(w: &mut dyn Write, name: &str, p: &Phase) -> io::Result<()> {
 /// hey's response-time histogram: 11 marks evenly spaced from fastest to slowest, each counting
 /// the latencies above the previous mark, with a bar scaled to the largest count.
 fn histogram(w: &mut dyn Write, lat: &Latency) -> io::Result<()> {
+    let buckets = hey_buckets(lat);
+    let max = buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+    for (mark, n) in buckets {
+        let bar = "■".repeat((n * 40 / max) as usize);
+        writeln!(w, "  {mark:4.3} [{n}]\t|{bar}")?;
+    }
+    Ok(())
+}
+
+/// hey's histogram bars: (mark in seconds, count of latencies above the previous mark); none
+/// for an empty distribution. The text summary and the HTML report draw the same bars.
+pub fn hey_buckets(lat: &Latency) -> Vec<(f64, u64)> {
     let h = &lat.histogram;
     if h.is_empty() {
-        return Ok(());
+        return Vec::new();
     }
     let (lo, hi) = (h.min() as f64, h.max() as f64);
     let step = (hi - lo) / 10.0;
@@ -213,12 +225,7 @@ fn histogram(w: &mut dyn Write, lat: &Latency) -> io::Result<()> {
         let bucket = marks.iter().position(|m| value <= *m).unwrap_or(10);
         counts[bucket] += v.count_at_value();
     }
-    let max = counts.iter().copied().max().unwrap_or(0).max(1);
-    for (mark, n) in marks.iter().zip(counts) {
-        let bar = "■".repeat((n * 40 / max) as usize);
-        writeln!(w, "  {:4.3} [{n}]\t|{bar}", mark / 1e6)?;
-    }
-    Ok(())
+    marks.iter().map(|m| m / 1e6).zip(counts).collect()
 }
 
 /// One line per change of the split: when, the weights before and after, and the requests each

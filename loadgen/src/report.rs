@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::failure::ErrorKind;
 use crate::plan::Pacing;
+use crate::series::Point;
 use crate::stats::{Phases, Stats};
 
 /// Version of the JSON layout; bump on incompatible change.
@@ -51,6 +52,9 @@ pub struct Report {
     /// Changes of the split while the run went on (`--control`, the web page); absent if none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub split_events: Vec<SplitEvent>,
+    /// The run second by second, when it was recorded (`--html`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<Point>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

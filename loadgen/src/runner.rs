@@ -19,7 +19,7 @@ use crate::live_split::LiveSplit;
 use crate::load::Sinks;
 use crate::report::Report;
 use crate::scenario::{self, ScenarioOptions};
-use crate::{canary, control, exit, merge, phase_cmd, rehearse, render, slo_cmd};
+use crate::{canary, control, exit, html_report, merge, phase_cmd, rehearse, render, slo_cmd};
 
 mod signals;
 
@@ -104,12 +104,16 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
             .then(|| Box::new(std::io::stdout()) as Box<dyn Write + Send>),
         progress: run.progress && std::io::stderr().is_terminal(),
         split: split.clone(),
+        series: run.html.is_some(),
     };
     let mut report = runtime.block_on(async {
         let _control = serve_control(run.control, split).await?;
         anyhow::Ok(crate::load::run(run.plan, sinks, ctrl_c()).await?)
     })?;
     report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
+    if let Some(path) = &run.html {
+        write_html(path, &html_report::hey_page(&report))?;
+    }
     let mut out = std::io::stdout().lock();
     match run.output {
         OutputKind::Summary => render::summary(&mut out, &report, &run.gates)?,
@@ -130,6 +134,9 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
 
 fn canary(run: CanaryRun) -> anyhow::Result<i32> {
     let result = runtime(None)?.block_on(run.plan.run_reporting(&mut std::io::stderr()))?;
+    if let Some(path) = &run.html {
+        write_html(path, &canary::html_page(&result))?;
+    }
     match run.output {
         CanaryOutput::Text => print!("{}", canary::render_text(&result)),
         CanaryOutput::Json => println!("{}", serde_json::to_string_pretty(&result)?),
@@ -156,6 +163,12 @@ fn merge_reports(m: MergeArgs) -> anyhow::Result<i32> {
         OutputKind::Summary | OutputKind::Csv => render::summary(&mut out, &report, &[])?,
     }
     Ok(exit::OK)
+}
+
+/// Writes `--html`'s page.
+fn write_html(path: &std::path::Path, page: &html_report::Page) -> anyhow::Result<()> {
+    std::fs::write(path, html_report::render(page))
+        .with_context(|| format!("cannot write the HTML report to {}", path.display()))
 }
 
 /// Serves `--control` for the split, until the returned guard is dropped (the run's end).
@@ -209,6 +222,7 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
             interval: plan.stats_interval,
             metrics,
             split: None,
+            series: plan.html.is_some(),
         };
         anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
     })?;
@@ -222,6 +236,9 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
         ReportFormat::Csv => journey_report::csv(&mut out, &report)?,
     }
     out.flush()?;
+    if let Some(path) = &plan.html {
+        write_html(path, &journey_report::html_page(&report))?;
+    }
     if let Some(path) = &plan.csv {
         let mut f = std::fs::File::create(path)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -278,9 +295,11 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         };
         let split = args.control.and_then(|_| scenario::live_split(&steps));
         let _control = serve_control(args.control, split.clone()).await?;
-        anyhow::Ok(
-            scenario::run_with_split(steps, &options, metrics, split, on_step, ctrl_c()).await,
-        )
+        let live = scenario::TimelineLive {
+            split,
+            series: args.html.is_some(),
+        };
+        anyhow::Ok(scenario::run_live(steps, &options, metrics, live, on_step, ctrl_c()).await)
     })?;
     let reports = match result {
         Ok(r) => r,
@@ -289,6 +308,9 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             return Ok(e.exit_code());
         }
     };
+    if let Some(path) = &args.html {
+        write_html(path, &scenario::html_page(&reports))?;
+    }
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &reports)?;

@@ -323,17 +323,33 @@ pub async fn run(
     on_step: impl FnMut(usize, &StepReport),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<StepReport>, ScenarioError> {
-    run_with_split(steps, args, metrics, None, on_step, shutdown).await
+    run_live(
+        steps,
+        args,
+        metrics,
+        TimelineLive::default(),
+        on_step,
+        shutdown,
+    )
+    .await
 }
 
-/// [`run`] with a split that can change while it runs (`live_split`). Each step's report holds
-/// the changes made during it, timed from the start of the timeline, with requests counted over
-/// the whole timeline.
-pub async fn run_with_split(
+/// What a timeline run does besides the load: a split that can change while it runs, a record
+/// second by second for the HTML report.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineLive {
+    /// From [`live_split`]; each step's report holds the changes made during it, timed from the
+    /// start of the timeline, with requests counted over the whole timeline.
+    pub split: Option<LiveSplit>,
+    pub series: bool,
+}
+
+/// [`run`] with a live split and series (`TimelineLive`).
+pub async fn run_live(
     steps: Vec<PlannedStep>,
     args: &ScenarioOptions,
     metrics: Option<Arc<ClientMetrics>>,
-    split: Option<LiveSplit>,
+    TimelineLive { split, series }: TimelineLive,
     mut on_step: impl FnMut(usize, &StepReport),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<StepReport>, ScenarioError> {
@@ -400,6 +416,7 @@ pub async fn run_with_split(
                 interval: (!args.stats_interval.is_zero()).then_some(args.stats_interval),
                 metrics: metrics.clone(),
                 split: split.clone(),
+                series,
             };
             Some(journey::run(plan, live, &mut shutdown).await?)
         };
@@ -469,4 +486,120 @@ pub fn summary(w: &mut dyn std::io::Write, steps: &[StepReport]) -> std::io::Res
         }
     }
     Ok(())
+}
+
+/// The timeline's HTML report page (`--html`): the steps one after another on the charts, each
+/// step's start marked, the phase in force per step.
+pub fn html_page(steps: &[StepReport]) -> crate::html_report::Page {
+    use crate::html_report::{
+        Cell, Chart, Marker, Page, Table, histogram_bars, load_charts, ms, split_parts,
+    };
+    let mut offset = 0.0;
+    let mut charts: Vec<Chart> = Vec::new();
+    let mut markers = Vec::new();
+    let mut events = Vec::new();
+    let mut latency = crate::stats::new_histogram();
+    let mut rows = Vec::new();
+    let (mut requests, mut failures) = (0, 0);
+    for (i, s) in steps.iter().enumerate() {
+        markers.push(Marker {
+            t_secs: offset,
+            short: format!("{}", i + 1),
+            label: format!("step {}: {}", i + 1, s.name),
+        });
+        events.extend(s.split_events.iter().cloned());
+        let phase = s
+            .phase_in_force
+            .as_ref()
+            .map(|p| {
+                let text = p.to_string();
+                match text.char_indices().nth(80) {
+                    Some((cut, _)) => format!("{}…", &text[..cut]),
+                    None => text,
+                }
+            })
+            .unwrap_or_else(|| "(unchanged)".into());
+        let mut row = vec![
+            Cell::num(i + 1),
+            Cell::text(&s.name),
+            Cell::text(phase),
+            Cell::num(s.load.users),
+        ];
+        match &s.report {
+            Some(r) => {
+                let t = &r.total;
+                requests += t.requests;
+                failures += t.failures;
+                row.extend([
+                    Cell::num(t.requests),
+                    Cell::num(format!(
+                        "{:.2}%",
+                        100.0 * t.failures as f64 / t.requests.max(1) as f64
+                    )),
+                    Cell::num(ms(t.latency_ms.median)),
+                    Cell::num(ms(t.latency_ms.p95)),
+                    Cell::num(ms(t.latency_ms.p99)),
+                ]);
+                if let Some(h) = &r.latency {
+                    let _ = latency.add(h);
+                }
+                for (k, c) in load_charts(&r.series, offset).into_iter().enumerate() {
+                    match charts.get_mut(k) {
+                        Some(acc) => {
+                            acc.t_secs.extend(c.t_secs);
+                            for (a, b) in acc.series.iter_mut().zip(c.series) {
+                                a.values.extend(b.values);
+                            }
+                        }
+                        None => charts.push(c),
+                    }
+                }
+                offset += r.duration_secs;
+            }
+            None => {
+                row.extend([Cell::text("no load")]);
+                offset += s.duration_secs;
+            }
+        }
+        rows.push(row);
+    }
+    let (split_markers, split_table) = split_parts(&events);
+    markers.extend(split_markers);
+    let mut tables = vec![Table {
+        title: "Steps".into(),
+        columns: [
+            "#",
+            "step",
+            "phase in force",
+            "users",
+            "requests",
+            "failures",
+            "median ms",
+            "p95 ms",
+            "p99 ms",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    }];
+    tables.extend(split_table);
+    Page {
+        title: "loadgen scenario report".into(),
+        subtitle: format!("{} steps, {offset:.1} s", steps.len()),
+        stats: vec![
+            ("steps".into(), steps.len().to_string()),
+            ("requests".into(), requests.to_string()),
+            ("failures".into(), failures.to_string()),
+            ("duration".into(), format!("{offset:.1} s")),
+        ],
+        notices: Vec::new(),
+        charts,
+        markers,
+        histogram: if latency.is_empty() {
+            Vec::new()
+        } else {
+            histogram_bars(&crate::report::Latency::from_histogram(latency))
+        },
+        tables,
+    }
 }

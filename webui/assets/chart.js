@@ -71,6 +71,11 @@
   function a1000(v) { return Math.abs(v) >= 1000; }
 
   function pad(n) { return n < 10 ? '0' + n : String(n); }
+  // Time since the start of a run, for a report's charts: m:ss, or h:mm:ss past an hour.
+  function fmtElapsed(ms) {
+    var s = Math.round(ms / 1000), hh = Math.floor(s / 3600), mm = Math.floor(s / 60) % 60;
+    return (hh ? hh + ':' + pad(mm) : String(mm)) + ':' + pad(s % 60);
+  }
   function fmtTime(ms, seconds) {
     var d = new Date(ms);
     var t = pad(d.getHours()) + ':' + pad(d.getMinutes());
@@ -106,7 +111,8 @@
   //   series: [{name, values: [..]}],      one line each; null leaves a gap
   //   unit: 'ms' | 'ratio' | '/s' | ...,   for axis labels and the legend
   //   from, to: ms,                        x range (default: first and last t)
-  //   markers: [ms, ...],                  vertical lines (e.g. phase changes)
+  //   markers: [ms | {t: ms, label}, ...], vertical lines (e.g. phase changes, split events)
+  //   elapsed: true,                       t is ms since the run's start: label m:ss
   //   threshold: {value, label},           a horizontal objective line
   //   yMin, yMax: fixed bounds (optional), height: px (default 170)
   // })
@@ -162,15 +168,21 @@
     tt.ticks.forEach(function (ms) {
       svg.appendChild(s('line', { class: 'grid', x1: x(ms), x2: x(ms), y1: m.t, y2: H - m.b }));
       svg.appendChild(s('text', { class: 'tick', x: x(ms), y: H - 6, 'text-anchor': 'middle' },
-        fmtTime(ms, tt.seconds)));
+        o.elapsed ? fmtElapsed(ms) : fmtTime(ms, tt.seconds)));
     });
     svg.appendChild(s('line', { class: 'axis', x1: m.l, x2: m.l, y1: m.t, y2: H - m.b }));
     svg.appendChild(s('line', { class: 'axis', x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }));
 
-    (o.markers || []).forEach(function (ms) {
+    (o.markers || []).forEach(function (mk) {
+      var ms = typeof mk === 'number' ? mk : mk.t;
       if (ms < from || ms > to) return;
+      var at = o.elapsed ? fmtElapsed(ms) : fmtTime(ms, true);
+      var label = typeof mk === 'number' ? 'phase changed at ' + at : mk.label + ' (' + at + ')';
       svg.appendChild(s('line', { class: 'marker', x1: x(ms), x2: x(ms), y1: m.t, y2: H - m.b },
-        s('title', null, 'phase changed at ' + fmtTime(ms, true))));
+        s('title', null, label)));
+      if (typeof mk !== 'number' && mk.short) {
+        svg.appendChild(s('text', { class: 'marker-label', x: x(ms) + 3, y: m.t + 10 }, mk.short));
+      }
     });
     if (o.threshold) {
       var ty = y(o.threshold.value);
@@ -195,6 +207,47 @@
     return svg;
   }
 
+  // barChart(container, {labels: [..], values: [..], unit, title, height}): one bar per value,
+  // labelled below (a latency histogram). Replaces the container's content with the SVG.
+  function barChart(container, o) {
+    clear(container);
+    var labels = o.labels || [], values = o.values || [];
+    var W = Math.max(280, container.clientWidth || 360);
+    var H = o.height || 170;
+    var m = { l: 58, r: 12, t: 8, b: 22 };
+    var hi = Math.max.apply(null, values.concat([1]));
+    var yt = ticks(0, hi * 1.05, 4);
+    hi = Math.max(hi, yt[yt.length - 1]);
+    var svg = s('svg', {
+      class: 'chart', viewBox: '0 0 ' + W + ' ' + H, width: W, height: H,
+      role: 'img', 'aria-label': o.title || 'bar chart'
+    });
+    var y = function (v) { return H - m.b - (H - m.t - m.b) * v / hi; };
+    yt.forEach(function (v) {
+      svg.appendChild(s('line', { class: 'grid', x1: m.l, x2: W - m.r, y1: y(v), y2: y(v) }));
+      svg.appendChild(s('text', { class: 'tick', x: m.l - 6, y: y(v) + 4, 'text-anchor': 'end' },
+        fmtValue(v, o.unit)));
+    });
+    var slot = (W - m.l - m.r) / Math.max(1, values.length);
+    // Label every bar if they fit, else every second or third.
+    var every = Math.max(1, Math.ceil(46 / slot));
+    values.forEach(function (v, i) {
+      var x0 = m.l + slot * i + slot * 0.12;
+      svg.appendChild(s('path', {
+        class: 'bar', 'data-i': 0,
+        d: 'M' + x0.toFixed(1) + ' ' + y(0).toFixed(1) + 'V' + y(v).toFixed(1) +
+          'H' + (x0 + slot * 0.76).toFixed(1) + 'V' + y(0).toFixed(1) + 'Z'
+      }, s('title', null, labels[i] + ': ' + v)));
+      if (i % every === 0) {
+        svg.appendChild(s('text', { class: 'tick', x: x0 + slot * 0.38, y: H - 6, 'text-anchor': 'middle' },
+          labels[i]));
+      }
+    });
+    svg.appendChild(s('line', { class: 'axis', x1: m.l, x2: W - m.r, y1: y(0), y2: y(0) }));
+    container.appendChild(svg);
+    return svg;
+  }
+
   function lastValue(values) {
     for (var i = values.length - 1; i >= 0; i--) {
       if (values[i] !== null && isFinite(values[i])) return values[i];
@@ -203,7 +256,8 @@
   }
 
   global.WebUI = {
-    h: h, svg: s, clear: clear, lineChart: lineChart, fmtValue: fmtValue, fmtTime: fmtTime,
+    h: h, svg: s, clear: clear, lineChart: lineChart, barChart: barChart, fmtValue: fmtValue,
+    fmtTime: fmtTime, fmtElapsed: fmtElapsed,
     ticks: ticks, palette: PALETTE
   };
 })(window);

@@ -1,6 +1,7 @@
 //! `loadgen canary`'s flags and the checked rollout they become (`CanaryPlan`), plus how the
 //! result is printed.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -16,6 +17,7 @@ use crate::plan::Plan;
 pub struct CanaryRun {
     pub plan: CanaryPlan,
     pub output: CanaryOutput,
+    pub html: Option<std::path::PathBuf>,
 }
 
 impl TryFrom<CanaryArgs> for CanaryRun {
@@ -23,9 +25,11 @@ impl TryFrom<CanaryArgs> for CanaryRun {
 
     fn try_from(a: CanaryArgs) -> Result<CanaryRun, CanaryError> {
         let output = a.output;
+        let html = a.html.clone();
         Ok(CanaryRun {
             plan: CanaryPlan::try_from(a)?,
             output,
+            html,
         })
     }
 }
@@ -71,6 +75,9 @@ pub struct CanaryArgs {
     /// Output: the timeline as text, or the whole result as JSON.
     #[arg(long, value_enum, default_value_t = CanaryOutput::Text)]
     pub output: CanaryOutput,
+    /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

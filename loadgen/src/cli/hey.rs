@@ -119,6 +119,9 @@ pub struct HeyArgs {
     /// traffic between --targets while the run goes on: curl -d '{"good":100}' ADDR/split.
     #[arg(long, value_name = "ADDR")]
     pub control: Option<SocketAddr>,
+    /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// The URL to load.
     pub url: Option<String>,
@@ -158,6 +161,7 @@ impl Default for HeyArgs {
             expect_breach: false,
             no_progress: false,
             control: None,
+            html: None,
             url: None,
         }
     }

@@ -32,6 +32,8 @@ pub struct HeyRun {
     pub progress: bool,
     /// Where to serve the control API (`--control`), a loopback address.
     pub control: Option<std::net::SocketAddr>,
+    /// Where to write the HTML report (`--html`).
+    pub html: Option<std::path::PathBuf>,
 }
 
 impl TryFrom<HeyArgs> for Plan {
@@ -183,6 +185,7 @@ impl TryFrom<HeyArgs> for HeyRun {
             expect_breach: a.expect_breach,
             progress: !a.no_progress,
             control: a.control.map(loopback).transpose()?,
+            html: a.html.clone(),
         })
     }
 }

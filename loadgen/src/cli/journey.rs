@@ -76,6 +76,9 @@ pub struct JourneyArgs {
     /// Also write the final report as CSV to this file (Locust's --csv).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
@@ -89,6 +92,7 @@ pub struct JourneyPlan {
     pub metrics_addr: Option<SocketAddr>,
     pub output: ReportFormat,
     pub csv: Option<PathBuf>,
+    pub html: Option<PathBuf>,
 }
 
 impl TryFrom<JourneyArgs> for JourneyPlan {
@@ -163,6 +167,7 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
             metrics_addr: a.metrics_addr,
             output: a.output,
             csv: a.csv,
+            html: a.html,
         })
     }
 }

@@ -59,6 +59,9 @@ pub struct ScenarioArgs {
     /// traffic between --targets while the timeline runs: curl -d '{"good":100}' ADDR/split.
     #[arg(long, value_name = "ADDR", value_parser = parse_loopback)]
     pub control: Option<SocketAddr>,
+    /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// `--control` moves traffic: only this machine may reach it.

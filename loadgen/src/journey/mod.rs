@@ -24,6 +24,7 @@ use crate::journey::report::JourneyReport;
 use crate::journey::stats::Recorder;
 use crate::journey::user::Ctx;
 use crate::live_split::LiveSplit;
+use crate::series::Sampler;
 
 /// How long requests in flight may finish after a Ctrl-C before they are abandoned.
 pub use crate::stop::INTERRUPT_GRACE;
@@ -38,6 +39,8 @@ pub struct Live {
     pub metrics: Option<Arc<ClientMetrics>>,
     /// The split, changeable while the run goes on; `None` keeps the plan's weights.
     pub split: Option<LiveSplit>,
+    /// Record the run second by second (`JourneyReport::series`), for the HTML report.
+    pub series: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +101,7 @@ pub async fn run(
         names.clone(),
         start,
     );
+    let sampler = live.series.then(|| spawn_sampler(recorder.clone(), start));
     let deadline = async {
         match run_time {
             Some(d) => tokio::time::sleep_until(start + d).await,
@@ -132,6 +136,14 @@ pub async fn run(
     }
     let elapsed = start.elapsed().as_secs_f64();
     let slots = recorder.snapshot();
+    let series = match sampler {
+        Some((task, sampler)) => {
+            task.abort();
+            let mut s = sampler.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *s).finish(elapsed, &merged(&slots))
+        }
+        None => Vec::new(),
+    };
     let (endpoints, total) = report::build(&journey, &names, &slots, None, elapsed);
     let tasks = journey
         .tasks
@@ -151,7 +163,40 @@ pub async fn run(
         peak_rss_kib: crate::report::peak_rss_kib(),
         // Every user has ended and handed in its counts: the events' counts are exact.
         split_events: split.map(|s| s.events()).unwrap_or_default(),
+        series,
+        latency: Some(merged(&slots).latency),
     })
+}
+
+/// Every slot's record in one.
+fn merged(slots: &[crate::stats::Stats]) -> crate::stats::Stats {
+    let mut total = crate::stats::Stats::default();
+    for s in slots {
+        total.merge(s);
+    }
+    total
+}
+
+/// Samples the run once a second for `JourneyReport::series`.
+fn spawn_sampler(
+    recorder: Arc<Recorder>,
+    start: Instant,
+) -> (tokio::task::JoinHandle<()>, Arc<std::sync::Mutex<Sampler>>) {
+    let sampler = Arc::new(std::sync::Mutex::new(Sampler::default()));
+    let s = sampler.clone();
+    let every = Duration::from_secs(1);
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(start + every, every);
+        loop {
+            tick.tick().await;
+            let total = merged(&recorder.snapshot());
+            let t = start.elapsed().as_secs_f64();
+            s.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sample(t, &total);
+        }
+    });
+    (task, sampler)
 }
 
 /// Prints the live table every interval: cumulative latency figures, current rates.

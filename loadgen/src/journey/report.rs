@@ -34,6 +34,12 @@ pub struct JourneyReport {
     /// Changes of the split while the run went on; absent if none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub split_events: Vec<SplitEvent>,
+    /// The run second by second, when it was recorded (`--html`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<crate::series::Point>,
+    /// Every response's latency in one histogram, for the HTML report (not in the JSON).
+    #[serde(skip)]
+    pub latency: Option<hdrhistogram::Histogram<u64>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -243,5 +249,115 @@ fn csv_field(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
+    }
+}
+
+/// The journey's HTML report page (`--html`).
+pub fn html_page(r: &JourneyReport) -> crate::html_report::Page {
+    use crate::html_report::{
+        Cell, Notice, Page, Table, histogram_bars, load_charts, ms, split_parts,
+    };
+    let t = &r.total;
+    let endpoints = Table {
+        title: "Requests by endpoint".into(),
+        columns: [
+            "target",
+            "endpoint",
+            "requests",
+            "failures",
+            "req/s",
+            "median ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: r
+            .endpoints
+            .iter()
+            .chain(std::iter::once(t))
+            .map(|e| {
+                vec![
+                    Cell::text(&e.target),
+                    Cell::text(&e.name),
+                    Cell::num(e.requests),
+                    Cell::num(e.failures),
+                    Cell::num(format!("{:.2}", e.rps)),
+                    Cell::num(ms(e.latency_ms.median)),
+                    Cell::num(ms(e.latency_ms.p95)),
+                    Cell::num(ms(e.latency_ms.p99)),
+                    Cell::num(ms(e.latency_ms.max)),
+                ]
+            })
+            .collect(),
+    };
+    let tasks = Table {
+        title: "Tasks started".into(),
+        columns: vec!["task".into(), "started".into()],
+        rows: r
+            .tasks
+            .iter()
+            .map(|(name, n)| vec![Cell::text(name), Cell::num(n)])
+            .collect(),
+    };
+    let failures = Table {
+        title: "Failures".into(),
+        columns: vec![
+            "target".into(),
+            "endpoint".into(),
+            "kind".into(),
+            "count".into(),
+        ],
+        rows: r
+            .endpoints
+            .iter()
+            .flat_map(|e| {
+                e.failures_by_kind.iter().map(move |(kind, n)| {
+                    vec![
+                        Cell::text(&e.target),
+                        Cell::text(&e.name),
+                        Cell::text(kind),
+                        Cell::num(n),
+                    ]
+                })
+            })
+            .collect(),
+    };
+    let (markers, split_table) = split_parts(&r.split_events);
+    let mut tables = vec![endpoints, tasks, failures];
+    tables.extend(split_table);
+    let mut notices = Vec::new();
+    if r.interrupted {
+        notices.push(Notice {
+            text: format!(
+                "Interrupted: partial report ({} requests abandoned in flight).",
+                r.abandoned
+            ),
+            good: Some(false),
+        });
+    }
+    Page {
+        title: "loadgen journey report".into(),
+        subtitle: format!("{} simulated users, {:.1} s", r.users, r.duration_secs),
+        stats: vec![
+            ("users".into(), r.users.to_string()),
+            ("requests".into(), t.requests.to_string()),
+            ("failures".into(), t.failures.to_string()),
+            ("req/s".into(), format!("{:.2}", t.rps)),
+            ("median".into(), format!("{} ms", ms(t.latency_ms.median))),
+            ("p95".into(), format!("{} ms", ms(t.latency_ms.p95))),
+            ("p99".into(), format!("{} ms", ms(t.latency_ms.p99))),
+            ("duration".into(), format!("{:.1} s", r.duration_secs)),
+        ],
+        notices,
+        charts: load_charts(&r.series, 0.0),
+        markers,
+        histogram: r
+            .latency
+            .clone()
+            .map(|h| histogram_bars(&crate::report::Latency::from_histogram(h)))
+            .unwrap_or_default(),
+        tables,
     }
 }

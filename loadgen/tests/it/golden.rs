@@ -152,6 +152,7 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
         slo: Vec::new(),
         peak_rss_kib: Some(10_240),
         split_events: Vec::new(),
+        series: Vec::new(),
     };
     let gates: Vec<Gate> = ["p99<2.5ms", "error_rate<1%", "next:rps>50", "mean<=4ms"]
         .iter()
@@ -274,6 +275,8 @@ fn journey_report(several_targets: bool) -> JourneyReport {
         total,
         peak_rss_kib: None,
         split_events: Vec::new(),
+        series: Vec::new(),
+        latency: None,
     }
 }
 
@@ -329,11 +332,13 @@ fn canary_text_and_json() {
         passed,
     };
     let promoted = CanaryResult {
+        checks: Vec::new(),
         promoted: true,
         steps: vec![step(1, 5, true), step(2, 50, true), step(3, 100, true)],
         rollback: None,
     };
     let rolled_back = CanaryResult {
+        checks: Vec::new(),
         promoted: false,
         steps: vec![step(1, 5, true), step(2, 20, false)],
         rollback: Some(Rollback {
@@ -351,6 +356,7 @@ fn canary_text_and_json() {
     let mut no_traffic = step(1, 5, false);
     no_traffic.gates.iter_mut().for_each(|g| g.held = true);
     let unjudged = CanaryResult {
+        checks: Vec::new(),
         promoted: false,
         steps: vec![no_traffic],
         rollback: None,

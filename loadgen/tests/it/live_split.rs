@@ -227,3 +227,81 @@ path = "/startup"
     assert_eq!(e.requests_after["canary"], 0);
     assert!(e.requests_before["canary"] > 0 && e.requests_after["good"] > 0);
 }
+
+/// Timelines move too: the split set by a step changes mid-step through the live split, the
+/// step's report carries the event, and the HTML page marks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
+    use loadgen::scenario::{self, TimelineLive};
+    let _cpu = CPU.read().await;
+    let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
+    let dir = tempfile::tempdir().unwrap();
+    let journey = dir.path().join("j.toml");
+    std::fs::write(
+        &journey,
+        "wait = \"10ms..20ms\"\n[[task]]\nname = \"open\"\nweight = 1\n[[task.request]]\npath = \"/startup\"\n",
+    )
+    .unwrap();
+    let timeline = dir.path().join("t.toml");
+    std::fs::write(
+        &timeline,
+        format!(
+            "[[step]]\nname = \"half and half\"\nduration = \"3s\"\nload = {{ users = 4, journey = \"{}\" }}\nsplit = {{ good = 50, canary = 50 }}\n",
+            journey.display()
+        ),
+    )
+    .unwrap();
+    let (g, c) = (
+        format!("good={}", good.url()),
+        format!("canary={}", canary.url()),
+    );
+    let args = super::timeline::scenario_args(&[
+        timeline.to_str().unwrap(),
+        "--target",
+        &g,
+        "--target",
+        &c,
+    ]);
+    let steps = scenario::plan(&args).unwrap();
+    let split = scenario::live_split(&steps).unwrap();
+    let url = control(&split).await;
+    let change = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        call("POST", &url, r#"{"good": 100}"#).await
+    });
+    let live = TimelineLive {
+        split: Some(split),
+        series: true,
+    };
+    let reports = scenario::run_live(steps, &args, None, live, |_, _| {}, std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(change.await.unwrap().0, 200);
+    let (mg, mc) = (good.metrics().await, canary.metrics().await);
+    good.stop().await;
+    canary.stop().await;
+
+    let step = &reports[0];
+    // The step's own split (50/50 in thousandths of a percent, shown as percentages) is the
+    // first event, the rollback the second.
+    assert_eq!(step.split_events.len(), 2, "{:?}", step.split_events);
+    let e = &step.split_events[1];
+    assert_eq!(e.weights_before["canary"], 50);
+    assert_eq!(e.weights_after["canary"], 0);
+    let (served_good, served_canary) = (value(&mg, STARTUPS), value(&mc, STARTUPS));
+    assert_eq!(served_canary, e.requests_before["canary"]);
+    assert_eq!(e.requests_after["canary"], 0);
+    assert_eq!(
+        served_good,
+        e.requests_before["good"] + e.requests_after["good"]
+    );
+    assert!(e.requests_before["canary"] > 0);
+
+    let html = loadgen::html_report::render(&scenario::html_page(&reports));
+    assert!(html.contains("half and half"));
+    assert!(
+        html.contains("split changed to canary 0, good 100"),
+        "{html}"
+    );
+    assert!(html.contains("\"t_secs\""));
+}

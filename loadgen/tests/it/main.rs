@@ -11,6 +11,7 @@ mod errors;
 mod flags;
 mod golden;
 mod hardening;
+mod html;
 mod journey;
 mod journey_memory;
 mod journey_wire;

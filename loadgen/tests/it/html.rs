@@ -1,0 +1,98 @@
+//! `--html`: each command writes one self-contained page that fetches nothing (the browser
+//! checks are in the e2e suite, `tests/tests/html_report.rs`).
+
+use super::CPU;
+use super::server::{Server, Spec};
+
+/// What every report page must be: one document, a policy forbidding every fetch, the chart
+/// helper inlined, and no element that loads anything.
+#[track_caller]
+fn assert_self_contained(html: &str) {
+    assert!(html.starts_with("<!doctype html>"));
+    assert!(
+        html.contains("content=\"default-src &#39;none&#39;"),
+        "the CSP"
+    );
+    assert!(html.contains("window.WebUI"), "chart.js inlined");
+    for loader in ["<script src", "<link", "<img", "<iframe", "@import", "url("] {
+        assert!(!html.contains(loader), "{loader} in the report");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hey_mode_writes_the_html_report_with_its_series() {
+    let s = Server::start(Spec::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.html");
+    let out = {
+        let _cpu = CPU.read().await;
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "-z", "2500ms", "-c", "2", "-q", "20", "-o", "json", "--html",
+            ])
+            .arg(&file)
+            .arg(s.url("/"))
+            .output()
+            .await
+            .unwrap()
+    };
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert_self_contained(&html);
+    // Two charts (throughput, percentiles) with a point a second, and the histogram.
+    assert!(html.contains("Requests and failures per second"));
+    assert!(html.contains("Response time percentiles"));
+    assert!(html.contains("id=\"histogram\""));
+    let points = html.matches("\"t_secs\":[").count();
+    assert_eq!(points, 2, "two charts");
+    assert!(
+        html.contains(&format!("{}", s.requests())),
+        "the request count"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_canary_page_charts_each_check_and_gives_the_verdict() {
+    let _cpu = CPU.read().await;
+    let stable = Server::start(Spec::default()).await;
+    let canary = Server::start(Spec::default()).await;
+    let cli = <loadgen::cli::Cli as clap::Parser>::try_parse_from([
+        "loadgen",
+        "canary",
+        "--stable",
+        &stable.url("/"),
+        "--canary",
+        &canary.url("/"),
+        "--steps",
+        "50",
+        "--step-duration",
+        "1s",
+        "--check-every",
+        "250ms",
+        "--gate",
+        "error_rate<1%",
+        "--rate",
+        "200",
+        "-c",
+        "4",
+        "--min-requests",
+        "5",
+        "--verify",
+        "0s",
+    ])
+    .unwrap();
+    let Some(loadgen::cli::Command::Canary(args)) = cli.command else {
+        panic!("canary");
+    };
+    let plan = loadgen::canary::CanaryPlan::try_from(args).unwrap();
+    let result = plan.run().await.unwrap();
+    assert!(result.checks.len() >= 3, "{:?}", result.checks);
+    let html = loadgen::html_report::render(&loadgen::canary::html_page(&result));
+    assert_self_contained(&html);
+    assert!(html.contains("Promoted: every step held its gates."));
+    assert!(html.contains("Canary error rate at each check"));
+    assert!(html.contains(&format!(
+        "<td class=\"num\">{}</td>",
+        result.steps[0].canary_requests
+    )));
+}
