@@ -291,6 +291,10 @@ pub fn hey_page(r: &Report) -> Page {
             })
             .collect(),
     }];
+    // What changed during the run, and what was judged, before the details.
+    let (markers, split_table) = split_parts(&r.split_events);
+    tables.extend(split_table);
+    tables.extend(gates_table(r));
     tables.push(Table {
         title: "Latency percentiles".into(),
         columns: ["percentile", "ms"].map(String::from).to_vec(),
@@ -324,28 +328,6 @@ pub fn hey_page(r: &Report) -> Page {
             .to_vec(),
         rows: status,
     });
-    if !r.slo.is_empty() {
-        tables.push(Table {
-            title: "SLO gates".into(),
-            columns: ["gate", "actual", "threshold", "verdict"]
-                .map(String::from)
-                .to_vec(),
-            rows: r
-                .slo
-                .iter()
-                .map(|o| {
-                    vec![
-                        Cell::text(&o.gate),
-                        Cell::num(format!("{:.4}", o.actual)),
-                        Cell::num(format!("{:.4}", o.threshold)),
-                        Cell::verdict(o.held, if o.held { "held" } else { "BROKE" }),
-                    ]
-                })
-                .collect(),
-        });
-    }
-    let (markers, split_table) = split_parts(&r.split_events);
-    tables.extend(split_table);
     Page {
         title: "loadgen report".into(),
         subtitle: format!(
@@ -376,6 +358,31 @@ pub fn hey_page(r: &Report) -> Page {
         histogram: histogram_bars(lat),
         tables,
     }
+}
+
+/// The SLO gates and their verdicts, when the run had any.
+fn gates_table(r: &Report) -> Option<Table> {
+    if r.slo.is_empty() {
+        return None;
+    }
+    Some(Table {
+        title: "SLO gates".into(),
+        columns: ["gate", "actual", "threshold", "verdict"]
+            .map(String::from)
+            .to_vec(),
+        rows: r
+            .slo
+            .iter()
+            .map(|o| {
+                vec![
+                    Cell::text(&o.gate),
+                    Cell::num(format!("{:.4}", o.actual)),
+                    Cell::num(format!("{:.4}", o.threshold)),
+                    Cell::verdict(o.held, if o.held { "held" } else { "BROKE" }),
+                ]
+            })
+            .collect(),
+    })
 }
 
 /// The page as one self-contained HTML document.
