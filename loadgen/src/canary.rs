@@ -423,8 +423,18 @@ pub fn render_text(result: &CanaryResult) -> String {
 /// time, each step's start marked, the steps and their gates.
 pub fn html_page(result: &CanaryResult) -> crate::html_report::Page {
     use crate::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
-    let t: Vec<f64> = result.checks.iter().map(|c| c.at_secs).collect();
-    let col = |f: fn(&Check) -> f64| result.checks.iter().map(|c| Some(f(c))).collect();
+    // Each step is judged on its own traffic: its line starts afresh (a gap between steps).
+    let mut t = Vec::new();
+    let mut rows: Vec<Option<&Check>> = Vec::new();
+    for (i, c) in result.checks.iter().enumerate() {
+        if i > 0 && result.checks[i - 1].step != c.step {
+            t.push(result.checks[i - 1].at_secs);
+            rows.push(None);
+        }
+        t.push(c.at_secs);
+        rows.push(Some(c));
+    }
+    let col = |f: fn(&Check) -> f64| rows.iter().map(|c| c.map(f)).collect();
     let charts = if result.checks.is_empty() {
         Vec::new()
     } else {
@@ -527,9 +537,11 @@ pub fn html_page(result: &CanaryResult) -> crate::html_report::Page {
     Page {
         title: "loadgen canary report".into(),
         subtitle: format!(
-            "{} steps, {} checks",
+            "{} step{}, {} check{}",
             result.steps.len(),
-            result.checks.len()
+            if result.steps.len() == 1 { "" } else { "s" },
+            result.checks.len(),
+            if result.checks.len() == 1 { "" } else { "s" },
         ),
         stats: vec![
             (

@@ -130,6 +130,10 @@ pub struct StepReport {
     pub phase_in_force: Option<serde_json::Value>,
     pub load: Load,
     pub report: Option<JourneyReport>,
+    /// The phase document the step applied, as the timeline gives it (for the HTML report; the
+    /// JSON has the server's answer, `phase_in_force`).
+    #[serde(skip)]
+    pub phase: Option<String>,
     /// Changes of the split made during this step (`--control`, or the step's own `split`
     /// when a live split is on), timed from the start of the timeline; absent if none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -428,6 +432,7 @@ pub async fn run_live(
             load: step.load,
             report,
             split_events: Vec::new(),
+            phase: step.phase,
         };
         on_step(i, &r);
         out.push(r);
@@ -508,12 +513,13 @@ pub fn html_page(steps: &[StepReport]) -> crate::html_report::Page {
             label: format!("step {}: {}", i + 1, s.name),
         });
         events.extend(s.split_events.iter().cloned());
+        // The step's own phase document, on one line, as the timeline wrote it.
         let phase = s
-            .phase_in_force
+            .phase
             .as_ref()
             .map(|p| {
-                let text = p.to_string();
-                match text.char_indices().nth(80) {
+                let text = p.split_whitespace().collect::<Vec<_>>().join(" ");
+                match text.char_indices().nth(100) {
                     Some((cut, _)) => format!("{}…", &text[..cut]),
                     None => text,
                 }

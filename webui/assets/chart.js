@@ -194,13 +194,23 @@
     }
 
     series.forEach(function (sr, i) {
-      var d = '', pen = false;
+      var d = '', pen = false, run = [];
+      // A value with no neighbour draws no line: show it as a small ring of the series' colour.
+      var ring = function () {
+        if (run.length === 1) {
+          svg.appendChild(s('circle', { class: 'line', 'data-i': i % PALETTE.length,
+            cx: run[0][0], cy: run[0][1], r: 2.5 }));
+        }
+        run = [];
+      };
       for (var k = 0; k < t.length; k++) {
         var v = sr.values[k];
-        if (v === null || v === undefined || !isFinite(v) || t[k] < from) { pen = false; continue; }
+        if (v === null || v === undefined || !isFinite(v) || t[k] < from) { pen = false; ring(); continue; }
         d += (pen ? 'L' : 'M') + x(t[k]).toFixed(1) + ' ' + y(v).toFixed(1);
+        run.push([x(t[k]).toFixed(1), y(v).toFixed(1)]);
         pen = true;
       }
+      ring();
       if (d) svg.appendChild(s('path', { class: 'line', 'data-i': i % PALETTE.length, d: d }));
     });
     container.appendChild(svg);
