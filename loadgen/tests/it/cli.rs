@@ -294,6 +294,24 @@ fn bad_input_is_a_clear_usage_error() {
         err(&["-D", "/nonexistent/body", URL]),
         PlanError::BodyFile { .. }
     ));
+    // Whoever reaches --control moves the traffic: loopback only, in hey mode and timelines.
+    let run_err = |args: &[&str]| HeyRun::try_from(parse(args).hey).unwrap_err();
+    let e = run_err(&["--control", "0.0.0.0:8090", URL]);
+    assert!(matches!(e, PlanError::ControlNotLoopback(_)), "{e}");
+    assert!(e.to_string().contains("give a loopback address"), "{e}");
+    assert!(HeyRun::try_from(parse(&["--control", "[::1]:8090", URL]).hey).is_ok());
+    let scenario = [
+        "loadgen",
+        "scenario",
+        "run",
+        "t.toml",
+        "--host",
+        URL,
+        "--control",
+    ];
+    let e = Cli::try_parse_from(scenario.iter().copied().chain(["10.0.0.1:8090"])).unwrap_err();
+    assert!(e.to_string().contains("give a loopback address"), "{e}");
+    assert!(Cli::try_parse_from(scenario.iter().copied().chain(["127.0.0.1:8090"])).is_ok());
     for (args, flag) in [
         (&["-c", "100001", URL][..], "-c"),
         (&["--rate", "1e-300", URL], "--rate"),
