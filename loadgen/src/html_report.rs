@@ -561,7 +561,10 @@ mod tests {
         let html = render(&page);
         assert!(!html.contains("<img"), "{html}");
         assert!(html.contains("t &lt;script&gt;"));
-        assert!(html.contains("default-src 'none'"));
+        assert!(
+            html.contains("default-src &#39;none&#39;"),
+            "the policy, attribute-escaped"
+        );
         assert!(!html.contains("src=\"http"), "no external script or image");
         assert!(
             !html.contains("href=\"http"),
