@@ -25,7 +25,9 @@ pub const MAX_BODY: usize = 16 * 1024;
 
 /// Answers `GET` or `POST /split` for `split`: the status and the JSON body to send.
 /// `GET`: `{"weights": {...}, "events": [...]}`. `POST` with `{"NAME": WEIGHT, ...}`: the new
-/// weights and the event, or 400 with `{"error": "..."}`. Other methods: 405.
+/// weights and the event, or 400 with `{"error": "..."}`. Other methods: 405. The event's
+/// request counts are those reported so far: each worker reports its picks at its first pick
+/// after a change, so they fill in a moment later (`GET` shows them) and are exact at the end.
 pub fn handle_split(split: &LiveSplit, method: &Method, body: &[u8]) -> (StatusCode, Value) {
     let weights = |s: &LiveSplit| -> BTreeMap<String, u32> { s.weights().into_iter().collect() };
     if method == Method::GET {

@@ -318,6 +318,10 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
     } else {
         writeln!(out, "\nSummary per step:")?;
         scenario::summary(&mut out, &reports)?;
+        for step in reports.iter().filter(|s| !s.split_events.is_empty()) {
+            write!(out, "\nStep {:?}:", step.name)?;
+            render::split_events(&mut out, &step.split_events)?;
+        }
     }
     let interrupted = reports
         .iter()

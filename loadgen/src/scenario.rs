@@ -144,11 +144,14 @@ pub struct StepReport {
 /// with the first step's weights.
 pub fn live_split(steps: &[PlannedStep]) -> Option<LiveSplit> {
     let first = steps.first()?;
+    // In the scale steps set them in, so the first step's own split is no change.
+    let weights = step_weights(&first.targets);
     Some(LiveSplit::new(
         &first
             .targets
             .iter()
-            .map(|t| (t.target.name.clone(), t.weight))
+            .zip(weights)
+            .map(|(t, w)| (t.target.name.clone(), w))
             .collect::<Vec<_>>(),
     ))
 }

@@ -282,10 +282,9 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     canary.stop().await;
 
     let step = &reports[0];
-    // The step's own split (50/50 in thousandths of a percent, shown as percentages) is the
-    // first event, the rollback the second.
-    assert_eq!(step.split_events.len(), 2, "{:?}", step.split_events);
-    let e = &step.split_events[1];
+    // The step's own split is where the live split starts: the rollback is the one event.
+    assert_eq!(step.split_events.len(), 1, "{:?}", step.split_events);
+    let e = &step.split_events[0];
     assert_eq!(e.weights_before["canary"], 50);
     assert_eq!(e.weights_after["canary"], 0);
     let (served_good, served_canary) = (value(&mg, STARTUPS), value(&mc, STARTUPS));
