@@ -304,3 +304,59 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     );
     assert!(html.contains("\"t_secs\""));
 }
+
+/// The binary's `--control`: it says where to send the change, serves it while the run goes
+/// on, and the summary prints the change with its counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_control_and_prints_the_change() {
+    use tokio::io::AsyncBufReadExt;
+    let _cpu = CPU.read().await;
+    let (good, next) = (Mock::start(None).await, Mock::start(None).await);
+    // A free loopback port for --control (bound, then released for the binary to take).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args([
+            "--target",
+            &format!("good={}/startup", good.url()),
+            "--target",
+            &format!("next={}/startup", next.url()),
+            "-z",
+            "3s",
+            "-c",
+            "2",
+            "-q",
+            "50",
+            "--control",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = stderr.next_line().await.unwrap().unwrap();
+    let url = format!("http://127.0.0.1:{port}/split");
+    assert!(line.contains(&url), "{line}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (status, body) = call("POST", &url, r#"{"good": 100}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let served = value(&next.metrics().await, STARTUPS);
+    good.stop().await;
+    next.stop().await;
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("at ") && l.contains("next 1 -> 0"))
+        .unwrap_or_else(|| panic!("no split change line in\n{text}"));
+    // The canary's own counter is the line's "before" count for it, and nothing came after.
+    assert!(
+        line.contains(&format!("next {served}; after:")) && line.ends_with("next 0"),
+        "{line} (next served {served})"
+    );
+}
