@@ -28,7 +28,8 @@ pub enum Error {
     Encode(#[from] serde_json::Error),
 }
 
-/// Where a run's live output goes.
+/// What a run is connected to while it runs: where its live output goes, the split that can
+/// change under it, and whether to record it second by second.
 #[derive(Default)]
 pub struct Sinks {
     /// Receives hey's CSV rows as they happen (`-o csv`), header first.

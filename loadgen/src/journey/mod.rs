@@ -29,7 +29,8 @@ use crate::series::Sampler;
 /// How long requests in flight may finish after a Ctrl-C before they are abandoned.
 pub use crate::stop::INTERRUPT_GRACE;
 
-/// Where a run's live output goes.
+/// What a run is connected to while it runs: live output, metrics, a changeable split, and
+/// whether to record it second by second.
 #[derive(Default)]
 pub struct Live {
     /// Receives the stats table every `interval`.
