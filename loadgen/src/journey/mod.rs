@@ -3,13 +3,15 @@
 //! Prometheus metrics, in memory that does not grow with the run's length.
 //!
 //! `spec` reads journey files, `plan` is the checked run (`cli::journey` makes it from the
-//! flags), `user` is one simulated user, `stats` the shared recorder, `report` what comes out.
+//! flags), `user` is one simulated user, `swarm` keeps the users at a (changeable) count,
+//! `stats` the shared recorder, `report` what comes out.
 //! [`run`] is what the runner, `scenario run` and the tests call.
 
 pub mod plan;
 pub mod report;
 pub mod spec;
 pub mod stats;
+pub mod swarm;
 pub mod user;
 
 use std::io::Write;
@@ -22,6 +24,7 @@ use crate::client_metrics::{ClientMetrics, MetricsError};
 use crate::journey::plan::RunPlan;
 use crate::journey::report::JourneyReport;
 use crate::journey::stats::Recorder;
+use crate::journey::swarm::{Swarm, Target};
 use crate::journey::user::Ctx;
 use crate::live_split::LiveSplit;
 use crate::series::Sampler;
@@ -56,8 +59,29 @@ pub enum RunError {
 /// On shutdown, users stop starting requests and those in flight get `INTERRUPT_GRACE`.
 pub async fn run(
     plan: RunPlan,
+    live: Live,
+    shutdown: impl Future<Output = ()>,
+) -> Result<JourneyReport, RunError> {
+    run_with(plan, live, shutdown, |_| {}).await
+}
+
+/// What a controlled run hands its controller (`--web`) as it starts.
+#[derive(Clone)]
+pub struct Handle {
+    pub swarm: Swarm,
+    pub recorder: Arc<Recorder>,
+    pub names: Arc<[String]>,
+    /// The run's live split, when it has several targets and was given one.
+    pub split: Option<LiveSplit>,
+}
+
+/// [`run`], handing `on_start` the swarm and the recorder, to change the users and read or reset
+/// the stats while the run goes on. The page's "stop" is `shutdown`.
+pub async fn run_with(
+    plan: RunPlan,
     mut live: Live,
     shutdown: impl Future<Output = ()>,
+    on_start: impl FnOnce(Handle),
 ) -> Result<JourneyReport, RunError> {
     let journey = plan.journey.clone();
     let names: Vec<String> = plan.targets.iter().map(|t| t.target.name.clone()).collect();
@@ -83,17 +107,20 @@ pub async fn run(
     if let Some(s) = &split {
         s.started(start);
     }
-    let ctx = Arc::new(Ctx::new(plan, recorder.clone(), start, split.clone()));
-    let tasks: Vec<_> = (0..users)
-        .map(|id| tokio::spawn(user::run(ctx.clone(), id)))
-        .collect();
-    let mut joined = Box::pin(async move {
-        let mut abandoned = 0;
-        for t in tasks {
-            abandoned += t.await?;
-        }
-        Ok::<_, RunError>(abandoned)
+    let target = Target {
+        users,
+        spawn_rate: plan.spawn_rate,
+    };
+    let ctx = Ctx::new(plan, recorder.clone(), start, split.clone());
+    let (swarm, joined) = Swarm::start(Arc::new(ctx), target);
+    let ctx = swarm.ctx().clone();
+    on_start(Handle {
+        swarm,
+        recorder: recorder.clone(),
+        names: names.clone().into(),
+        split: split.clone(),
     });
+    let mut joined = Box::pin(async move { Ok::<_, RunError>(joined.await??) });
 
     let ticker = spawn_ticker(
         &mut live,
@@ -135,38 +162,56 @@ pub async fn run(
     if let Some(t) = ticker {
         t.abort();
     }
-    let elapsed = start.elapsed().as_secs_f64();
-    let slots = recorder.snapshot();
+    let elapsed = recorder.since().unwrap_or(start).elapsed().as_secs_f64();
     let series = match sampler {
         Some((task, sampler)) => {
             task.abort();
             let mut s = sampler.lock().unwrap_or_else(|p| p.into_inner());
-            std::mem::take(&mut *s).finish(elapsed, &merged(&slots))
+            std::mem::take(&mut *s).finish(elapsed, &merged(&recorder.snapshot()))
         }
         None => Vec::new(),
     };
-    let (endpoints, total) = report::build(&journey, &names, &slots, None, elapsed);
+    Ok(JourneyReport {
+        interrupted,
+        abandoned,
+        // Every user has ended and handed in its counts: the events' counts are exact.
+        split_events: split.map(|s| s.events()).unwrap_or_default(),
+        series,
+        ..final_report(&journey, &names, &recorder, elapsed, users)
+    })
+}
+
+/// The report of what `recorder` holds, over `elapsed` seconds: the run's end, and `--web`'s
+/// downloads. Not interrupted, nothing abandoned, no split events: the caller sets those.
+pub fn final_report(
+    journey: &spec::Journey,
+    names: &[String],
+    recorder: &Recorder,
+    elapsed: f64,
+    users: usize,
+) -> JourneyReport {
+    let slots = recorder.snapshot();
+    let (endpoints, total) = report::build(journey, names, &slots, None, elapsed);
     let tasks = journey
         .tasks
         .iter()
         .zip(recorder.tasks())
         .map(|(t, n)| (t.name.clone(), n))
         .collect();
-    Ok(JourneyReport {
+    JourneyReport {
         schema_version: report::SCHEMA_VERSION,
         duration_secs: elapsed,
         users,
-        interrupted,
-        abandoned,
+        interrupted: false,
+        abandoned: 0,
         tasks,
         endpoints,
         total,
         peak_rss_kib: crate::report::peak_rss_kib(),
-        // Every user has ended and handed in its counts: the events' counts are exact.
-        split_events: split.map(|s| s.events()).unwrap_or_default(),
-        series,
+        split_events: Vec::new(),
+        series: Vec::new(),
         latency: Some(merged(&slots).latency),
-    })
+    }
 }
 
 /// Every slot's record in one.

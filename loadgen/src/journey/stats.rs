@@ -9,6 +9,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use tokio::time::Instant;
+
 use crate::client_metrics::EndpointMetrics;
 use crate::failure::{ErrorKind, Failure};
 use crate::stats::Stats;
@@ -23,6 +25,8 @@ struct Slot {
 pub struct Recorder {
     slots: Vec<Slot>,
     tasks: Vec<AtomicU64>,
+    /// When the stats were last reset, if ever: the report's rates count from there.
+    reset_at: Mutex<Option<Instant>>,
 }
 
 impl Recorder {
@@ -37,6 +41,7 @@ impl Recorder {
                 })
                 .collect(),
             tasks: (0..tasks).map(|_| AtomicU64::new(0)).collect(),
+            reset_at: Mutex::new(None),
         }
     }
 
@@ -71,6 +76,23 @@ impl Recorder {
             .iter()
             .map(|s| s.stats.lock().unwrap_or_else(|p| p.into_inner()).clone())
             .collect()
+    }
+
+    /// Forgets everything recorded so far (`--web`'s "reset stats"); client-side Prometheus
+    /// counters are cumulative and stay as they are.
+    pub fn reset(&self) {
+        for s in &self.slots {
+            *s.stats.lock().unwrap_or_else(|p| p.into_inner()) = Stats::default();
+        }
+        for t in &self.tasks {
+            t.store(0, Ordering::Relaxed);
+        }
+        *self.reset_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    /// When the stats were last reset, if they were.
+    pub fn since(&self) -> Option<Instant> {
+        *self.reset_at.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn tasks(&self) -> Vec<u64> {

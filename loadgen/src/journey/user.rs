@@ -29,7 +29,7 @@ pub struct Ctx {
     pub start: Instant,
     /// Task tickets handed out, for `--tasks`.
     pub tickets: AtomicU64,
-    /// Set at the deadline or on shutdown: start nothing new.
+    /// Set at the deadline or on shutdown: the swarm stops every user and starts no more.
     pub stop: watch::Sender<bool>,
     /// Set when the grace period after a stop ran out: abandon requests in flight.
     pub cancel: watch::Sender<bool>,
@@ -99,15 +99,12 @@ async fn sleep_or_stop(until: Instant, stop: &mut watch::Receiver<bool>) -> bool
     }
 }
 
-/// Runs user `id` until the run stops; returns 1 if it abandoned a request in flight.
-pub async fn run(ctx: Arc<Ctx>, id: usize) -> u64 {
-    let mut stop = ctx.stop.subscribe();
+/// Runs user `id` from now until `stop` (its own flag: the swarm sets it when there are too
+/// many users, and for every user when the run stops) or the run's task budget is spent;
+/// returns 1 if it abandoned a request in flight.
+pub async fn run(ctx: Arc<Ctx>, id: usize, mut stop: watch::Receiver<bool>) -> u64 {
     let mut cancel = ctx.cancel.subscribe();
     let plan = &ctx.plan;
-    let spawn_at = ctx.start + Duration::from_secs_f64(id as f64 / plan.spawn_rate);
-    if !sleep_or_stop(spawn_at, &mut stop).await {
-        return 0;
-    }
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let user = HeaderValue::from_str(&format!("user{id}@loadgen.example"))
         .expect("digits and ascii are a valid header value");
