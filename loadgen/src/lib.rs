@@ -23,7 +23,8 @@
 //!    `GET`/`POST /split` on a running load), `journey` (simulated
 //!    users), `phase_cmd` (the mock-server's admin API), `scenario` (timelines), `canary`
 //!    (step-wise rollout), `slo_cmd`, `rehearse` (an incident played against a real
-//!    Prometheus, alert expectations judged).
+//!    Prometheus, alert expectations judged), `web` (`journey --web`: Locust's swarm page and
+//!    its JSON API over a controlled journey run).
 //! 4. `cli`: the only clap code; turns what was typed into the checked plans below
 //!    (`HeyArgs` -> `Plan` + `HeyRun`, `CanaryArgs` -> `CanaryPlan`, ...). Nothing below reads
 //!    a flag or imports `cli`.
@@ -61,6 +62,7 @@ pub mod slo_cmd;
 pub mod stats;
 pub mod stop;
 pub mod tls;
+pub mod web;
 pub mod weighted;
 pub mod worker;
 

@@ -19,6 +19,7 @@ use crate::live_split::LiveSplit;
 use crate::load::Sinks;
 use crate::report::Report;
 use crate::scenario::{self, ScenarioOptions};
+use crate::web::{self, WebOptions};
 use crate::{canary, control, exit, html_report, merge, phase_cmd, rehearse, render, slo_cmd};
 
 mod signals;
@@ -215,6 +216,9 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
         }
     };
     let rt = runtime(None)?;
+    if let Some(opts) = plan.web {
+        return rt.block_on(swarm_page(plan, opts));
+    }
     let report = rt.block_on(async {
         let metrics = metrics(plan.metrics_addr).await?;
         let live = Live {
@@ -226,29 +230,77 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
         };
         anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
     })?;
-    let mut out = std::io::stdout().lock();
-    match plan.output {
-        ReportFormat::Text => journey_report::text(&mut out, &report)?,
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        ReportFormat::Csv => journey_report::csv(&mut out, &report)?,
-    }
-    out.flush()?;
-    if let Some(path) = &plan.html {
-        write_html(path, &journey_report::html_page(&report))?;
-    }
-    if let Some(path) = &plan.csv {
-        let mut f = std::fs::File::create(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        journey_report::csv(&mut f, &report)?;
-    }
+    print_journey(&plan, &report)?;
     Ok(if report.interrupted {
         interrupted()
     } else {
         exit::OK
     })
+}
+
+/// `journey --web`: serves the page until Ctrl-C, then prints the last run's report as the
+/// headless run would (130 if Ctrl-C cut a run short, 0 otherwise).
+async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> {
+    let metrics = metrics(plan.metrics_addr).await?;
+    let listener = match tokio::net::TcpListener::bind(opts.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "loadgen journey: cannot listen on {} for --web: {e}",
+                opts.addr
+            );
+            return Ok(exit::UNAVAILABLE);
+        }
+    };
+    let page = web::Web::new(plan.run.clone(), plan.journey_arg.clone(), metrics);
+    eprintln!(
+        "loadgen: the swarm page is on http://{}/",
+        listener.local_addr()?
+    );
+    if opts.autostart {
+        page.swarm(web::SwarmForm::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("--autostart: {e}"))?;
+    }
+    let server = tokio::spawn(web::serve(page.clone(), listener, ctrl_c()));
+    let _ = server.await;
+    let running = page.status() != web::Status::Stopped && page.status() != web::Status::Ready;
+    if running {
+        let _ = page.stop();
+        // The run's own drain: at most the grace, then the run records its end.
+        let deadline = tokio::time::Instant::now() + journey::INTERRUPT_GRACE * 3;
+        while page.status() != web::Status::Stopped && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    if let Some(mut report) = page.report() {
+        report.interrupted |= running;
+        print_journey(&plan, &report)?;
+    }
+    Ok(if running { interrupted() } else { exit::OK })
+}
+
+/// The final report on stdout in `--output`'s format, and to `--csv`'s file.
+fn print_journey(plan: &JourneyPlan, report: &journey_report::JourneyReport) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match plan.output {
+        ReportFormat::Text => journey_report::text(&mut out, report)?,
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Csv => journey_report::csv(&mut out, report)?,
+    }
+    out.flush()?;
+    if let Some(path) = &plan.html {
+        write_html(path, &journey_report::html_page(report))?;
+    }
+    if let Some(path) = &plan.csv {
+        let mut f = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        journey_report::csv(&mut f, report)?;
+    }
+    Ok(())
 }
 
 fn phase(args: PhaseArgs) -> anyhow::Result<i32> {

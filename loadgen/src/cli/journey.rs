@@ -15,6 +15,7 @@ use crate::journey::plan::{
 };
 use crate::journey::spec::{Journey, Wait};
 use crate::plan::out_of_range;
+use crate::web::WebOptions;
 
 /// How the final report is printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,7 +32,7 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Args)]
 pub struct JourneyArgs {
     /// Base URL of the service (e.g. http://mockserver-service.movie-guru.svc.cluster.local).
-    #[arg(long, required_unless_present = "targets")]
+    #[arg(long, required_unless_present_any = ["targets", "web"])]
     pub host: Option<String>,
     /// A named target, NAME=URL, repeatable, instead of --host; tasks are split by --split.
     #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_pair, conflicts_with = "host")]
@@ -82,6 +83,14 @@ pub struct JourneyArgs {
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
+    /// Serve Locust's swarm page (start form, live charts, users up and down, downloads) and
+    /// its JSON API on this address, default 127.0.0.1:8089; runs until Ctrl-C. Without
+    /// --autostart the page waits for its form.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
+    pub web: Option<SocketAddr>,
+    /// With --web: start the run at once, as the flags say, instead of waiting for the form.
+    #[arg(long, requires = "web")]
+    pub autostart: bool,
 }
 
 /// The whole command: the run plus where its output goes.
@@ -93,6 +102,10 @@ pub struct JourneyPlan {
     pub output: ReportFormat,
     pub csv: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// `--web`: the page's address and whether it starts at once.
+    pub web: Option<WebOptions>,
+    /// The `--journey` as given, for the page's form.
+    pub journey_arg: String,
 }
 
 impl TryFrom<JourneyArgs> for JourneyPlan {
@@ -100,11 +113,23 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
 
     fn try_from(a: JourneyArgs) -> Result<JourneyPlan, JourneyPlanError> {
         let journey = Journey::load(&a.journey)?;
+        // With --web and no host, the page's form names it (`targets` is empty until then).
         let named = match &a.host {
             Some(h) => vec![("default".to_owned(), h.clone())],
             None => a.targets.clone(),
         };
-        let targets = targets(&named, &a.splits)?;
+        if a.autostart && named.is_empty() {
+            return Err(out_of_range(
+                "--autostart",
+                "given with --host or --target (there is nothing to start)",
+                "no host",
+            ));
+        }
+        let targets = if named.is_empty() {
+            Vec::new()
+        } else {
+            targets(&named, &a.splits)?
+        };
         if !(1..=MAX_USERS).contains(&a.users) {
             return Err(out_of_range("--users", "between 1 and 100000", a.users));
         }
@@ -168,6 +193,11 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
             output: a.output,
             csv: a.csv,
             html: a.html,
+            web: a.web.map(|addr| WebOptions {
+                addr,
+                autostart: a.autostart,
+            }),
+            journey_arg: a.journey,
         })
     }
 }

@@ -1,0 +1,396 @@
+//! The swarm page's state: waiting for the form, a run going on (spawning or running), or the
+//! last run stopped; and what the page's buttons do to it (start, change users, stop, reset).
+//! Every run is `journey::run_with`, the headless run with a handle on its swarm, so the page
+//! drives the same engine and the same recorder.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
+
+use crate::client_metrics::ClientMetrics;
+use crate::journey::plan::{JourneyPlanError, MAX_RUN, MAX_USERS, RunPlan, targets};
+use crate::journey::report::JourneyReport;
+use crate::journey::spec::{Journey, SHIPPED};
+use crate::journey::swarm::Target;
+use crate::journey::{self, Handle, Live};
+use crate::web::live::Window;
+
+/// What the page was started with (`--web [ADDR]`, `--autostart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebOptions {
+    pub addr: std::net::SocketAddr,
+    pub autostart: bool,
+}
+
+/// The start form, as the page sends it (`POST /swarm`) and as `GET /stats` pre-fills it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmForm {
+    pub users: Option<usize>,
+    pub spawn_rate: Option<f64>,
+    /// Base URL; ignored (and shown read-only) when the run has several `--target`s.
+    pub host: Option<String>,
+    /// A duration such as `90s` or `7h`; empty for "until stopped".
+    pub run_time: Option<String>,
+    /// The command line's journey or a shipped one.
+    pub journey: Option<String>,
+}
+
+/// A request the page (or a script) got wrong; the message names the field.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FormError {
+    #[error("{field} must be {what}")]
+    Field {
+        field: &'static str,
+        what: &'static str,
+    },
+    #[error("host: {0}")]
+    Host(String),
+    #[error("journey: {0}")]
+    Journey(String),
+    #[error("nothing is running to {0}")]
+    NotRunning(&'static str),
+    #[error("a run is starting; try again in a moment")]
+    Starting,
+    #[error("the run could not start: {0}")]
+    Failed(String),
+}
+
+/// The state the page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// No run yet: the form waits (no `--host`, or no `--autostart`).
+    Ready,
+    Spawning,
+    Running,
+    Stopped,
+}
+
+/// One run started from the page, going on or ended.
+pub(crate) struct Run {
+    pub handle: Handle,
+    pub journey: Arc<Journey>,
+    pub form: SwarmForm,
+    stop: Arc<Notify>,
+    pub started: Instant,
+    /// Set when the run ended (stopped, run time over, or task budget spent).
+    pub ended: Option<(Instant, JourneyReport)>,
+}
+
+pub(crate) struct Inner {
+    pub run: Option<Run>,
+    /// A start is under way (between the form's check and the swarm's existence).
+    starting: bool,
+    pub window: Window,
+}
+
+/// The page's state, shared by its server and the runs it starts.
+pub struct Web {
+    base: RunPlan,
+    journey_arg: String,
+    metrics: Option<Arc<ClientMetrics>>,
+    inner: Mutex<Inner>,
+}
+
+impl Web {
+    /// `base` is the command line's plan (with no targets when `--host` was not given);
+    /// `journey_arg` the `--journey` it was loaded from.
+    pub fn new(
+        base: RunPlan,
+        journey_arg: String,
+        metrics: Option<Arc<ClientMetrics>>,
+    ) -> Arc<Web> {
+        Arc::new(Web {
+            base,
+            journey_arg,
+            metrics,
+            inner: Mutex::new(Inner {
+                run: None,
+                starting: false,
+                window: Window::default(),
+            }),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn base_journey(&self) -> Arc<Journey> {
+        self.base.journey.clone()
+    }
+
+    /// The targets' names and URLs, for the form (one target: its URL is the host).
+    pub fn targets(&self) -> Vec<(String, String, u32)> {
+        self.base
+            .targets
+            .iter()
+            .map(|t| (t.target.name.clone(), t.target.url.to_string(), t.weight))
+            .collect()
+    }
+
+    /// The form as the command line fills it.
+    pub fn defaults(&self) -> SwarmForm {
+        SwarmForm {
+            users: Some(self.base.users),
+            spawn_rate: Some(self.base.spawn_rate),
+            host: match self.base.targets.as_slice() {
+                [one] => Some(one.target.url.to_string()),
+                _ => None,
+            },
+            run_time: self
+                .base
+                .stop
+                .run_time
+                .map(|d| humantime::format_duration(d).to_string()),
+            journey: Some(self.journey_arg.clone()),
+        }
+    }
+
+    /// Journeys the form may name: the command line's, then the shipped ones.
+    pub fn journeys(&self) -> Vec<String> {
+        let mut names = vec![self.journey_arg.clone()];
+        names.extend(
+            SHIPPED
+                .iter()
+                .map(|(n, _)| (*n).to_owned())
+                .filter(|n| *n != self.journey_arg),
+        );
+        names
+    }
+
+    pub fn status(&self) -> Status {
+        status(&self.lock())
+    }
+
+    /// `POST /swarm`: while a run goes on, a new user count and spawn rate; otherwise a new run
+    /// from the form (fields left out keep the command line's values).
+    pub async fn swarm(self: &Arc<Self>, form: SwarmForm) -> Result<Status, FormError> {
+        let plan = {
+            let mut inner = self.lock();
+            if let Some(run) = inner.run.as_mut().filter(|r| r.ended.is_none()) {
+                let now = run.handle.swarm.target();
+                let users = form.users.unwrap_or(now.users);
+                if users > MAX_USERS {
+                    return Err(FormError::Field {
+                        field: "users",
+                        what: "between 0 and 100000",
+                    });
+                }
+                let spawn_rate = check_rate(form.spawn_rate.unwrap_or(now.spawn_rate))?;
+                run.handle.swarm.set(Target { users, spawn_rate });
+                run.form.users = Some(users);
+                run.form.spawn_rate = Some(spawn_rate);
+                return Ok(status(&inner));
+            }
+            if inner.starting {
+                return Err(FormError::Starting);
+            }
+            let plan = self.plan(form)?;
+            inner.starting = true;
+            plan
+        };
+        let run = self.spawn(plan.0, plan.1).await;
+        let mut inner = self.lock();
+        inner.starting = false;
+        let run = run?;
+        inner.window = Window::default();
+        inner.run = Some(run);
+        Ok(status(&inner))
+    }
+
+    /// `POST /stop`: users stop starting tasks; requests in flight get the usual grace.
+    pub fn stop(&self) -> Result<(), FormError> {
+        let inner = self.lock();
+        match inner.run.as_ref().filter(|r| r.ended.is_none()) {
+            Some(run) => {
+                run.stop.notify_one();
+                Ok(())
+            }
+            None => Err(FormError::NotRunning("stop")),
+        }
+    }
+
+    /// `POST /reset`: the statistics start again from zero; the users carry on.
+    pub fn reset(&self) -> Result<(), FormError> {
+        let mut inner = self.lock();
+        let Some(run) = inner.run.as_ref() else {
+            return Err(FormError::NotRunning("reset"));
+        };
+        run.handle.recorder.reset();
+        inner.window = Window::default();
+        Ok(())
+    }
+
+    /// The report of the current or last run as it stands: the downloads.
+    pub fn report(&self) -> Option<JourneyReport> {
+        let inner = self.lock();
+        let run = inner.run.as_ref()?;
+        if let Some((_, r)) = &run.ended {
+            return Some(r.clone());
+        }
+        let since = run.handle.recorder.since().unwrap_or(run.started);
+        Some(journey::final_report(
+            &run.journey,
+            &run.handle.names,
+            &run.handle.recorder,
+            since.elapsed().as_secs_f64(),
+            run.handle.swarm.users(),
+            false,
+            0,
+        ))
+    }
+
+    /// Checks the form against the command line's plan.
+    pub fn plan(&self, form: SwarmForm) -> Result<(RunPlan, SwarmForm), FormError> {
+        let d = self.defaults();
+        let users = form.users.or(d.users).unwrap_or(1);
+        if !(1..=MAX_USERS).contains(&users) {
+            return Err(FormError::Field {
+                field: "users",
+                what: "between 1 and 100000",
+            });
+        }
+        let spawn_rate = check_rate(form.spawn_rate.or(d.spawn_rate).unwrap_or(1.0))?;
+        let run_time = match form.run_time.as_deref().map(str::trim) {
+            None => self.base.stop.run_time,
+            Some("") => None,
+            Some(s) => match humantime::parse_duration(s) {
+                Ok(t) if !t.is_zero() && t <= MAX_RUN => Some(t),
+                _ => {
+                    return Err(FormError::Field {
+                        field: "run_time",
+                        what: "a duration such as 90s, 10m or 7h (at most 365 days), or empty",
+                    });
+                }
+            },
+        };
+        let journey_name = form.journey.clone().unwrap_or(self.journey_arg.clone());
+        let journey = if journey_name == self.journey_arg {
+            self.base.journey.clone()
+        } else if SHIPPED.iter().any(|(n, _)| *n == journey_name) {
+            Arc::new(Journey::load(&journey_name).map_err(|e| FormError::Journey(e.to_string()))?)
+        } else {
+            // A page reachable by others must not open server-side files by name.
+            return Err(FormError::Journey(format!(
+                "{journey_name:?} is not one of {}",
+                self.journeys().join(", ")
+            )));
+        };
+        let mut plan = self.base.clone();
+        if plan.targets.len() <= 1 {
+            let host = form.host.clone().or(d.host).unwrap_or_default();
+            let host = host.trim();
+            if host.is_empty() {
+                return Err(FormError::Host("give the base URL to load".into()));
+            }
+            plan.targets = targets(&[("default".to_owned(), host.to_owned())], &[])
+                .map_err(|e: JourneyPlanError| FormError::Host(e.to_string()))?;
+        }
+        plan.journey = journey;
+        plan.users = users;
+        plan.spawn_rate = spawn_rate;
+        plan.stop.run_time = run_time;
+        let form = SwarmForm {
+            users: Some(users),
+            spawn_rate: Some(spawn_rate),
+            host: (plan.targets.len() == 1).then(|| plan.targets[0].target.url.to_string()),
+            run_time: run_time.map(|d| humantime::format_duration(d).to_string()),
+            journey: Some(journey_name),
+        };
+        Ok((plan, form))
+    }
+
+    /// Starts `plan` on its own task and answers once its swarm exists.
+    async fn spawn(self: &Arc<Self>, plan: RunPlan, form: SwarmForm) -> Result<Run, FormError> {
+        let stop = Arc::new(Notify::new());
+        let journey = plan.journey.clone();
+        let (tx, rx) = oneshot::channel();
+        let live = Live {
+            sink: None,
+            interval: None,
+            metrics: self.metrics.clone(),
+        };
+        let me = self.clone();
+        let stopped = stop.clone();
+        let started = Instant::now();
+        let task = tokio::spawn(async move {
+            let result = journey::run_with(plan, live, stopped.notified(), |h| {
+                let _ = tx.send(h);
+            })
+            .await;
+            let mut inner = me.lock();
+            let Some(run) = inner.run.as_mut().filter(|r| r.started == started) else {
+                return result.map(drop);
+            };
+            let report = match result {
+                Ok(report) => report,
+                Err(e) => {
+                    eprintln!("loadgen journey --web: the run failed: {e}");
+                    journey::final_report(
+                        &run.journey,
+                        &run.handle.names,
+                        &run.handle.recorder,
+                        started.elapsed().as_secs_f64(),
+                        0,
+                        true,
+                        0,
+                    )
+                }
+            };
+            run.ended = Some((Instant::now(), report));
+            Ok(())
+        });
+        match rx.await {
+            Ok(handle) => Ok(Run {
+                handle,
+                journey,
+                form,
+                stop,
+                started,
+                ended: None,
+            }),
+            // The run failed before its users started (client metrics could not register).
+            Err(_) => Err(FormError::Failed(match task.await {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the run ended before it started".to_owned(),
+            })),
+        }
+    }
+}
+
+fn check_rate(rate: f64) -> Result<f64, FormError> {
+    if rate.is_finite() && (0.001..=1e6).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(FormError::Field {
+            field: "spawn_rate",
+            what: "between 0.001 and 1000000 users/s",
+        })
+    }
+}
+
+pub(crate) fn status(inner: &Inner) -> Status {
+    match &inner.run {
+        None => Status::Ready,
+        Some(r) if r.ended.is_some() => Status::Stopped,
+        Some(r) => {
+            if r.handle.swarm.users() == r.handle.swarm.target().users {
+                Status::Running
+            } else {
+                Status::Spawning
+            }
+        }
+    }
+}
+
+/// How long the run has gone on (to its end, if it ended), from the last reset if any.
+pub(crate) fn elapsed(run: &Run) -> Duration {
+    let since = run.handle.recorder.since().unwrap_or(run.started);
+    let until = run.ended.as_ref().map_or_else(Instant::now, |(at, _)| *at);
+    until.saturating_duration_since(since)
+}

@@ -1,0 +1,277 @@
+//! `GET /stats`: the document the swarm page polls. Counts and latency figures are cumulative
+//! (since the start or the last reset), rates and the p50/p95/p99 of the charts are those since
+//! the previous poll, as Locust's "current" figures are. The recorder is only read here, when a
+//! page asks: with no page open the run does no work for it.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::journey::report::{self, EndpointReport};
+use crate::stats::Stats;
+use crate::web::control::{self, Status, SwarmForm, Web};
+
+/// Polls closer together than this reuse the last rates (two tabs must not halve the window).
+const MIN_WINDOW: Duration = Duration::from_millis(800);
+/// How many recent error records the page keeps.
+const RECENT: usize = 50;
+
+/// What the previous poll saw, and the figures derived from it.
+#[derive(Default)]
+pub struct Window {
+    prev: Option<(Instant, Vec<Stats>)>,
+    current: Current,
+    recent: VecDeque<RecentErrors>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct Current {
+    /// Per row of `stats` (target, name): requests and failures per second.
+    rates: Vec<(String, String, f64, f64)>,
+    total_rps: f64,
+    total_fail_per_sec: f64,
+    p50: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+}
+
+/// Failures of one kind at one endpoint that appeared between two polls.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentErrors {
+    pub time_ms: u64,
+    pub target: String,
+    pub name: String,
+    pub kind: String,
+    pub count: u64,
+}
+
+/// One row of the failures tab.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorRow {
+    pub target: String,
+    pub name: String,
+    pub kind: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsDoc {
+    pub state: Status,
+    pub user_count: usize,
+    pub target_users: usize,
+    pub spawn_rate: f64,
+    pub elapsed_secs: f64,
+    /// Wall-clock time of this document (ms since the epoch), the charts' x.
+    pub time_ms: u64,
+    pub total_rps: f64,
+    pub total_fail_per_sec: f64,
+    /// Failed requests over all requests since the start or the reset.
+    pub fail_ratio: f64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub stats: Vec<EndpointReport>,
+    pub total: EndpointReport,
+    pub errors: Vec<ErrorRow>,
+    pub recent_errors: Vec<RecentErrors>,
+    /// The run's form (or the command line's, before the first run).
+    pub form: SwarmForm,
+    /// Targets by name, URL and weight; several mean the host field is read-only.
+    pub targets: Vec<(String, String, u32)>,
+    pub journeys: Vec<String>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Web {
+    /// The document `GET /stats` answers.
+    pub fn stats(&self) -> StatsDoc {
+        let time_ms = now_ms();
+        let mut inner = self.lock();
+        let state = control::status(&inner);
+        let inner = &mut *inner;
+        let Some(run) = inner.run.as_ref() else {
+            let (stats, total) = report::build(&self.base_journey(), &[], &[], None, 1.0);
+            return StatsDoc {
+                state,
+                user_count: 0,
+                target_users: 0,
+                spawn_rate: 0.0,
+                elapsed_secs: 0.0,
+                time_ms,
+                total_rps: 0.0,
+                total_fail_per_sec: 0.0,
+                fail_ratio: 0.0,
+                p50_ms: None,
+                p95_ms: None,
+                p99_ms: None,
+                stats,
+                total,
+                errors: Vec::new(),
+                recent_errors: Vec::new(),
+                form: self.defaults(),
+                targets: self.targets(),
+                journeys: self.journeys(),
+            };
+        };
+        let elapsed = control::elapsed(run);
+        let names = &run.handle.names;
+        let slots = run.handle.recorder.snapshot();
+        let (stats, total) =
+            report::build(&run.journey, names, &slots, None, elapsed.as_secs_f64());
+        let w = &mut inner.window;
+        let now = Instant::now();
+        let ended = run.ended.is_some();
+        match w.prev.take() {
+            _ if ended => w.current = Current::default(),
+            Some((at, prev)) if now.duration_since(at) < MIN_WINDOW => w.prev = Some((at, prev)),
+            Some((at, prev)) => {
+                let secs = now.duration_since(at).as_secs_f64();
+                let (rows, tot) = report::build(&run.journey, names, &slots, Some(&prev), secs);
+                w.current = Current {
+                    rates: rows
+                        .iter()
+                        .map(|e| (e.target.clone(), e.name.clone(), e.rps, e.failures_per_sec))
+                        .collect(),
+                    total_rps: tot.rps,
+                    total_fail_per_sec: tot.failures_per_sec,
+                    ..window_percentiles(&slots, &prev)
+                };
+                record_recent(&mut w.recent, &run.journey.endpoints, names, &slots, &prev);
+                w.prev = Some((now, slots));
+            }
+            None => {
+                // The first poll: rates over the run so far.
+                w.current = Current {
+                    rates: stats
+                        .iter()
+                        .map(|e| (e.target.clone(), e.name.clone(), e.rps, e.failures_per_sec))
+                        .collect(),
+                    total_rps: total.rps,
+                    total_fail_per_sec: total.failures_per_sec,
+                    ..window_percentiles(&slots, &[])
+                };
+                w.prev = Some((now, slots));
+            }
+        }
+        let stats: Vec<EndpointReport> = stats
+            .into_iter()
+            .map(|mut e| {
+                let r = w
+                    .current
+                    .rates
+                    .iter()
+                    .find(|r| r.0 == e.target && r.1 == e.name);
+                (e.rps, e.failures_per_sec) = r.map_or((0.0, 0.0), |r| (r.2, r.3));
+                e
+            })
+            .collect();
+        let mut total = total;
+        total.rps = w.current.total_rps;
+        total.failures_per_sec = w.current.total_fail_per_sec;
+        let errors = stats
+            .iter()
+            .flat_map(|e| {
+                e.failures_by_kind.iter().map(|(kind, n)| ErrorRow {
+                    target: e.target.clone(),
+                    name: e.name.clone(),
+                    kind: kind.clone(),
+                    count: *n,
+                })
+            })
+            .collect();
+        let target = run.handle.swarm.target();
+        StatsDoc {
+            state,
+            user_count: if ended { 0 } else { run.handle.swarm.users() },
+            target_users: target.users,
+            spawn_rate: target.spawn_rate,
+            elapsed_secs: elapsed.as_secs_f64(),
+            time_ms,
+            total_rps: w.current.total_rps,
+            total_fail_per_sec: w.current.total_fail_per_sec,
+            fail_ratio: if total.requests == 0 {
+                0.0
+            } else {
+                total.failures as f64 / total.requests as f64
+            },
+            p50_ms: w.current.p50,
+            p95_ms: w.current.p95,
+            p99_ms: w.current.p99,
+            stats,
+            total,
+            errors,
+            recent_errors: w.recent.iter().rev().cloned().collect(),
+            form: run.form.clone(),
+            targets: self.targets(),
+            journeys: self.journeys(),
+        }
+    }
+}
+
+/// p50/p95/p99 (ms) of the responses between `prev` and `now` (all of `now` when `prev` is
+/// empty); none when there were none.
+fn window_percentiles(now: &[Stats], prev: &[Stats]) -> Current {
+    let mut h = crate::stats::new_histogram();
+    for s in now {
+        let _ = h.add(&s.latency);
+    }
+    let mut before = crate::stats::new_histogram();
+    for s in prev {
+        let _ = before.add(&s.latency);
+    }
+    // A reset between the two polls makes `prev` larger than `now`: no window then.
+    if h.subtract(&before).is_err() || h.is_empty() {
+        return Current::default();
+    }
+    let q = |p: f64| Some(h.value_at_quantile(p) as f64 / 1000.0);
+    Current {
+        p50: q(0.5),
+        p95: q(0.95),
+        p99: q(0.99),
+        ..Current::default()
+    }
+}
+
+/// Appends the failure kinds whose counts rose since `prev`, newest last, keeping `RECENT`.
+fn record_recent(
+    recent: &mut VecDeque<RecentErrors>,
+    endpoints: &[crate::journey::spec::Endpoint],
+    names: &[String],
+    now: &[Stats],
+    prev: &[Stats],
+) {
+    let time_ms = now_ms();
+    let n = endpoints.len().max(1);
+    for (i, (s, p)) in now.iter().zip(prev).enumerate() {
+        if s.failed_requests() == p.failed_requests() {
+            continue;
+        }
+        let before: std::collections::BTreeMap<String, u64> =
+            p.failure_kinds().into_iter().collect();
+        for (kind, count) in s.failure_kinds() {
+            let rose = count.saturating_sub(before.get(&kind).copied().unwrap_or(0));
+            if rose > 0 {
+                recent.push_back(RecentErrors {
+                    time_ms,
+                    target: names.get(i / n).cloned().unwrap_or_default(),
+                    name: endpoints
+                        .get(i % n)
+                        .map(|e| e.name.clone())
+                        .unwrap_or_default(),
+                    kind,
+                    count: rose,
+                });
+            }
+        }
+    }
+    while recent.len() > RECENT {
+        recent.pop_front();
+    }
+}

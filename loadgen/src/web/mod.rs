@@ -1,0 +1,200 @@
+//! `loadgen journey --web`: Locust's swarm page, served by loadgen itself. The page (embedded
+//! from `loadgen/ui/`, charts from the shared `webui` helper, no inline script) polls
+//! `GET /stats`; its buttons are the same JSON API a script can call:
+//!
+//! - `GET /stats`: state, users, rates, the per-endpoint table, failures ([`live::StatsDoc`]);
+//! - `POST /swarm {"users":5,"spawn_rate":1,"host":"http://..","run_time":"30s","journey":"workshop"}`:
+//!   starts a run, or while one goes on changes its users and spawn rate (up or down);
+//! - `POST /stop`, `POST /reset`;
+//! - `GET /stats/requests.csv` (Locust's statistics CSV) and `GET /report.json`.
+//!
+//! `control` holds the state and what the buttons do, `live` builds the polled document.
+
+pub mod control;
+pub mod live;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{
+    ALLOW, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue,
+};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::journey::report;
+pub use control::{FormError, Status, SwarmForm, Web, WebOptions};
+
+const INDEX: &str = include_str!("../../ui/swarm.html");
+/// The page's own files, beside the shared ones from `webui`.
+const PAGE: &[(&str, &str)] = &[
+    ("swarm.js", include_str!("../../ui/swarm.js")),
+    ("swarm.css", include_str!("../../ui/swarm.css")),
+];
+/// The largest request body the API reads (a form is a few hundred bytes).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Serves the page and its API on `listener` until `shutdown`.
+pub async fn serve(web: Arc<Web>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let accept = async {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                // Out of descriptors, most likely: the users come first; try again shortly.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            };
+            let web = web.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    let web = web.clone();
+                    async move { Ok::<_, Infallible>(respond(&web, req).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = shutdown => {}
+    }
+}
+
+/// Answers one request.
+pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let get = method == Method::GET || method == Method::HEAD;
+    match (path.as_str(), get) {
+        ("/", true) => file(INDEX, "text/html; charset=utf-8"),
+        ("/stats", true) => json(StatusCode::OK, &web.stats()),
+        ("/stats/requests.csv", true) => match web.report() {
+            Some(r) => {
+                let mut out = Vec::new();
+                let _ = report::csv(&mut out, &r);
+                download(out, "text/csv; charset=utf-8", "requests.csv")
+            }
+            None => no_run(),
+        },
+        ("/report.json", true) => match web.report() {
+            Some(r) => download(
+                serde_json::to_vec_pretty(&r).unwrap_or_default(),
+                "application/json",
+                "report.json",
+            ),
+            None => no_run(),
+        },
+        ("/swarm", false) if method == Method::POST => {
+            let form = match body(req).await {
+                Ok(b) if b.iter().all(u8::is_ascii_whitespace) => SwarmForm::default(),
+                Ok(b) => match serde_json::from_slice::<SwarmForm>(&b) {
+                    Ok(f) => f,
+                    Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body: {e}")),
+                },
+                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+            };
+            done(web.swarm(form).await.map(|s| json!({"state": s})))
+        }
+        ("/stop", false) if method == Method::POST => done(web.stop().map(|()| json!({}))),
+        ("/reset", false) if method == Method::POST => done(web.reset().map(|()| json!({}))),
+        ("/swarm" | "/stop" | "/reset", _) => not_allowed(&method, "POST"),
+        (other, true) => {
+            let name = other.trim_start_matches('/');
+            match webui::asset(name) {
+                Some(a) => file(a.body, a.content_type),
+                None => match PAGE.iter().find(|(n, _)| *n == name) {
+                    Some((n, body)) => file(body, webui::content_type(n)),
+                    None => error(StatusCode::NOT_FOUND, "no such page"),
+                },
+            }
+        }
+        (_, false) => not_allowed(&method, "GET"),
+    }
+}
+
+/// Reads a request body of at most `MAX_BODY` bytes.
+async fn body(req: Request<Incoming>) -> Result<Bytes, String> {
+    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) => Err(format!("body: {e}")),
+    }
+}
+
+fn done(r: Result<serde_json::Value, FormError>) -> Response<Full<Bytes>> {
+    match r {
+        Ok(v) => json(StatusCode::OK, &v),
+        Err(e @ (FormError::NotRunning(_) | FormError::Starting)) => {
+            error(StatusCode::CONFLICT, &e.to_string())
+        }
+        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+fn no_run() -> Response<Full<Bytes>> {
+    error(StatusCode::NOT_FOUND, "no run yet: start one first")
+}
+
+fn not_allowed(method: &Method, allow: &'static str) -> Response<Full<Bytes>> {
+    let mut r = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{method} is not allowed here"),
+    );
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+fn secured(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    for (name, value) in webui::SECURITY_HEADERS {
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn file(body: &'static str, content_type: &'static str) -> Response<Full<Bytes>> {
+    secured(
+        Response::new(Full::new(Bytes::from_static(body.as_bytes()))),
+        content_type,
+    )
+}
+
+fn download(
+    body: Vec<u8>,
+    content_type: &'static str,
+    name: &'static str,
+) -> Response<Full<Bytes>> {
+    let mut r = secured(Response::new(Full::new(Bytes::from(body))), content_type);
+    let disposition = format!("attachment; filename=\"{name}\"");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+fn json<T: serde::Serialize>(status: StatusCode, doc: &T) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec(doc).unwrap_or_else(|_| b"{}".to_vec());
+    let mut r = secured(
+        Response::new(Full::new(Bytes::from(body))),
+        "application/json",
+    );
+    *r.status_mut() = status;
+    r
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    json(status, &json!({ "error": message }))
+}

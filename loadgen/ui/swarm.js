@@ -1,0 +1,315 @@
+// The swarm page: polls /stats every second, keeps the run's chart history itself (so the
+// server stores nothing for a page), and sends the forms and buttons to the JSON API
+// (POST /swarm, /stop, /reset). Values from the server reach the DOM only as text.
+(function () {
+  'use strict';
+  var W = window.WebUI;
+  var h = W.h;
+  var POLL_MS = 1000;
+  var MAX_POINTS = 7200;
+  var state = {
+    doc: null,
+    formFilled: false,
+    sort: { key: null, dir: 1 },
+    series: emptySeries(),
+    tab: 'p-stats',
+    editOpen: false
+  };
+
+  function emptySeries() {
+    return { t: [], rps: [], fps: [], p50: [], p95: [], p99: [], users: [] };
+  }
+
+  function $(id) { return document.getElementById(id); }
+  function show(node, on) { node.hidden = !on; }
+
+  function setFigure(id, value, text) {
+    var b = $(id);
+    b.textContent = text;
+    b.setAttribute('data-value', String(value));
+  }
+
+  function msg(id, text, good) {
+    var m = $(id);
+    m.textContent = text;
+    m.className = 'msg ' + (good ? 'good' : 'bad');
+  }
+
+  function send(path, body) {
+    return fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? '' : JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error(j.error || ('HTTP ' + r.status));
+        return j;
+      });
+    });
+  }
+
+  // ---- the forms ----
+
+  function fillStartForm(d) {
+    var f = d.form;
+    $('f-users').value = f.users === null || f.users === undefined ? '' : f.users;
+    $('f-spawn-rate').value = f.spawn_rate === null || f.spawn_rate === undefined ? '' : f.spawn_rate;
+    $('f-host').value = f.host || '';
+    $('f-run-time').value = f.run_time || '';
+    var sel = $('f-journey');
+    W.clear(sel);
+    d.journeys.forEach(function (j) {
+      sel.appendChild(h('option', { value: j, selected: j === f.journey }, j));
+    });
+    var several = d.targets.length > 1;
+    $('f-host').disabled = several;
+    var note = $('targets-note');
+    show(note, several);
+    if (several) {
+      note.textContent = 'Targets (from --target/--split): ' + d.targets.map(function (t) {
+        return t[0] + ' ' + t[1] + ' (' + t[2] + '%)';
+      }).join(', ');
+    }
+    state.formFilled = true;
+  }
+
+  function number(id) {
+    var v = $(id).value.trim();
+    return v === '' ? undefined : Number(v);
+  }
+
+  $('start-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var body = {
+      users: number('f-users'),
+      spawn_rate: number('f-spawn-rate'),
+      run_time: $('f-run-time').value.trim(),
+      journey: $('f-journey').value || undefined
+    };
+    if (!$('f-host').disabled) body.host = $('f-host').value.trim();
+    msg('start-msg', 'starting…', true);
+    send('/swarm', body).then(function () {
+      msg('start-msg', '', true);
+      state.series = emptySeries();
+      state.formFilled = false;
+      poll();
+    }, function (err) { msg('start-msg', err.message, false); });
+  });
+
+  $('edit-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    send('/swarm', { users: number('e-users'), spawn_rate: number('e-spawn-rate') })
+      .then(function (j) { msg('edit-msg', 'updated: ' + j.state, true); poll(); },
+        function (err) { msg('edit-msg', err.message, false); });
+  });
+
+  $('edit-btn').addEventListener('click', function () {
+    var d = state.doc;
+    if (d) {
+      $('e-users').value = d.target_users;
+      $('e-spawn-rate').value = d.spawn_rate;
+    }
+    msg('edit-msg', '', true);
+    state.editOpen = true;
+    render();
+  });
+  $('edit-cancel').addEventListener('click', function () { state.editOpen = false; render(); });
+  $('new-btn').addEventListener('click', function () {
+    state.formFilled = false;
+    state.showStart = true;
+    render();
+  });
+  $('stop-btn').addEventListener('click', function () {
+    send('/stop').then(poll, function (err) { problem(err.message); });
+  });
+  $('reset-btn').addEventListener('click', function () {
+    send('/reset').then(function () { state.series = emptySeries(); poll(); },
+      function (err) { problem(err.message); });
+  });
+
+  // ---- tabs and sorting ----
+
+  Array.prototype.forEach.call(document.querySelectorAll('#tabs button'), function (b) {
+    b.addEventListener('click', function () {
+      state.tab = b.getAttribute('data-panel');
+      render();
+    });
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll('#stats-table th[data-key]'), function (th) {
+    th.addEventListener('click', function () {
+      var key = th.getAttribute('data-key');
+      state.sort = { key: key, dir: state.sort.key === key ? -state.sort.dir : 1 };
+      render();
+    });
+  });
+
+  function sortValue(e, key) {
+    var l = e.latency_ms;
+    switch (key) {
+      case 'target': return e.target;
+      case 'name': return e.name;
+      case 'requests': return e.requests;
+      case 'failures': return e.failures;
+      case 'median': return l.median;
+      case 'p95': return l.p95;
+      case 'p99': return l.p99;
+      case 'mean': return l.mean;
+      case 'rps': return e.rps;
+      case 'fps': return e.failures_per_sec;
+      default: return 0;
+    }
+  }
+
+  // ---- rendering ----
+
+  function ms(v) { return (Math.round(v * 10) / 10).toFixed(1); }
+  function pct(n, of) { return of === 0 ? '0.00%' : (100 * n / of).toFixed(2) + '%'; }
+
+  function row(e, total) {
+    var l = e.latency_ms;
+    return h('tr', { class: total ? 'total' : 'endpoint', 'data-name': e.name, 'data-target': e.target },
+      h('td', { class: 'target-col' }, e.target),
+      h('td', null, e.name),
+      h('td', { class: 'num requests', 'data-value': e.requests }, String(e.requests)),
+      h('td', { class: 'num failures', 'data-value': e.failures }, e.failures + ' (' + pct(e.failures, e.requests) + ')'),
+      h('td', { class: 'num' }, ms(l.median)),
+      h('td', { class: 'num' }, ms(l.p95)),
+      h('td', { class: 'num' }, ms(l.p99)),
+      h('td', { class: 'num' }, ms(l.mean)),
+      h('td', { class: 'num' }, e.rps.toFixed(2)),
+      h('td', { class: 'num' }, e.failures_per_sec.toFixed(2)));
+  }
+
+  function renderTable(d) {
+    var rows = d.stats.slice();
+    var s = state.sort;
+    if (s.key) {
+      rows.sort(function (a, b) {
+        var x = sortValue(a, s.key), y = sortValue(b, s.key);
+        return (x < y ? -1 : x > y ? 1 : 0) * s.dir;
+      });
+    }
+    Array.prototype.forEach.call(document.querySelectorAll('#stats-table th[data-key]'), function (th) {
+      var k = th.getAttribute('data-key');
+      if (k === s.key) th.setAttribute('aria-sort', s.dir > 0 ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    });
+    $('stats-table').classList.toggle('single', d.targets.length <= 1);
+    var body = $('stats-rows');
+    W.clear(body);
+    rows.forEach(function (e) { body.appendChild(row(e, false)); });
+    var foot = $('stats-total');
+    W.clear(foot);
+    foot.appendChild(row(d.total, true));
+  }
+
+  function renderFailures(d) {
+    var body = document.querySelector('#failures-table tbody');
+    W.clear(body);
+    var total = 0;
+    d.errors.slice().sort(function (a, b) { return b.count - a.count; }).forEach(function (e) {
+      total += e.count;
+      body.appendChild(h('tr', null, h('td', { class: 'num' }, String(e.count)),
+        h('td', null, e.target), h('td', null, e.name), h('td', null, e.kind)));
+    });
+    if (d.errors.length === 0) {
+      body.appendChild(h('tr', null, h('td', { colspan: 4, class: 'muted' }, 'No failures.')));
+    }
+    $('failure-count').textContent = total > 0 ? String(d.errors.length) : '';
+    var recent = document.querySelector('#recent-errors tbody');
+    W.clear(recent);
+    d.recent_errors.forEach(function (e) {
+      recent.appendChild(h('tr', null, h('td', null, W.fmtTime(e.time_ms, true)),
+        h('td', { class: 'num' }, '+' + e.count), h('td', null, e.target),
+        h('td', null, e.name), h('td', null, e.kind)));
+    });
+  }
+
+  function renderCharts() {
+    if (state.tab !== 'p-charts') return;
+    var sr = state.series;
+    W.lineChart($('chart-rps'), { t: sr.t, unit: '/s', series: [
+      { name: 'RPS', values: sr.rps }, { name: 'Failures/s', values: sr.fps }] });
+    W.lineChart($('chart-rt'), { t: sr.t, unit: 'ms', series: [
+      { name: 'p50', values: sr.p50 }, { name: 'p95', values: sr.p95 },
+      { name: 'p99', values: sr.p99 }] });
+    W.lineChart($('chart-users'), { t: sr.t, series: [{ name: 'Users', values: sr.users }] });
+  }
+
+  function addPoint(d) {
+    var sr = state.series;
+    if (d.state === 'ready') return;
+    if (sr.t.length && sr.t[sr.t.length - 1] >= d.time_ms) return;
+    // A stopped run adds one last point, then the lines end.
+    if (d.state === 'stopped' && sr.users.length && sr.users[sr.users.length - 1] === 0) return;
+    sr.t.push(d.time_ms);
+    sr.rps.push(d.total_rps);
+    sr.fps.push(d.total_fail_per_sec);
+    sr.p50.push(d.p50_ms);
+    sr.p95.push(d.p95_ms);
+    sr.p99.push(d.p99_ms);
+    sr.users.push(d.user_count);
+    if (sr.t.length > MAX_POINTS) {
+      // Halve the resolution of the older half rather than forget the start of the run.
+      var n = sr.t.length;
+      Object.keys(sr).forEach(function (k) {
+        sr[k] = sr[k].filter(function (_, i) { return i >= n / 2 || i % 2 === 0; });
+      });
+    }
+  }
+
+  function render() {
+    var d = state.doc;
+    if (!d) return;
+    var st = d.state;
+    var el = $('state');
+    el.textContent = st.toUpperCase();
+    el.setAttribute('data-state', st);
+    setFigure('users', d.user_count, String(d.user_count));
+    setFigure('rps', d.total_rps, d.total_rps.toFixed(1));
+    setFigure('fail-ratio', d.fail_ratio, Math.round(d.fail_ratio * 100) + '%');
+    $('host-shown').textContent = d.targets.length > 1
+      ? d.targets.map(function (t) { return t[0]; }).join(', ')
+      : (d.form.host || '–');
+    var active = st === 'spawning' || st === 'running';
+    show($('stop-btn'), active);
+    show($('edit-btn'), active);
+    show($('reset-btn'), st !== 'ready');
+    show($('new-btn'), st === 'stopped');
+    if (!active) state.editOpen = false;
+    var wantStart = st === 'ready' || (st === 'stopped' && state.showStart);
+    if (wantStart && !state.formFilled) fillStartForm(d);
+    show($('start-panel'), wantStart);
+    show($('edit-panel'), active && state.editOpen);
+    Array.prototype.forEach.call(document.querySelectorAll('#tabs button'), function (b) {
+      var panel = b.getAttribute('data-panel');
+      b.setAttribute('aria-selected', String(panel === state.tab));
+      show($(panel), panel === state.tab);
+    });
+    renderTable(d);
+    renderFailures(d);
+    renderCharts();
+  }
+
+  function problem(text) {
+    var p = $('problem');
+    p.textContent = text || '';
+    show(p, !!text);
+  }
+
+  function poll() {
+    return fetch('/stats', { cache: 'no-store' }).then(function (r) { return r.json(); })
+      .then(function (d) {
+        if (d.state !== 'stopped') state.showStart = false;
+        state.doc = d;
+        addPoint(d);
+        problem('');
+        render();
+      }, function () { problem('loadgen does not answer: has it stopped?'); });
+  }
+
+  poll();
+  setInterval(poll, POLL_MS);
+  window.addEventListener('resize', renderCharts);
+})();
