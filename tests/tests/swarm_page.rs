@@ -1,0 +1,395 @@
+//! `loadgen journey --web`, Locust's swarm page, driven in a real headless Chromium against a
+//! real mock-server, both in-process: the form starts a run, rows and counts rise, users go from
+//! 5 to 10 and the page's user count follows, stop, and the page's CSV download counts exactly
+//! what the server's `/metrics` counts. Skipped with `SKIPPED` when chromium/chromedriver are
+//! missing, unless `REQUIRE_CHROMIUM=1`.
+//!
+//! `SWARM_SCREENSHOTS=DIR` writes `swarm-running.png`, `swarm-charts.png`, `swarm-failures.png`
+//! and `swarm-start.png` (1280x800) there, and `SWARM_LOAD_SECS` (default 0) lets the run go on
+//! that much longer before them, so the charts have some history.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use e2e::browser::{self, Browser, HEIGHT, WIDTH};
+use mock_server::testing::TestServer;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
+}
+
+/// Requests the server answered, and those it answered with a status >= 400, from
+/// `http_requests_total` (the scrapes of `/metrics` left out).
+fn served(metrics: &str) -> (u64, u64) {
+    let (mut all, mut failed) = (0, 0);
+    for line in metrics.lines() {
+        let Some(rest) = line.strip_prefix("http_requests_total{") else {
+            continue;
+        };
+        let (labels, value) = rest.split_once("} ").unwrap();
+        if labels.contains("route=\"/metrics\"") {
+            continue;
+        }
+        let n: u64 = value.trim().parse().unwrap();
+        let code: u16 = labels
+            .split("code=\"")
+            .nth(1)
+            .and_then(|c| c.split('"').next())
+            .and_then(|c| c.parse().ok())
+            .unwrap();
+        all += n;
+        if code >= 400 {
+            failed += n;
+        }
+    }
+    (all, failed)
+}
+
+fn sample(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {series} in /metrics"))
+}
+
+/// The CSV's row for `name`: (requests, failures).
+fn csv_row(csv: &str, name: &str) -> (u64, u64) {
+    let line = csv
+        .lines()
+        .find(|l| l.split(',').nth(1) == Some(name))
+        .unwrap_or_else(|| panic!("no row {name} in\n{csv}"));
+    let cols: Vec<&str> = line.split(',').collect();
+    (cols[2].parse().unwrap(), cols[3].parse().unwrap())
+}
+
+async fn shot(b: &Browser, name: &str) {
+    b.client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let png = b.screenshot().await;
+    assert_eq!(browser::png_size(&png), Some((WIDTH, HEIGHT)));
+    if let Some(dir) = std::env::var_os("SWARM_SCREENSHOTS") {
+        let path = std::path::Path::new(&dir).join(name);
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+    }
+}
+
+/// The swarm page for `journey --web` with `flags`, on a free loopback port.
+async fn page(flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let argv = ["loadgen", "journey", "--web", "127.0.0.1:0"]
+        .iter()
+        .chain(flags)
+        .copied();
+    let cli = loadgen::cli::Cli::try_parse_from(argv).unwrap();
+    let Some(loadgen::cli::Command::Journey(a)) = cli.command else {
+        panic!("not a journey command")
+    };
+    let plan = loadgen::cli::JourneyPlan::try_from(a).unwrap();
+    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(loadgen::web::serve(web, listener, async {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_swarm_page_starts_scales_stops_and_its_csv_matches_the_server() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    // The workshop's challenge-1 phase: some chats fail, so failures show too.
+    let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from([
+        "mock-server",
+        "--latency-mode",
+        "record",
+        "--log-format",
+        "text",
+    ]))
+    .unwrap();
+    let srv = TestServer::start(config).await;
+    // No --host: the page waits for its form, as Locust's does.
+    let (addr, stop_page) =
+        page(&["--users", "3", "--spawn-rate", "1", "--wait", "20ms..80ms"]).await;
+    let (status, stats) = http(addr, "GET", "/stats", "").await;
+    assert_eq!(status, 200);
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["state"], "ready", "{stats}");
+
+    b.open(addr, "/").await;
+    b.wait_until(
+        "the start form, pre-filled from the flags",
+        "!document.getElementById('start-panel').hidden && document.getElementById('f-users').value",
+        LIMIT,
+        |v| v == "3",
+    )
+    .await;
+    b.type_into("f-host", &srv.url("")).await;
+    b.type_into("f-users", "5").await;
+    b.type_into("f-spawn-rate", "5").await;
+    shot(&b, "swarm-start.png").await;
+    b.click("start-btn").await;
+
+    // Rows appear and counts rise.
+    b.wait_until(
+        "rows in the statistics table",
+        "document.querySelectorAll('#stats-rows tr').length",
+        LIMIT,
+        |v| v.as_u64().is_some_and(|n| n >= 3),
+    )
+    .await;
+    let total = "Number(document.querySelector('#stats-total td.requests').dataset.value)";
+    let first = b
+        .wait_until("requests counted", total, LIMIT, |v| {
+            v.as_f64().is_some_and(|n| n > 0.0)
+        })
+        .await
+        .as_f64()
+        .unwrap();
+    b.wait_until("the request count to rise", total, LIMIT, |v| {
+        v.as_f64().is_some_and(|n| n > first)
+    })
+    .await;
+    b.wait_until(
+        "5 users running",
+        "[document.getElementById('state').dataset.state, document.getElementById('users').dataset.value]",
+        LIMIT,
+        |v| v[0] == "running" && v[1] == "5",
+    )
+    .await;
+
+    // Users 5 -> 10 while it runs; the page's count follows.
+    b.click("edit-btn").await;
+    b.type_into("e-users", "10").await;
+    b.type_into("e-spawn-rate", "10").await;
+    b.click("edit-submit").await;
+    b.wait_until(
+        "10 users running",
+        "[document.getElementById('state').dataset.state, document.getElementById('users').dataset.value]",
+        LIMIT,
+        |v| v[0] == "running" && v[1] == "10",
+    )
+    .await;
+    let (_, stats) = http(addr, "GET", "/stats", "").await;
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["user_count"], 10, "the API agrees with the page");
+    b.click("edit-cancel").await;
+    let extra = std::env::var("SWARM_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    tokio::time::sleep(Duration::from_secs(extra)).await;
+    // A few polls so the charts have lines, and failures show (challenge 1 fails some chats).
+    b.wait_until(
+        "failures counted",
+        "Number(document.querySelector('#stats-total td.failures').dataset.value)",
+        LIMIT,
+        |v| v.as_f64().is_some_and(|n| n > 0.0),
+    )
+    .await;
+    shot(&b, "swarm-running.png").await;
+    b.click("tab-charts").await;
+    b.wait_until(
+        "the charts to draw their lines",
+        "document.querySelectorAll('#p-charts path.line').length",
+        LIMIT,
+        |v| v.as_u64().is_some_and(|n| n >= 6),
+    )
+    .await;
+    shot(&b, "swarm-charts.png").await;
+    b.click("tab-failures").await;
+    b.wait_until(
+        "the failures tab to list a kind",
+        "document.querySelectorAll('#failures-table tbody tr td.num').length",
+        LIMIT,
+        |v| v.as_u64().is_some_and(|n| n >= 1),
+    )
+    .await;
+    shot(&b, "swarm-failures.png").await;
+
+    b.click("stop-btn").await;
+    b.wait_until(
+        "the run to stop",
+        "document.getElementById('state').dataset.state",
+        LIMIT,
+        |v| v == "stopped",
+    )
+    .await;
+
+    // The download link's CSV, fetched by the page, against the server's own counters.
+    b.click("tab-downloads").await;
+    let csv = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             fetch(document.getElementById('dl-csv').href).then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let csv = csv.as_str().unwrap().to_owned();
+    let (_, metrics) = http(srv.addr, "GET", "/metrics", "").await;
+    let (requests, failures) = csv_row(&csv, "Aggregated");
+    assert!(requests > 20, "only {requests} requests in\n{csv}");
+    assert_eq!(
+        (requests, failures),
+        served(&metrics),
+        "the CSV's Aggregated (requests, failures) vs the server's http_requests_total\n{csv}"
+    );
+    assert_eq!(
+        csv_row(&csv, "POST /chat").0,
+        sample(&metrics, "movieguru_chat_calls_total"),
+        "chats"
+    );
+    b.close().await;
+    let _ = stop_page.send(());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_refuses_bad_forms_with_a_clear_message() {
+    let (addr, stop_page) = page(&["--users", "2"]).await;
+    for (body, status, says) in [
+        (r#"{"users":5}"#, 400, "host: give the base URL"),
+        (r#"{"host":"ftp://x","users":5}"#, 400, "host:"),
+        (
+            r#"{"host":"http://127.0.0.1:9","users":0}"#,
+            400,
+            "users must be between 1 and 100000",
+        ),
+        (
+            r#"{"host":"http://127.0.0.1:9","spawn_rate":0}"#,
+            400,
+            "spawn_rate must be",
+        ),
+        (
+            r#"{"host":"http://127.0.0.1:9","run_time":"soon"}"#,
+            400,
+            "run_time must be",
+        ),
+        (
+            r#"{"host":"http://127.0.0.1:9","journey":"/etc/passwd"}"#,
+            400,
+            "is not one of workshop",
+        ),
+        (r#"{"hosts":"x"}"#, 400, "unknown field"),
+        ("not json", 400, "body:"),
+    ] {
+        let (got, reply) = http(addr, "POST", "/swarm", body).await;
+        assert_eq!(got, status, "{body}: {reply}");
+        assert!(reply.contains(says), "{body}: {reply} should say {says:?}");
+    }
+    assert_eq!(http(addr, "POST", "/stop", "").await.0, 409);
+    assert_eq!(http(addr, "POST", "/reset", "").await.0, 409);
+    assert_eq!(http(addr, "GET", "/stats/requests.csv", "").await.0, 404);
+    assert_eq!(http(addr, "DELETE", "/swarm", "").await.0, 405);
+    let (_, stats) = http(addr, "GET", "/stats", "").await;
+    let stats: Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["state"], "ready", "nothing started: {stats}");
+    let _ = stop_page.send(());
+}
+
+async fn stats(addr: SocketAddr) -> Value {
+    let (status, body) = http(addr, "GET", "/stats", "").await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Polls `/stats` until `f` holds, for at most `LIMIT`.
+async fn wait_stats(addr: SocketAddr, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    loop {
+        let s = stats(addr).await;
+        if f(&s) {
+            return s;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {LIMIT:?} for {what}; last /stats: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_api_users_go_down_stats_reset_and_a_stopped_run_starts_again() {
+    let srv = TestServer::with_phase(
+        mock_server::Phase::workshop_default(),
+        mock_server::LatencyMode::Record,
+    )
+    .await;
+    let host = srv.url("");
+    let (addr, stop_page) = page(&["--host", &host, "--wait", "20ms..50ms"]).await;
+    let (status, reply) = http(addr, "POST", "/swarm", r#"{"users":4,"spawn_rate":100}"#).await;
+    assert_eq!(status, 200, "{reply}");
+    wait_stats(addr, "4 users", |s| {
+        s["user_count"] == 4 && s["state"] == "running"
+    })
+    .await;
+    // Down to 1 at 2 users/s: spawning while it steps down, then running with 1.
+    let (status, reply) = http(addr, "POST", "/swarm", r#"{"users":1,"spawn_rate":2}"#).await;
+    assert_eq!(status, 200, "{reply}");
+    wait_stats(addr, "1 user", |s| {
+        s["user_count"] == 1 && s["state"] == "running"
+    })
+    .await;
+    let before = stats(addr).await["total"]["requests"].as_u64().unwrap();
+    assert!(before > 0);
+    let (status, _) = http(addr, "POST", "/reset", "").await;
+    assert_eq!(status, 200);
+    let after = stats(addr).await["total"]["requests"].as_u64().unwrap();
+    assert!(
+        after < before,
+        "reset: {after} requests after, {before} before"
+    );
+    assert_eq!(http(addr, "POST", "/stop", "").await.0, 200);
+    wait_stats(addr, "the stop", |s| {
+        s["state"] == "stopped" && s["user_count"] == 0
+    })
+    .await;
+    let (status, reply) = http(
+        addr,
+        "POST",
+        "/swarm",
+        r#"{"users":2,"spawn_rate":10,"run_time":"2s"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply.contains("spawning") || reply.contains("running"),
+        "{reply}"
+    );
+    // Its run time ends it by itself; its stats are its own (the first run's are gone).
+    let s = wait_stats(addr, "the run time to end it", |s| s["state"] == "stopped").await;
+    assert_eq!(s["form"]["users"], 2, "{s}");
+    let secs = s["elapsed_secs"].as_f64().unwrap();
+    assert!((2.0..3.5).contains(&secs), "the second run lasted {secs} s");
+    assert!(s["total"]["requests"].as_u64().unwrap() > 0, "{s}");
+    let _ = stop_page.send(());
+    srv.stop().await;
+}
