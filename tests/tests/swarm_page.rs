@@ -4,8 +4,8 @@
 //! what the server's `/metrics` counts. Skipped with `SKIPPED` when chromium/chromedriver are
 //! missing, unless `REQUIRE_CHROMIUM=1`.
 //!
-//! `SWARM_SCREENSHOTS=DIR` writes `swarm-running.png`, `swarm-charts.png`, `swarm-failures.png`
-//! and `swarm-start.png` (1280x800) there, and `SWARM_LOAD_SECS` (default 0) lets the run go on
+//! `SWARM_SCREENSHOTS=DIR` writes `swarm-running.png`, `swarm-charts.png`, `swarm-failures.png`,
+//! `swarm-start.png` and `swarm-split.png` (1280x800) there, and `SWARM_LOAD_SECS` (default 0) lets the run go on
 //! that much longer before them, so the charts have some history.
 
 use std::net::SocketAddr;
@@ -392,4 +392,134 @@ async fn through_the_api_users_go_down_stats_reset_and_a_stopped_run_starts_agai
     assert!(s["total"]["requests"].as_u64().unwrap() > 0, "{s}");
     let _ = stop_page.send(());
     srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_targets_the_page_moves_traffic_and_refuses_bad_splits() {
+    let good = TestServer::with_phase(
+        mock_server::Phase::workshop_default(),
+        mock_server::LatencyMode::Record,
+    )
+    .await;
+    let canary = TestServer::with_phase(
+        mock_server::Phase::workshop_default(),
+        mock_server::LatencyMode::Record,
+    )
+    .await;
+    let (addr, stop_page) = page(&[
+        "--target",
+        &format!("good={}", good.url("")),
+        "--target",
+        &format!("canary={}", canary.url("")),
+        "--split",
+        "good=50",
+        "--users",
+        "4",
+        "--spawn-rate",
+        "100",
+        "--wait",
+        "10ms..30ms",
+    ])
+    .await;
+    // One target: no split. Before a run: nothing to change.
+    assert_eq!(http(addr, "GET", "/split", "").await.0, 409);
+    let (status, reply) = http(addr, "POST", "/swarm", "").await;
+    assert_eq!(status, 200, "{reply}");
+    let s = wait_stats(addr, "both targets to get requests", |s| {
+        s["stats"].as_array().is_some_and(|rows| {
+            ["good", "canary"]
+                .iter()
+                .all(|t| rows.iter().any(|r| r["target"] == *t))
+        })
+    })
+    .await;
+    assert_eq!(
+        s["split"]["weights"],
+        serde_json::json!([["good", 50], ["canary", 50]])
+    );
+    for (body, says) in [
+        (r#"{"nope":100}"#, "is not a target of this run"),
+        (r#"{"good":101}"#, "not a whole percentage"),
+        ("[1]", "not a JSON object"),
+    ] {
+        let (status, reply) = http(addr, "POST", "/split", body).await;
+        assert_eq!(status, 400, "{body}: {reply}");
+        assert!(reply.contains(says), "{body}: {reply} should say {says:?}");
+    }
+    let browser = Browser::start().await;
+    if let Some(b) = &browser {
+        b.open(addr, "/").await;
+        b.wait_until(
+            "the split panel",
+            "!document.getElementById('split-panel').hidden && !!document.getElementById('split-w-0')",
+            LIMIT,
+            |v| v == true,
+        )
+        .await;
+        b.type_into("split-w-0", "100").await;
+        b.click("split-apply").await;
+        b.wait_until(
+            "the page to say the split moved",
+            "document.getElementById('split-msg').textContent",
+            LIMIT,
+            |v| v.as_str().is_some_and(|s| s.contains("canary 0%")),
+        )
+        .await;
+        b.wait_until(
+            "the change listed",
+            "document.querySelectorAll('#split-events tbody tr').length",
+            LIMIT,
+            |v| v == 1,
+        )
+        .await;
+        shot(b, "swarm-split.png").await;
+    } else {
+        let (status, reply) = http(addr, "POST", "/split", r#"{"good":100}"#).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    let (status, reply) = http(addr, "GET", "/split", "").await;
+    assert_eq!(status, 200, "{reply}");
+    let split: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(split["weights"]["canary"], 0, "{split}");
+    assert_eq!(split["events"].as_array().unwrap().len(), 1, "{split}");
+    // After the change the canary gets nothing new: its count stops while good's rises.
+    let count = |s: &Value, t: &str| -> u64 {
+        s["stats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["target"] == t)
+            .map(|r| r["requests"].as_u64().unwrap())
+            .sum()
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let a = stats(addr).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let b = stats(addr).await;
+    assert_eq!(
+        count(&a, "canary"),
+        count(&b, "canary"),
+        "the canary still got traffic"
+    );
+    assert!(count(&b, "good") > count(&a, "good"));
+    assert_eq!(http(addr, "POST", "/stop", "").await.0, 200);
+    wait_stats(addr, "the stop", |s| s["state"] == "stopped").await;
+    let (_, report) = http(addr, "GET", "/report.json", "").await;
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(
+        report["split_events"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert_eq!(
+        http(addr, "POST", "/split", r#"{"good":50}"#).await.0,
+        409,
+        "an ended run's split cannot change"
+    );
+    if let Some(b) = browser {
+        b.close().await;
+    }
+    let _ = stop_page.send(());
+    good.stop().await;
+    canary.stop().await;
 }

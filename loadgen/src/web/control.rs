@@ -16,6 +16,7 @@ use crate::journey::report::JourneyReport;
 use crate::journey::spec::{Journey, SHIPPED};
 use crate::journey::swarm::Target;
 use crate::journey::{self, Handle, Live};
+use crate::live_split::LiveSplit;
 use crate::web::live::Window;
 
 /// What the page was started with (`--web [ADDR]`, `--autostart`).
@@ -53,6 +54,8 @@ pub enum FormError {
     Journey(String),
     #[error("nothing is running to {0}")]
     NotRunning(&'static str),
+    #[error("this run has one target: there is no split to change (give several --target)")]
+    OneTarget,
     #[error("a run is starting; try again in a moment")]
     Starting,
     #[error("the run could not start: {0}")]
@@ -215,6 +218,16 @@ impl Web {
         }
     }
 
+    /// The current (or last) run's live split, when it has several targets.
+    pub fn split(&self) -> Result<(LiveSplit, bool), FormError> {
+        let inner = self.lock();
+        let run = inner.run.as_ref().ok_or(FormError::NotRunning("split"))?;
+        match &run.handle.split {
+            Some(s) => Ok((s.clone(), run.ended.is_none())),
+            None => Err(FormError::OneTarget),
+        }
+    }
+
     /// `POST /reset`: the statistics start again from zero; the users carry on.
     pub fn reset(&self) -> Result<(), FormError> {
         let mut inner = self.lock();
@@ -234,15 +247,16 @@ impl Web {
             return Some(r.clone());
         }
         let since = run.handle.recorder.since().unwrap_or(run.started);
-        Some(journey::final_report(
-            &run.journey,
-            &run.handle.names,
-            &run.handle.recorder,
-            since.elapsed().as_secs_f64(),
-            run.handle.swarm.users(),
-            false,
-            0,
-        ))
+        Some(JourneyReport {
+            split_events: split_events(&run.handle),
+            ..journey::final_report(
+                &run.journey,
+                &run.handle.names,
+                &run.handle.recorder,
+                since.elapsed().as_secs_f64(),
+                run.handle.swarm.users(),
+            )
+        })
     }
 
     /// Checks the form against the command line's plan.
@@ -310,10 +324,20 @@ impl Web {
         let stop = Arc::new(Notify::new());
         let journey = plan.journey.clone();
         let (tx, rx) = oneshot::channel();
+        // Several targets: the page's split panel (and POST /split) can move traffic mid-run.
+        let split = (plan.targets.len() > 1).then(|| {
+            let weights: Vec<(String, u32)> = plan
+                .targets
+                .iter()
+                .map(|t| (t.target.name.clone(), t.weight))
+                .collect();
+            LiveSplit::new(&weights)
+        });
         let live = Live {
             sink: None,
             interval: None,
             metrics: self.metrics.clone(),
+            split,
         };
         let me = self.clone();
         let stopped = stop.clone();
@@ -331,15 +355,17 @@ impl Web {
                 Ok(report) => report,
                 Err(e) => {
                     eprintln!("loadgen journey --web: the run failed: {e}");
-                    journey::final_report(
-                        &run.journey,
-                        &run.handle.names,
-                        &run.handle.recorder,
-                        started.elapsed().as_secs_f64(),
-                        0,
-                        true,
-                        0,
-                    )
+                    JourneyReport {
+                        interrupted: true,
+                        split_events: split_events(&run.handle),
+                        ..journey::final_report(
+                            &run.journey,
+                            &run.handle.names,
+                            &run.handle.recorder,
+                            started.elapsed().as_secs_f64(),
+                            0,
+                        )
+                    }
                 }
             };
             run.ended = Some((Instant::now(), report));
@@ -361,6 +387,10 @@ impl Web {
             })),
         }
     }
+}
+
+fn split_events(h: &Handle) -> Vec<crate::live_split::SplitEvent> {
+    h.split.as_ref().map(LiveSplit::events).unwrap_or_default()
 }
 
 fn check_rate(rate: f64) -> Result<f64, FormError> {

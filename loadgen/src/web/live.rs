@@ -81,6 +81,14 @@ pub struct StatsDoc {
     /// Targets by name, URL and weight; several mean the host field is read-only.
     pub targets: Vec<(String, String, u32)>,
     pub journeys: Vec<String>,
+    /// With several targets: the weights in force and the changes so far.
+    pub split: Option<SplitDoc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitDoc {
+    pub weights: Vec<(String, u32)>,
+    pub events: Vec<crate::live_split::SplitEvent>,
 }
 
 fn now_ms() -> u64 {
@@ -118,6 +126,7 @@ impl Web {
                 form: self.defaults(),
                 targets: self.targets(),
                 journeys: self.journeys(),
+                split: None,
             };
         };
         let elapsed = control::elapsed(run);
@@ -211,6 +220,10 @@ impl Web {
             form: run.form.clone(),
             targets: self.targets(),
             journeys: self.journeys(),
+            split: run.handle.split.as_ref().map(|s| SplitDoc {
+                weights: s.weights(),
+                events: s.events(),
+            }),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! - `POST /swarm {"users":5,"spawn_rate":1,"host":"http://..","run_time":"30s","journey":"workshop"}`:
 //!   starts a run, or while one goes on changes its users and spawn rate (up or down);
 //! - `POST /stop`, `POST /reset`;
+//! - `GET /split`, `POST /split {"good":100}` with several targets: `--control`'s API, mounted
+//!   here on the page's run;
 //! - `GET /stats/requests.csv` (Locust's statistics CSV) and `GET /report.json`.
 //!
 //! `control` holds the state and what the buttons do, `live` builds the polled document.
@@ -103,6 +105,7 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
             };
             done(web.swarm(form).await.map(|s| json!({"state": s})))
         }
+        ("/split", _) => split(web, req).await,
         ("/stop", false) if method == Method::POST => done(web.stop().map(|()| json!({}))),
         ("/reset", false) if method == Method::POST => done(web.reset().map(|()| json!({}))),
         ("/swarm" | "/stop" | "/reset", _) => not_allowed(&method, "POST"),
@@ -118,6 +121,29 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
         }
         (_, false) => not_allowed(&method, "GET"),
     }
+}
+
+/// `GET`/`POST /split`: the same logic as `--control`'s, on the current run's split; a run that
+/// ended can be read, not changed.
+async fn split(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (split, running) = match web.split() {
+        Ok(s) => s,
+        Err(e @ FormError::OneTarget) => return error(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e) => return error(StatusCode::CONFLICT, &e.to_string()),
+    };
+    let method = req.method().clone();
+    if method == Method::POST && !running {
+        return error(
+            StatusCode::CONFLICT,
+            "the run has ended: start one to change its split",
+        );
+    }
+    let body = match body(req).await {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let (status, doc) = crate::control::handle_split(&split, &method, &body);
+    json(status, &doc)
 }
 
 /// Reads a request body of at most `MAX_BODY` bytes.
