@@ -252,7 +252,12 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
             return Ok(exit::UNAVAILABLE);
         }
     };
-    let page = web::Web::new(plan.run.clone(), plan.journey_arg.clone(), metrics);
+    let page = web::Web::new(
+        plan.run.clone(),
+        plan.journey_arg.clone(),
+        metrics,
+        plan.stats_interval,
+    );
     eprintln!(
         "loadgen: the swarm page is on http://{}/",
         listener.local_addr()?

@@ -108,7 +108,7 @@ async fn page(flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) 
         panic!("not a journey command")
     };
     let plan = loadgen::cli::JourneyPlan::try_from(a).unwrap();
-    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None);
+    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -84,8 +84,8 @@ pub struct JourneyArgs {
     #[arg(long)]
     pub insecure: bool,
     /// Serve Locust's swarm page (start form, live charts, users up and down, downloads) and
-    /// its JSON API on this address, default 127.0.0.1:8089; runs until Ctrl-C. Without
-    /// --autostart the page waits for its form.
+    /// its JSON API on this address, default 127.0.0.1:8089; runs until Ctrl-C, then prints the
+    /// last run's report. Without --autostart the page waits for its form.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
     pub web: Option<SocketAddr>,
     /// With --web: start the run at once, as the flags say, instead of waiting for the form.

@@ -96,6 +96,8 @@ pub struct Web {
     base: RunPlan,
     journey_arg: String,
     metrics: Option<Arc<ClientMetrics>>,
+    /// `--stats-interval`: the headless live table on stderr, for logs (`docker compose logs`).
+    stats_interval: Option<Duration>,
     inner: Mutex<Inner>,
 }
 
@@ -106,11 +108,13 @@ impl Web {
         base: RunPlan,
         journey_arg: String,
         metrics: Option<Arc<ClientMetrics>>,
+        stats_interval: Option<Duration>,
     ) -> Arc<Web> {
         Arc::new(Web {
             base,
             journey_arg,
             metrics,
+            stats_interval,
             inner: Mutex::new(Inner {
                 run: None,
                 starting: false,
@@ -334,8 +338,10 @@ impl Web {
             LiveSplit::new(&weights)
         });
         let live = Live {
-            sink: None,
-            interval: None,
+            sink: self
+                .stats_interval
+                .map(|_| Box::new(std::io::stderr()) as Box<dyn std::io::Write + Send>),
+            interval: self.stats_interval,
             metrics: self.metrics.clone(),
             split,
         };
