@@ -166,3 +166,75 @@ async fn workshop_swarm_matches_weights_and_server_counts_exactly() {
         assert_eq!(value(&m, &series), requests(&report, name), "{series}");
     }
 }
+
+/// The swarm moves toward its target at the spawn rate, up and down, on tokio's paused clock:
+/// at every moment, the users started (or stopped) since the target was set are at most
+/// 1 + elapsed x rate, and the count reaches the target. The target is a closed loopback port
+/// with a 1 s think time, so users cost nothing and the clock is the test's.
+#[tokio::test(start_paused = true)]
+async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use loadgen::journey::stats::Recorder;
+    use loadgen::journey::swarm::{Swarm, Target};
+    use loadgen::journey::user::Ctx;
+    use tokio::time::Instant;
+
+    let plan = journey_plan(&["--host", "http://127.0.0.1:1", "--wait", "1s..1s"]).run;
+    let slots = plan.journey.endpoints.len();
+    let recorder = Arc::new(Recorder::new(slots, plan.journey.tasks.len(), None));
+    let start = Instant::now();
+    let ctx = Arc::new(Ctx::new(plan, recorder, start, None));
+    let rate = 10.0;
+    let (swarm, joined) = Swarm::start(
+        ctx.clone(),
+        Target {
+            users: 8,
+            spawn_rate: rate,
+        },
+    );
+    let bound = |since: Instant| 1 + (since.elapsed().as_secs_f64() * rate).floor() as usize;
+    let mut last = 0;
+    while swarm.users() < 8 {
+        let n = swarm.users();
+        assert!(n <= bound(start), "{n} users after {:?}", start.elapsed());
+        assert!(n >= last, "users went down while ramping up: {last} -> {n}");
+        last = n;
+        assert!(start.elapsed() < Duration::from_secs(5), "never reached 8");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(700),
+        "8 users at 10/s need 0.7 s, took {:?}",
+        start.elapsed()
+    );
+    let changed = Instant::now();
+    swarm.set(Target {
+        users: 3,
+        spawn_rate: rate,
+    });
+    while swarm.users() > 3 {
+        let n = swarm.users();
+        assert!(
+            8 - n <= bound(changed),
+            "{n} users {:?} after the change",
+            changed.elapsed()
+        );
+        assert!(
+            changed.elapsed() < Duration::from_secs(5),
+            "never came down to 3"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(swarm.users(), 3, "the count stays at the target");
+    ctx.stop.send_replace(true);
+    let abandoned = tokio::time::timeout(Duration::from_secs(30), joined)
+        .await
+        .expect("the swarm ends after its stop")
+        .unwrap()
+        .unwrap();
+    assert_eq!(abandoned, 0);
+    assert_eq!(swarm.users(), 0);
+}
