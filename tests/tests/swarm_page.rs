@@ -523,3 +523,25 @@ async fn with_two_targets_the_page_moves_traffic_and_refuses_bad_splits() {
     good.stop().await;
     canary.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_ends_at_once_still_shows_as_stopped() {
+    let srv = TestServer::with_phase(
+        mock_server::Phase::workshop_default(),
+        mock_server::LatencyMode::Record,
+    )
+    .await;
+    // Three tasks in all: the run can end before its start request has answered.
+    let (addr, stop_page) =
+        page(&["--host", &srv.url(""), "--tasks", "3", "--wait", "0ms..0ms"]).await;
+    let (status, reply) = http(addr, "POST", "/swarm", r#"{"users":3,"spawn_rate":1000}"#).await;
+    assert_eq!(status, 200, "{reply}");
+    let s = wait_stats(addr, "the stop", |s| s["state"] == "stopped").await;
+    let tasks = s["total"]["requests"].as_u64().unwrap();
+    assert!((3..=6).contains(&tasks), "3 tasks of 1 or 2 requests: {s}");
+    let (status, csv) = http(addr, "GET", "/stats/requests.csv", "").await;
+    assert_eq!(status, 200);
+    assert_eq!(csv_row(&csv, "Aggregated").0, tasks, "{csv}");
+    let _ = stop_page.send(());
+    srv.stop().await;
+}

@@ -201,13 +201,24 @@ impl Web {
             inner.starting = true;
             plan
         };
-        let run = self.spawn(plan.0, plan.1).await;
-        let mut inner = self.lock();
-        inner.starting = false;
-        let run = run?;
-        inner.window = Window::default();
-        inner.run = Some(run);
-        Ok(status(&inner))
+        // On a task of its own: a client that hangs up mid-request must not cancel the start
+        // halfway, which would leave a run going that the page cannot see or stop.
+        let me = self.clone();
+        let start = tokio::spawn(async move {
+            let run = me.spawn(plan.0, plan.1).await;
+            let mut inner = me.lock();
+            inner.starting = false;
+            let (run, registered) = run?;
+            inner.window = Window::default();
+            inner.run = Some(run);
+            let now = status(&inner);
+            drop(inner);
+            let _ = registered.send(());
+            Ok(now)
+        });
+        start
+            .await
+            .unwrap_or_else(|e| Err(FormError::Failed(e.to_string())))
     }
 
     /// `POST /stop`: users stop starting tasks; requests in flight get the usual grace.
@@ -323,8 +334,15 @@ impl Web {
         Ok((plan, form))
     }
 
-    /// Starts `plan` on its own task and answers once its swarm exists.
-    async fn spawn(self: &Arc<Self>, plan: RunPlan, form: SwarmForm) -> Result<Run, FormError> {
+    /// Starts `plan` on its own task and answers once its swarm exists, with the sender to call
+    /// once the run is in the state: the run records its end there only after that, so a run
+    /// that ends at once (a tiny `--tasks`) still lands as stopped.
+    async fn spawn(
+        self: &Arc<Self>,
+        plan: RunPlan,
+        form: SwarmForm,
+    ) -> Result<(Run, oneshot::Sender<()>), FormError> {
+        let (registered, is_registered) = oneshot::channel::<()>();
         let stop = Arc::new(Notify::new());
         let journey = plan.journey.clone();
         let (tx, rx) = oneshot::channel();
@@ -353,6 +371,9 @@ impl Web {
                 let _ = tx.send(h);
             })
             .await;
+            if is_registered.await.is_err() {
+                return result.map(drop);
+            }
             let mut inner = me.lock();
             let Some(run) = inner.run.as_mut().filter(|r| r.started == started) else {
                 return result.map(drop);
@@ -378,14 +399,17 @@ impl Web {
             Ok(())
         });
         match rx.await {
-            Ok(handle) => Ok(Run {
-                handle,
-                journey,
-                form,
-                stop,
-                started,
-                ended: None,
-            }),
+            Ok(handle) => Ok((
+                Run {
+                    handle,
+                    journey,
+                    form,
+                    stop,
+                    started,
+                    ended: None,
+                },
+                registered,
+            )),
             // The run failed before its users started (client metrics could not register).
             Err(_) => Err(FormError::Failed(match task.await {
                 Ok(Err(e)) => e.to_string(),
