@@ -328,7 +328,7 @@
     var active = st === 'spawning' || st === 'running';
     show($('stop-btn'), active);
     show($('edit-btn'), active);
-    show($('reset-btn'), st !== 'ready');
+    show($('reset-btn'), active);
     show($('new-btn'), st === 'stopped');
     if (!active) state.editOpen = false;
     var wantStart = st === 'ready' || (st === 'stopped' && state.showStart);

@@ -372,6 +372,11 @@ async fn through_the_api_users_go_down_stats_reset_and_a_stopped_run_starts_agai
         s["state"] == "stopped" && s["user_count"] == 0
     })
     .await;
+    assert_eq!(
+        http(addr, "POST", "/reset", "").await.0,
+        409,
+        "a stopped run's report is final"
+    );
     let (status, reply) = http(
         addr,
         "POST",

@@ -243,10 +243,12 @@ impl Web {
         }
     }
 
-    /// `POST /reset`: the statistics start again from zero; the users carry on.
+    /// `POST /reset`: the statistics of the running run start again from zero; the users carry
+    /// on.
     pub fn reset(&self) -> Result<(), FormError> {
         let mut inner = self.lock();
-        let Some(run) = inner.run.as_ref() else {
+        // An ended run's report is final (the downloads serve it): only a live run resets.
+        let Some(run) = inner.run.as_ref().filter(|r| r.ended.is_none()) else {
             return Err(FormError::NotRunning("reset"));
         };
         run.handle.recorder.reset();
