@@ -257,6 +257,7 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
         plan.journey_arg.clone(),
         metrics,
         plan.stats_interval,
+        plan.html.is_some(),
     );
     eprintln!(
         "loadgen: the swarm page is on http://{}/",

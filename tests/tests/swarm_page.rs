@@ -108,7 +108,7 @@ async fn page(flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) 
         panic!("not a journey command")
     };
     let plan = loadgen::cli::JourneyPlan::try_from(a).unwrap();
-    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None, None);
+    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None, None, true);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -547,6 +547,13 @@ async fn a_run_that_ends_at_once_still_shows_as_stopped() {
     let (status, csv) = http(addr, "GET", "/stats/requests.csv", "").await;
     assert_eq!(status, 200);
     assert_eq!(csv_row(&csv, "Aggregated").0, tasks, "{csv}");
+    let (status, html) = http(addr, "GET", "/report.html", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.to_ascii_lowercase().starts_with("<!doctype html") && html.contains("POST /chat"),
+        "the HTML report download: {}",
+        &html[..html.len().min(300)]
+    );
     let _ = stop_page.send(());
     srv.stop().await;
 }

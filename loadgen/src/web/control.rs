@@ -98,6 +98,9 @@ pub struct Web {
     metrics: Option<Arc<ClientMetrics>>,
     /// `--stats-interval`: the headless live table on stderr, for logs (`docker compose logs`).
     stats_interval: Option<Duration>,
+    /// Sample each run once a second for the HTML report's charts (`--html` given): off by
+    /// default, so a closed page costs nothing.
+    series: bool,
     inner: Mutex<Inner>,
 }
 
@@ -109,12 +112,14 @@ impl Web {
         journey_arg: String,
         metrics: Option<Arc<ClientMetrics>>,
         stats_interval: Option<Duration>,
+        series: bool,
     ) -> Arc<Web> {
         Arc::new(Web {
             base,
             journey_arg,
             metrics,
             stats_interval,
+            series,
             inner: Mutex::new(Inner {
                 run: None,
                 starting: false,
@@ -364,6 +369,7 @@ impl Web {
             interval: self.stats_interval,
             metrics: self.metrics.clone(),
             split,
+            series: self.series,
         };
         let me = self.clone();
         let stopped = stop.clone();

@@ -8,7 +8,9 @@
 //! - `POST /stop`, `POST /reset`;
 //! - `GET /split`, `POST /split {"good":100}` with several targets: `--control`'s API, mounted
 //!   here on the page's run;
-//! - `GET /stats/requests.csv` (Locust's statistics CSV) and `GET /report.json`.
+//! - `GET /stats/requests.csv` (Locust's statistics CSV), `GET /report.json` and
+//!   `GET /report.html` (the self-contained report `--html` writes; its time-series charts need
+//!   `--html`, which samples the run once a second).
 //!
 //! `control` holds the state and what the buttons do, `live` builds the polled document.
 
@@ -84,6 +86,16 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
                 let _ = report::csv(&mut out, &r);
                 download(out, "text/csv; charset=utf-8", "requests.csv")
             }
+            None => no_run(),
+        },
+        ("/report.html", true) => match web.report() {
+            // A download, opened from disk: the file carries its own policy (no network), and
+            // this server's `script-src 'self'` would block its inline script if shown here.
+            Some(r) => download(
+                crate::html_report::render(&report::html_page(&r)).into_bytes(),
+                "text/html; charset=utf-8",
+                "report.html",
+            ),
             None => no_run(),
         },
         ("/report.json", true) => match web.report() {
