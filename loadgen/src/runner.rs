@@ -437,6 +437,7 @@ fn rehearse(args: RehearseArgs) -> anyhow::Result<i32> {
 /// `loadgen slo ...`: prints what the command produced; bad specs are usage errors.
 fn slo(cmd: SloCommand) -> anyhow::Result<i32> {
     let outcome = match cmd {
+        SloCommand::Check(a) => slo_cmd::check(a.spec.as_deref()),
         SloCommand::Rules(a) => slo_cmd::rules(a.spec.as_deref(), a.compress),
         SloCommand::Dashboards(a) => slo_cmd::dashboards(a.spec.as_deref(), &a.out),
         SloCommand::Export(a) => slo_cmd::export(a.spec.as_deref(), a.format.into()),
@@ -467,11 +468,14 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn print_outcome(outcome: Result<(String, i32), slo_cmd::SloCmdError>) -> anyhow::Result<i32> {
+fn print_outcome(outcome: Result<slo_cmd::Outcome, slo_cmd::SloCmdError>) -> anyhow::Result<i32> {
     match outcome {
-        Ok((text, code)) => {
-            println!("{}", text.trim_end());
-            Ok(code)
+        Ok(done) => {
+            for warning in &done.warnings {
+                eprintln!("loadgen: {warning}");
+            }
+            println!("{}", done.text.trim_end());
+            Ok(done.code)
         }
         Err(e) => {
             eprintln!("loadgen: {e}");

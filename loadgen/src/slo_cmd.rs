@@ -1,7 +1,8 @@
-//! `loadgen slo rules|dashboards|export|report` and `loadgen alerts wait`: the SLO tools for
-//! users' own CI, thin commands over the `slo` crate (spec -> Prometheus rules, Grafana
-//! dashboards, Cloud Monitoring and OpenSLO exports, live report, alert waits). Every spec path
-//! takes the TOML spec or an OpenSLO file (`.yaml`/`.yml`).
+//! `loadgen slo check|rules|dashboards|export|report` and `loadgen alerts wait`: the SLO tools
+//! for users' own CI, thin commands over the `slo` crate (spec -> checked summary, Prometheus
+//! rules, Grafana dashboards, Cloud Monitoring and OpenSLO exports, live report, alert waits).
+//! Every spec path takes the TOML spec or an OpenSLO file (`.yaml`/`.yml`). Alerts a spec asks
+//! for that can never fire come back as warnings with every command that reads the spec.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -59,6 +60,42 @@ impl SloCmdError {
     }
 }
 
+/// What a command produced: the text for stdout, the exit code, and warnings for stderr.
+#[derive(Debug)]
+pub struct Outcome {
+    pub text: String,
+    pub code: i32,
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    fn ok(text: String) -> Self {
+        Self::with_code(text, crate::exit::OK)
+    }
+
+    fn with_code(text: String, code: i32) -> Self {
+        Self {
+            text,
+            code,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Adds the spec's skipped alerts as warnings.
+    fn warn(mut self, spec: &slo::Spec) -> Self {
+        self.warnings = warnings(spec);
+        self
+    }
+}
+
+/// One line per alert the spec asks for and the generator leaves out, saying why.
+pub fn warnings(spec: &slo::Spec) -> Vec<String> {
+    spec.skipped
+        .iter()
+        .map(|s| format!("warning: {s}"))
+        .collect()
+}
+
 /// The spec: OpenSLO when the file ends in `.yaml` or `.yml`, the TOML spec otherwise.
 fn spec(path: Option<&Path>) -> Result<slo::Spec, SloCmdError> {
     Ok(match path {
@@ -72,9 +109,48 @@ fn spec(path: Option<&Path>) -> Result<slo::Spec, SloCmdError> {
 
 /// `loadgen slo rules`: the recording rules and alerts of `spec` (default: the shipped one),
 /// windows divided by `compress`.
-pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<(String, i32), SloCmdError> {
+pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<Outcome, SloCmdError> {
     let by = slo::Compression::new(compress).ok_or(SloCmdError::Compress)?;
-    Ok((slo::rules(&spec(spec_path)?, by)?, crate::exit::OK))
+    let spec = spec(spec_path)?;
+    Ok(Outcome::ok(slo::rules(&spec, by)?).warn(&spec))
+}
+
+/// `loadgen slo check`: whether the spec is valid, and what it generates: every SLO with its
+/// objective, period and alerts, then the alerts left out and why. Exit 0 for a valid spec
+/// (skipped alerts included: they are a warning, not an error), 64 otherwise.
+pub fn check(spec_path: Option<&Path>) -> Result<Outcome, SloCmdError> {
+    use std::fmt::Write;
+    let spec = spec(spec_path)?;
+    let mut text = String::new();
+    let alerts: usize = spec.slos.iter().map(|s| s.alerts.len()).sum();
+    let _ = writeln!(
+        text,
+        "spec OK: {} SLOs, {alerts} alerts, {} skipped",
+        spec.slos.len(),
+        spec.skipped.len()
+    );
+    for slo in &spec.slos {
+        let names: Vec<String> = slo
+            .alerts
+            .iter()
+            .map(|&p| slo.alert_name(&spec.policies[p]))
+            .collect();
+        let names = if names.is_empty() {
+            "(no alerts)".to_owned()
+        } else {
+            names.join(", ")
+        };
+        let _ = writeln!(
+            text,
+            "  {}: {}% over {}: {names}",
+            slo.name, slo.objective, slo.period
+        );
+    }
+    // In the output itself, not on stderr: here they are the answer.
+    for line in warnings(&spec) {
+        let _ = writeln!(text, "{line}");
+    }
+    Ok(Outcome::ok(text))
 }
 
 /// What `loadgen slo export` writes.
@@ -88,9 +164,10 @@ pub enum ExportFormat {
 
 /// `loadgen slo dashboards`: writes the Grafana dashboards and provisioning files of `spec`
 /// under `out` (deploy/grafana's layout) and lists the files written.
-pub fn dashboards(spec_path: Option<&Path>, out: &Path) -> Result<(String, i32), SloCmdError> {
+pub fn dashboards(spec_path: Option<&Path>, out: &Path) -> Result<Outcome, SloCmdError> {
+    let spec = spec(spec_path)?;
     let mut written = Vec::new();
-    for file in slo::dashboard_files(&spec(spec_path)?) {
+    for file in slo::dashboard_files(&spec) {
         let path = out.join(&file.path);
         let write = |path: &Path| {
             std::fs::create_dir_all(path.parent().unwrap_or(out))?;
@@ -102,14 +179,11 @@ pub fn dashboards(spec_path: Option<&Path>, out: &Path) -> Result<(String, i32),
         })?;
         written.push(path.display().to_string());
     }
-    Ok((written.join("\n"), crate::exit::OK))
+    Ok(Outcome::ok(written.join("\n")).warn(&spec))
 }
 
 /// `loadgen slo export`: the spec as Cloud Monitoring bodies or as OpenSLO.
-pub fn export(
-    spec_path: Option<&Path>,
-    format: ExportFormat,
-) -> Result<(String, i32), SloCmdError> {
+pub fn export(spec_path: Option<&Path>, format: ExportFormat) -> Result<Outcome, SloCmdError> {
     let spec = spec(spec_path)?;
     let text = match format {
         ExportFormat::OpenSlo => slo::to_openslo(&spec),
@@ -122,7 +196,7 @@ pub fn export(
             lines
         }
     };
-    Ok((text, crate::exit::OK))
+    Ok(Outcome::ok(text).warn(&spec))
 }
 
 /// `loadgen slo report`: SLIs and burn rates from a live Prometheus, as a table or JSON.
@@ -130,14 +204,15 @@ pub async fn report(
     prometheus: &str,
     spec_path: Option<&Path>,
     json: bool,
-) -> Result<(String, i32), SloCmdError> {
-    let report = slo::slo_report(prometheus, &spec(spec_path)?).await?;
+) -> Result<Outcome, SloCmdError> {
+    let spec = spec(spec_path)?;
+    let report = slo::slo_report(prometheus, &spec).await?;
     let text = if json {
         report.to_json()
     } else {
         report.to_string()
     };
-    Ok((text, crate::exit::OK))
+    Ok(Outcome::ok(text).warn(&spec))
 }
 
 /// Said with every "Prometheus is unavailable" error (exit 69).
@@ -150,7 +225,7 @@ pub async fn alerts_wait(
     prometheus: &str,
     alert: &str,
     wait: slo::WaitFor,
-) -> Result<(String, i32), SloCmdError> {
+) -> Result<Outcome, SloCmdError> {
     let secs = |d: Duration| d.as_secs_f64();
     let held = if wait.hold.is_zero() {
         String::new()
@@ -158,7 +233,7 @@ pub async fn alerts_wait(
         format!(" and held it for {:.1} s", secs(wait.hold))
     };
     match slo::alerts_wait_for(prometheus, alert, wait).await? {
-        slo::WaitOutcome::Reached { after } => Ok((
+        slo::WaitOutcome::Reached { after } => Ok(Outcome::with_code(
             format!(
                 "{alert} reached {} at {:.1} s{held}",
                 wait.state,
@@ -166,7 +241,7 @@ pub async fn alerts_wait(
             ),
             crate::exit::OK,
         )),
-        slo::WaitOutcome::TimedOut { last } => Ok((
+        slo::WaitOutcome::TimedOut { last } => Ok(Outcome::with_code(
             format!(
                 "{alert} did not reach {} within {:.1} s (by {:.1} s); last seen {last}",
                 wait.state,
@@ -175,7 +250,7 @@ pub async fn alerts_wait(
             ),
             crate::exit::FAILED,
         )),
-        slo::WaitOutcome::NotHeld { after, left, now } => Ok((
+        slo::WaitOutcome::NotHeld { after, left, now } => Ok(Outcome::with_code(
             format!(
                 "{alert} reached {} at {:.1} s but was {now} {:.1} s later, before the {:.1} s hold ended",
                 wait.state,

@@ -37,6 +37,6 @@ pub use files::{GeneratedFile, generated_files};
 pub use local_prometheus::{LocalPrometheus, LocalPrometheusError};
 pub use report::{Report, SloStatus, slo_report};
 pub use rules::{CompressionError, rules};
-pub use spec::{Sli, Spec, SpecError};
+pub use spec::{SkippedAlert, Sli, Spec, SpecError};
 pub use testgen::{TestFile, rule_tests};
 pub use wait::{AlertState, WaitError, WaitFor, WaitOutcome, alerts_wait, alerts_wait_for};

@@ -59,6 +59,38 @@ pub struct RawSlo {
 pub struct Spec {
     pub policies: Vec<Policy>,
     pub slos: Vec<Slo>,
+    /// Alerts the spec asks for that can never fire, left out of every generated file; the
+    /// commands print them as warnings so nobody mistakes a missing alert for protection.
+    pub skipped: Vec<SkippedAlert>,
+}
+
+/// An alert left out because its threshold, `burn_rate x budget`, is an error ratio of 100% or
+/// more, which no SLI can exceed (10x on an 80% objective needs 200% errors).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkippedAlert {
+    /// The alert name it would have had (`ChatEngagementFastBurn5m`).
+    pub alert: String,
+    pub slo: String,
+    pub policy: String,
+    pub burn_rate: f64,
+    /// The SLO's error budget, as a ratio.
+    pub budget: f64,
+}
+
+impl std::fmt::Display for SkippedAlert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} skipped: slo {} policy {} can never fire: it needs an error ratio above {:.1}% \
+             ({} x the {:.1}% error budget), and no ratio exceeds 100%",
+            self.alert,
+            self.slo,
+            self.policy,
+            self.burn_rate * self.budget * 100.0,
+            self.burn_rate,
+            self.budget * 100.0
+        )
+    }
 }
 
 /// One multiwindow burn-rate alert, as the SRE Workbook defines it: fire while the error ratio
@@ -187,17 +219,6 @@ pub enum SpecError {
     },
     #[error("slo {slo}: alert policy {policy:?} is not defined by any [[policy]]")]
     UnknownPolicy { slo: String, policy: String },
-    #[error(
-        "slo {slo}: policy {policy} can never fire: it needs an error ratio above {needed:.1}% \
-         ({burn_rate} x the {budget:.1}% error budget); remove it from alerts"
-    )]
-    Unreachable {
-        slo: String,
-        policy: String,
-        burn_rate: f64,
-        budget: f64,
-        needed: f64,
-    },
     #[error("slo {slo}: {field} must list at least one series")]
     NoExample { slo: String, field: &'static str },
     #[error("slo {slo}: sli {value:?} must be \"requests\" or \"windows\"")]
@@ -238,13 +259,18 @@ impl TryFrom<RawSpec> for Spec {
         if raw.slo.is_empty() {
             return Err(SpecError::NoSlos);
         }
+        let mut skipped = Vec::new();
         let slos = raw
             .slo
             .into_iter()
-            .map(|slo| check_slo(slo, &policies))
+            .map(|slo| check_slo(slo, &policies, &mut skipped))
             .collect::<Result<Vec<_>, _>>()?;
         unique("slo", slos.iter().map(|s| s.name.as_str()))?;
-        Ok(Self { policies, slos })
+        Ok(Self {
+            policies,
+            slos,
+            skipped,
+        })
     }
 }
 
@@ -297,7 +323,11 @@ impl TryFrom<RawPolicy> for Policy {
     }
 }
 
-fn check_slo(raw: RawSlo, policies: &[Policy]) -> Result<Slo, SpecError> {
+fn check_slo(
+    raw: RawSlo,
+    policies: &[Policy],
+    skipped: &mut Vec<SkippedAlert>,
+) -> Result<Slo, SpecError> {
     kebab("slo", &raw.name)?;
     let name = raw.name;
     if !(raw.objective > 0.0 && raw.objective < 100.0) {
@@ -356,22 +386,24 @@ fn check_slo(raw: RawSlo, policies: &[Policy]) -> Result<Slo, SpecError> {
                 policy: wanted.clone(),
             })?;
         let policy = &policies[index];
-        // The error ratio cannot exceed 1, so a threshold at or above it never fires: an alert
-        // that looks like protection and is not.
-        if policy.burn_rate * budget >= 1.0 {
-            return Err(SpecError::Unreachable {
-                slo: name,
-                policy: policy.name.clone(),
-                burn_rate: policy.burn_rate,
-                budget: budget * 100.0,
-                needed: policy.burn_rate * budget * 100.0,
-            });
-        }
         if alerts.contains(&index) {
             return Err(SpecError::Duplicate {
                 what: "alert",
                 name: format!("{wanted} in slo {name}"),
             });
+        }
+        // The error ratio cannot exceed 1, so a threshold at or above it never fires: emitting
+        // it would look like protection and not be. A spec shared by several SLOs (the
+        // workshop's policy on an 80% objective) may still ask for it, so skip and say so.
+        if policy.burn_rate * budget >= 1.0 {
+            skipped.push(SkippedAlert {
+                alert: camel(&name) + &camel(&policy.name),
+                slo: name.clone(),
+                policy: policy.name.clone(),
+                burn_rate: policy.burn_rate,
+                budget,
+            });
+            continue;
         }
         alerts.push(index);
     }

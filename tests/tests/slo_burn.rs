@@ -127,13 +127,17 @@ async fn a_chat_breach_fires_exactly_the_predicted_alerts_and_the_fix_resolves_t
 }
 
 /// The alerts the breach must fire, and whether the fix resolves each before the run ends.
-const BREACH_FIRES: [(&str, bool); 5] = [
+const BREACH_FIRES: [(&str, bool); 7] = [
     ("ChatLatencyPage1h", true),
     ("ChatLatencyPage6h", true),
     // A 50x burn for 30 s stays in the ticket's 6h window (6 min at 60x) long after.
     ("ChatLatencyTicket3d", false),
     ("ChatLatencyFastBurn5m", true),
+    // The workshop's challenge-6 slow burn (1.5x over 5m) fires on both SLOs; its 5m window
+    // clears after the fix like the fast burn's.
+    ("ChatLatencySlowBurn5m", true),
     ("ChatEngagementTicket3d", true),
+    ("ChatEngagementSlowBurn5m", true),
 ];
 
 /// The alerts predicted to fire, and whether each is predicted to resolve.

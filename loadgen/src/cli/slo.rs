@@ -9,6 +9,9 @@ use crate::cli::values::parse_duration;
 
 #[derive(Debug, Subcommand)]
 pub enum SloCommand {
+    /// Check a spec and list its SLOs and alerts, and the alerts it asks for that can never
+    /// fire (skipped, with why); exit 64 for an invalid spec.
+    Check(CheckArgs),
     /// Print the Prometheus recording rules and burn-rate alerts a spec defines.
     Rules(RulesArgs),
     /// Write the Grafana dashboards and provisioning files a spec defines into a folder.
@@ -17,6 +20,12 @@ pub enum SloCommand {
     Export(ExportArgs),
     /// Per SLO, from a live Prometheus: SLI, error budget left, burn rate per window.
     Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The SLO spec (TOML, or OpenSLO .yaml); default: the workshop's, scenarios/slo/slos.toml.
+    pub spec: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

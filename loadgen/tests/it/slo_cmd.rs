@@ -1,4 +1,4 @@
-//! `loadgen slo rules|dashboards|export|report` and `loadgen alerts wait` through the binary.
+//! `loadgen slo check|rules|dashboards|export|report` and `loadgen alerts wait` through the binary.
 
 use std::process::Command;
 
@@ -36,6 +36,49 @@ fn slo_rules_print_the_checked_in_rule_files() {
         String::from_utf8_lossy(&fast.stdout).trim_end(),
         checked_in("rules.compressed-60x.yml").trim_end()
     );
+}
+
+#[test]
+fn an_alert_that_can_never_fire_is_a_warning_with_every_command_and_listed_by_check() {
+    let why = "ChatEngagementFastBurn5m skipped: slo chat-engagement policy fast-burn-5m can \
+               never fire: it needs an error ratio above 200.0% (10 x the 20.0% error budget)";
+    let rules = loadgen(&["slo", "rules"]);
+    assert_eq!(rules.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&rules.stderr);
+    assert!(
+        stderr.contains(&format!("loadgen: warning: {why}")),
+        "{stderr}"
+    );
+
+    let check = loadgen(&["slo", "check"]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert_eq!(check.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("spec OK: 6 SLOs, 21 alerts, 1 skipped\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "  chat-engagement: 80% over 1d: ChatEngagementTicket3d, ChatEngagementSlowBurn5m\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("warning: {why}")), "{stdout}");
+    // Said once: in the answer, not again on stderr.
+    assert!(
+        check.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let dir = std::env::temp_dir().join(format!("loadgen-slo-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[[slo]]\nname = 3\n").unwrap();
+    let out = loadgen(&["slo", "check", bad.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]

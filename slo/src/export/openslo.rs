@@ -123,10 +123,19 @@ pub fn to_openslo(spec: &Spec) -> String {
                 );
             }
         }
-        if !slo.alerts.is_empty() {
+        // Skipped alerts stay listed (last), so reading the file back skips them again and
+        // says why, as the TOML spec does.
+        let skipped = spec.skipped.iter().filter(|s| s.slo == slo.name);
+        let names: Vec<&str> = slo
+            .alerts
+            .iter()
+            .map(|&p| spec.policies[p].name.as_str())
+            .chain(skipped.map(|s| s.policy.as_str()))
+            .collect();
+        if !names.is_empty() {
             out.push_str("  alertPolicies:\n");
-            for &p in &slo.alerts {
-                let _ = writeln!(out, "    - {}", quote(&spec.policies[p].name));
+            for name in names {
+                let _ = writeln!(out, "    - {}", quote(name));
             }
         }
     }

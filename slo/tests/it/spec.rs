@@ -114,10 +114,6 @@ fn mistakes_are_refused_with_a_clear_message() {
             "slo login: good \"rate(x[5m])\"",
         ),
         (
-            slo("90", r#""page-1h""#, "x"),
-            "policy page-1h can never fire: it needs an error ratio above 144.0%",
-        ),
-        (
             slo("99", "", "x").replace("\"7d\"", "\"7days\""),
             "slo login: period: \"7days\" is not a duration",
         ),
@@ -174,6 +170,38 @@ fn mistakes_are_refused_with_a_clear_message() {
             "expected {expected:?} in: {message}"
         );
     }
+}
+
+#[test]
+fn an_alert_that_can_never_fire_is_skipped_and_said_why_not_refused() {
+    // 14.4 x a 10% budget is a 144% error ratio: no SLI gets there.
+    let spec = slo::Spec::from_toml(&slo("90", r#""page-1h""#, "x")).expect("accepted");
+    assert!(spec.slos[0].alerts.is_empty(), "{:?}", spec.slos[0].alerts);
+    assert_eq!(spec.skipped.len(), 1);
+    assert_eq!(
+        spec.skipped[0].to_string(),
+        "LoginPage1h skipped: slo login policy page-1h can never fire: it needs an error ratio \
+         above 144.0% (14.4 x the 10.0% error budget), and no ratio exceeds 100%"
+    );
+    let rules = slo::rules(&spec, slo::Compression::NONE).unwrap();
+    assert!(
+        rules.contains("# Not generated: LoginPage1h skipped:"),
+        "{rules}"
+    );
+    assert!(!rules.contains("alert: LoginPage1h"), "{rules}");
+
+    // The workshop's challenge-6 policy on the shipped spec: the 10x fast burn on the 80%
+    // engagement objective would need 200%.
+    let shipped = checked_in_spec();
+    let names: Vec<&str> = shipped.skipped.iter().map(|s| s.alert.as_str()).collect();
+    assert_eq!(names, ["ChatEngagementFastBurn5m"]);
+    assert!(
+        shipped.skipped[0]
+            .to_string()
+            .contains("above 200.0% (10 x the 20.0% error budget)"),
+        "{}",
+        shipped.skipped[0]
+    );
 }
 
 #[test]
