@@ -14,6 +14,10 @@
 //! [[step.expect]]
 //! alert = "ChatLatencyTicket3d"
 //! state = "inactive"     # not firing at any moment of the step
+//! [[step.expect]]
+//! alert = "ChatLatencyPage1h"
+//! state = "resolved"     # seen not firing at some poll within the duration (after a fix)
+//! within = "2m"
 //! ```
 //!
 //! The expectations are taken out here; the rest is checked by the `scenarios` crate as any
@@ -32,6 +36,10 @@ pub enum Expected {
     Firing,
     /// Does not fire at any moment of the step.
     Inactive,
+    /// Seen not firing at some moment within the deadline, counted from the step's start:
+    /// the alert of an incident resolves after the fix (or the rollback). An alert that never
+    /// fired counts as resolved too; pair it with a `firing` expectation in an earlier step.
+    Resolved,
 }
 
 /// The deadline of a `firing` expectation.
@@ -59,6 +67,7 @@ impl Expectation {
         match self.state {
             Expected::Firing => format!("{}: {} fires", self.step_name, self.alert),
             Expected::Inactive => format!("{}: {} stays quiet", self.step_name, self.alert),
+            Expected::Resolved => format!("{}: {} resolves", self.step_name, self.alert),
         }
     }
 }
@@ -178,13 +187,24 @@ fn expectation(step: usize, name: &str, r: RawExpect) -> Result<Expectation, Str
     let state = match r.state.as_str() {
         "firing" => Expected::Firing,
         "inactive" => Expected::Inactive,
-        other => return Err(format!("state {other:?}: use firing or inactive")),
+        "resolved" => Expected::Resolved,
+        other => return Err(format!("state {other:?}: use firing, inactive or resolved")),
     };
     let within = match (state, r.within.as_deref()) {
         (Expected::Firing, None | Some("predicted")) => Some(Within::Predicted),
         (Expected::Firing, Some(d)) => Some(Within::Fixed(humantime::parse_duration(d).map_err(
             |e| format!("within {d:?}: {e}; use \"predicted\" or a duration such as 2m"),
         )?)),
+        (Expected::Resolved, Some(d)) => Some(Within::Fixed(
+            humantime::parse_duration(d)
+                .map_err(|e| format!("within {d:?}: {e}; use a duration such as 2m"))?,
+        )),
+        (Expected::Resolved, None) => {
+            return Err(format!(
+                "{}: resolved needs within = DURATION (the model predicts firing, not resolving)",
+                r.alert
+            ));
+        }
         (Expected::Inactive, None) => None,
         (Expected::Inactive, Some(_)) => {
             return Err(format!(
@@ -257,7 +277,11 @@ within = "90s"
         let cases = [
             (
                 FILE.replace("state = \"inactive\"", "state = \"on\""),
-                "use firing or inactive",
+                "use firing, inactive or resolved",
+            ),
+            (
+                FILE.replace("state = \"inactive\"", "state = \"resolved\""),
+                "resolved needs within = DURATION",
             ),
             (
                 FILE.replace("within = \"90s\"", "within = \"soon\""),

@@ -4,7 +4,8 @@
 //! Times are seconds of the rehearsal as played (after `--time-scale`), counted from the start
 //! of the expectation's step. An expectation is decided as soon as its outcome cannot change:
 //! a `firing` one when the alert fires or its deadline passes, an `inactive` one when its step
-//! ends (or as soon as the alert fires in it).
+//! ends (or as soon as the alert fires in it), a `resolved` one when the alert is seen not
+//! firing or its deadline passes.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -25,7 +26,8 @@ pub struct Verdict {
     pub predicted_secs: Option<f64>,
     /// The latest time that passes (firing expectations).
     pub deadline_secs: Option<f64>,
-    /// When the alert was first seen firing in or after its step, from the step's start.
+    /// When the alert was first seen firing in or after its step (for `resolved`: seen not
+    /// firing), from the step's start.
     pub observed_secs: Option<f64>,
     pub passed: bool,
     /// Why, in words: what was seen against what was asked.
@@ -121,6 +123,14 @@ fn step_start(ends: &[f64], step: usize) -> Option<f64> {
     }
 }
 
+/// First time, at or after `from`, the alert was seen not firing.
+fn first_quiet(seen: &Seen, alert: &str, from: f64) -> Option<f64> {
+    seen.samples
+        .iter()
+        .find(|(t, firing)| *t >= from && !firing.iter().any(|a| a == alert))
+        .map(|(t, _)| *t)
+}
+
 /// First time, at or after `from`, the alert was seen firing.
 fn first_firing(seen: &Seen, alert: &str, from: f64) -> Option<f64> {
     seen.samples
@@ -154,6 +164,30 @@ fn judge(
     };
     let fired = first_firing(seen, &e.alert, start).map(|t| t - start);
     match e.state {
+        Expected::Resolved => {
+            let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
+            match first_quiet(seen, &e.alert, start).map(|t| t - start) {
+                Some(t) if t <= d => Some(verdict(
+                    Some(t),
+                    true,
+                    format!("not firing at {t:.1} s, deadline {d:.1} s"),
+                )),
+                Some(t) => Some(verdict(
+                    Some(t),
+                    false,
+                    format!("resolved late, at {t:.1} s; deadline {d:.1} s"),
+                )),
+                None if last || now - start > d => Some(verdict(
+                    None,
+                    false,
+                    format!(
+                        "still firing at {:.1} s; deadline {d:.1} s",
+                        (now - start).max(0.0)
+                    ),
+                )),
+                None => None,
+            }
+        }
         Expected::Firing => {
             let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
             match fired {
@@ -231,6 +265,7 @@ pub fn table(report: &RehearsalReport) -> String {
             secs(v.deadline_secs),
             match (v.state, v.observed_secs) {
                 (Expected::Inactive, None) => "quiet".into(),
+                (Expected::Resolved, None) => "firing".into(),
                 (_, None) => "never".into(),
                 (_, t) => secs(t),
             },
@@ -307,8 +342,47 @@ mod tests {
             step_name: format!("s{step}"),
             alert: alert.into(),
             state,
-            within: (state == Expected::Firing).then_some(Within::Predicted),
+            within: match state {
+                Expected::Firing => Some(Within::Predicted),
+                Expected::Resolved => Some(Within::Fixed(Duration::from_secs(5))),
+                Expected::Inactive => None,
+            },
         }
+    }
+
+    #[test]
+    fn resolved_on_time_late_and_never() {
+        let es = [
+            expect(1, "A", Expected::Resolved),
+            expect(1, "B", Expected::Resolved),
+            expect(1, "C", Expected::Resolved),
+        ];
+        let d = Some(Duration::from_secs(5));
+        let mut judge = Judge::new(&es, &[(None, d), (None, d), (None, d)]);
+        let all = || vec!["A".to_owned(), "B".to_owned(), "C".to_owned()];
+        let seen = Seen {
+            samples: vec![
+                (9.0, all()),
+                (11.0, all()),
+                (13.0, vec!["B".into(), "C".into()]),
+                (16.0, vec!["C".into()]),
+                (21.0, vec!["C".into()]),
+            ],
+            error: None,
+        };
+        let got: Vec<_> = judge
+            .decide(&seen, &[10.0], false)
+            .into_iter()
+            .map(|v| (v.expectation, v.passed, v.observed_secs))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("s1: A resolves".to_owned(), true, Some(3.0)),
+                ("s1: B resolves".to_owned(), false, Some(6.0)),
+                ("s1: C resolves".to_owned(), false, None),
+            ]
+        );
     }
 
     #[test]
