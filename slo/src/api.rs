@@ -90,6 +90,9 @@ pub struct LoadedRule {
     pub health: String,
     #[serde(default, rename = "lastError")]
     pub last_error: Option<String>,
+    /// The rule's PromQL, as loaded (the report reads its window to tell a compressed file).
+    #[serde(default)]
+    pub query: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -143,7 +143,27 @@ async fn compressed_rules_fire_the_canary_fast_burn_and_report_a_20x_burn() {
     let close = |v: Option<f64>, want: f64| v.is_some_and(|v| (v - want).abs() < 1e-6);
     // Windows-based: the SLI is the share of good windows, none here.
     assert!(close(canary.sli, 0.0), "{canary:?}");
-    assert!(close(canary.error_budget_remaining, -19.0), "{canary:?}");
+    // Issue 16 item 8: the report reads right under compressed rules. It names the played
+    // period, counts the budget over the data actually there (a few seconds of a 24-minute
+    // period), and lists the alerts firing.
+    assert_eq!(report.time_scale, Some(60), "{report:?}");
+    assert_eq!(canary.period_played.as_deref(), Some("24m"));
+    let data = canary.data_secs.expect("the canary has data");
+    assert!(data > 0.0 && data < 120.0, "{canary:?}");
+    // A 20x burn over `data` seconds of a 1440 s period.
+    assert!(
+        close(canary.budget_used, 20.0 * data / 1440.0),
+        "{canary:?}"
+    );
+    assert_eq!(
+        canary.firing,
+        [
+            "CanaryAvailabilityFastBurn5m",
+            "CanaryAvailabilityPage1h",
+            "CanaryAvailabilityPage6h",
+            "CanaryAvailabilityTicket3d"
+        ]
+    );
     assert_eq!(canary.burn_rates.len(), 6, "5m 30m 1h 6h 1d 3d: {canary:?}");
     assert!(
         canary.burn_rates.iter().all(|b| close(b.burn_rate, 20.0)),
@@ -156,7 +176,13 @@ async fn compressed_rules_fire_the_canary_fast_burn_and_report_a_20x_burn() {
         .find(|s| s.name == "chat-latency")
         .unwrap();
     assert_eq!(chat.sli, None);
-    assert!(report.to_string().contains("20.00x"), "{report}");
+    assert_eq!(chat.data_secs, None);
+    assert!(chat.firing.is_empty());
+    let table = report.to_string();
+    eprintln!("{table}");
+    assert!(table.contains("20.00x"), "{table}");
+    assert!(table.contains("1d at 60x = 24m"), "{table}");
+    assert!(table.contains("CanaryAvailabilityFastBurn5m"), "{table}");
     crate::support::assert_matches_report_schema(&report);
 
     prometheus.stop().await;

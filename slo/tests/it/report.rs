@@ -11,19 +11,27 @@ fn status(sli: Option<f64>, burn: Option<f64>) -> SloStatus {
         service: "mock-server".into(),
         objective: 95.0,
         period: "1d".into(),
+        period_played: Some("24m".into()),
+        data_secs: sli.map(|_| 60.0),
         sli,
-        error_budget_remaining: sli.map(|s| 1.0 - (1.0 - s) / 0.05),
+        budget_used: sli.map(|s| (1.0 - s) / 0.05 * 60.0 / 1440.0),
         burn_rates: vec![WindowBurn {
             window: "5m".into(),
             burn_rate: burn,
         }],
+        firing: vec!["CanaryAvailabilityFastBurn5m".into()],
     }
 }
 
 #[test]
 fn reports_with_and_without_values_match_the_schema() {
     assert_matches_report_schema(&Report {
+        time_scale: Some(60),
         slos: vec![status(Some(0.9), Some(2.0)), status(None, None)],
+    });
+    assert_matches_report_schema(&Report {
+        time_scale: None,
+        slos: vec![status(None, None)],
     });
 }
 
@@ -31,6 +39,7 @@ fn reports_with_and_without_values_match_the_schema() {
 #[should_panic(expected = "is greater than the maximum")]
 fn the_schema_refuses_an_sli_above_one() {
     assert_matches_report_schema(&Report {
+        time_scale: Some(60),
         slos: vec![status(Some(1.5), Some(2.0))],
     });
 }
