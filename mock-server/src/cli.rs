@@ -98,6 +98,11 @@ pub struct Args {
     #[arg(long, env = "MOCK_TIMELINE", value_name = "FILE|NAME")]
     pub timeline: Option<PathBuf>,
 
+    /// Play the --timeline N times faster: every step's duration is divided by N (60 plays a
+    /// 7-hour workshop day in 7 minutes), as `loadgen rehearse --time-scale` does
+    #[arg(long, env = "MOCK_TIME_SCALE", value_name = "N", requires = "timeline")]
+    pub time_scale: Option<f64>,
+
     /// Instead of serving: check that the server on --addr/PORT answers GET /healthz with 200
     /// and exit 0, else 1 (a container HEALTHCHECK without curl in the image)
     #[arg(long)]
@@ -137,6 +142,10 @@ pub enum ConfigError {
     Timeline(#[from] scenarios::TimelineError),
     #[error("the timeline {path}: {source}")]
     TimelinePhase { path: PathBuf, source: StepError },
+    #[error("--time-scale must be a finite number above 0, got {0}")]
+    TimeScale(f64),
+    #[error("--time-scale {scale} makes step {step:?} shorter than a millisecond")]
+    TimeScaleStep { scale: f64, step: String },
     #[error("--phase: {0}")]
     UnknownPhase(scenarios::UnknownName),
     #[error("--watch-phase watches a file, and {0:?} is a shipped preset, not a file")]
@@ -262,12 +271,22 @@ impl TryFrom<Args> for Config {
                 None => None,
                 Some(path) => {
                     let timeline = scenarios::Timeline::load(path)?;
-                    Some(PhasePlan::new(&timeline, &startup_phase).map_err(|source| {
+                    let plan = PhasePlan::new(&timeline, &startup_phase).map_err(|source| {
                         ConfigError::TimelinePhase {
                             path: path.clone(),
                             source,
                         }
-                    })?)
+                    })?;
+                    match args.time_scale {
+                        None => Some(plan),
+                        Some(n) if !(n.is_finite() && n > 0.0) => {
+                            return Err(ConfigError::TimeScale(n));
+                        }
+                        Some(n) => Some(
+                            plan.time_scaled(n)
+                                .map_err(|step| ConfigError::TimeScaleStep { scale: n, step })?,
+                        ),
+                    }
                 }
             },
             watch_phase,

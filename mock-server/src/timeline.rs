@@ -58,6 +58,20 @@ impl PhasePlan {
         })
     }
 
+    /// The same plan played `scale` times faster: each step's duration divided by `scale`
+    /// (`--time-scale`). `scale` must be finite and above 0 (the command line checks it);
+    /// `Err` names a step that would shrink below a millisecond, which a timer cannot play.
+    pub fn time_scaled(mut self, scale: f64) -> Result<PhasePlan, String> {
+        for step in &mut self.steps {
+            let scaled = step.duration.as_secs_f64() / scale;
+            if !(scaled >= 0.001 && scaled.is_finite()) {
+                return Err(step.name.clone());
+            }
+            step.duration = Duration::from_secs_f64(scaled);
+        }
+        Ok(self)
+    }
+
     /// Applies each step in turn to `phases` (publishing it and the step index in `metrics`);
     /// returns after the last step unless the plan repeats.
     pub async fn drive(&self, phases: &PhaseStore, metrics: &Metrics) {

@@ -93,3 +93,104 @@ fn every_shipped_timeline_is_a_valid_phase_plan() {
     }
     assert!(plans >= 6, "{plans} timelines in {}", dir.display());
 }
+
+/// Issue 16, item 4: `--time-scale N` plays the timeline N times faster, as `loadgen rehearse
+/// --time-scale` does: the three one-minute steps below take a second each at 60x, and each
+/// takes effect in turn on a real server.
+#[tokio::test]
+async fn time_scale_divides_every_step_and_the_server_plays_them_in_turn() {
+    use clap::Parser;
+    use mock_server::cli::Args;
+    let dir = std::env::temp_dir().join(format!("mock-time-scale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("minutes.toml");
+    std::fs::write(&file, THREE_STEPS.replace("\"1s\"", "\"1m\"")).unwrap();
+    let args = |extra: &[&str]| {
+        let mut all = vec![
+            "mock-server",
+            "--latency-mode",
+            "record",
+            "--timeline",
+            file.to_str().unwrap(),
+        ];
+        all.extend_from_slice(extra);
+        Args::try_parse_from(all).map(Config::try_from)
+    };
+    let config = args(&["--time-scale", "60"]).unwrap().unwrap();
+    let plan = config.timeline.clone().expect("a timeline");
+    let durations: Vec<Duration> = plan.steps.iter().map(|s| s.duration).collect();
+    assert_eq!(durations, [Duration::from_secs(1); 3]);
+    let unscaled = args(&[]).unwrap().unwrap().timeline.unwrap();
+    assert_eq!(unscaled.steps[0].duration, Duration::from_secs(60));
+
+    let server = TestServer::with_config(config).await;
+    let start = tokio::time::Instant::now();
+    for (i, success) in [1.0, 0.0, 0.95].into_iter().enumerate() {
+        tokio::time::sleep_until(start + Duration::from_millis(500 + 1000 * i as u64)).await;
+        let phase = server.phase().await;
+        assert_eq!(
+            phase["CurrentProbMetrics"]["StartupSuccess"], success,
+            "step {i}"
+        );
+        assert_eq!(
+            server.metrics().await.get("mockserver_timeline_step"),
+            i as f64
+        );
+    }
+    server.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_time_scale_that_is_not_a_positive_finite_number_is_refused() {
+    use clap::Parser;
+    use mock_server::cli::Args;
+    let refused = |scale: &str| {
+        let flag = format!("--time-scale={scale}");
+        let args =
+            Args::try_parse_from(["mock-server", "--timeline", "chat-latency-breach", &flag])
+                .unwrap();
+        Config::try_from(args).unwrap_err().to_string()
+    };
+    for bad in ["0", "-60", "NaN", "inf"] {
+        assert!(
+            refused(bad).contains("--time-scale must be a finite number above 0"),
+            "{bad}: {}",
+            refused(bad)
+        );
+    }
+    // A step scaled below a millisecond cannot be timed: said, naming the step.
+    assert!(
+        refused("1e9").contains("shorter than a millisecond"),
+        "{}",
+        refused("1e9")
+    );
+    // Meaningless without a timeline, and not a number at all: clap refuses both.
+    assert!(Args::try_parse_from(["mock-server", "--time-scale", "60"]).is_err());
+    assert!(
+        Args::try_parse_from(["mock-server", "--timeline", "x", "--time-scale", "fast"]).is_err()
+    );
+}
+
+/// The binary turns a bad `--time-scale` into exit 64 with the reason.
+#[tokio::test]
+async fn a_bad_time_scale_exits_64() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_mock-server"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--timeline",
+            "chat-latency-breach",
+            "--time-scale",
+            "0",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--time-scale must be a finite number above 0, got 0"),
+        "{err}"
+    );
+}
