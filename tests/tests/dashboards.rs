@@ -33,12 +33,23 @@ async fn every_dashboard_panel_query_returns_data() {
     let client = stack.prometheus.client();
     stack.sleep_until(length).await;
 
+    // Client-side SLOs read loadgen's client metrics, which this stack does not export; the
+    // blind-spot rehearsal (tests/tests/rehearse.rs) sees them fire.
+    let client_side: Vec<String> = spec
+        .slos
+        .iter()
+        .filter(|s| s.service == "loadgen")
+        .map(|s| format!("slo={:?}", s.name))
+        .collect();
     let mut empty = Vec::new();
     let mut asked = 0;
     for dashboard in slo::dashboards(&spec) {
         for panel in dashboard.model["panels"].as_array().unwrap() {
             for target in panel["targets"].as_array().into_iter().flatten() {
                 let expr = target["expr"].as_str().unwrap();
+                if client_side.iter().any(|c| expr.contains(c.as_str())) {
+                    continue;
+                }
                 asked += 1;
                 match client.query(expr).await {
                     Ok(samples) if !samples.is_empty() => {}

@@ -85,6 +85,83 @@ fn the_challenge6_rehearsal_passes_at_60x_and_writes_junit() {
     }
 }
 
+/// Issue 16, item 7: the Serverless Journey's canary, rehearsed with the two revisions the
+/// rehearsal starts itself: the fast burn fires under the 10% split and the rollback resolves
+/// it. About 30 s of timeline at 60x. The test's directory is `tests/`, where the journey the
+/// file names (`../journeys/jokes.toml`, beside the file) does not exist: found all the same.
+#[test]
+fn the_canary_rollback_rehearsal_fires_and_resolves_the_fast_burn() {
+    if !e2e::have_prometheus() {
+        return;
+    }
+    let dir = scratch("canary");
+    let junit = dir.join("junit.xml");
+    let file = e2e::workspace_path("scenarios/rehearsals/canary-rollback.toml");
+    let code = loadgen(&[
+        "rehearse",
+        file.to_str().unwrap(),
+        "--time-scale",
+        "60",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let cases = junit_cases(&junit);
+    assert_eq!(code, 0, "{cases:?}");
+    assert_eq!(
+        cases,
+        [
+            (
+                "good revision: CanaryAvailabilityFastBurn5m stays quiet".to_owned(),
+                false
+            ),
+            (
+                "canary at 10%: CanaryAvailabilityFastBurn5m fires".to_owned(),
+                false
+            ),
+            (
+                "rollback: CanaryAvailabilityFastBurn5m resolves".to_owned(),
+                false
+            ),
+        ]
+    );
+}
+
+/// Issue 16, item 7: challenge 7's blind spot. Half the startups are lost before the app: the
+/// server-side startup alerts stay quiet while the client-side SLO of the same spec, over
+/// loadgen's client metrics, pages and then resolves after the fix. 20 s of timeline at 60x.
+#[test]
+fn the_blind_spot_rehearsal_pages_client_side_only() {
+    if !e2e::have_prometheus() {
+        return;
+    }
+    let dir = scratch("blind-spot");
+    let junit = dir.join("junit.xml");
+    let file = e2e::workspace_path("scenarios/rehearsals/blind-spot.toml");
+    let code = loadgen(&[
+        "rehearse",
+        file.to_str().unwrap(),
+        "--time-scale",
+        "60",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let cases = junit_cases(&junit);
+    assert_eq!(code, 0, "{cases:?}");
+    assert_eq!(cases.len(), 7, "{cases:?}");
+    assert!(cases.iter().all(|(_, failed)| !failed), "{cases:?}");
+    let step = "requests lost before the backend";
+    for wanted in [
+        format!("{step}: StartupLatencyClientPage1h fires"),
+        format!("{step}: StartupLatencyPage1h stays quiet"),
+        "fixed: StartupLatencyClientFastBurn5m resolves".to_owned(),
+    ] {
+        assert!(
+            cases.iter().any(|(n, _)| *n == wanted),
+            "{wanted}: {cases:?}"
+        );
+    }
+}
+
 /// Rules of the user's own, on the mock's chat counters: more than `threshold` of chats failing
 /// over 10 s.
 fn own_rules(threshold: f64) -> String {

@@ -20,8 +20,20 @@
 //! within = "2m"
 //! ```
 //!
-//! The expectations are taken out here; the rest is checked by the `scenarios` crate as any
-//! timeline is, so a rehearsal accepts exactly what a timeline does.
+//! A rehearsal may also name revisions, each an in-process mock of a mock-server `--profile`,
+//! which its steps' `split` weighs (the Serverless Journey's good revision and failing canary):
+//!
+//! ```toml
+//! [revision.good]
+//! profile = "jokes"
+//! [revision.next]
+//! profile = "failing"
+//! ```
+//!
+//! The expectations and revisions are taken out here; the rest is checked by the `scenarios`
+//! crate as any timeline is, so a rehearsal accepts exactly what a timeline does. A step's
+//! `load.journey` that names a file next to the rehearsal is read from there, wherever the
+//! command runs.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -72,11 +84,21 @@ impl Expectation {
     }
 }
 
+/// A revision the rehearsal starts: a mock named `name` (its `--revision`), of `profile`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revision {
+    pub name: String,
+    /// A mock-server `--profile`: movieguru, jokes or failing.
+    pub profile: String,
+}
+
 /// A rehearsal file, read and checked.
 #[derive(Debug, Clone)]
 pub struct Rehearsal {
     pub timeline: scenarios::Timeline,
     pub expectations: Vec<Expectation>,
+    /// In file (name) order; empty for the one Movie Guru mock.
+    pub revisions: Vec<Revision>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +127,12 @@ pub enum FileError {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawRevision {
+    profile: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawExpect {
     alert: String,
     state: String,
@@ -128,12 +156,31 @@ impl Rehearsal {
                     path: path.to_owned(),
                     message: e.to_string(),
                 })?;
+        let mut revisions = Vec::new();
+        if let Some(raw) = table.remove("revision") {
+            let raw: std::collections::BTreeMap<String, RawRevision> =
+                raw.try_into()
+                    .map_err(|e: toml::de::Error| FileError::Syntax {
+                        path: path.to_owned(),
+                        message: format!(
+                            "write revisions as [revision.NAME] tables with a profile: {}",
+                            e.message()
+                        ),
+                    })?;
+            for (name, r) in raw {
+                revisions.push(Revision {
+                    name,
+                    profile: r.profile,
+                });
+            }
+        }
         let mut expectations = Vec::new();
         if let Some(toml::Value::Array(steps)) = table.get_mut("step") {
             for (i, step) in steps.iter_mut().enumerate() {
                 let Some(step) = step.as_table_mut() else {
                     continue;
                 };
+                anchor_journey(step, path.parent());
                 let name = step
                     .get("name")
                     .and_then(|n| n.as_str())
@@ -176,7 +223,25 @@ impl Rehearsal {
         Ok(Rehearsal {
             timeline,
             expectations,
+            revisions,
         })
+    }
+}
+
+/// Rewrites a step's `load.journey` that names a file next to the rehearsal to that file's
+/// path, so the rehearsal plays the same from any directory; shipped names and other paths are
+/// left as written.
+fn anchor_journey(step: &mut toml::Table, folder: Option<&Path>) {
+    let Some(folder) = folder else { return };
+    let Some(toml::Value::Table(load)) = step.get_mut("load") else {
+        return;
+    };
+    let Some(toml::Value::String(journey)) = load.get_mut("journey") else {
+        return;
+    };
+    let beside = folder.join(&*journey);
+    if Path::new(journey.as_str()).is_relative() && beside.is_file() {
+        *journey = beside.display().to_string();
     }
 }
 
@@ -270,6 +335,36 @@ within = "90s"
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn revisions_come_out_and_a_journey_beside_the_file_is_found_from_anywhere() {
+        let dir = std::env::temp_dir().join(format!("rehearse-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("mine.toml"), "[[task]]\nname = \"a\"\n").unwrap();
+        let text = format!(
+            "[revision.next]\nprofile = \"failing\"\n[revision.good]\nprofile = \"jokes\"\n{}",
+            FILE.replace(
+                "duration = \"1m\"",
+                "duration = \"1m\"\nload = { rate = 5, journey = \"mine.toml\" }"
+            )
+        );
+        let r = Rehearsal::parse(&text, &dir.join("r.toml")).unwrap();
+        let names: Vec<_> = r
+            .revisions
+            .iter()
+            .map(|v| (v.name.as_str(), v.profile.as_str()))
+            .collect();
+        assert_eq!(names, [("good", "jokes"), ("next", "failing")]);
+        let load = r.timeline.steps[0].load.as_ref().expect("a load table");
+        assert_eq!(
+            load.get("journey").and_then(|j| j.as_str()),
+            Some(dir.join("mine.toml").display().to_string().as_str())
+        );
+        let bad = text.replace("profile = \"jokes\"", "profil = \"jokes\"");
+        let e = Rehearsal::parse(&bad, &dir.join("r.toml")).unwrap_err();
+        assert!(e.to_string().contains("[revision.NAME]"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

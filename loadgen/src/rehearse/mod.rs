@@ -89,6 +89,12 @@ pub enum RehearseError {
     NoScrape { target: String },
     #[error("--host {0:?} is not a URL with a host and port")]
     Host(String),
+    #[error(
+        "the rehearsal names revisions, which it starts itself; --host points at one running mock"
+    )]
+    HostWithRevisions,
+    #[error("revision {name:?}: {message}")]
+    Revision { name: String, message: String },
     #[error("starting the mock or the client metrics: {0}")]
     Start(String),
     #[error("interrupted before the timeline began")]
@@ -230,20 +236,50 @@ pub async fn run(
         .map(|s| s.duration / scale)
         .collect();
     let deadlines = deadlines(&plan, spec.as_ref(), &durations)?;
+    // Bad input is 64 before anything is looked for or started.
+    if plan.host.is_some() && !plan.rehearsal.revisions.is_empty() {
+        return Err(RehearseError::HostWithRevisions);
+    }
+    let revisions = plan
+        .rehearsal
+        .revisions
+        .iter()
+        .map(|r| Ok((r.name.clone(), revision_config(r)?)))
+        .collect::<Result<Vec<_>, RehearseError>>()?;
     if slo::LocalPrometheus::binary().is_none() {
         return Err(slo::LocalPrometheusError::NotInstalled.into());
     }
 
     // Bind first, so Prometheus can be told the addresses before anything serves them.
     let start = |e: std::io::Error| RehearseError::Start(e.to_string());
-    let (mock_listener, target) = match &plan.host {
-        Some(url) => (None, host_authority(url)?),
-        None => {
+    let mut mocks: Vec<(TcpListener, mock_server::Config)> = Vec::new();
+    let mut targets: Vec<(String, String)> = Vec::new();
+    match (&plan.host, revisions.is_empty()) {
+        (Some(url), _) => targets.push(("default".into(), host_authority(url)?)),
+        (None, true) => {
             let l = TcpListener::bind("127.0.0.1:0").await.map_err(start)?;
-            let a = l.local_addr().map_err(start)?;
-            (Some(l), a.to_string())
+            targets.push(("default".into(), l.local_addr().map_err(start)?.to_string()));
+            let config = mock_server::Config {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                // Latencies are recorded, not slept: the SLIs see them, the load is not slowed.
+                latency_mode: mock_server::LatencyMode::Record,
+                ..mock_server::Config::default()
+            };
+            mocks.push((l, config));
         }
-    };
+        (None, false) => {
+            for (name, config) in revisions {
+                let l = TcpListener::bind("127.0.0.1:0").await.map_err(start)?;
+                targets.push((name, l.local_addr().map_err(start)?.to_string()));
+                mocks.push((l, config));
+            }
+        }
+    }
+    let target = targets
+        .iter()
+        .map(|(_, a)| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let metrics = ClientMetrics::new().map_err(|e| RehearseError::Start(e.to_string()))?;
     let metrics_listener = ClientMetrics::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -251,7 +287,8 @@ pub async fn run(
     let metrics_addr = metrics_listener.local_addr().map_err(start)?;
 
     let names: Vec<&str> = rules.iter().map(|(n, _)| n.as_str()).collect();
-    let config = scrape_config(&target, metrics_addr, &names);
+    let addresses: Vec<&str> = targets.iter().map(|(_, a)| a.as_str()).collect();
+    let config = scrape_config(&addresses, metrics_addr, &names);
     let files: Vec<(&str, &str)> = rules
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
@@ -274,15 +311,12 @@ pub async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let mock = mock_listener.map(|listener| {
-        let config = mock_server::Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            // Latencies are recorded, not slept: the SLIs see them, the load is not slowed.
-            latency_mode: mock_server::LatencyMode::Record,
-            ..mock_server::Config::default()
-        };
-        tokio::spawn(mock_server::run(listener, config, stopped(stop_rx.clone())))
-    });
+    let mocks: Vec<_> = mocks
+        .into_iter()
+        .map(|(listener, config)| {
+            tokio::spawn(mock_server::run(listener, config, stopped(stop_rx.clone())))
+        })
+        .collect();
     tokio::spawn(
         metrics
             .clone()
@@ -291,16 +325,24 @@ pub async fn run(
 
     let outcome = async {
         tokio::select! {
-            r = wait_for_scrape(&client, &target) => r?,
+            r = wait_for_scrape(&client, &target, targets.len()) => r?,
             () = interrupted() => return Err(RehearseError::Interrupted),
         }
         let options = ScenarioOptions {
             file: plan.file.clone(),
-            host: Some(match &plan.host {
-                Some(h) => h.clone(),
-                None => format!("http://{target}"),
-            }),
-            targets: Vec::new(),
+            host: match (&plan.host, plan.rehearsal.revisions.is_empty()) {
+                (Some(h), _) => Some(h.clone()),
+                (None, true) => Some(format!("http://{target}")),
+                (None, false) => None,
+            },
+            targets: if plan.rehearsal.revisions.is_empty() {
+                Vec::new()
+            } else {
+                targets
+                    .iter()
+                    .map(|(name, a)| (name.clone(), format!("http://{a}")))
+                    .collect()
+            },
             token: plan.token.clone(),
             users: 10,
             wait: None,
@@ -381,7 +423,7 @@ pub async fn run(
 
     // Stop the load's targets, then Prometheus, whatever the outcome.
     let _ = stop_tx.send(true);
-    if let Some(mock) = mock {
+    for mock in mocks {
         let _ = tokio::time::timeout(Duration::from_secs(15), mock).await;
     }
     prometheus.stop().await;
@@ -416,35 +458,72 @@ fn host_authority(url: &str) -> Result<String, RehearseError> {
     Ok(format!("{}:{port}", authority.host()))
 }
 
-/// Scrapes the mock and loadgen's client metrics every second, evaluating every second.
-fn scrape_config(target: &str, metrics: SocketAddr, rule_files: &[&str]) -> String {
+/// The mock of one revision: its `--profile`, recording latencies rather than sleeping them.
+fn revision_config(r: &file::Revision) -> Result<mock_server::Config, RehearseError> {
+    use clap::Parser;
+    let args = [
+        "mock-server",
+        "--latency-mode",
+        "record",
+        "--profile",
+        &r.profile,
+        "--revision",
+        &r.name,
+    ];
+    let bad = |message: String| RehearseError::Revision {
+        name: r.name.clone(),
+        message,
+    };
+    let args = mock_server::cli::Args::try_parse_from(args).map_err(|e| {
+        bad(e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_owned())
+    })?;
+    mock_server::Config::try_from(args).map_err(|e| bad(e.to_string()))
+}
+
+/// Scrapes the mocks and loadgen's client metrics every second, evaluating every second.
+fn scrape_config(targets: &[&str], metrics: SocketAddr, rule_files: &[&str]) -> String {
     let mut config =
         String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n");
     for file in rule_files {
         config.push_str(&format!("  - {}\n", slo::rules::quote(file)));
     }
     config.push_str("scrape_configs:\n");
-    for (job, address) in [
-        (MOCK_JOB, target.to_owned()),
-        (CLIENT_JOB, metrics.to_string()),
+    let quoted = |addresses: &[String]| {
+        addresses
+            .iter()
+            .map(|a| slo::rules::quote(a))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mocks: Vec<String> = targets.iter().map(|t| (*t).to_owned()).collect();
+    for (job, addresses) in [
+        (MOCK_JOB, quoted(&mocks)),
+        (CLIENT_JOB, quoted(&[metrics.to_string()])),
     ] {
         config.push_str(&format!(
-            "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
-            slo::rules::quote(&address)
+            "  - job_name: {job}\n    static_configs:\n      - targets: [{addresses}]\n"
         ));
     }
     config
 }
 
-/// Waits until Prometheus has scraped the mock successfully once.
+/// Waits until Prometheus has scraped each of the `count` mocks successfully once.
 async fn wait_for_scrape(
     client: &slo::PrometheusClient,
     target: &str,
+    count: usize,
 ) -> Result<(), RehearseError> {
     let deadline = Instant::now() + FIRST_SCRAPE;
     let query = format!("up{{job={MOCK_JOB:?}}} == 1");
     loop {
-        if client.query(&query).await?.iter().any(|s| s.value == 1.0) {
+        let up = client.query(&query).await?;
+        if up.iter().filter(|s| s.value == 1.0).count() >= count {
             return Ok(());
         }
         if Instant::now() >= deadline {

@@ -82,7 +82,11 @@ async fn bad_rehearsal_files_exit_64_naming_the_problem() {
         ),
         (
             "[[step]]\nname = \"a\"\nduration = \"1m\"\n[[step.expect]]\nalert = \"A\"\nstate = \"up\"\n",
-            "use firing or inactive",
+            "use firing, inactive or resolved",
+        ),
+        (
+            "[revision.next]\nprofile = \"broken\"\n[[step]]\nname = \"a\"\nduration = \"1m\"\n[[step.expect]]\nalert = \"A\"\nstate = \"inactive\"\n",
+            "revision \"next\": invalid value 'broken' for '--profile",
         ),
         (
             "[[step]]\nname = \"a\"\nduration = \"soon\"\n[[step.expect]]\nalert = \"A\"\nstate = \"inactive\"\n",
@@ -103,6 +107,20 @@ async fn bad_rehearsal_files_exit_64_naming_the_problem() {
     )
     .await;
     assert_eq!(out.status.code(), Some(64));
+    // The rehearsal starts its revisions itself: a running mock cannot stand in for them.
+    let out = loadgen(
+        &[
+            "rehearse",
+            &shipped("canary-rollback.toml"),
+            "--host",
+            "http://127.0.0.1:1",
+        ],
+        "",
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("names revisions"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,7 +54,7 @@ fn an_alert_that_can_never_fire_is_a_warning_with_every_command_and_listed_by_ch
     let stdout = String::from_utf8_lossy(&check.stdout);
     assert_eq!(check.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.starts_with("spec OK: 6 SLOs, 21 alerts, 1 skipped\n"),
+        stdout.starts_with("spec OK: 7 SLOs, 25 alerts, 1 skipped\n"),
         "{stdout}"
     );
     assert!(
@@ -155,7 +155,7 @@ fn slo_export_prints_the_checked_in_openslo_and_gcp_bodies() {
     let checked_in: serde_json::Value =
         serde_json::from_str(&deploy_file("gcp/chat-engagement.json")).unwrap();
     assert!(bodies.contains(&checked_in), "{stdout}");
-    assert_eq!(bodies.len(), 6);
+    assert_eq!(bodies.len(), 7);
 }
 
 #[test]

@@ -54,7 +54,8 @@ fn the_checked_in_spec_has_the_workshop_and_canary_slos() {
             "startup-latency",
             "startup-success",
             "login-availability",
-            "canary-availability"
+            "canary-availability",
+            "startup-latency-client"
         ]
     );
     let budget = |name: &str| {
