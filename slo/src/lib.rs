@@ -11,13 +11,15 @@
 //!   back into a [`Spec`].
 //! - [`alerts_wait`] and [`slo_report`] ask a running Prometheus, for users' CI pipelines.
 //! - [`predict`] says when an alert fires and resolves, by the burn-rate formula.
-//! - [`LocalPrometheus`] starts a real Prometheus on a free loopback port, for tests.
+//! - [`LocalPrometheus`] starts a real Prometheus on a free loopback port, for tests and
+//!   rehearsals; [`LocalAlertmanager`] an Alertmanager the same way.
 
 pub mod api;
 pub mod dashboards;
 pub mod duration;
 pub mod export;
 pub mod files;
+pub mod local_alertmanager;
 pub mod local_prometheus;
 pub mod panels;
 pub mod predict;
@@ -34,6 +36,7 @@ pub use duration::{Compression, PromDuration};
 pub use export::export_files;
 pub use export::openslo::{OpenSloError, from_openslo, load_openslo, to_openslo};
 pub use files::{GeneratedFile, generated_files};
+pub use local_alertmanager::{LocalAlertmanager, LocalAlertmanagerError};
 pub use local_prometheus::{LocalPrometheus, LocalPrometheusError};
 pub use report::{Report, SloStatus, slo_report};
 pub use rules::{CompressionError, rules};

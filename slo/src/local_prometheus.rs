@@ -199,7 +199,7 @@ pub fn fast_scrape_config(jobs: &[(&str, std::net::SocketAddr)], rule_files: &[&
 }
 
 /// Keeps the log's tail and hands over the address from `msg="Listening on" address=...`.
-async fn collect_log(
+pub(crate) async fn collect_log(
     stderr: tokio::process::ChildStderr,
     log: Arc<Mutex<Vec<String>>>,
     address_tx: oneshot::Sender<String>,

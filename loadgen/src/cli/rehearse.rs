@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::rehearse::{Rehearsal, RehearseError, RehearsePlan, RulesSource};
+use crate::rehearse::{AlertmanagerSource, Rehearsal, RehearseError, RehearsePlan, RulesSource};
 
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Exit codes: 0 every expectation held, 1 one failed, 64 bad input (the \
-    file, an alert name the rules do not define), 69 Prometheus missing or failing (the \
-    prometheus binary must be on PATH), 130 interrupted."
+    file, an alert name the rules do not define, notified without --alertmanager), 69 \
+    Prometheus or Alertmanager missing or failing (the prometheus binary, and \
+    prometheus-alertmanager or alertmanager for --alertmanager, must be on PATH), 130 interrupted."
 )]
 pub struct RehearseArgs {
     /// A rehearsal: a timeline whose steps carry [[step.expect]] tables (scenarios/rehearsals/).
@@ -31,6 +32,16 @@ pub struct RehearseArgs {
     /// Divide the steps' durations, fixed `within`s and generated rules' windows by N.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub time_scale: u32,
+    /// Also start an Alertmanager on loopback (Debian's prometheus-alertmanager), wired to
+    /// Prometheus, with a generated config: every receiver a `notified = "NAME"` expectation
+    /// names is a webhook into loadgen, so the check is that the notification arrived.
+    #[arg(long)]
+    pub alertmanager: bool,
+    /// Start the Alertmanager with your own alertmanager.yml instead (implies --alertmanager);
+    /// then `notified = "NAME"` checks that Alertmanager routed the alert to receiver NAME (its
+    /// /api/v2/alerts), since the delivery (mail, pager) is outside loadgen's sight.
+    #[arg(long, value_name = "FILE")]
+    pub alertmanager_config: Option<PathBuf>,
     /// Also write the verdicts as JUnit XML (one testcase per expectation).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -76,6 +87,11 @@ impl TryFrom<RehearseArgs> for RehearseRun {
                 token: a.token,
                 rules,
                 time_scale: a.time_scale,
+                alertmanager: match (a.alertmanager_config, a.alertmanager) {
+                    (Some(path), _) => Some(AlertmanagerSource::File(path)),
+                    (None, true) => Some(AlertmanagerSource::Generated),
+                    (None, false) => None,
+                },
             },
             junit: a.junit,
             output: a.output,

@@ -18,6 +18,9 @@
 //! alert = "ChatLatencyPage1h"
 //! state = "resolved"     # seen not firing at some poll within the duration (after a fix)
 //! within = "2m"
+//! [[step.expect]]
+//! alert = "ChatLatencyFastBurn5m"
+//! notified = "oncall"    # reached that Alertmanager receiver in time (needs --alertmanager)
 //! ```
 //!
 //! A rehearsal may also name revisions, each an in-process mock of a mock-server `--profile`,
@@ -71,11 +74,16 @@ pub struct Expectation {
     pub alert: String,
     pub state: Expected,
     pub within: Option<Within>,
+    /// An Alertmanager receiver the alert must reach by the deadline (state is then firing).
+    pub notified: Option<String>,
 }
 
 impl Expectation {
     /// How the expectation reads in the table and the JUnit file.
     pub fn title(&self) -> String {
+        if let Some(receiver) = &self.notified {
+            return format!("{}: {} reaches {receiver}", self.step_name, self.alert);
+        }
         match self.state {
             Expected::Firing => format!("{}: {} fires", self.step_name, self.alert),
             Expected::Inactive => format!("{}: {} stays quiet", self.step_name, self.alert),
@@ -135,8 +143,9 @@ struct RawRevision {
 #[serde(deny_unknown_fields)]
 struct RawExpect {
     alert: String,
-    state: String,
+    state: Option<String>,
     within: Option<String>,
+    notified: Option<String>,
 }
 
 impl Rehearsal {
@@ -249,11 +258,26 @@ fn expectation(step: usize, name: &str, r: RawExpect) -> Result<Expectation, Str
     if r.alert.trim().is_empty() {
         return Err("alert is empty".into());
     }
-    let state = match r.state.as_str() {
-        "firing" => Expected::Firing,
-        "inactive" => Expected::Inactive,
-        "resolved" => Expected::Resolved,
-        other => return Err(format!("state {other:?}: use firing, inactive or resolved")),
+    if r.notified.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(format!("{}: notified names no receiver", r.alert));
+    }
+    let state = match r.state.as_deref().or(r.notified.as_ref().map(|_| "firing")) {
+        None => {
+            return Err(format!(
+                "{}: state is missing: firing, inactive or resolved",
+                r.alert
+            ));
+        }
+        Some("firing") => Expected::Firing,
+        Some(_) if r.notified.is_some() => {
+            return Err(format!(
+                "{}: notified goes with state = \"firing\" (or no state)",
+                r.alert
+            ));
+        }
+        Some("inactive") => Expected::Inactive,
+        Some("resolved") => Expected::Resolved,
+        Some(other) => return Err(format!("state {other:?}: use firing, inactive or resolved")),
     };
     let within = match (state, r.within.as_deref()) {
         (Expected::Firing, None | Some("predicted")) => Some(Within::Predicted),
@@ -284,6 +308,7 @@ fn expectation(step: usize, name: &str, r: RawExpect) -> Result<Expectation, Str
         alert: r.alert,
         state,
         within,
+        notified: r.notified,
     })
 }
 

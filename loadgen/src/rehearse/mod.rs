@@ -11,6 +11,7 @@
 
 pub mod file;
 pub mod model;
+pub mod notify;
 pub mod verdict;
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use tokio::time::Instant;
 use crate::client_metrics::ClientMetrics;
 use crate::scenario::{self, ScenarioError, ScenarioOptions};
 pub use file::{Expectation, Expected, Rehearsal, Within};
+pub use notify::AlertmanagerSource;
 pub use verdict::{RehearsalReport, Verdict};
 
 /// Prometheus' job name for the mock; the shipped SLO rules select it.
@@ -54,7 +56,13 @@ pub struct RehearsePlan {
     pub token: Option<String>,
     pub rules: RulesSource,
     pub time_scale: u32,
+    /// Start an Alertmanager too, and where its config comes from.
+    pub alertmanager: Option<AlertmanagerSource>,
 }
+
+/// How much later than the alert's firing deadline its notification may arrive: Prometheus
+/// sends on its next evaluation (1 s), Alertmanager waits its (scaled) group_wait.
+pub const NOTIFY_SLACK: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RehearseError {
@@ -95,6 +103,22 @@ pub enum RehearseError {
     HostWithRevisions,
     #[error("revision {name:?}: {message}")]
     Revision { name: String, message: String },
+    #[error(
+        "step {step:?}: {alert}: notified = {receiver:?} needs an Alertmanager: add --alertmanager \
+         (or --alertmanager-config FILE)"
+    )]
+    NotifiedWithoutAlertmanager {
+        step: String,
+        alert: String,
+        receiver: String,
+    },
+    #[error("reading the Alertmanager config {path}: {source}")]
+    AlertmanagerConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Alertmanager(#[from] slo::LocalAlertmanagerError),
     #[error("starting the mock or the client metrics: {0}")]
     Start(String),
     #[error("interrupted before the timeline began")]
@@ -108,6 +132,7 @@ impl RehearseError {
         match self {
             RehearseError::Scenario(e) => e.exit_code(),
             RehearseError::Prometheus(_)
+            | RehearseError::Alertmanager(_)
             | RehearseError::Api(_)
             | RehearseError::NoScrape { .. } => UNAVAILABLE,
             RehearseError::Start(_) => FAILED,
@@ -191,7 +216,12 @@ fn deadlines(
                         }
                     },
                 )?;
-                (Some(at), Some(model::slack(at)))
+                let extra = if e.notified.is_some() {
+                    NOTIFY_SLACK
+                } else {
+                    Duration::ZERO
+                };
+                (Some(at), Some(model::slack(at) + extra))
             }
         });
     }
@@ -204,6 +234,8 @@ pub struct Seen {
     pub samples: Vec<(f64, Vec<String>)>,
     /// The last error while polling, if Prometheus stopped answering.
     pub error: Option<String>,
+    /// Notifications seen (Alertmanager): seconds since the first step began, receiver, alert.
+    pub notified: Vec<(f64, String, String)>,
 }
 
 /// Runs the rehearsal; `on_verdict` sees each verdict as soon as it is decided.
@@ -246,8 +278,35 @@ pub async fn run(
         .iter()
         .map(|r| Ok((r.name.clone(), revision_config(r)?)))
         .collect::<Result<Vec<_>, RehearseError>>()?;
+    if let Some(e) = plan
+        .rehearsal
+        .expectations
+        .iter()
+        .find(|e| e.notified.is_some())
+        && plan.alertmanager.is_none()
+    {
+        return Err(RehearseError::NotifiedWithoutAlertmanager {
+            step: e.step_name.clone(),
+            alert: e.alert.clone(),
+            receiver: e.notified.clone().unwrap_or_default(),
+        });
+    }
+    let user_alertmanager_config = match &plan.alertmanager {
+        Some(AlertmanagerSource::File(path)) => {
+            Some(std::fs::read_to_string(path).map_err(|source| {
+                RehearseError::AlertmanagerConfig {
+                    path: path.clone(),
+                    source,
+                }
+            })?)
+        }
+        _ => None,
+    };
     if slo::LocalPrometheus::binary().is_none() {
         return Err(slo::LocalPrometheusError::NotInstalled.into());
+    }
+    if plan.alertmanager.is_some() && slo::LocalAlertmanager::binary().is_none() {
+        return Err(slo::LocalAlertmanagerError::NotInstalled.into());
     }
 
     // Bind first, so Prometheus can be told the addresses before anything serves them.
@@ -287,8 +346,48 @@ pub async fn run(
     let metrics_addr = metrics_listener.local_addr().map_err(start)?;
 
     let names: Vec<&str> = rules.iter().map(|(n, _)| n.as_str()).collect();
+    // Alertmanager first: Prometheus' config names it. Its webhook receiver is loadgen's own.
+    let notes: notify::Notes = Arc::default();
+    let (hook_stop, hook_stopped) = tokio::sync::watch::channel(false);
+    let alertmanager = match &plan.alertmanager {
+        None => None,
+        Some(source) => {
+            let config = match (source, user_alertmanager_config) {
+                (AlertmanagerSource::File(_), Some(text)) => text,
+                _ => {
+                    let hook = TcpListener::bind("127.0.0.1:0").await.map_err(start)?;
+                    let hook_addr = hook.local_addr().map_err(start)?;
+                    let mut receivers: Vec<String> = Vec::new();
+                    for r in plan
+                        .rehearsal
+                        .expectations
+                        .iter()
+                        .filter_map(|e| e.notified.clone())
+                    {
+                        if !receivers.contains(&r) {
+                            receivers.push(r);
+                        }
+                    }
+                    let mut stopped = hook_stopped.clone();
+                    tokio::spawn(notify::webhook(hook, Arc::clone(&notes), async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    }));
+                    notify::generated_config(hook_addr, &receivers, scale)
+                }
+            };
+            Some(tokio::select! {
+                a = slo::LocalAlertmanager::start(&config) => a?,
+                () = interrupted() => return Err(RehearseError::Interrupted),
+            })
+        }
+    };
     let addresses: Vec<&str> = targets.iter().map(|(_, a)| a.as_str()).collect();
-    let config = scrape_config(&addresses, metrics_addr, &names);
+    let config = scrape_config(
+        &addresses,
+        metrics_addr,
+        &names,
+        alertmanager.as_ref().map(slo::LocalAlertmanager::address),
+    );
     let files: Vec<(&str, &str)> = rules
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))
@@ -361,7 +460,19 @@ pub async fn run(
             .into_iter()
             .map(String::from)
             .collect();
-        let poller = tokio::spawn(poll(client.clone(), alerts, began, Arc::clone(&seen)));
+        let poller = tokio::spawn(poll(
+            client.clone(),
+            alerts,
+            began,
+            Arc::clone(&seen),
+            Arc::clone(&notes),
+        ));
+        let routes = match (&plan.alertmanager, &alertmanager) {
+            (Some(AlertmanagerSource::File(_)), Some(am)) => Some(tokio::spawn(
+                notify::poll_routes(am.address().to_owned(), Arc::clone(&notes), POLL),
+            )),
+            _ => None,
+        };
         let mut judge = verdict::Judge::new(&plan.rehearsal.expectations, &deadlines);
         let mut ends: Vec<f64> = Vec::new();
         let reports = scenario::run(
@@ -392,6 +503,10 @@ pub async fn run(
             }
         }
         poller.abort();
+        if let Some(routes) = routes {
+            routes.abort();
+        }
+        drain_notes(&notes, began, &seen);
         let seen = seen
             .lock()
             .map(|mut s| std::mem::take(&mut *s))
@@ -427,7 +542,25 @@ pub async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(15), mock).await;
     }
     prometheus.stop().await;
+    let _ = hook_stop.send(true);
+    if let Some(am) = alertmanager {
+        am.stop().await;
+    }
     outcome
+}
+
+/// Moves the notifications seen so far into `seen`, as seconds since `began`.
+fn drain_notes(notes: &notify::Notes, began: Instant, seen: &Mutex<Seen>) {
+    let drained: Vec<_> = notes
+        .lock()
+        .map(|mut n| std::mem::take(&mut *n))
+        .unwrap_or_default();
+    if let Ok(mut seen) = seen.lock() {
+        for (at, receiver, alert) in drained {
+            let secs = at.saturating_duration_since(began).as_secs_f64();
+            seen.notified.push((secs, receiver, alert));
+        }
+    }
 }
 
 /// The alert names the expectations use, each once, in order of appearance.
@@ -487,7 +620,12 @@ fn revision_config(r: &file::Revision) -> Result<mock_server::Config, RehearseEr
 }
 
 /// Scrapes the mocks and loadgen's client metrics every second, evaluating every second.
-fn scrape_config(targets: &[&str], metrics: SocketAddr, rule_files: &[&str]) -> String {
+fn scrape_config(
+    targets: &[&str],
+    metrics: SocketAddr,
+    rule_files: &[&str],
+    alertmanager: Option<&str>,
+) -> String {
     let mut config =
         String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n");
     for file in rule_files {
@@ -508,6 +646,12 @@ fn scrape_config(targets: &[&str], metrics: SocketAddr, rule_files: &[&str]) -> 
     ] {
         config.push_str(&format!(
             "  - job_name: {job}\n    static_configs:\n      - targets: [{addresses}]\n"
+        ));
+    }
+    if let Some(address) = alertmanager {
+        config.push_str(&format!(
+            "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [{}]\n",
+            slo::rules::quote(address)
         ));
     }
     config
@@ -541,6 +685,7 @@ async fn poll(
     alerts: Vec<String>,
     began: Instant,
     seen: Arc<Mutex<Seen>>,
+    notes: notify::Notes,
 ) {
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -548,6 +693,7 @@ async fn poll(
         tick.tick().await;
         let at = began.elapsed().as_secs_f64();
         let answer = client.alerts().await;
+        drain_notes(&notes, began, &seen);
         let Ok(mut seen) = seen.lock() else { return };
         match answer {
             Ok(active) => {

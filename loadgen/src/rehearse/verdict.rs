@@ -162,6 +162,36 @@ fn judge(
     let Some(start) = step_start(ends, e.step) else {
         return last.then(|| verdict(None, false, "its step was not played (interrupted)".into()));
     };
+    if let Some(receiver) = &e.notified {
+        let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
+        let reached = seen
+            .notified
+            .iter()
+            .filter(|(t, r, a)| *t >= start && r == receiver && *a == e.alert)
+            .map(|(t, _, _)| t - start)
+            .reduce(f64::min);
+        return match reached {
+            Some(t) if t <= d => Some(verdict(
+                Some(t),
+                true,
+                format!("reached {receiver} at {t:.1} s, deadline {d:.1} s"),
+            )),
+            Some(t) => Some(verdict(
+                Some(t),
+                false,
+                format!("reached {receiver} late, at {t:.1} s; deadline {d:.1} s"),
+            )),
+            None if last || now - start > d => Some(verdict(
+                None,
+                false,
+                format!(
+                    "no notification to {receiver} by {:.1} s; deadline {d:.1} s",
+                    (now - start).max(0.0)
+                ),
+            )),
+            None => None,
+        };
+    }
     let fired = first_firing(seen, &e.alert, start).map(|t| t - start);
     match e.state {
         Expected::Resolved => {
@@ -347,7 +377,31 @@ mod tests {
                 Expected::Resolved => Some(Within::Fixed(Duration::from_secs(5))),
                 Expected::Inactive => None,
             },
+            notified: None,
         }
+    }
+
+    #[test]
+    fn notified_counts_the_named_receiver_and_alert_only() {
+        let mut e = expect(1, "A", Expected::Firing);
+        e.notified = Some("pager".into());
+        let d = Some(Duration::from_secs(5));
+        let mut judge = Judge::new(&[e], &[(None, d)]);
+        let seen = Seen {
+            samples: vec![(9.0, vec![]), (16.0, vec![])],
+            error: None,
+            notified: vec![
+                (8.0, "pager".into(), "A".into()),
+                (12.0, "mail".into(), "A".into()),
+                (13.0, "pager".into(), "B".into()),
+                (14.0, "pager".into(), "A".into()),
+            ],
+        };
+        let v = judge.decide(&seen, &[10.0], false);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].expectation, "s1: A reaches pager");
+        assert!(v[0].passed, "{v:?}");
+        assert_eq!(v[0].observed_secs, Some(4.0));
     }
 
     #[test]
@@ -369,6 +423,7 @@ mod tests {
                 (21.0, vec!["C".into()]),
             ],
             error: None,
+            notified: Vec::new(),
         };
         let got: Vec<_> = judge
             .decide(&seen, &[10.0], false)
@@ -405,6 +460,7 @@ mod tests {
                 (25.0, vec![]),
             ],
             error: None,
+            notified: Vec::new(),
         };
         // Step 0 ended at 10 s; step 1 at 20 s.
         let first = judge.decide(&seen, &[10.0], false);

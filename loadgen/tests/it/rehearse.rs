@@ -189,3 +189,39 @@ async fn ctrl_c_stops_the_rehearsal_with_130_and_its_prometheus_with_it() {
         "prometheus {prometheus} outlived the rehearsal"
     );
 }
+
+/// Issue 16, item 5: `notified` needs an Alertmanager (64, before anything starts), and
+/// `--alertmanager` without the binary is 69 with the apt hint, before any load.
+#[tokio::test]
+async fn notified_needs_an_alertmanager_and_a_missing_binary_is_69() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.toml");
+    std::fs::write(
+        &file,
+        "[[step]]\nname = \"a\"\nduration = \"1m\"\n[[step.expect]]\nalert = \"ChatLatencyFastBurn5m\"\nnotified = \"oncall\"\nwithin = \"1m\"\n",
+    )
+    .unwrap();
+    let out = loadgen(&["rehearse", file.to_str().unwrap()], "").await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("needs an Alertmanager: add --alertmanager"), "{err}");
+
+    // A PATH with prometheus but no alertmanager.
+    let Some(prometheus) = slo::LocalPrometheus::binary() else {
+        return;
+    };
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(prometheus, bin.join("prometheus")).unwrap();
+    let out = loadgen(
+        &["rehearse", file.to_str().unwrap(), "--alertmanager"],
+        bin.to_str().unwrap(),
+    )
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(
+        err.contains("apt-get install prometheus-alertmanager"),
+        "{err}"
+    );
+}
