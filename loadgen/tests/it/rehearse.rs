@@ -204,7 +204,10 @@ async fn notified_needs_an_alertmanager_and_a_missing_binary_is_69() {
     let out = loadgen(&["rehearse", file.to_str().unwrap()], "").await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{err}");
-    assert!(err.contains("needs an Alertmanager: add --alertmanager"), "{err}");
+    assert!(
+        err.contains("needs an Alertmanager: add --alertmanager"),
+        "{err}"
+    );
 
     // A PATH with prometheus but no alertmanager.
     let Some(prometheus) = slo::LocalPrometheus::binary() else {
@@ -224,4 +227,61 @@ async fn notified_needs_an_alertmanager_and_a_missing_binary_is_69() {
         err.contains("apt-get install prometheus-alertmanager"),
         "{err}"
     );
+}
+
+/// Issue 16, item 5, with the user's own alertmanager.yml: `notified` then reads the routing
+/// from a real Alertmanager's /api/v2/alerts. Two alerts go in; only the page reaches `pager`.
+/// Skips without the binary unless REQUIRE_ALERTMANAGER=1.
+#[tokio::test]
+async fn with_the_users_alertmanager_config_notified_reads_the_routing() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if slo::LocalAlertmanager::binary().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_ALERTMANAGER").is_none_or(|v| v != "1"),
+            "prometheus-alertmanager is not on PATH and REQUIRE_ALERTMANAGER=1"
+        );
+        eprintln!("skipped: prometheus-alertmanager is not on PATH");
+        return;
+    }
+    let config = "route:\n  receiver: nobody\n  group_wait: 100ms\n  routes:\n    - receiver: pager\n      matchers: ['severity=\"page\"']\nreceivers:\n  - name: nobody\n  - name: pager\n";
+    let am = slo::LocalAlertmanager::start(config).await.unwrap();
+    let body = r#"[{"labels":{"alertname":"ChatLatencyFastBurn5m","severity":"page"}},{"labels":{"alertname":"ChatLatencyTicket3d","severity":"ticket"}}]"#;
+    let mut stream = tokio::net::TcpStream::connect(am.address()).await.unwrap();
+    let request = format!(
+        "POST /api/v2/alerts HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        am.address(),
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let notes = loadgen::rehearse::notify::Notes::default();
+    let poll = tokio::spawn(loadgen::rehearse::notify::poll_routes(
+        am.address().to_owned(),
+        notes.clone(),
+        Duration::from_millis(100),
+    ));
+    let routed = |receiver: &str, alert: &str| {
+        notes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, r, a)| r == receiver && a == alert)
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !(routed("pager", "ChatLatencyFastBurn5m") && routed("nobody", "ChatLatencyTicket3d")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not routed within 10 s: {:?}\n{}",
+            notes.lock().unwrap(),
+            am.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!routed("pager", "ChatLatencyTicket3d"));
+    poll.abort();
+    am.stop().await;
 }
