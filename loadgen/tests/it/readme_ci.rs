@@ -97,6 +97,6 @@ async fn the_readme_ci_job_lines_pass_verbatim() {
         String::from_utf8_lossy(&out.stderr)
     );
     let xml = std::fs::read_to_string(&kept).unwrap();
-    assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 12, "{xml}");
     assert!(!xml.contains("<failure "), "{xml}");
 }
