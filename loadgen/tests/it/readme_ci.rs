@@ -99,4 +99,25 @@ async fn the_readme_ci_job_lines_pass_verbatim() {
     let xml = std::fs::read_to_string(&kept).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), 12, "{xml}");
     assert!(!xml.contains("<failure "), "{xml}");
+    // The workshop's challenge-6 policy: both slow burns and the latency fast burn fire, and
+    // all resolve after the fix. (This is the suite's one challenge-6 run: two minutes.)
+    for wanted in [
+        "challenge 6: ChatLatencyFastBurn5m fires",
+        "challenge 6: ChatLatencySlowBurn5m fires",
+        "challenge 6: ChatEngagementSlowBurn5m fires",
+        "fixed: ChatLatencyFastBurn5m resolves",
+        "fixed: ChatEngagementSlowBurn5m resolves",
+    ] {
+        assert!(
+            xml.contains(&format!("name=\"{wanted}\"")),
+            "{wanted}: {xml}"
+        );
+    }
+    // The verdict table prints observed against predicted times.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let header = stdout
+        .lines()
+        .find(|l| l.contains("predicted"))
+        .unwrap_or_else(|| panic!("no verdict table: {stdout}"));
+    assert!(header.contains("observed"), "{header}");
 }
