@@ -17,7 +17,8 @@
 //!    `merge` (shard reports combined exactly), `stop` (stop -> grace -> cancel).
 //! 2. The engine: `h1` (the lean HTTP/1 client), `tls`, `conn` (connections, and the one
 //!    hyper exchange), `exchange` (one request of the load, redirects included), `schedule`,
-//!    `live_split` (the split a running load can change, and its events), `worker`,
+//!    `live_split` (the split a running load can change, and its events), `run_view` (what
+//!    `--web`'s run page reads of a running load, only when it asks), `worker`,
 //!    `progress`, and `load` (runs a `Plan`, returns a `Report`).
 //! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `control` (`--control`:
 //!    `GET`/`POST /split` on a running load), `journey` (simulated
@@ -54,6 +55,7 @@ pub mod progress;
 pub mod rehearse;
 pub mod render;
 pub mod report;
+pub mod run_view;
 pub mod runner;
 pub mod scenario;
 pub mod schedule;

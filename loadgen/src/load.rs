@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::live_split::LiveSplit;
 use crate::plan::Plan;
 use crate::report::{PacingReport, Report, TargetReport, Window};
+use crate::run_view::RunView;
 use crate::schedule::Schedule;
 use crate::series::Sampler;
 use crate::stats::Stats;
@@ -41,6 +42,8 @@ pub struct Sinks {
     pub split: Option<LiveSplit>,
     /// Record the run second by second (`Report::series`), for the HTML report's charts.
     pub series: bool,
+    /// `--web`'s run page: it reads the workers' records when it polls, never otherwise.
+    pub view: Option<Arc<RunView>>,
 }
 
 /// Runs the plan to its end or until `shutdown` resolves, and returns the report.
@@ -72,6 +75,11 @@ pub async fn run(
         .map(|id| tokio::spawn(worker::run(shared.clone(), id)))
         .collect();
     let bar = progress::Bar::start(shared.clone(), sinks.progress);
+    if let Some(v) = &sinks.view {
+        v.started(start);
+        let shared = shared.clone();
+        v.attach(Arc::new(move || shared.take_stats()));
+    }
     let sampler = sinks
         .series
         .then(|| Arc::new(Mutex::new(Sampler::default())));
@@ -118,6 +126,9 @@ pub async fn run(
     let last_answer = start.elapsed();
     let elapsed = last_answer.as_secs_f64();
     bar.finish();
+    if let Some(v) = &sinks.view {
+        v.detach();
+    }
     if let Some(task) = sampling {
         task.abort();
     }

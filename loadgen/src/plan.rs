@@ -184,6 +184,10 @@ pub enum PlanError {
         "--control {0}: give a loopback address (127.0.0.1:PORT or [::1]:PORT): whoever reaches it can move the traffic"
     )]
     ControlNotLoopback(String),
+    #[error(
+        "--web shows a run that lasts: give it a duration with -z (e.g. -z 5m); a run of -n requests has no page"
+    )]
+    WebWithoutDuration,
     #[error("--expect-breach needs at least one --slo gate")]
     ExpectBreachWithoutGates,
 }

@@ -18,6 +18,7 @@ use crate::journey::{self, Live, report as journey_report};
 use crate::live_split::LiveSplit;
 use crate::load::Sinks;
 use crate::report::Report;
+use crate::run_view::RunView;
 use crate::scenario::{self, ScenarioOptions};
 use crate::web::{self, WebOptions};
 use crate::{canary, control, exit, html_report, merge, phase_cmd, rehearse, render, slo_cmd};
@@ -91,14 +92,18 @@ fn interrupted() -> i32 {
 
 fn hey(run: HeyRun) -> anyhow::Result<i32> {
     let runtime = runtime(Some(run.cpus))?;
-    let split = run.control.map(|_| {
-        LiveSplit::new(
-            &run.plan
-                .targets
-                .iter()
-                .map(|t| (t.name.clone(), t.weight))
-                .collect::<Vec<_>>(),
-        )
+    let targets: Vec<(String, u32)> = run
+        .plan
+        .targets
+        .iter()
+        .map(|t| (t.name.clone(), t.weight))
+        .collect();
+    // The page moves traffic only between several targets; `--control` always can.
+    let live = run.control.is_some() || (run.web.is_some() && targets.len() > 1);
+    let split = live.then(|| LiveSplit::new(&targets));
+    let view = run.web.map(|_| {
+        let names = targets.iter().map(|t| t.0.clone()).collect();
+        RunView::new("hey".into(), names, split.clone())
     });
     let sinks = Sinks {
         csv: (run.output == OutputKind::Csv)
@@ -106,11 +111,24 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         progress: run.progress && std::io::stderr().is_terminal(),
         split: split.clone(),
         series: run.html.is_some(),
+        view: view.clone(),
     };
-    let mut report = runtime.block_on(async {
+    let report = runtime.block_on(async {
+        let _page = match serve_page(run.web, view.as_ref()).await? {
+            Ok(guard) => guard,
+            Err(code) => return anyhow::Ok(Err(code)),
+        };
         let _control = serve_control(run.control, split).await?;
-        anyhow::Ok(crate::load::run(run.plan, sinks, ctrl_c()).await?)
+        let report = crate::load::run(run.plan, sinks, ctrl_c()).await?;
+        if let Some(v) = &view {
+            v.finished();
+        }
+        anyhow::Ok(Ok(report))
     })?;
+    let mut report = match report {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
     report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
     if let Some(path) = &run.html {
         write_html(path, &html_report::hey_page(&report))?;
@@ -194,6 +212,33 @@ async fn serve_control(
     Ok(Some(stop))
 }
 
+/// Serves `--web`'s run page for `view`, until the returned guard is dropped (the run's end);
+/// `Err(69)` when the address cannot be had.
+async fn serve_page(
+    addr: Option<std::net::SocketAddr>,
+    view: Option<&Arc<RunView>>,
+) -> anyhow::Result<Result<Option<tokio::sync::oneshot::Sender<()>>, i32>> {
+    let (Some(addr), Some(view)) = (addr, view) else {
+        return Ok(Ok(None));
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("loadgen: cannot listen on {addr} for --web: {e}");
+            return Ok(Err(exit::UNAVAILABLE));
+        }
+    };
+    eprintln!(
+        "loadgen: the run page is on http://{}/",
+        listener.local_addr()?
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(web::run_page::serve(view.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    Ok(Ok(Some(stop)))
+}
+
 /// Starts the client-side metrics server when asked for; it lives as long as the runtime.
 async fn metrics(addr: Option<std::net::SocketAddr>) -> anyhow::Result<Option<Arc<ClientMetrics>>> {
     let Some(addr) = addr else { return Ok(None) };
@@ -227,6 +272,7 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
             metrics,
             split: None,
             series: plan.html.is_some(),
+            view: None,
         };
         anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
     })?;
@@ -351,17 +397,38 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
                 let _ = journey_report::table(&mut out, &r.endpoints, &r.total);
             }
         };
-        let split = args.control.and_then(|_| scenario::live_split(&steps));
+        let names: Vec<String> = steps
+            .first()
+            .map(|s| s.targets.iter().map(|t| t.target.name.clone()).collect())
+            .unwrap_or_default();
+        // The page moves traffic only between several targets; `--control` always can.
+        let split = (args.control.is_some() || (args.web.is_some() && names.len() > 1))
+            .then(|| scenario::live_split(&steps))
+            .flatten();
+        let view = args.web.map(|_| {
+            let title = format!("scenario {}", args.file.display());
+            RunView::new(title, names, split.clone())
+        });
+        let _page = match serve_page(args.web, view.as_ref()).await? {
+            Ok(guard) => guard,
+            Err(code) => return anyhow::Ok(Err(code)),
+        };
         let _control = serve_control(args.control, split.clone()).await?;
         let live = scenario::TimelineLive {
             split,
             series: args.html.is_some(),
+            view: view.clone(),
         };
-        anyhow::Ok(scenario::run_live(steps, &options, metrics, live, on_step, ctrl_c()).await)
+        let r = scenario::run_live(steps, &options, metrics, live, on_step, ctrl_c()).await;
+        if let Some(v) = &view {
+            v.finished();
+        }
+        anyhow::Ok(Ok(r))
     })?;
     let reports = match result {
-        Ok(r) => r,
-        Err(e) => {
+        Ok(Ok(r)) => r,
+        Err(code) => return Ok(code),
+        Ok(Err(e)) => {
             eprintln!("loadgen scenario: {e}");
             return Ok(e.exit_code());
         }

@@ -24,6 +24,7 @@ use crate::journey::spec::{Journey, SpecError, Wait};
 use crate::journey::{self, Live};
 use crate::live_split::LiveSplit;
 use crate::phase_cmd::{Admin, PhaseError};
+use crate::run_view::{RunView, StepInfo};
 use crate::weighted::SplitError;
 
 /// What a timeline run needs besides the timeline: where to send load and phases, and the load
@@ -345,6 +346,8 @@ pub async fn run(
 /// second by second for the HTML report.
 #[derive(Debug, Clone, Default)]
 pub struct TimelineLive {
+    /// `--web`'s run page: the step going on, and the records of each step as it runs.
+    pub view: Option<Arc<RunView>>,
     /// From [`live_split`]; each step's report holds the changes made during it, timed from the
     /// start of the timeline, with requests counted over the whole timeline.
     pub split: Option<LiveSplit>,
@@ -356,7 +359,11 @@ pub async fn run_live(
     steps: Vec<PlannedStep>,
     args: &ScenarioOptions,
     metrics: Option<Arc<ClientMetrics>>,
-    TimelineLive { split, series }: TimelineLive,
+    TimelineLive {
+        split,
+        series,
+        view,
+    }: TimelineLive,
     mut on_step: impl FnMut(usize, &StepReport),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<StepReport>, ScenarioError> {
@@ -370,8 +377,20 @@ pub async fn run_live(
     let mut began = Vec::new();
     // Set once `shutdown` has resolved: it must not be polled again.
     let mut stopped = false;
+    if let Some(v) = &view {
+        v.started(timeline_start);
+    }
+    let count = steps.len();
     for (i, step) in steps.into_iter().enumerate() {
         began.push(timeline_start.elapsed().as_secs_f64());
+        if let Some(v) = &view {
+            v.step(StepInfo {
+                index: i + 1,
+                count,
+                name: step.name.clone(),
+                phase: step.phase.clone(),
+            });
+        }
         let mut phase_in_force = None;
         if let Some(doc) = &step.phase {
             for (k, t) in step.targets.iter().enumerate() {
@@ -424,6 +443,7 @@ pub async fn run_live(
                 metrics: metrics.clone(),
                 split: split.clone(),
                 series,
+                view: view.clone(),
             };
             Some(journey::run(plan, live, &mut shutdown).await?)
         };

@@ -1,6 +1,7 @@
 // The swarm page: polls /stats every second, keeps the run's chart history itself (so the
 // server stores nothing for a page), and sends the forms and buttons to the JSON API
-// (POST /swarm, /stop, /reset). Values from the server reach the DOM only as text.
+// (POST /swarm, /stop, /reset); the split panel is split.js's. Values from the server reach
+// the DOM only as text.
 (function () {
   'use strict';
   var W = window.WebUI;
@@ -29,24 +30,9 @@
     b.setAttribute('data-value', String(value));
   }
 
-  function msg(id, text, good) {
-    var m = $(id);
-    m.textContent = text;
-    m.className = 'msg ' + (good ? 'good' : 'bad');
-  }
-
-  function send(path, body) {
-    return fetch(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? '' : JSON.stringify(body)
-    }).then(function (r) {
-      return r.json().then(function (j) {
-        if (!r.ok) throw new Error(j.error || ('HTTP ' + r.status));
-        return j;
-      });
-    });
-  }
+  var S = window.SplitPanel;
+  var msg = S.msg;
+  var send = S.send;
 
   // ---- the forms ----
 
@@ -127,58 +113,9 @@
       function (err) { problem(err.message); });
   });
 
-  // ---- the live split ----
+  // ---- the live split (split.js, shared with the run page) ----
 
-  function weightsText(m, unit) {
-    var u = unit === undefined ? '%' : unit;
-    return Object.keys(m).map(function (k) { return k + ' ' + m[k] + u; }).join(', ');
-  }
-
-  function renderSplit(d) {
-    var panel = $('split-panel');
-    show(panel, !!d.split);
-    if (!d.split) return;
-    var fields = $('split-fields');
-    // Built once per set of targets, so typing is not undone by the next poll.
-    var key = d.split.weights.map(function (w) { return w[0]; }).join('\n');
-    if (fields.getAttribute('data-key') !== key) {
-      W.clear(fields);
-      d.split.weights.forEach(function (w, i) {
-        fields.appendChild(h('label', { for: 'split-w-' + i }, w[0] + ' (now ' + w[1] + '%)'));
-        fields.appendChild(h('input', { id: 'split-w-' + i, type: 'number', min: 0, max: 100,
-          step: 1, 'data-name': w[0], placeholder: String(w[1]) }));
-      });
-      fields.setAttribute('data-key', key);
-    }
-    d.split.weights.forEach(function (w, i) {
-      var label = fields.querySelector('label[for="split-w-' + i + '"]');
-      if (label) label.textContent = w[0] + ' (now ' + w[1] + '%)';
-      var input = $('split-w-' + i);
-      if (input) input.setAttribute('placeholder', String(w[1]));
-    });
-    var body = document.querySelector('#split-events tbody');
-    W.clear(body);
-    d.split.events.forEach(function (e) {
-      body.appendChild(h('tr', null, h('td', { class: 'num' }, e.at_secs.toFixed(1)),
-        h('td', null, weightsText(e.weights_before)), h('td', null, weightsText(e.weights_after)),
-        h('td', null, weightsText(e.requests_before, ''))));
-    });
-    $('split-apply').disabled = d.state === 'stopped';
-  }
-
-  $('split-form').addEventListener('submit', function (e) {
-    e.preventDefault();
-    var body = {};
-    Array.prototype.forEach.call(document.querySelectorAll('#split-fields input'), function (input) {
-      var v = input.value.trim();
-      if (v !== '') body[input.getAttribute('data-name')] = Number(v);
-    });
-    send('/split', body).then(function (j) {
-      msg('split-msg', 'now ' + weightsText(j.weights), true);
-      Array.prototype.forEach.call(document.querySelectorAll('#split-fields input'), function (i) { i.value = ''; });
-      poll();
-    }, function (err) { msg('split-msg', err.message, false); });
-  });
+  S.init(function () { poll(); });
 
   // ---- tabs and sorting ----
 
@@ -340,7 +277,7 @@
       b.setAttribute('aria-selected', String(panel === state.tab));
       show($(panel), panel === state.tab);
     });
-    renderSplit(d);
+    S.render(d, d.state === 'stopped');
     renderTable(d);
     renderFailures(d);
     renderCharts();

@@ -119,6 +119,10 @@ pub struct HeyArgs {
     /// traffic between --targets while the run goes on: curl -d '{"good":100}' ADDR/split.
     #[arg(long, value_name = "ADDR")]
     pub control: Option<SocketAddr>,
+    /// With -z: serve a page of the run (per-target table, live charts, the split's form) and
+    /// its API (GET /stats, GET and POST /split) on this address, default 127.0.0.1:8089.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
+    pub web: Option<SocketAddr>,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
@@ -161,6 +165,7 @@ impl Default for HeyArgs {
             expect_breach: false,
             no_progress: false,
             control: None,
+            web: None,
             html: None,
             url: None,
         }

@@ -32,6 +32,8 @@ pub struct HeyRun {
     pub progress: bool,
     /// Where to serve the control API (`--control`), a loopback address.
     pub control: Option<std::net::SocketAddr>,
+    /// Where to serve the run page (`--web`); only with `-z`.
+    pub web: Option<std::net::SocketAddr>,
     /// Where to write the HTML report (`--html`).
     pub html: Option<std::path::PathBuf>,
 }
@@ -50,6 +52,9 @@ impl TryFrom<HeyArgs> for HeyRun {
     fn try_from(mut a: HeyArgs) -> Result<HeyRun, PlanError> {
         if let Some((i, n)) = a.shard {
             shard(&mut a, i, n)?;
+        }
+        if a.web.is_some() && a.duration.is_none() {
+            return Err(PlanError::WebWithoutDuration);
         }
         if !(1..=MAX_WORKERS).contains(&a.concurrency) {
             return Err(out_of_range("-c", "between 1 and 100000", a.concurrency));
@@ -185,6 +190,7 @@ impl TryFrom<HeyArgs> for HeyRun {
             expect_breach: a.expect_breach,
             progress: !a.no_progress,
             control: a.control.map(loopback).transpose()?,
+            web: a.web,
             html: a.html.clone(),
         })
     }

@@ -59,6 +59,11 @@ pub struct ScenarioArgs {
     /// traffic between --targets while the timeline runs: curl -d '{"good":100}' ADDR/split.
     #[arg(long, value_name = "ADDR", value_parser = parse_loopback)]
     pub control: Option<SocketAddr>,
+    /// Serve a page of the run (the step and its phase, per-target table, live charts, the
+    /// split's form) and its API (GET /stats, GET and POST /split) on this address, default
+    /// 127.0.0.1:8089.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
+    pub web: Option<SocketAddr>,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,

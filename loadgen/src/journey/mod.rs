@@ -45,6 +45,8 @@ pub struct Live {
     pub split: Option<LiveSplit>,
     /// Record the run second by second (`JourneyReport::series`), for the HTML report.
     pub series: bool,
+    /// `--web`'s run page (`scenario run`): it reads the recorder when it polls, never otherwise.
+    pub view: Option<Arc<crate::run_view::RunView>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +123,21 @@ pub async fn run_with(
         split: split.clone(),
     });
     let mut joined = Box::pin(async move { Ok::<_, RunError>(joined.await??) });
+    if let Some(v) = &live.view {
+        v.started(start);
+        let (recorder, n) = (recorder.clone(), journey.endpoints.len().max(1));
+        let targets = names.len();
+        v.attach(Arc::new(move || {
+            // Slots are (target, endpoint), target-major: one record per target.
+            let mut per = vec![crate::stats::Stats::default(); targets];
+            for (i, s) in recorder.snapshot().iter().enumerate() {
+                if let Some(acc) = per.get_mut(i / n) {
+                    acc.merge(s);
+                }
+            }
+            per
+        }));
+    }
 
     let ticker = spawn_ticker(
         &mut live,
@@ -161,6 +178,9 @@ pub async fn run_with(
     };
     if let Some(t) = ticker {
         t.abort();
+    }
+    if let Some(v) = &live.view {
+        v.detach();
     }
     let elapsed = recorder.since().unwrap_or(start).elapsed().as_secs_f64();
     let series = match sampler {

@@ -370,6 +370,7 @@ impl Web {
             metrics: self.metrics.clone(),
             split,
             series: self.series,
+            view: None,
         };
         let me = self.clone();
         let stopped = stop.clone();

@@ -16,6 +16,7 @@
 
 pub mod control;
 pub mod live;
+pub mod run_page;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ const INDEX: &str = include_str!("../../ui/swarm.html");
 /// The page's own files, beside the shared ones from `webui`.
 const PAGE: &[(&str, &str)] = &[
     ("swarm.js", include_str!("../../ui/swarm.js")),
+    ("split.js", include_str!("../../ui/split.js")),
     ("swarm.css", include_str!("../../ui/swarm.css")),
 ];
 /// The largest request body the API reads (a form is a few hundred bytes).
@@ -125,10 +127,7 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
             let name = other.trim_start_matches('/');
             match webui::asset(name) {
                 Some(a) => file(a.body, a.content_type),
-                None => match PAGE.iter().find(|(n, _)| *n == name) {
-                    Some((n, body)) => file(body, webui::content_type(n)),
-                    None => error(StatusCode::NOT_FOUND, "no such page"),
-                },
+                None => page_file(PAGE, name),
             }
         }
         (_, false) => not_allowed(&method, "GET"),
@@ -158,8 +157,19 @@ async fn split(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     json(status, &doc)
 }
 
+/// One of a page's own embedded files, by name, or a 404.
+pub(crate) fn page_file(
+    files: &[(&'static str, &'static str)],
+    name: &str,
+) -> Response<Full<Bytes>> {
+    match files.iter().find(|(n, _)| *n == name) {
+        Some((n, body)) => file(body, webui::content_type(n)),
+        None => error(StatusCode::NOT_FOUND, "no such page"),
+    }
+}
+
 /// Reads a request body of at most `MAX_BODY` bytes.
-async fn body(req: Request<Incoming>) -> Result<Bytes, String> {
+pub(crate) async fn body(req: Request<Incoming>) -> Result<Bytes, String> {
     match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => Ok(b.to_bytes()),
         Err(e) => Err(format!("body: {e}")),
@@ -180,7 +190,7 @@ fn no_run() -> Response<Full<Bytes>> {
     error(StatusCode::NOT_FOUND, "no run yet: start one first")
 }
 
-fn not_allowed(method: &Method, allow: &'static str) -> Response<Full<Bytes>> {
+pub(crate) fn not_allowed(method: &Method, allow: &'static str) -> Response<Full<Bytes>> {
     let mut r = error(
         StatusCode::METHOD_NOT_ALLOWED,
         &format!("{method} is not allowed here"),
@@ -190,7 +200,10 @@ fn not_allowed(method: &Method, allow: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
-fn secured(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {
+pub(crate) fn secured(
+    mut r: Response<Full<Bytes>>,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     for (name, value) in webui::SECURITY_HEADERS {
@@ -203,7 +216,7 @@ fn secured(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response
     r
 }
 
-fn file(body: &'static str, content_type: &'static str) -> Response<Full<Bytes>> {
+pub(crate) fn file(body: &'static str, content_type: &'static str) -> Response<Full<Bytes>> {
     secured(
         Response::new(Full::new(Bytes::from_static(body.as_bytes()))),
         content_type,
@@ -223,7 +236,7 @@ fn download(
     r
 }
 
-fn json<T: serde::Serialize>(status: StatusCode, doc: &T) -> Response<Full<Bytes>> {
+pub(crate) fn json<T: serde::Serialize>(status: StatusCode, doc: &T) -> Response<Full<Bytes>> {
     let body = serde_json::to_vec(doc).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = secured(
         Response::new(Full::new(Bytes::from(body))),
@@ -233,6 +246,6 @@ fn json<T: serde::Serialize>(status: StatusCode, doc: &T) -> Response<Full<Bytes
     r
 }
 
-fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     json(status, &json!({ "error": message }))
 }

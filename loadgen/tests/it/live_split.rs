@@ -272,6 +272,7 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     let live = TimelineLive {
         split: Some(split),
         series: true,
+        ..TimelineLive::default()
     };
     let reports = scenario::run_live(steps, &args, None, live, |_, _| {}, std::future::pending())
         .await

@@ -23,6 +23,7 @@ mod phase;
 mod readme_ci;
 mod rehearse;
 mod report;
+mod run_page;
 mod server;
 mod slo_cmd;
 mod split;
