@@ -1,27 +1,16 @@
-//! `--control ADDR`: a small HTTP API to change a running load's split, as
-//! `gcloud run services update-traffic` moves traffic while it flows. `GET /split` answers the
-//! weights in force and the changes so far; `POST /split {"good":100}` changes them by Cloud
-//! Run's rule (the names not given share what is left of 100). Bad input gets a 400 whose
-//! `error` is the reason. [`handle_split`] is the whole logic, so the journey's web page mounts
-//! the same two endpoints.
+//! `/split`, the small API that changes a running load's split, as `gcloud run services
+//! update-traffic` moves traffic while it flows. `GET /split` answers the weights in force and
+//! the changes so far; `POST /split {"good":100}` changes them by Cloud Run's rule (the names not
+//! given share what is left of 100). Bad input gets a 400 whose `error` is the reason.
+//! [`handle_split`] is the whole logic; `--web`'s pages (the swarm page, the run page) mount it
+//! on their address.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::live_split::LiveSplit;
-
-/// A `POST /split` body larger than this is refused: a split is a few names.
-pub const MAX_BODY: usize = 16 * 1024;
 
 /// Answers `GET` or `POST /split` for `split`: the status and the JSON body to send.
 /// `GET`: `{"weights": {...}, "events": [...]}`. `POST` with `{"NAME": WEIGHT, ...}`: the new
@@ -72,63 +61,6 @@ fn parse_weights(body: &[u8]) -> Result<Vec<(String, u32)>, String> {
                 .ok_or_else(|| format!("{name}: {w} is not a whole percentage from 0 to 100"))
         })
         .collect()
-}
-
-/// Binds the control address; only loopback is accepted unless the caller chose otherwise
-/// (the CLI refuses other addresses: anyone who can reach it can move the traffic).
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
-}
-
-/// Serves `/split` on `listener` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, split: LiveSplit, shutdown: impl Future<Output = ()>) {
-    let accept = async {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            };
-            let split = split.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let split = split.clone();
-                    async move { Ok::<_, Infallible>(respond(&split, req).await) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    };
-    tokio::select! {
-        () = accept => {}
-        () = shutdown => {}
-    }
-}
-
-async fn respond(split: &LiveSplit, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-    let (status, body) = if req.uri().path() != "/split" {
-        (
-            StatusCode::NOT_FOUND,
-            json!({ "error": "the control API has one path: /split" }),
-        )
-    } else {
-        let method = req.method().clone();
-        match Limited::new(req.into_body(), MAX_BODY).collect().await {
-            Ok(b) => handle_split(split, &method, &b.to_bytes()),
-            Err(_) => (
-                StatusCode::BAD_REQUEST,
-                json!({ "error": format!("the body must be a JSON object under {MAX_BODY} bytes") }),
-            ),
-        }
-    };
-    let mut text = serde_json::to_vec_pretty(&body).unwrap_or_default();
-    text.push(b'\n');
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(text)))
-        .expect("static headers are valid")
 }
 
 #[cfg(test)]

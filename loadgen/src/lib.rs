@@ -20,12 +20,13 @@
 //!    `live_split` (the split a running load can change, and its events), `run_view` (what
 //!    `--web`'s run page reads of a running load, only when it asks), `worker`,
 //!    `progress`, and `load` (runs a `Plan`, returns a `Report`).
-//! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `control` (`--control`:
-//!    `GET`/`POST /split` on a running load), `journey` (simulated
+//! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `control` (`GET`/`POST /split`
+//!    on a running load, for `--web`'s pages), `journey` (simulated
 //!    users), `phase_cmd` (the mock-server's admin API), `scenario` (timelines), `canary`
 //!    (step-wise rollout), `slo_cmd`, `rehearse` (an incident played against a real
 //!    Prometheus, alert expectations judged), `web` (`journey --web`: Locust's swarm page and
-//!    its JSON API over a controlled journey run).
+//!    its JSON API over a controlled journey run; `--web` on hey mode and timelines: the run
+//!    page, `web::run_page`).
 //! 4. `cli`: the only clap code; turns what was typed into the checked plans below
 //!    (`HeyArgs` -> `Plan` + `HeyRun`, `CanaryArgs` -> `CanaryPlan`, ...). Nothing below reads
 //!    a flag or imports `cli`.

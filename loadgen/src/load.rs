@@ -37,7 +37,7 @@ pub struct Sinks {
     pub csv: Option<Box<dyn Write + Send>>,
     /// Draw a progress bar on stderr (only if stderr is a terminal).
     pub progress: bool,
-    /// The split, changeable while the run goes on (`--control`, the web page); `None` keeps
+    /// The split, changeable while the run goes on (`--web`'s pages); `None` keeps
     /// the plan's weights for the whole run.
     pub split: Option<LiveSplit>,
     /// Record the run second by second (`Report::series`), for the HTML report's charts.

@@ -181,10 +181,6 @@ pub enum PlanError {
     #[error("{0}")]
     BadGate(String),
     #[error(
-        "--control {0}: give a loopback address (127.0.0.1:PORT or [::1]:PORT): whoever reaches it can move the traffic"
-    )]
-    ControlNotLoopback(String),
-    #[error(
         "--web shows a run that lasts: give it a duration with -z (e.g. -z 5m); a run of -n requests has no page"
     )]
     WebWithoutDuration,

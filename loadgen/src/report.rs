@@ -49,7 +49,7 @@ pub struct Report {
     pub slo: Vec<Outcome>,
     /// Peak resident memory of the process (Linux VmHWM), when known.
     pub peak_rss_kib: Option<u64>,
-    /// Changes of the split while the run went on (`--control`, the web page); absent if none.
+    /// Changes of the split while the run went on (`--web`'s pages); absent if none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub split_events: Vec<SplitEvent>,
     /// The run second by second, when it was recorded (`--html`); absent otherwise.

@@ -21,7 +21,7 @@ use crate::report::Report;
 use crate::run_view::RunView;
 use crate::scenario::{self, ScenarioOptions};
 use crate::web::{self, WebOptions};
-use crate::{canary, control, exit, html_report, merge, phase_cmd, rehearse, render, slo_cmd};
+use crate::{canary, exit, html_report, merge, phase_cmd, rehearse, render, slo_cmd};
 
 mod signals;
 
@@ -98,9 +98,8 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         .iter()
         .map(|t| (t.name.clone(), t.weight))
         .collect();
-    // The page moves traffic only between several targets; `--control` always can.
-    let live = run.control.is_some() || (run.web.is_some() && targets.len() > 1);
-    let split = live.then(|| LiveSplit::new(&targets));
+    // The page moves traffic between several targets; one target has nothing to move.
+    let split = (run.web.is_some() && targets.len() > 1).then(|| LiveSplit::new(&targets));
     let view = run.web.map(|_| {
         let names = targets.iter().map(|t| t.0.clone()).collect();
         RunView::new("hey".into(), names, split.clone())
@@ -118,7 +117,6 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
             Ok(guard) => guard,
             Err(code) => return anyhow::Ok(Err(code)),
         };
-        let _control = serve_control(run.control, split).await?;
         let report = crate::load::run(run.plan, sinks, ctrl_c()).await?;
         if let Some(v) = &view {
             v.finished();
@@ -188,28 +186,6 @@ fn merge_reports(m: MergeArgs) -> anyhow::Result<i32> {
 fn write_html(path: &std::path::Path, page: &html_report::Page) -> anyhow::Result<()> {
     std::fs::write(path, html_report::render(page))
         .with_context(|| format!("cannot write the HTML report to {}", path.display()))
-}
-
-/// Serves `--control` for the split, until the returned guard is dropped (the run's end).
-async fn serve_control(
-    addr: Option<std::net::SocketAddr>,
-    split: Option<LiveSplit>,
-) -> anyhow::Result<Option<tokio::sync::oneshot::Sender<()>>> {
-    let (Some(addr), Some(split)) = (addr, split) else {
-        return Ok(None);
-    };
-    let listener = control::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on --control {addr}"))?;
-    eprintln!(
-        "loadgen: change the split with curl -d '{{\"NAME\": PERCENT}}' http://{}/split",
-        listener.local_addr()?
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(control::serve(listener, split, async {
-        let _ = stopped.await;
-    }));
-    Ok(Some(stop))
 }
 
 /// Serves `--web`'s run page for `view`, until the returned guard is dropped (the run's end);
@@ -401,8 +377,8 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             .first()
             .map(|s| s.targets.iter().map(|t| t.target.name.clone()).collect())
             .unwrap_or_default();
-        // The page moves traffic only between several targets; `--control` always can.
-        let split = (args.control.is_some() || (args.web.is_some() && names.len() > 1))
+        // The page moves traffic between several targets; one target has nothing to move.
+        let split = (args.web.is_some() && names.len() > 1)
             .then(|| scenario::live_split(&steps))
             .flatten();
         let view = args.web.map(|_| {
@@ -413,7 +389,6 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             Ok(guard) => guard,
             Err(code) => return anyhow::Ok(Err(code)),
         };
-        let _control = serve_control(args.control, split.clone()).await?;
         let live = scenario::TimelineLive {
             split,
             series: args.html.is_some(),

@@ -118,7 +118,7 @@ pub struct PlannedStep {
     pub load: Load,
     pub targets: Vec<JourneyTarget>,
     /// The step has a `split` of its own (else it keeps the split in force, even one changed
-    /// through `--control`).
+    /// through `--web`).
     pub sets_split: bool,
 }
 
@@ -135,13 +135,13 @@ pub struct StepReport {
     /// JSON has the server's answer, `phase_in_force`).
     #[serde(skip)]
     pub phase: Option<String>,
-    /// Changes of the split made during this step (`--control`, or the step's own `split`
+    /// Changes of the split made during this step (`--web`, or the step's own `split`
     /// when a live split is on), timed from the start of the timeline; absent if none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub split_events: Vec<crate::report::SplitEvent>,
 }
 
-/// The split a timeline run starts with, to change while it runs (`--control`): its targets
+/// The split a timeline run starts with, to change while it runs (`--web`): its targets
 /// with the first step's weights.
 pub fn live_split(steps: &[PlannedStep]) -> Option<LiveSplit> {
     let first = steps.first()?;

@@ -1,5 +1,5 @@
 //! The README's walkthrough rollback the way Cloud Run does it: one split run at a steady rate
-//! the whole time, the failing canary's share moved to 0 through `--control`'s `POST /split`
+//! the whole time, the failing canary's share moved to 0 through `--web`'s `POST /split`
 //! while it runs, and `CanaryAvailabilityFastBurn5m` resolving within the predicted time while
 //! the load goes on, the canary getting nothing after the change (its own counter says so).
 //! Compressed time against a real Prometheus; skips, saying why, without the prometheus binary.
@@ -36,7 +36,7 @@ async fn get(addr: &str, path: &str) -> String {
         .unwrap_or_default()
 }
 
-/// POSTs `body` to the control API at `url`: the status.
+/// POSTs `body` to the run page's `/split` at `url`: the status.
 async fn post(url: &str, body: &str) -> u16 {
     let mut stream = tokio::net::TcpStream::connect(url).await.unwrap();
     let req = format!(
@@ -95,7 +95,7 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // The walkthrough's command line: a 90/10 split at 100 requests a second, with --control.
+    // The walkthrough's command line: a 90/10 split at 100 requests a second, with --web.
     let (g, n) = (
         format!("good=http://{good}/"),
         format!("next=http://{next}/"),
@@ -121,9 +121,14 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
     let split = LiveSplit::new(&[("good".into(), 90), ("next".into(), 10)]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let control = listener.local_addr().unwrap().to_string();
-    tokio::spawn(loadgen::control::serve(
+    let view = loadgen::run_view::RunView::new(
+        "hey".into(),
+        vec!["good".into(), "next".into()],
+        Some(split.clone()),
+    );
+    tokio::spawn(loadgen::web::run_page::serve(
+        view,
         listener,
-        split.clone(),
         std::future::pending(),
     ));
     let sinks = loadgen::Sinks {

@@ -115,12 +115,10 @@ pub struct HeyArgs {
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
-    /// Serve GET and POST /split on this loopback address (e.g. 127.0.0.1:8090) to move
-    /// traffic between --targets while the run goes on: curl -d '{"good":100}' ADDR/split.
-    #[arg(long, value_name = "ADDR")]
-    pub control: Option<SocketAddr>,
     /// With -z: serve a page of the run (per-target table, live charts, the split's form) and
-    /// its API (GET /stats, GET and POST /split) on this address, default 127.0.0.1:8089.
+    /// its API on this address, default 127.0.0.1:8089: GET /stats, and with several --target
+    /// GET and POST /split to move traffic while the run goes on (curl -d '{"good":100}'
+    /// ADDR/split). Whoever reaches the address can move the traffic.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
     pub web: Option<SocketAddr>,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
@@ -164,7 +162,6 @@ impl Default for HeyArgs {
             slo: Vec::new(),
             expect_breach: false,
             no_progress: false,
-            control: None,
             web: None,
             html: None,
             url: None,

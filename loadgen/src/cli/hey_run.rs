@@ -30,8 +30,6 @@ pub struct HeyRun {
     pub gates: Vec<Gate>,
     pub expect_breach: bool,
     pub progress: bool,
-    /// Where to serve the control API (`--control`), a loopback address.
-    pub control: Option<std::net::SocketAddr>,
     /// Where to serve the run page (`--web`); only with `-z`.
     pub web: Option<std::net::SocketAddr>,
     /// Where to write the HTML report (`--html`).
@@ -189,7 +187,6 @@ impl TryFrom<HeyArgs> for HeyRun {
             gates,
             expect_breach: a.expect_breach,
             progress: !a.no_progress,
-            control: a.control.map(loopback).transpose()?,
             web: a.web,
             html: a.html.clone(),
         })
@@ -242,15 +239,6 @@ fn common_headers(a: &HeyArgs, body: &Bytes) -> Result<HeaderMap, PlanError> {
         map.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     Ok(map)
-}
-
-/// `--control` moves traffic: only this machine may reach it.
-fn loopback(addr: std::net::SocketAddr) -> Result<std::net::SocketAddr, PlanError> {
-    if addr.ip().is_loopback() {
-        Ok(addr)
-    } else {
-        Err(PlanError::ControlNotLoopback(addr.to_string()))
-    }
 }
 
 fn parse_proxy(s: &str) -> Result<(String, u16), PlanError> {

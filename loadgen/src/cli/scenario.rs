@@ -55,32 +55,15 @@ pub struct ScenarioArgs {
     /// Do not verify TLS certificates.
     #[arg(long)]
     pub insecure: bool,
-    /// Serve GET and POST /split on this loopback address (e.g. 127.0.0.1:8090) to move
-    /// traffic between --targets while the timeline runs: curl -d '{"good":100}' ADDR/split.
-    #[arg(long, value_name = "ADDR", value_parser = parse_loopback)]
-    pub control: Option<SocketAddr>,
     /// Serve a page of the run (the step and its phase, per-target table, live charts, the
-    /// split's form) and its API (GET /stats, GET and POST /split) on this address, default
-    /// 127.0.0.1:8089.
+    /// split's form) and its API on this address, default 127.0.0.1:8089: GET /stats, and with
+    /// several --target GET and POST /split to move traffic while the timeline runs (curl -d
+    /// '{"good":100}' ADDR/split). Whoever reaches the address can move the traffic.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
     pub web: Option<SocketAddr>,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-}
-
-/// `--control` moves traffic: only this machine may reach it.
-fn parse_loopback(s: &str) -> Result<SocketAddr, String> {
-    let addr: SocketAddr = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:8090"))?;
-    if addr.ip().is_loopback() {
-        Ok(addr)
-    } else {
-        Err(format!(
-            "give a loopback address (127.0.0.1:PORT or [::1]:PORT): whoever reaches {addr} can move the traffic"
-        ))
-    }
 }
 
 impl From<&ScenarioArgs> for ScenarioOptions {

@@ -6,8 +6,8 @@
 //! - `POST /swarm {"users":5,"spawn_rate":1,"host":"http://..","run_time":"30s","journey":"workshop"}`:
 //!   starts a run, or while one goes on changes its users and spawn rate (up or down);
 //! - `POST /stop`, `POST /reset`;
-//! - `GET /split`, `POST /split {"good":100}` with several targets: `--control`'s API, mounted
-//!   here on the page's run;
+//! - `GET /split`, `POST /split {"good":100}` with several targets: `control`'s API, mounted
+//!   here on the page's run (and on the run page of hey mode and timelines, `run_page`);
 //! - `GET /stats/requests.csv` (Locust's statistics CSV), `GET /report.json` and
 //!   `GET /report.html` (the self-contained report `--html` writes; its time-series charts need
 //!   `--html`, which samples the run once a second).
@@ -134,7 +134,7 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
     }
 }
 
-/// `GET`/`POST /split`: the same logic as `--control`'s, on the current run's split; a run that
+/// `GET`/`POST /split`: the same logic as the run page's, on the current run's split; a run that
 /// ended can be read, not changed.
 async fn split(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (split, running) = match web.split() {

@@ -294,24 +294,22 @@ fn bad_input_is_a_clear_usage_error() {
         err(&["-D", "/nonexistent/body", URL]),
         PlanError::BodyFile { .. }
     ));
-    // Whoever reaches --control moves the traffic: loopback only, in hey mode and timelines.
+    // --web shows a run that lasts: hey mode needs -z with it; the address defaults to 8089.
     let run_err = |args: &[&str]| HeyRun::try_from(parse(args).hey).unwrap_err();
-    let e = run_err(&["--control", "0.0.0.0:8090", URL]);
-    assert!(matches!(e, PlanError::ControlNotLoopback(_)), "{e}");
-    assert!(e.to_string().contains("give a loopback address"), "{e}");
-    assert!(HeyRun::try_from(parse(&["--control", "[::1]:8090", URL]).hey).is_ok());
+    let e = run_err(&["--web", "127.0.0.1:8090", URL]);
+    assert!(matches!(e, PlanError::WebWithoutDuration), "{e}");
+    assert!(e.to_string().contains("give it a duration with -z"), "{e}");
+    let run = HeyRun::try_from(parse(&["-z", "1m", URL, "--web"]).hey).unwrap();
+    assert_eq!(run.web, Some("127.0.0.1:8089".parse().unwrap()));
+    let run = HeyRun::try_from(parse(&["-z", "1m", "--web", "0.0.0.0:8090", URL]).hey).unwrap();
+    assert_eq!(run.web, Some("0.0.0.0:8090".parse().unwrap()));
     let scenario = [
-        "loadgen",
-        "scenario",
-        "run",
-        "t.toml",
-        "--host",
-        URL,
-        "--control",
+        "loadgen", "scenario", "run", "t.toml", "--host", URL, "--web",
     ];
-    let e = Cli::try_parse_from(scenario.iter().copied().chain(["10.0.0.1:8090"])).unwrap_err();
-    assert!(e.to_string().contains("give a loopback address"), "{e}");
+    let e = Cli::try_parse_from(scenario.iter().copied().chain(["nope"])).unwrap_err();
+    assert!(e.to_string().contains("--web"), "{e}");
     assert!(Cli::try_parse_from(scenario.iter().copied().chain(["127.0.0.1:8090"])).is_ok());
+    assert!(Cli::try_parse_from(scenario).is_ok());
     for (args, flag) in [
         (&["-c", "100001", URL][..], "-c"),
         (&["--rate", "1e-300", URL], "--rate"),

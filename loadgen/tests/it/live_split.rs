@@ -1,4 +1,4 @@
-//! The split changed while the load runs (`--control`'s `POST /split`): two real mock-servers,
+//! The split changed while the load runs (`--web`'s `POST /split`, on the run page's address): two real mock-servers,
 //! a 50/50 split moved to good=100 mid-run; each server's own counter must equal loadgen's
 //! per-target counts before and after the change exactly, and the canary must get nothing after.
 
@@ -11,6 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use loadgen::journey::{self, Live};
 use loadgen::live_split::LiveSplit;
+use loadgen::run_view::RunView;
 use tokio::net::TcpListener;
 
 use super::mock::{Mock, value};
@@ -33,13 +34,14 @@ async fn call(method: &str, url: &str, body: &str) -> (u16, serde_json::Value) {
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
-/// Serves the control API for `split` on a free loopback port; returns its /split URL.
+/// Serves `--web`'s run page for `split` on a free loopback port; returns its /split URL.
 async fn control(split: &LiveSplit) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/split", listener.local_addr().unwrap());
-    tokio::spawn(loadgen::control::serve(
+    let view = RunView::new("test".into(), split.names().to_vec(), Some(split.clone()));
+    tokio::spawn(loadgen::web::run_page::serve(
+        view,
         listener,
-        split.clone(),
         std::future::pending(),
     ));
     url
@@ -306,19 +308,13 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     assert!(html.contains("\"t_secs\""));
 }
 
-/// The binary's `--control`: it says where to send the change, serves it while the run goes
+/// The binary's `--web`: it says where its page is, serves `/split` there while the run goes
 /// on, and the summary prints the change with its counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_binary_serves_control_and_prints_the_change() {
+async fn the_binary_serves_the_split_on_its_page_and_prints_the_change() {
     use tokio::io::AsyncBufReadExt;
     let _cpu = CPU.read().await;
     let (good, next) = (Mock::start(None).await, Mock::start(None).await);
-    // A free loopback port for --control (bound, then released for the binary to take).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args([
             "--target",
@@ -331,8 +327,8 @@ async fn the_binary_serves_control_and_prints_the_change() {
             "2",
             "-q",
             "50",
-            "--control",
-            &format!("127.0.0.1:{port}"),
+            "--web",
+            "127.0.0.1:0",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -340,8 +336,12 @@ async fn the_binary_serves_control_and_prints_the_change() {
         .unwrap();
     let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
     let line = stderr.next_line().await.unwrap().unwrap();
-    let url = format!("http://127.0.0.1:{port}/split");
-    assert!(line.contains(&url), "{line}");
+    // `127.0.0.1:0`: the binary names the port it got.
+    let page = line
+        .split("the run page is on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{line}"));
+    let url = format!("{}split", page.trim());
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let (status, body) = call("POST", &url, r#"{"good": 100}"#).await;
     assert_eq!(status, 200, "{body}");
