@@ -1,0 +1,192 @@
+//! `--web`'s run page on a hey-mode split run (`-z`), in a real headless Chromium: two real
+//! revisions (one failing), the page's table and charts fill from polled `/stats`, the split form
+//! moves all traffic to the good revision, and the report records that change with per-target
+//! counts equal to each revision's own `/metrics` exactly. Skipped with `SKIPPED` when
+//! chromium/chromedriver are missing, unless `REQUIRE_CHROMIUM=1`.
+//!
+//! `RUN_SCREENSHOTS=DIR` writes `run-page.png` (1280x800) there, and `RUN_LOAD_SECS` (default 0)
+//! lets the run go on that much longer before the change and again after it, so the charts have
+//! some history.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use e2e::browser::{self, Browser, HEIGHT, WIDTH};
+use e2e::revision;
+use loadgen::live_split::LiveSplit;
+use loadgen::run_view::RunView;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn get(addr: SocketAddr, path: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    text.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default()
+}
+
+/// Requests the revision answered (`http_requests_total`, the scrapes of `/metrics` left out).
+async fn served(addr: SocketAddr) -> u64 {
+    get(addr, "/metrics")
+        .await
+        .lines()
+        .filter_map(|l| l.strip_prefix("http_requests_total{"))
+        .filter(|l| !l.contains("route=\"/metrics\""))
+        .map(|l| l.rsplit(' ').next().unwrap().trim().parse::<u64>().unwrap())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_page_fills_and_its_form_moves_the_split() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let good = revision("good", "jokes").await;
+    let next = revision("next", "failing").await;
+    let extra: u64 = std::env::var("RUN_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (g, n, z) = (
+        format!("good=http://{good}/"),
+        format!("next=http://{next}/"),
+        format!("{}s", 6 + 2 * extra),
+    );
+    let cli = loadgen::cli::Cli::try_parse_from([
+        "loadgen",
+        "--no-progress",
+        "--rate",
+        "50",
+        "-z",
+        &z,
+        "--target",
+        &g,
+        "--target",
+        &n,
+        "--split",
+        "next=30",
+        "--web",
+        "127.0.0.1:0",
+    ])
+    .unwrap();
+    let run = loadgen::cli::HeyRun::try_from(cli.hey).unwrap();
+    assert!(run.web.is_some());
+    // What the runner does for --web: the split, the view, the page on its own address.
+    let split = LiveSplit::new(&[("good".into(), 70), ("next".into(), 30)]);
+    let view = RunView::new(
+        "hey".into(),
+        vec!["good".into(), "next".into()],
+        Some(split.clone()),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let page = listener.local_addr().unwrap();
+    let (stop_page, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(loadgen::web::run_page::serve(
+        view.clone(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let sinks = loadgen::Sinks {
+        split: Some(split),
+        view: Some(view.clone()),
+        ..Default::default()
+    };
+    let load = tokio::spawn(loadgen::run(run.plan, sinks, std::future::pending()));
+
+    b.open(page, "/").await;
+    b.wait_until(
+        "both targets' rows with requests",
+        "Array.from(document.querySelectorAll('#stats-rows tr .requests')).map(e => Number(e.getAttribute('data-value')))",
+        LIMIT,
+        |v| v.as_array().is_some_and(|a| a.len() == 2 && a.iter().all(|n| n.as_u64() > Some(0))),
+    )
+    .await;
+    b.wait_until(
+        "the charts to draw lines",
+        "document.querySelectorAll('#chart-rps path.line').length + ',' + document.querySelectorAll('#chart-rt path.line').length",
+        LIMIT,
+        |v| v.as_str().is_some_and(|s| s.split(',').all(|n| n.parse::<u32>().unwrap_or(0) > 0)),
+    )
+    .await;
+    let state = b
+        .wait_until(
+            "the status",
+            "document.getElementById('state').textContent",
+            LIMIT,
+            |v| v == "RUNNING",
+        )
+        .await;
+    assert_eq!(state, "RUNNING");
+    // For a screenshot: some history on both sides of the change.
+    tokio::time::sleep(Duration::from_secs(extra)).await;
+    b.type_into("split-w-0", "100").await;
+    b.click("split-apply").await;
+    b.wait_until(
+        "the page to say the split moved",
+        "document.getElementById('split-msg').textContent",
+        LIMIT,
+        |v| v.as_str().is_some_and(|s| s.contains("next 0%")),
+    )
+    .await;
+    b.wait_until(
+        "the change listed",
+        "document.querySelectorAll('#split-events tbody tr').length",
+        LIMIT,
+        |v| v == 1,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(extra)).await;
+    b.client
+        .execute("window.scrollTo(0, 0)", vec![])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let png = b.screenshot().await;
+    assert_eq!(browser::png_size(&png), Some((WIDTH, HEIGHT)));
+    if let Some(dir) = std::env::var_os("RUN_SCREENSHOTS") {
+        let path = std::path::Path::new(&dir).join("run-page.png");
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+    }
+
+    let report = tokio::time::timeout(Duration::from_secs(60), load)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    view.finished();
+    b.wait_until(
+        "the page to show the run finished",
+        "document.getElementById('state').textContent",
+        LIMIT,
+        |v| v == "FINISHED",
+    )
+    .await;
+    b.close().await;
+    let _ = stop_page.send(());
+
+    let (served_good, served_next) = (served(good).await, served(next).await);
+    let mut out = Vec::new();
+    loadgen::render::json(&mut out, &report).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let events = json["split_events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{json}");
+    let e = &events[0];
+    let count = |side: &str, t: &str| e[side][t].as_u64().unwrap();
+    assert_eq!(e["weights_after"]["next"], 0);
+    assert_eq!(
+        served_good,
+        count("requests_before", "good") + count("requests_after", "good")
+    );
+    assert_eq!(served_next, count("requests_before", "next"));
+    assert_eq!(count("requests_after", "next"), 0);
+    assert!(served_next > 0 && count("requests_after", "good") > 0);
+}
