@@ -20,15 +20,27 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-async fn get(addr: SocketAddr, path: &str) -> String {
+/// Sends `method path` with `body`: (status, body).
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).await.unwrap();
-    text.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default()
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
+}
+
+async fn get(addr: SocketAddr, path: &str) -> String {
+    http(addr, "GET", path, "").await.1
 }
 
 /// Requests the revision answered (`http_requests_total`, the scrapes of `/metrics` left out).
@@ -171,6 +183,8 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
     )
     .await;
     b.close().await;
+    let (status, reply) = http(page, "POST", "/split", r#"{"next":50}"#).await;
+    assert_eq!(status, 409, "a finished run's split cannot change: {reply}");
     let _ = stop_page.send(());
 
     let (served_good, served_next) = (served(good).await, served(next).await);
@@ -189,4 +203,114 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
     assert_eq!(served_next, count("requests_before", "next"));
     assert_eq!(count("requests_after", "next"), 0);
     assert!(served_next > 0 && count("requests_after", "good") > 0);
+}
+
+/// A timeline's run page names the step going on and its phase (none here: "(unchanged)").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeline_run_page_shows_its_step() {
+    use loadgen::scenario::{self, TimelineLive};
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let good = revision("good", "jokes").await;
+    // A scratch directory of this process's own, removed at the end.
+    let dir = std::env::temp_dir().join(format!("run-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let journey = dir.join("j.toml");
+    std::fs::write(
+        &journey,
+        "wait = \"10ms..20ms\"\n[[task]]\nname = \"open\"\nweight = 1\n[[task.request]]\npath = \"/\"\n",
+    )
+    .unwrap();
+    let timeline = dir.join("t.toml");
+    std::fs::write(
+        &timeline,
+        format!(
+            "[[step]]\nname = \"warm up\"\nduration = \"1s\"\nload = {{ users = 2, journey = \"{j}\" }}\n\
+             [[step]]\nname = \"steady\"\nduration = \"4s\"\nload = {{ users = 2, journey = \"{j}\" }}\n",
+            j = journey.display()
+        ),
+    )
+    .unwrap();
+    let host = format!("http://{good}");
+    let cli = loadgen::cli::Cli::try_parse_from([
+        "loadgen",
+        "scenario",
+        "run",
+        timeline.to_str().unwrap(),
+        "--host",
+        &host,
+        "--web",
+        "127.0.0.1:0",
+    ])
+    .unwrap();
+    let Some(loadgen::cli::Command::Scenario(loadgen::cli::ScenarioCommand::Run(args))) =
+        cli.command
+    else {
+        panic!("a scenario command");
+    };
+    let options = scenario::ScenarioOptions::from(&args);
+    let steps = scenario::plan(&options).unwrap();
+    let view = RunView::new("scenario t.toml".into(), vec!["default".into()], None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let page = listener.local_addr().unwrap();
+    let (stop_page, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(loadgen::web::run_page::serve(
+        view.clone(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let live = TimelineLive {
+        view: Some(view.clone()),
+        ..TimelineLive::default()
+    };
+    let run = tokio::spawn(async move {
+        scenario::run_live(
+            steps,
+            &options,
+            None,
+            live,
+            |_, _| {},
+            std::future::pending(),
+        )
+        .await
+    });
+    b.open(page, "/").await;
+    let step = b
+        .wait_until(
+            "the second step",
+            "document.getElementById('step-shown').hidden ? '' : document.getElementById('step').textContent + ' | ' + document.getElementById('phase').textContent",
+            LIMIT,
+            |v| v.as_str().is_some_and(|s| s.starts_with("2/2")),
+        )
+        .await;
+    assert_eq!(step, "2/2 steady | (unchanged)");
+    assert_eq!(
+        http(page, "GET", "/split", "").await.0,
+        404,
+        "one target: no split"
+    );
+    b.wait_until(
+        "the table to count both steps",
+        "Number(document.querySelector('#stats-total .requests').getAttribute('data-value'))",
+        LIMIT,
+        |v| v.as_u64() > Some(0),
+    )
+    .await;
+    let reports = run.await.unwrap().unwrap();
+    view.finished();
+    let answered: u64 = reports
+        .iter()
+        .filter_map(|s| s.report.as_ref())
+        .map(|r| r.total.requests)
+        .sum();
+    let doc: serde_json::Value = serde_json::from_str(&get(page, "/stats").await).unwrap();
+    // The page's total is the whole timeline's: both steps' reports together.
+    assert_eq!(doc["total"]["requests"].as_u64(), Some(answered), "{doc}");
+    assert_eq!(doc["state"], "finished");
+    b.close().await;
+    let _ = stop_page.send(());
+    let _ = std::fs::remove_dir_all(&dir);
 }
