@@ -25,7 +25,8 @@ pub struct StepInfo {
     pub index: usize,
     pub count: usize,
     pub name: String,
-    /// The phase document the step applied, as the timeline wrote it; none keeps the last.
+    /// The phase the step applied, on one line (a shipped name, or the document cut short);
+    /// none keeps the last.
     pub phase: Option<String>,
 }
 

@@ -382,7 +382,9 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             .then(|| scenario::live_split(&steps))
             .flatten();
         let view = args.web.map(|_| {
-            let title = format!("scenario {}", args.file.display());
+            // A shipped name as given, a file by its name: the header has little room.
+            let file = args.file.file_name().unwrap_or(args.file.as_os_str());
+            let title = format!("scenario {}", file.to_string_lossy());
             RunView::new(title, names, split.clone())
         });
         let _page = match serve_page(args.web, view.as_ref()).await? {

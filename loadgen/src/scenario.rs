@@ -388,7 +388,7 @@ pub async fn run_live(
                 index: i + 1,
                 count,
                 name: step.name.clone(),
-                phase: step.phase.clone(),
+                phase: step.phase.as_deref().map(phase_line),
             });
         }
         let mut phase_in_force = None;
@@ -516,6 +516,16 @@ pub fn summary(w: &mut dyn std::io::Write, steps: &[StepReport]) -> std::io::Res
     Ok(())
 }
 
+/// A step's phase document on one line, cut after 100 characters: a shipped name stays as it
+/// is, an inline document fits a table cell or the run page's header.
+fn phase_line(doc: &str) -> String {
+    let text = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.char_indices().nth(100) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
 /// The timeline's HTML report page (`--html`): the steps one after another on the charts, each
 /// step's start marked, the phase in force per step.
 pub fn html_page(steps: &[StepReport]) -> crate::html_report::Page {
@@ -539,14 +549,8 @@ pub fn html_page(steps: &[StepReport]) -> crate::html_report::Page {
         // The step's own phase document, on one line, as the timeline wrote it.
         let phase = s
             .phase
-            .as_ref()
-            .map(|p| {
-                let text = p.split_whitespace().collect::<Vec<_>>().join(" ");
-                match text.char_indices().nth(100) {
-                    Some((cut, _)) => format!("{}…", &text[..cut]),
-                    None => text,
-                }
-            })
+            .as_deref()
+            .map(phase_line)
             .unwrap_or_else(|| "(unchanged)".into());
         let mut row = vec![
             Cell::num(i + 1),

@@ -216,6 +216,10 @@ async fn scenario_web_shows_the_step_and_moves_the_split() {
     assert_eq!(stats["state"], "running", "{stats}");
     assert_eq!(stats["step"]["name"], "half and half", "{stats}");
     assert_eq!(
+        stats["title"], "scenario t.toml",
+        "the file's name, not its path"
+    );
+    assert_eq!(
         (
             stats["step"]["index"].as_u64(),
             stats["step"]["count"].as_u64()
