@@ -11,15 +11,11 @@
 //! (across timeline steps).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 use tokio::net::TcpListener;
 
@@ -196,37 +192,18 @@ impl ClientMetrics {
 
     /// Answers every request on `listener` with the exposition until `shutdown` resolves.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-        let accept = async {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    // Out of descriptors, most likely: let users finish some requests first.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                };
-                let me = self.clone();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |_req| {
-                        let body = me.encode();
-                        async move {
-                            let resp = http::Response::builder()
-                                .header(
-                                    http::header::CONTENT_TYPE,
-                                    "text/plain; version=0.0.4; charset=utf-8",
-                                )
-                                .body(Full::new(Bytes::from(body)))
-                                .expect("static headers are valid");
-                            Ok::<_, Infallible>(resp)
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
+        crate::serve::serve(listener, shutdown, move |_req| {
+            let body = self.encode();
+            async move {
+                http::Response::builder()
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )
+                    .body(Full::new(Bytes::from(body)))
+                    .expect("static headers are valid")
             }
-        };
-        tokio::select! {
-            () = accept => {}
-            () = shutdown => {}
-        }
+        })
+        .await;
     }
 }

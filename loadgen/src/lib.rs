@@ -14,7 +14,8 @@
 //!    `plan` (validated targets, pacing, stop), `report` (the result, with gate `Outcome`s
 //!    beside it), `gate` (SLO gates judged against a report), `render` (hey's summary, JSON),
 //!    `html_report` (one self-contained HTML page per report, `--html`),
-//!    `merge` (shard reports combined exactly), `stop` (stop -> grace -> cancel).
+//!    `merge` (shard reports combined exactly), `stop` (stop -> grace -> cancel), `serve` (the one
+//!    accept loop of loadgen's own small HTTP endpoints).
 //! 2. The engine: `h1` (the lean HTTP/1 client), `tls`, `conn` (connections, and the one
 //!    hyper exchange), `exchange` (one request of the load, redirects included), `schedule`,
 //!    `live_split` (the split a running load can change, and its events), `run_view` (what
@@ -61,6 +62,7 @@ pub mod runner;
 pub mod scenario;
 pub mod schedule;
 pub mod series;
+pub mod serve;
 pub mod slo_cmd;
 pub mod stats;
 pub mod stop;

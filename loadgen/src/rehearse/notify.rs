@@ -12,16 +12,12 @@
 //!   user's (an email or a pager loadgen cannot see); the check is the routing tree.
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -93,42 +89,30 @@ pub async fn webhook(
     notes: Notes,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let accept = async {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
+    crate::serve::serve(
+        listener,
+        shutdown,
+        move |request: hyper::Request<hyper::body::Incoming>| {
             let notes = Arc::clone(&notes);
-            tokio::spawn(async move {
-                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                    let notes = Arc::clone(&notes);
-                    async move {
-                        let body = request.into_body().collect().await.map(|b| b.to_bytes());
-                        let parsed = body
-                            .ok()
-                            .and_then(|b| serde_json::from_slice::<Webhook>(&b).ok());
-                        let status = match parsed {
-                            Some(hook) => {
-                                record(&notes, &hook);
-                                hyper::StatusCode::OK
-                            }
-                            None => hyper::StatusCode::BAD_REQUEST,
-                        };
-                        let mut response = hyper::Response::new(Full::new(Bytes::new()));
-                        *response.status_mut() = status;
-                        Ok::<_, Infallible>(response)
+            async move {
+                let body = request.into_body().collect().await.map(|b| b.to_bytes());
+                let parsed = body
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Webhook>(&b).ok());
+                let status = match parsed {
+                    Some(hook) => {
+                        record(&notes, &hook);
+                        hyper::StatusCode::OK
                     }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    };
-    tokio::select! {
-        () = accept => {}
-        () = shutdown => {}
-    }
+                    None => hyper::StatusCode::BAD_REQUEST,
+                };
+                let mut response = hyper::Response::new(Full::new(Bytes::new()));
+                *response.status_mut() = status;
+                response
+            }
+        },
+    )
+    .await;
 }
 
 fn record(notes: &Notes, hook: &Webhook) {

@@ -18,7 +18,6 @@ pub mod control;
 pub mod live;
 pub mod run_page;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -28,9 +27,6 @@ use http::header::{
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -49,29 +45,11 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// Serves the page and its API on `listener` until `shutdown`.
 pub async fn serve(web: Arc<Web>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let accept = async {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                // Out of descriptors, most likely: the users come first; try again shortly.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            };
-            let web = web.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let web = web.clone();
-                    async move { Ok::<_, Infallible>(respond(&web, req).await) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    };
-    tokio::select! {
-        () = accept => {}
-        () = shutdown => {}
-    }
+    crate::serve::serve(listener, shutdown, move |req| {
+        let web = web.clone();
+        async move { respond(&web, req).await }
+    })
+    .await;
 }
 
 /// Answers one request.

@@ -7,16 +7,12 @@
 //!
 //! The server pieces (headers, CSP, assets, bodies) are the swarm page's, from `web`.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::run_view::RunView;
@@ -33,29 +29,11 @@ const PAGE: &[(&str, &str)] = &[
 
 /// Serves the run page and its API on `listener` until `shutdown`.
 pub async fn serve(view: Arc<RunView>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let accept = async {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                // Out of descriptors, most likely: the load comes first; try again shortly.
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            };
-            let view = view.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let view = view.clone();
-                    async move { Ok::<_, Infallible>(respond(&view, req).await) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    };
-    tokio::select! {
-        () = accept => {}
-        () = shutdown => {}
-    }
+    crate::serve::serve(listener, shutdown, move |req| {
+        let view = view.clone();
+        async move { respond(&view, req).await }
+    })
+    .await;
 }
 
 /// Answers one request.
