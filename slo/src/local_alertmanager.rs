@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
-use tokio::time::Instant;
 
 /// How long Alertmanager may take to listen and report ready.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -127,27 +126,10 @@ impl LocalAlertmanager {
     }
 
     async fn wait_ready(&mut self) -> Result<(), LocalAlertmanagerError> {
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<http_body_util::Empty<bytes::Bytes>>();
-        let ready: http::Uri = format!("http://{}/-/ready", self.address)
-            .parse()
-            .map_err(|e| self.not_ready(&format!("bad address {}: {e}", self.address)))?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(self.not_ready(&format!("it exited with {status}")));
-            }
-            let answer =
-                tokio::time::timeout(Duration::from_secs(2), client.get(ready.clone())).await;
-            if answer.is_ok_and(|r| r.is_ok_and(|response| response.status().is_success())) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(self.not_ready("/-/ready never answered 200"));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let ready = format!("http://{}/-/ready", self.address);
+        crate::local_prometheus::wait_ready(&mut self.child, &ready)
+            .await
+            .map_err(|reason| self.not_ready(&reason))
     }
 
     fn not_ready(&self, reason: &str) -> LocalAlertmanagerError {

@@ -142,27 +142,10 @@ impl LocalPrometheus {
     }
 
     async fn wait_ready(&mut self) -> Result<(), LocalPrometheusError> {
-        let client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<http_body_util::Empty<bytes::Bytes>>();
-        let ready: http::Uri = format!("{}/-/ready", self.url)
-            .parse()
-            .map_err(|e| self.not_ready(&format!("bad address {}: {e}", self.url)))?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(self.not_ready(&format!("it exited with {status}")));
-            }
-            let answer =
-                tokio::time::timeout(Duration::from_secs(2), client.get(ready.clone())).await;
-            if answer.is_ok_and(|r| r.is_ok_and(|response| response.status().is_success())) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(self.not_ready("/-/ready never answered 200"));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let ready = format!("{}/-/ready", self.url);
+        wait_ready(&mut self.child, &ready)
+            .await
+            .map_err(|reason| self.not_ready(&reason))
     }
 
     fn not_ready(&self, reason: &str) -> LocalPrometheusError {
@@ -196,6 +179,30 @@ pub fn fast_scrape_config(jobs: &[(&str, std::net::SocketAddr)], rule_files: &[&
         ));
     }
     config
+}
+
+/// Polls `ready` (Prometheus' and Alertmanager's `/-/ready`) until it answers 200, the child
+/// exits, or [`START_TIMEOUT`] passes; the error is the reason, for the caller's own error.
+pub(crate) async fn wait_ready(child: &mut Child, ready: &str) -> Result<(), String> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let uri: http::Uri = ready
+        .parse()
+        .map_err(|e| format!("bad address {ready}: {e}"))?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("it exited with {status}"));
+        }
+        let answer = tokio::time::timeout(Duration::from_secs(2), client.get(uri.clone())).await;
+        if answer.is_ok_and(|r| r.is_ok_and(|response| response.status().is_success())) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err("/-/ready never answered 200".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Keeps the log's tail and hands over the address from `msg="Listening on" address=...`.
