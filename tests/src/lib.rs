@@ -19,6 +19,36 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+/// One HTTP/1.1 exchange over a fresh connection (JSON body, optional bearer token): the status,
+/// the raw head and the body. Raw on purpose: the pages' tests check headers as sent.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    auth: Option<&str>,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let auth = auth
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
 /// Starts a revision as its image would (`mock-server --profile PROFILE --revision NAME`, recording
 /// rather than sleeping latencies) on a free loopback port, for the canary tests.
 pub async fn revision(name: &str, profile: &str) -> SocketAddr {

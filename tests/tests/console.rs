@@ -15,7 +15,6 @@ use e2e::browser::{self, Browser, HEIGHT, WIDTH};
 use mock_server::console::quantile::histogram_quantile;
 use mock_server::testing::TestServer;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOKEN: &str = "console-test-token";
 
@@ -35,33 +34,7 @@ async fn server(extra: &[&str]) -> TestServer {
     TestServer::start(config).await
 }
 
-/// One HTTP/1.1 exchange; returns the status, the raw head and the body.
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-    auth: Option<&str>,
-) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = auth
-        .map(|t| format!("authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
-}
+use e2e::http;
 
 async fn phase(addr: SocketAddr) -> Value {
     let (status, _, body) = http(addr, "GET", "/phase", "", None).await;
