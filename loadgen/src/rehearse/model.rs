@@ -4,8 +4,9 @@
 //!
 //! `within = "predicted"` allows the predicted time plus [`slack`]: Prometheus scrapes and
 //! evaluates once a second and the rehearsal polls its alerts every quarter second, so an alert
-//! shows up to about three seconds after the windows cross; the ratios the mock draws also
-//! scatter around the phase's, which moves the crossing by a share of the predicted time.
+//! shows up two to three seconds after the windows cross, more when the machine is busy (3.5 s
+//! seen on two shared cores); the ratios the mock draws also scatter around the phase's, which
+//! moves the crossing by a share of the predicted time.
 
 use std::time::Duration;
 
@@ -16,8 +17,10 @@ use slo::Compression;
 use slo::predict::{History, firing_spans};
 use slo::spec::{Policy, Slo, Spec};
 
-/// Fixed part of the slack: scrape (1 s) + evaluation (1 s) + poll and rounding.
-pub const SLACK_FIXED: Duration = Duration::from_secs(3);
+/// Fixed part of the slack: scrape (1 s) + evaluation (1 s) + poll and rounding, and a second
+/// for a busy machine: at 3 s, two of about ten challenge-6 runs on two shared cores failed
+/// (which expectation was not captured); the longest delay past a prediction seen was 3.5 s.
+pub const SLACK_FIXED: Duration = Duration::from_secs(4);
 /// Proportional part of the slack, for the scatter of the drawn ratios.
 pub const SLACK_SHARE: f64 = 0.25;
 
@@ -146,6 +149,6 @@ mod tests {
             fires_after(&spec, "NoSuchAlert", &steps, 1, Compression::E2E),
             Err(NoPrediction::NotInSpec)
         );
-        assert!(slack(Duration::from_secs(20)) == Duration::from_secs(28));
+        assert!(slack(Duration::from_secs(20)) == Duration::from_secs(29));
     }
 }
