@@ -88,6 +88,9 @@ pub async fn run(
         "mock-server listening"
     );
     let timeline = config.timeline.clone().map(|plan| {
+        // The first step is in force before the first request is taken, not whenever the
+        // spawned driver first runs.
+        plan.enter(0, app.phases(), app.metrics());
         let app = app.clone();
         tokio::spawn(async move { plan.drive(app.phases(), app.metrics()).await })
     });

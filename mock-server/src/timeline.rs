@@ -72,20 +72,33 @@ impl PhasePlan {
         Ok(self)
     }
 
-    /// Applies each step in turn to `phases` (publishing it and the step index in `metrics`);
-    /// returns after the last step unless the plan repeats.
+    /// Puts step `index` in force in `phases` (publishing it and the step index in `metrics`).
+    pub fn enter(&self, index: usize, phases: &PhaseStore, metrics: &Metrics) {
+        let Some(step) = self.steps.get(index) else {
+            return;
+        };
+        phases.replace(step.phase.clone(), metrics);
+        metrics.timeline_step.set(index as i64);
+        tracing::info!(step = %step.name, index, duration = ?step.duration, phase = %step.phase, "timeline step");
+    }
+
+    /// Plays the plan from its first step, which the caller has already put in force with
+    /// [`PhasePlan::enter`] before serving (so no request sees the start-up phase): holds each
+    /// step for its duration and enters the next; returns after the last step unless the plan
+    /// repeats.
     pub async fn drive(&self, phases: &PhaseStore, metrics: &Metrics) {
-        loop {
-            for (index, step) in self.steps.iter().enumerate() {
-                phases.replace(step.phase.clone(), metrics);
-                metrics.timeline_step.set(index as i64);
-                tracing::info!(step = %step.name, index, duration = ?step.duration, phase = %step.phase, "timeline step");
-                tokio::time::sleep(step.duration).await;
+        let mut index = 0;
+        while let Some(step) = self.steps.get(index) {
+            tokio::time::sleep(step.duration).await;
+            index += 1;
+            if index == self.steps.len() {
+                if !self.repeat {
+                    tracing::info!("timeline finished; the last step's phase stays in force");
+                    return;
+                }
+                index = 0;
             }
-            if !self.repeat {
-                tracing::info!("timeline finished; the last step's phase stays in force");
-                return;
-            }
+            self.enter(index, phases, metrics);
         }
     }
 }
