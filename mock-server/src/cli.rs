@@ -301,7 +301,11 @@ pub fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A log line that cannot be written (stderr closed: `| head`, a log collector gone) is
+        // dropped. By default the subscriber reports it with eprintln!, which panics on the same
+        // closed stderr and takes the server down.
+        .log_internal_errors(false);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         // Colour codes only for a person at a terminal: piped into a file or a log collector
