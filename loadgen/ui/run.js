@@ -44,13 +44,7 @@
     series.p50.push(d.p50_ms);
     series.p95.push(d.p95_ms);
     series.p99.push(d.p99_ms);
-    if (series.t.length > MAX_POINTS) {
-      // Halve the resolution of the older half rather than forget the start of the run.
-      var n = series.t.length;
-      Object.keys(series).forEach(function (k) {
-        series[k] = series[k].filter(function (_, i) { return i >= n / 2 || i % 2 === 0; });
-      });
-    }
+    W.thin(series, MAX_POINTS);
   }
 
   function renderCharts() {

@@ -240,13 +240,7 @@
     sr.p95.push(d.p95_ms);
     sr.p99.push(d.p99_ms);
     sr.users.push(d.user_count);
-    if (sr.t.length > MAX_POINTS) {
-      // Halve the resolution of the older half rather than forget the start of the run.
-      var n = sr.t.length;
-      Object.keys(sr).forEach(function (k) {
-        sr[k] = sr[k].filter(function (_, i) { return i >= n / 2 || i % 2 === 0; });
-      });
-    }
+    W.thin(sr, MAX_POINTS);
   }
 
   function render() {

@@ -265,9 +265,20 @@
     return null;
   }
 
+  // thin(cols, max): columns of one length keyed by name (a chart's t and its series); past max
+  // points, halves the resolution of the older half rather than forget the start of a run.
+  function thin(cols, max) {
+    var keys = Object.keys(cols);
+    var n = keys.length ? cols[keys[0]].length : 0;
+    if (n <= max) return;
+    keys.forEach(function (k) {
+      cols[k] = cols[k].filter(function (_, i) { return i >= n / 2 || i % 2 === 0; });
+    });
+  }
+
   global.WebUI = {
     h: h, svg: s, clear: clear, lineChart: lineChart, barChart: barChart, fmtValue: fmtValue,
     fmtTime: fmtTime, fmtElapsed: fmtElapsed,
-    ticks: ticks, palette: PALETTE
+    ticks: ticks, thin: thin, palette: PALETTE
   };
 })(window);
