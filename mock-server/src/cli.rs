@@ -9,6 +9,7 @@ use clap::{Parser, ValueEnum};
 use http::StatusCode;
 
 use crate::config::{Config, LatencyMode, LogFormat};
+use crate::draw::DrawMode;
 use crate::phase::{Phase, PhaseError};
 use crate::profile::Profile;
 use crate::timeline::{PhasePlan, StepError};
@@ -51,6 +52,12 @@ pub struct Args {
     /// Seed for the random draws: with the same seed, the n-th request makes the same draws
     #[arg(long, env = "MOCK_SEED")]
     pub seed: Option<u64>,
+
+    /// How the endpoints draw: `random` dice, or `exact` low-discrepancy sequences (any window of
+    /// n requests gets n·p successes within 1, each chat outcome and sentiment within 2 of its
+    /// share, latencies spread evenly over the range); --seed sets where the sequences start
+    #[arg(long, env = "MOCK_DRAWS", value_enum, default_value_t = DrawMode::Random)]
+    pub draws: DrawMode,
 
     /// How long shutdown waits for in-flight requests before closing their connections
     #[arg(long, env = "MOCK_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -245,6 +252,7 @@ impl TryFrom<Args> for Config {
                 .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, args.port))),
             latency_mode: args.latency_mode,
             seed: args.seed.unwrap_or_else(rand::random),
+            draws: args.draws,
             shutdown_grace: args.shutdown_grace,
             log_format: args.log_format,
             profile: profile(&args)?,

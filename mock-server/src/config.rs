@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
+use crate::draw::DrawMode;
 use crate::phase::Phase;
 use crate::profile::Profile;
 use crate::timeline::PhasePlan;
@@ -36,6 +37,8 @@ pub struct Config {
     pub startup_phase: Phase,
     pub latency_mode: LatencyMode,
     pub seed: u64,
+    /// Dice, or the exact sequences (`--draws exact`), both from `seed`.
+    pub draws: DrawMode,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
     pub profile: Profile,
@@ -59,6 +62,7 @@ impl Default for Config {
             startup_phase: Phase::workshop_default(),
             latency_mode: LatencyMode::Sleep,
             seed: rand::random(),
+            draws: DrawMode::Random,
             shutdown_grace: Duration::from_secs(10),
             log_format: LogFormat::Json,
             profile: Profile::MovieGuru,

@@ -9,6 +9,9 @@
 //! - `exponential`: `min + X`, X exponential with its 99th percentile at `max` (mean ≈ range/4.6).
 //!
 //! Samples outside the range are clamped to it, so `[min, max]` stays a hard bound.
+//!
+//! Exact draws (`--draws exact`) read the same shapes through their quantile functions
+//! ([`LatencyRange::quantile`]): an evenly spread u in [0, 1) gives evenly spread latencies.
 
 use std::str::FromStr;
 
@@ -99,6 +102,80 @@ impl LatencyRange {
     }
 }
 
+impl LatencyRange {
+    /// The latency at quantile `u` in [0, 1) of the shape, clamped to `[min, max]` as `sample` is.
+    pub fn quantile(&self, u: f64) -> f64 {
+        let min = self.min_ms as f64;
+        let range = (self.max_ms - self.min_ms) as f64;
+        if range == 0.0 {
+            return min;
+        }
+        let offset = match self.shape {
+            Shape::Uniform => return min + range * u,
+            Shape::Normal => range / 2.0 + range / 6.0 * inverse_normal(u),
+            Shape::LogNormal => ((range / 4.0).ln() + 4f64.ln() / Z99 * inverse_normal(u)).exp(),
+            Shape::Exponential => -(-u).ln_1p() * range / 100f64.ln(),
+        };
+        // NaN cannot arise for u in [0, 1); infinities at u = 0 clamp to the ends.
+        min + offset.clamp(0.0, range)
+    }
+}
+
+/// The standard normal quantile, by Acklam's rational approximation (relative error below
+/// 1.2e-9 over (0, 1)); -inf at 0, +inf at 1.
+pub fn inverse_normal(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    const LOW: f64 = 0.024_25;
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < LOW {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - LOW {
+        -tail((-2.0 * (-p).ln_1p()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +224,43 @@ mod tests {
         let range = LatencyRange::new(42, 42, Shape::LogNormal);
         let mut rng = SmallRng::seed_from_u64(1);
         assert_eq!(range.sample(&mut rng), 42.0);
+    }
+
+    #[test]
+    fn inverse_normal_matches_known_quantiles() {
+        // Quantiles to 15 digits, from the standard tables (R's qnorm).
+        for (p, z) in [
+            (0.5, 0.0),
+            (0.841_344_746_068_542_9, 1.0),
+            (0.975, 1.959_963_984_540_054),
+            (0.99, Z99),
+            (0.999, 3.090_232_306_167_813),
+            (0.001, -3.090_232_306_167_813),
+            (1e-6, -4.753_424_308_822_899),
+            (0.02, -2.053_748_910_631_823),
+            (0.3, -0.524_400_512_708_041),
+        ] {
+            let got = inverse_normal(p);
+            assert!(
+                (got - z).abs() <= 1.2e-9 * z.abs().max(1.0),
+                "p {p}: expected {z}, got {got}"
+            );
+        }
+        assert_eq!(inverse_normal(0.0), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn quantiles_place_the_shapes_as_sampling_does() {
+        let at = |shape, u| LatencyRange::new(100, 1100, shape).quantile(u);
+        assert_eq!(at(Shape::Uniform, 0.25), 350.0);
+        assert!((at(Shape::Normal, 0.5) - 600.0).abs() < 1e-6);
+        assert!((at(Shape::LogNormal, 0.5) - 350.0).abs() < 1e-6);
+        assert!((at(Shape::LogNormal, 0.99) - 1100.0).abs() < 1e-6);
+        assert!((at(Shape::Exponential, 0.99) - 1100.0).abs() < 1e-6);
+        for shape in [Shape::Normal, Shape::LogNormal, Shape::Exponential] {
+            assert_eq!(at(shape, 0.0), 100.0, "{shape:?}");
+            assert!(at(shape, 1.0 - 1e-16) <= 1100.0, "{shape:?}");
+        }
     }
 
     #[test]

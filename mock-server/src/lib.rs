@@ -14,8 +14,9 @@
 //!    (ranges and shapes), [`fault`] (transport faults), [`precise`] (an exact sleep),
 //!    [`bodies`] (canned answers), [`profile`] (which release this process plays) and [`phase`]
 //!    (the phase document: its fields, parsing, validation and errors).
-//! 2. Shared state: [`metrics`] (the registry and the workshop's series) and [`state`] (the
-//!    phase store and the per-request random source).
+//! 2. Shared state: [`metrics`] (the registry and the workshop's series), [`state`] (the
+//!    phase store and the per-request random source) and [`draw`] (the exact draws'
+//!    low-discrepancy sequences, `--draws exact`).
 //! 3. Phase drivers, which change the phase in the store: [`timeline`] (`--timeline`) and
 //!    [`watch`] (`--watch-phase`).
 //! 4. [`config`]: the validated configuration, every value checked.
@@ -33,6 +34,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod drain;
+pub mod draw;
 pub mod fault;
 pub mod latency;
 pub mod metrics;

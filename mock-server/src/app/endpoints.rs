@@ -5,6 +5,9 @@
 //! successes and failures alike; on a chat success draw safety, sentiment and outcome
 //! independently. The `movieguru_*` series are recorded on arrival, as the original did. Each
 //! handler returns its answer and the latency it drew, which the caller waits in sleep mode.
+//!
+//! With `--draws exact` the same draws, in the same places, read the endpoint's exact sequences
+//! instead of dice (the reply body is still picked by the seeded dice).
 
 use bytes::Bytes;
 use http::Response;
@@ -75,11 +78,19 @@ impl Endpoints {
             Timed::Chat => return self.chat(s),
         };
         m.attempts.inc();
-        let mut rng = s.rng.next();
         let (ok, ms) = {
             let phase = s.phases.current();
-            let ok = rng.random::<f64>() < phase.ratio(t.success());
-            (ok, phase.latency(t).sample(&mut rng))
+            match s.draws.exact() {
+                None => {
+                    let mut rng = s.rng.next();
+                    let ok = rng.random::<f64>() < phase.ratio(t.success());
+                    (ok, phase.latency(t).sample(&mut rng))
+                }
+                Some(x) => (
+                    x.success(t, phase.ratio(t.success())),
+                    x.latency(t, phase.latency(t)),
+                ),
+            }
         };
         m.latency.observe(ms);
         let response = if ok {
@@ -101,11 +112,11 @@ impl Endpoints {
     pub fn logout(&self, s: &Shared) -> Drawn {
         let m = &s.metrics.logout;
         m.attempts.inc();
-        let ms = s
-            .phases
-            .current()
-            .latency(Timed::Login)
-            .sample(&mut s.rng.next());
+        let range = *s.phases.current().latency(Timed::Login);
+        let ms = match s.draws.exact() {
+            None => range.sample(&mut s.rng.next()),
+            Some(x) => x.logout_latency(&range),
+        };
         m.latency.observe(ms);
         m.success.inc();
         (
@@ -119,17 +130,37 @@ impl Endpoints {
         m.calls.inc();
         let mut rng = s.rng.next();
         let phase = s.phases.current();
-        let ok = rng.random::<f64>() < phase.ratio(Ratio::ChatSuccess);
-        let ms = phase.latency(Timed::Chat).sample(&mut rng);
+        let exact = s.draws.exact();
+        let (ok, ms) = match exact {
+            None => {
+                let ok = rng.random::<f64>() < phase.ratio(Ratio::ChatSuccess);
+                (ok, phase.latency(Timed::Chat).sample(&mut rng))
+            }
+            Some(x) => (
+                x.success(Timed::Chat, phase.ratio(Ratio::ChatSuccess)),
+                x.latency(Timed::Chat, phase.latency(Timed::Chat)),
+            ),
+        };
         m.latency.observe(ms);
         let response = if ok {
             m.success.inc();
-            let unsafe_ = rng.random::<f64>() < phase.ratio(Ratio::ChatSafetyIssue);
+            let (unsafe_, sentiment, outcome) = match exact {
+                None => (
+                    rng.random::<f64>() < phase.ratio(Ratio::ChatSafetyIssue),
+                    cumulative_choice(&phase.sentiment_weights(), rng.random()),
+                    cumulative_choice(&phase.outcome_weights(), rng.random()),
+                ),
+                Some(x) => (
+                    x.safety_issue(phase.ratio(Ratio::ChatSafetyIssue)),
+                    x.sentiment(&phase.sentiment_weights()),
+                    x.outcome(&phase.outcome_weights()),
+                ),
+            };
             if unsafe_ {
                 m.safety_issue.inc();
             }
-            m.sentiment[cumulative_choice(&phase.sentiment_weights(), rng.random())].inc();
-            m.outcome[cumulative_choice(&phase.outcome_weights(), rng.random())].inc();
+            m.sentiment[sentiment].inc();
+            m.outcome[outcome].inc();
             let body = if unsafe_ {
                 &self.bodies.chat_unsafe
             } else {

@@ -1,5 +1,5 @@
-//! Fault application: whether a request is struck by its endpoint's fault, and what becomes
-//! of its (already counted) answer when it is.
+//! Fault application: whether a request is struck by its endpoint's fault (a die, or the
+//! endpoint's exact fault sequence), and what becomes of its (already counted) answer when it is.
 
 use http::{Method, Response};
 use http_body_util::Either;
@@ -26,8 +26,12 @@ pub fn draw(s: &Shared, route: Route, method: &Method) -> Option<(Fault, Timed)>
         return None;
     }
     let spec = s.phases.current().fault(endpoint);
-    (spec.kind != Fault::None && s.rng.next().random::<f64>() < spec.ratio)
-        .then_some((spec.kind, endpoint))
+    let struck = spec.kind != Fault::None
+        && match s.draws.exact() {
+            None => s.rng.next().random::<f64>() < spec.ratio,
+            Some(x) => x.fault(endpoint, spec.ratio),
+        };
+    struck.then_some((spec.kind, endpoint))
 }
 
 /// What the connection does with `response` under `fault`; `None` when the fault is to hang.

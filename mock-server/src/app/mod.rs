@@ -28,6 +28,7 @@ use self::response::json_response;
 use self::shared::Shared;
 use crate::config::{Config, LatencyMode};
 use crate::console::{self, Console};
+use crate::draw::Draws;
 use crate::fault::Fault;
 use crate::metrics::Metrics;
 use crate::phase::Timed;
@@ -100,6 +101,7 @@ impl App {
                 phases,
                 metrics,
                 rng: RngSource::new(config.seed),
+                draws: Draws::new(config.draws, config.seed),
             },
             endpoints: Endpoints::new(),
             admin: Admin::new(config.admin_token.as_deref()),
