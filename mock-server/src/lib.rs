@@ -105,10 +105,9 @@ pub async fn run(
         })
     };
     let watcher = config.watch_phase.clone().map(|path| {
+        let watcher = watch::Watcher::start(path, app.phases(), app.metrics());
         let app = app.clone();
-        tokio::spawn(async move {
-            watch::watch_phase_file(path, app.phases(), app.metrics(), watch::POLL).await;
-        })
+        tokio::spawn(async move { watcher.run(app.phases(), app.metrics(), watch::POLL).await })
     });
     server::serve(listener, app, shutdown, &config).await;
     for task in [timeline, watcher, Some(sampler)].into_iter().flatten() {

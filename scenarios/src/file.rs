@@ -1,7 +1,11 @@
 //! Reading the files a run is configured with, with a bound: a phase or timeline is a few KiB,
-//! and a path such as `/dev/zero` must be refused, not read until memory runs out.
+//! and a path such as `/dev/zero` must be refused, not read until memory runs out. Only regular
+//! files are read: a FIFO or a device would block `open()` or never end, so it is refused, naming
+//! what it is, before a byte is read.
 
+use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 /// The largest phase or timeline file read.
@@ -17,10 +21,37 @@ pub fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
 /// byte past `max` is read, so an endless file costs nothing).
 pub fn read_at_most(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
     let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(max + 1)
-        .read_to_end(&mut buf)?;
+    open_regular(path)?.take(max + 1).read_to_end(&mut buf)?;
     Ok((buf.len() as u64 <= max).then_some(buf))
+}
+
+/// Opens `path` for reading if it is a regular file. The open itself does not block: without
+/// `O_NONBLOCK` a FIFO with no writer would hang `open()` for ever (and a process stuck there
+/// no longer reacts to SIGTERM's graceful path).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file"),
+    ))
 }
 
 /// [`read_bounded`], as UTF-8 text.
@@ -49,8 +80,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_endless_file_is_refused_after_the_bound() {
+    fn a_device_is_refused_before_it_is_read() {
         let e = read_bounded(Path::new("/dev/zero")).unwrap_err();
-        assert!(e.to_string().contains("1 MiB"), "{e}");
+        assert!(e.to_string().contains("a device"), "{e}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("phase.json");
+        // mkfifo(1) rather than libc::mkfifo keeps `unsafe` out of the crate.
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let e = read_bounded(&fifo).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+    }
+
+    #[test]
+    fn a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_bounded(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn a_regular_file_is_read_up_to_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("p.json");
+        std::fs::write(&f, b"{}").unwrap();
+        assert_eq!(read_at_most(&f, 2).unwrap().as_deref(), Some(&b"{}"[..]));
+        assert_eq!(read_at_most(&f, 1).unwrap(), None);
     }
 }

@@ -10,7 +10,9 @@ mod names;
 mod presets;
 mod timeline;
 
-pub use file::{MAX_FILE_BYTES, check_size, read_at_most, read_bounded, read_to_string_bounded};
+pub use file::{
+    MAX_FILE_BYTES, check_size, open_regular, read_at_most, read_bounded, read_to_string_bounded,
+};
 pub use names::{Kind, Source, TIMELINES, UnknownName, resolve};
 pub use presets::{PRESETS, PresetError, preset, resolve_phase};
 pub use timeline::{PhaseRef, Step, Timeline, TimelineError};
