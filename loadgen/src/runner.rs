@@ -485,6 +485,7 @@ fn slo(cmd: SloCommand) -> anyhow::Result<i32> {
         SloCommand::Rules(a) => slo_cmd::rules(a.spec.as_deref(), a.compress),
         SloCommand::Dashboards(a) => slo_cmd::dashboards(a.spec.as_deref(), &a.out),
         SloCommand::Export(a) => slo_cmd::export(a.spec.as_deref(), a.format.into()),
+        SloCommand::Compress(a) => slo_cmd::compress(&a.file, a.time_scale),
         SloCommand::Report(a) => {
             runtime(None)?.block_on(slo_cmd::report(&a.prometheus, a.spec.as_deref(), a.json))
         }

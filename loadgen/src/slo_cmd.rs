@@ -1,4 +1,4 @@
-//! `loadgen slo check|rules|dashboards|export|report` and `loadgen alerts wait`: the SLO tools
+//! `loadgen slo check|rules|dashboards|export|report|compress` and `loadgen alerts wait`: the SLO tools
 //! for users' own CI, thin commands over the `slo` crate (spec -> checked summary, Prometheus
 //! rules, Grafana dashboards, Cloud Monitoring and OpenSLO exports, live report, alert waits).
 //! Every spec path takes the TOML spec or an OpenSLO file (`.yaml`/`.yml`). Alerts a spec asks
@@ -23,10 +23,20 @@ pub enum SloCmdError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("--compress must be at least 1")]
+    #[error("--compress and --time-scale must be at least 1")]
     Compress,
     #[error(transparent)]
     Compression(#[from] slo::CompressionError),
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    RuleFile {
+        path: PathBuf,
+        source: slo::CompressError,
+    },
     #[error(transparent)]
     Api(#[from] slo::ApiError),
     #[error(transparent)]
@@ -44,7 +54,9 @@ impl SloCmdError {
             | SloCmdError::OpenSlo(_)
             | SloCmdError::Gcp(_)
             | SloCmdError::Compress
-            | SloCmdError::Compression(_) => USAGE,
+            | SloCmdError::Compression(_)
+            | SloCmdError::Read { .. }
+            | SloCmdError::RuleFile { .. } => USAGE,
             SloCmdError::Write { .. } => crate::exit::FAILED,
             SloCmdError::Wait(slo::WaitError::UnknownAlert { .. }) => USAGE,
             SloCmdError::Api(e) | SloCmdError::Wait(slo::WaitError::Api(e)) if e.is_bad_url() => {
@@ -113,6 +125,21 @@ pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<Outcome, SloCmdE
     let by = slo::Compression::new(compress).ok_or(SloCmdError::Compress)?;
     let spec = spec(spec_path)?;
     Ok(Outcome::ok(slo::rules(&spec, by)?).warn(&spec))
+}
+
+/// `loadgen slo compress`: the rule file at `path` with every duration divided by `time_scale`.
+/// An unreadable file is bad input (64), as an unreadable spec is.
+pub fn compress(path: &Path, time_scale: u32) -> Result<Outcome, SloCmdError> {
+    let by = slo::Compression::new(time_scale).ok_or(SloCmdError::Compress)?;
+    let text = std::fs::read_to_string(path).map_err(|source| SloCmdError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let out = slo::compress_rules(&text, by).map_err(|source| SloCmdError::RuleFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Outcome::ok(out))
 }
 
 /// `loadgen slo check`: whether the spec is valid, and what it generates: every SLO with its

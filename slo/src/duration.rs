@@ -10,8 +10,20 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PromDuration(u64);
 
-/// Units from the largest down; years and weeks are left out because they read worse in rule names.
+/// Units from the largest down, as printed; years and weeks are left out because they read worse
+/// in rule names (`1w` prints as `7d`).
 const UNITS: [(&str, u64); 5] = [
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1_000),
+    ("ms", 1),
+];
+
+/// Units from the largest down, as read: Prometheus also accepts years (365 days) and weeks.
+const READ_UNITS: [(&str, u64); 7] = [
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
     ("d", 86_400_000),
     ("h", 3_600_000),
     ("m", 60_000),
@@ -31,6 +43,9 @@ pub enum DurationError {
 }
 
 impl PromDuration {
+    /// Allowed in a rule file (`for: 0s`, `offset 0s`), never as a window.
+    pub const ZERO: Self = Self(0);
+
     pub const fn from_millis(ms: u64) -> Self {
         Self(ms)
     }
@@ -47,9 +62,22 @@ impl PromDuration {
         std::time::Duration::from_millis(self.0)
     }
 
-    /// Parses `1d`, `6h`, `1h30m`, `250ms`: units in decreasing order, each at most once.
+    /// Parses `1d`, `6h`, `1h30m`, `250ms` (also `1w`, `1y`): units in decreasing order, each at
+    /// most once. Zero is refused: this reads windows.
     pub fn parse(text: &str) -> Result<Self, DurationError> {
+        match Self::parse_rule(text)? {
+            Self::ZERO => Err(DurationError::Zero(text.to_owned())),
+            d => Ok(d),
+        }
+    }
+
+    /// Parses a duration as a Prometheus rule file or PromQL writes it, zero included (`0s`, and
+    /// `0` as Prometheus' own parser takes it).
+    pub fn parse_rule(text: &str) -> Result<Self, DurationError> {
         let syntax = || DurationError::Syntax(text.to_owned());
+        if text == "0" {
+            return Ok(Self::ZERO);
+        }
         let mut rest = text;
         let mut total: u64 = 0;
         let mut next_unit = 0;
@@ -63,7 +91,7 @@ impl PromDuration {
                 .map_err(|_| DurationError::Overflow(text.to_owned()))?;
             rest = &rest[digits..];
             // "ms" must be tried before "m": both start with the same letter.
-            let (index, (unit, factor)) = UNITS
+            let (index, (unit, factor)) = READ_UNITS
                 .iter()
                 .enumerate()
                 .skip(next_unit)
@@ -79,9 +107,6 @@ impl PromDuration {
         }
         if text.is_empty() {
             return Err(syntax());
-        }
-        if total == 0 {
-            return Err(DurationError::Zero(text.to_owned()));
         }
         Ok(Self(total))
     }
@@ -156,6 +181,16 @@ mod tests {
             assert_eq!(d.to_string(), text);
         }
         assert_eq!(PromDuration::parse("24h").unwrap().to_string(), "1d");
+        for (text, days) in [("1w", 7), ("2y", 730), ("1y2w3d", 382)] {
+            assert_eq!(
+                PromDuration::parse(text).unwrap(),
+                PromDuration::from_secs(days * 86_400),
+                "{text}"
+            );
+        }
+        assert_eq!(PromDuration::parse_rule("0s"), Ok(PromDuration::ZERO));
+        assert_eq!(PromDuration::parse_rule("0"), Ok(PromDuration::ZERO));
+        assert!(PromDuration::parse_rule("1w1y").is_err());
     }
 
     #[test]

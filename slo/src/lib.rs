@@ -13,8 +13,11 @@
 //! - [`predict`] says when an alert fires and resolves, by the burn-rate formula.
 //! - [`LocalPrometheus`] starts a real Prometheus on a free loopback port, for tests and
 //!   rehearsals; [`LocalAlertmanager`] an Alertmanager the same way.
+//! - [`compress_rules`] divides every duration of any rule file by a [`Compression`] factor, and
+//!   [`Resolution`] says how often a rehearsal's Prometheus scrapes and evaluates at that factor.
 
 pub mod api;
+pub mod compress;
 pub mod dashboards;
 pub mod duration;
 pub mod export;
@@ -31,6 +34,7 @@ pub mod testgen;
 pub mod wait;
 
 pub use api::{ApiError, PrometheusClient};
+pub use compress::{CompressError, Resolution, compress_rules};
 pub use dashboards::{Dashboard, dashboard_files, dashboards};
 pub use duration::{Compression, PromDuration};
 pub use export::export_files;

@@ -23,13 +23,15 @@ pub struct RehearseArgs {
     /// That mock-server's --admin-token, for posting phases.
     #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Your own Prometheus rule files, loaded as written (not time-scaled).
+    /// Your own Prometheus rule files, compressed by --time-scale as `loadgen slo compress`
+    /// prints them.
     #[arg(long, num_args = 1.., conflicts_with = "spec")]
     pub rules: Vec<PathBuf>,
     /// Generate the rules from this SLO spec (default: the shipped scenarios/slo/slos.toml).
     #[arg(long)]
     pub spec: Option<PathBuf>,
-    /// Divide the steps' durations, fixed `within`s and generated rules' windows by N.
+    /// Divide the steps' durations, fixed `within`s and the rules' windows and intervals by N
+    /// (Prometheus then scrapes every 15 s / N, between 50 ms and 1 s).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub time_scale: u32,
     /// Also start an Alertmanager on loopback (Debian's prometheus-alertmanager), wired to

@@ -20,6 +20,19 @@ pub enum SloCommand {
     Export(ExportArgs),
     /// Per SLO, from a live Prometheus: SLI, error budget left, burn rate per window.
     Report(ReportArgs),
+    /// Print any Prometheus rule file with every range, subquery, offset, for, keep_firing_for
+    /// and group interval divided by --time-scale, as `rehearse --rules` loads it; exit 64 for
+    /// a file that cannot be compressed, naming the rule.
+    Compress(CompressArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompressArgs {
+    /// A Prometheus rule file (groups of recording and alerting rules).
+    pub file: PathBuf,
+    /// Divide every duration by N (60: an hour of rules' time takes a minute).
+    #[arg(long, value_name = "N")]
+    pub time_scale: u32,
 }
 
 #[derive(Debug, Args)]

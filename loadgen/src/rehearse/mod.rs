@@ -1,13 +1,15 @@
 //! `loadgen rehearse FILE`: an incident as one command. It starts what it needs on loopback (the
 //! mock in-process, unless `--host` names a running one; a real Prometheus from PATH scraping the
-//! mock and loadgen's client metrics every second; the rules), checks that every alert the file
+//! mock and loadgen's client metrics at [`slo::Resolution`]'s interval for the scale; the rules), checks that every alert the file
 //! names is loaded, then plays the timeline with its load and judges each expectation from what
 //! Prometheus reports, against `slo::predict`'s timing. Everything it started is stopped when
 //! it returns, Ctrl-C included (the Prometheus child is also killed if the process unwinds).
 //!
-//! Time: `time_scale` divides the steps' durations, the fixed `within`s and (for rules generated
-//! from a spec) every window and evaluation interval by one factor. A user's own `--rules` are
-//! loaded as written: write them for the speed they are rehearsed at.
+//! Time: `time_scale` divides the steps' durations, the fixed `within`s and every window and
+//! evaluation interval of the rules by one factor: rules generated from a spec are generated
+//! compressed, a user's own `--rules` go through `slo::compress_rules` (the same code as
+//! `loadgen slo compress`). Prometheus scrapes and evaluates every 15 s / N, between 50 ms and
+//! 1 s, so a range holds about as many samples as in production.
 
 pub mod file;
 pub mod model;
@@ -40,7 +42,7 @@ const FIRST_SCRAPE: Duration = Duration::from_secs(30);
 /// Where the rules come from.
 #[derive(Debug, Clone)]
 pub enum RulesSource {
-    /// The user's own rule files, loaded as written.
+    /// The user's own rule files, compressed by the time scale.
     Files(Vec<PathBuf>),
     /// Generated from a spec (default: the shipped one), compressed by the time scale.
     Spec(Option<PathBuf>),
@@ -74,6 +76,11 @@ pub enum RehearseError {
     Rules {
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error("the rules {path}: {source}")]
+    Compress {
+        path: PathBuf,
+        source: slo::CompressError,
     },
     #[error(transparent)]
     Spec(#[from] slo::SpecError),
@@ -152,10 +159,16 @@ pub type Timing = (Option<Duration>, Option<Duration>);
 fn rule_files(plan: &RehearsePlan) -> Result<(RuleFiles, Option<slo::Spec>), RehearseError> {
     match &plan.rules {
         RulesSource::Files(paths) => {
+            let by = slo::Compression::new(plan.time_scale).ok_or(RehearseError::TimeScale)?;
             let mut files = Vec::new();
             for (i, path) in paths.iter().enumerate() {
                 let text =
                     std::fs::read_to_string(path).map_err(|source| RehearseError::Rules {
+                        path: path.clone(),
+                        source,
+                    })?;
+                let text =
+                    slo::compress_rules(&text, by).map_err(|source| RehearseError::Compress {
                         path: path.clone(),
                         source,
                     })?;
@@ -383,6 +396,7 @@ pub async fn run(
     };
     let addresses: Vec<&str> = targets.iter().map(|(_, a)| a.as_str()).collect();
     let config = scrape_config(
+        slo::Resolution::for_scale(slo::Compression::new(scale).ok_or(RehearseError::TimeScale)?),
         &addresses,
         metrics_addr,
         &names,
@@ -619,15 +633,18 @@ fn revision_config(r: &file::Revision) -> Result<mock_server::Config, RehearseEr
     mock_server::Config::try_from(args).map_err(|e| bad(e.to_string()))
 }
 
-/// Scrapes the mocks and loadgen's client metrics every second, evaluating every second.
+/// Scrapes the mocks and loadgen's client metrics, and evaluates, as often as `every` says.
 fn scrape_config(
+    every: slo::Resolution,
     targets: &[&str],
     metrics: SocketAddr,
     rule_files: &[&str],
     alertmanager: Option<&str>,
 ) -> String {
-    let mut config =
-        String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n");
+    let mut config = format!(
+        "global:\n  scrape_interval: {}\n  evaluation_interval: {}\nrule_files:\n",
+        every.scrape, every.evaluation
+    );
     for file in rule_files {
         config.push_str(&format!("  - {}\n", slo::rules::quote(file)));
     }

@@ -219,3 +219,119 @@ fn a_bad_openslo_file_is_a_usage_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/it/fixtures/rules/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn slo_compress_divides_every_duration_of_a_hand_written_file() {
+    let path = fixture("hand.yml");
+    let out = loadgen(&["slo", "compress", &path, "--time-scale", "60"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let input = std::fs::read_to_string(&path).unwrap();
+    let before = slo::compress::durations(&input).unwrap();
+    let after = slo::compress::durations(&stdout).unwrap();
+    // Written out by hand, so the walker itself is checked too.
+    let kinds: Vec<String> = before
+        .iter()
+        .map(|f| format!("{} {}", f.kind, f.value))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "interval 30s",
+            "range 5m",
+            "range 5m",
+            "subquery range 10m",
+            "subquery step 1m",
+            "for 2m",
+            "keep_firing_for 1m",
+            "offset 1h",
+            "for 5m"
+        ]
+    );
+    assert_eq!(before.len(), after.len(), "{stdout}");
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            (b.kind, b.value.as_millis()),
+            (a.kind, a.value.as_millis() * 60)
+        );
+    }
+    // Strings, labels and annotations are untouched.
+    assert!(stdout.contains(r#"window: "[5m]""#), "{stdout}");
+    assert!(
+        stdout.contains("offset 5m is not a duration here"),
+        "{stdout}"
+    );
+    assert!(stdout.starts_with("# Written by hand"), "{stdout}");
+    promtool_checks(&stdout);
+}
+
+/// `promtool check rules` accepts `rules`; skipped without promtool unless REQUIRE_PROMETHEUS.
+fn promtool_checks(rules: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.yml");
+    std::fs::write(&file, rules).unwrap();
+    match Command::new("promtool")
+        .arg("check")
+        .arg("rules")
+        .arg(&file)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if std::env::var_os("REQUIRE_PROMETHEUS").is_some() => {
+            panic!("promtool: {e}")
+        }
+        Err(e) => eprintln!("skipping promtool check rules: {e}"),
+    }
+}
+
+#[test]
+fn slo_compress_refuses_bad_files_with_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x @ 100\n",
+    )
+    .unwrap();
+    let out = loadgen(&[
+        "slo",
+        "compress",
+        bad.to_str().unwrap(),
+        "--time-scale",
+        "60",
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("group \"g\", alert \"A\": expr: an @ modifier"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let missing = dir.path().join("missing.yml");
+    let out = loadgen(&[
+        "slo",
+        "compress",
+        missing.to_str().unwrap(),
+        "--time-scale",
+        "60",
+    ]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(out.stdout.is_empty());
+}
