@@ -1,10 +1,13 @@
 //! The pieces every web page of the workspace shares, so there is one copy of each: the
 //! hand-written SVG chart helper (`chart.js`), the base stylesheet, the security headers a page
-//! served to a room or the Internet needs, and HTML escaping.
+//! served to a room or the Internet needs, HTML escaping, and the request [`guard`] that keeps
+//! pages on other sites from driving these servers.
 //!
 //! The assets are plain files embedded at compile time: no build step, no CDN, nothing fetched
 //! at view time. A server hands them out by name with [`asset`]; a self-contained HTML report
 //! inlines them with [`inline_script`] and [`inline_style`] instead.
+
+pub mod guard;
 
 use std::borrow::Cow;
 
