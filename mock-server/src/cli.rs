@@ -87,6 +87,16 @@ pub struct Args {
     #[arg(long, env = "MOCK_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// A host name `/phase` and `/ui` also answer (repeatable; `*` for any): they answer IP
+    /// addresses and localhost only, so a page on another site cannot reach them by DNS rebinding
+    #[arg(
+        long = "allowed-host",
+        env = "MOCK_ALLOWED_HOSTS",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Connections served at once; beyond it a connection gets a 503 and is closed
     #[arg(long, env = "MOCK_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
@@ -139,6 +149,8 @@ pub enum ConfigError {
     Revision(String),
     #[error("--admin-token must be at least 8 characters with no white space")]
     AdminToken,
+    #[error(transparent)]
+    AllowedHost(#[from] webui::guard::BadHostName),
     #[error("--max-connections must be at least 1")]
     MaxConnections,
     #[error("--header-read-timeout must be longer than zero")]
@@ -263,6 +275,7 @@ impl TryFrom<Args> for Config {
                 }
                 t => t,
             },
+            allowed_hosts: webui::guard::HostPolicy::new(&args.allowed_hosts)?,
             max_connections: match args.max_connections {
                 0 => return Err(ConfigError::MaxConnections),
                 n => n,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::ValueEnum;
+use webui::guard::HostPolicy;
 
 use crate::draw::DrawMode;
 use crate::phase::Phase;
@@ -44,6 +45,8 @@ pub struct Config {
     pub profile: Profile,
     pub revision: Option<String>,
     pub admin_token: Option<String>,
+    /// The names `/phase` and `/ui` answer besides IP addresses and localhost (`--allowed-host`).
+    pub allowed_hosts: HostPolicy,
     pub max_connections: usize,
     pub header_read_timeout: Duration,
     /// How long a request body may take to arrive, from the request's arrival; `None`: as long
@@ -68,6 +71,7 @@ impl Default for Config {
             profile: Profile::MovieGuru,
             revision: None,
             admin_token: None,
+            allowed_hosts: HostPolicy::default(),
             max_connections: 20_000,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: None,

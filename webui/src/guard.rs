@@ -13,7 +13,8 @@
 //! - **Content type**: a write with a body must say it is one of the route's types
 //!   (`application/json`), which a browser cannot send cross-origin without asking first.
 //!
-//! Header values come in as bytes (`Option<&[u8]>`), so the crate stays free of HTTP types.
+//! The policy reads header values as bytes ([`Head`]); [`HostPolicy::check_request`] fills a
+//! `Head` from an `http` request head, so both servers call the same two lines.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -179,6 +180,33 @@ impl HostPolicy {
             });
         }
         Ok(())
+    }
+}
+
+impl HostPolicy {
+    /// [`HostPolicy::check`] on an `http` request head; `has_body` is whether a body follows
+    /// (hyper's `!body.is_end_stream()`).
+    pub fn check_request<B>(
+        &self,
+        req: &http::Request<B>,
+        has_body: bool,
+        accepts: &'static [&'static str],
+    ) -> Result<(), Refusal> {
+        let header = |name: http::header::HeaderName| req.headers().get(name).map(|v| v.as_bytes());
+        let head = Head {
+            method: req.method().as_str(),
+            // HTTP/2 carries the host in the URI (`:authority`); HTTP/1.1 in the header.
+            host: req
+                .uri()
+                .authority()
+                .map(|a| a.as_str().as_bytes())
+                .or_else(|| header(http::header::HOST)),
+            origin: header(http::header::ORIGIN),
+            sec_fetch_site: req.headers().get("sec-fetch-site").map(|v| v.as_bytes()),
+            content_type: header(http::header::CONTENT_TYPE),
+            has_body,
+        };
+        self.check(&head, accepts)
     }
 }
 

@@ -7,8 +7,10 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
+use hyper::body::Body;
 use serde_json::json;
 use subtle::ConstantTimeEq;
+use webui::guard::{self, HostPolicy};
 
 use super::response::{HttpResponse, PROMETHEUS_TEXT, json_response, respond};
 use super::shared::Shared;
@@ -16,13 +18,16 @@ use crate::phase::{Phase, PhaseError, field_names};
 
 pub struct Admin {
     token: Option<Vec<u8>>,
+    /// The names `/phase` and `/ui` answer, beside addresses and localhost.
+    hosts: HostPolicy,
     ready: AtomicBool,
 }
 
 impl Admin {
-    pub fn new(token: Option<&str>) -> Admin {
+    pub fn new(token: Option<&str>, hosts: HostPolicy) -> Admin {
         Admin {
             token: token.map(|t| t.as_bytes().to_vec()),
+            hosts,
             ready: AtomicBool::new(true),
         }
     }
@@ -44,6 +49,20 @@ impl Admin {
             .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
             .unwrap_or_default();
         bool::from(given.ct_eq(token))
+    }
+
+    /// The cross-origin guard of the operator's routes: a foreign `Host` (DNS rebinding), a
+    /// browser's cross-origin write, or a phase not sent as JSON is refused with its reason.
+    pub fn guard<B: Body>(&self, req: &Request<B>) -> Result<(), HttpResponse> {
+        let has_body = !req.body().is_end_stream();
+        self.hosts
+            .check_request(req, has_body, guard::JSON)
+            .map_err(|refusal| {
+                let status =
+                    StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+                tracing::info!(refused = %refusal, "operator request refused");
+                json_response(status, json!({"error": refusal.to_string()}))
+            })
     }
 
     /// False from the start of shutdown.

@@ -104,7 +104,7 @@ impl App {
                 draws: Draws::new(config.draws, config.seed),
             },
             endpoints: Endpoints::new(),
-            admin: Admin::new(config.admin_token.as_deref()),
+            admin: Admin::new(config.admin_token.as_deref(), config.allowed_hosts.clone()),
             console,
         }
     }
@@ -142,7 +142,7 @@ impl App {
     /// Does everything about a request that needs no waiting, at once: most requests (every one
     /// in record mode that has no body) are answered here, with no future to build or move, and
     /// the request is dropped before hyper reads on, so hyper can reuse its read buffer.
-    pub fn begin<B>(&self, req: Request<B>) -> Begun<B> {
+    pub fn begin<B: Body>(&self, req: Request<B>) -> Begun<B> {
         let arrival = Instant::now();
         let route = Route::from_path(req.uri().path());
         let method = req.method().clone();
@@ -151,6 +151,12 @@ impl App {
             // Lost before the app: neither the workshop series nor http_* ever hear of it.
             return Begun::Done(Outcome::Abort { reset: true });
         }
+        // The operator's routes answer only their own names and same-origin writes (issue 24);
+        // the mocked API answers any name, at no cost.
+        let refused = match route {
+            Route::Phase | Route::Ui => self.admin.guard(&req).err(),
+            _ => None,
+        };
         let request = Arrived {
             arrival,
             route,
@@ -166,20 +172,22 @@ impl App {
             self.shared.rng.skip();
             None
         };
-        let (response, wait) = match failure {
-            Some(status) => (
+        let (response, wait) = match (failure, refused) {
+            (Some(status), _) => (
                 json_response(status, json!({"error": "failing revision"})),
                 None,
             ),
-            None if route == Route::Phase
-                && request.method != Method::GET
-                && !self.admin.authorized(&req) =>
+            (None, Some(refused)) => (refused, None),
+            (None, None)
+                if route == Route::Phase
+                    && request.method != Method::GET
+                    && !self.admin.authorized(&req) =>
             {
                 (Admin::unauthorized(), None)
             }
             // The console needs the path and query, which the route table does not carry; it
             // answers every method itself (405 for writes: those go to /phase).
-            None if route == Route::Ui => {
+            (None, None) if route == Route::Ui => {
                 let r = console::page::respond(
                     &self.console,
                     &self.shared.metrics,
@@ -192,13 +200,13 @@ impl App {
             }
             // Bodies of routes that take one are read (and bounded) before anything is
             // counted, so a refused upload never shows up as an attempt.
-            None if takes_body(&request.method) && route != Route::Unmatched => {
+            (None, None) if takes_body(&request.method) && route != Route::Unmatched => {
                 return Begun::Later(Later {
                     request,
                     step: Step::ReadBody(req.into_body()),
                 });
             }
-            None => {
+            (None, None) => {
                 drop(req);
                 self.route(route, &request.method, &Bytes::new(), arrival)
             }

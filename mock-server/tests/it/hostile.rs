@@ -49,6 +49,7 @@ async fn phase_request(server: &TestServer, method: Method, auth: Option<&str>) 
         req = req.header("authorization", auth);
     }
     let req = req
+        .header("content-type", "application/json")
         .body(Full::new(bytes::Bytes::from_static(
             br#"{"ChatSuccess": 0.1}"#,
         )))
@@ -345,7 +346,9 @@ async fn the_body_read_timeout_is_its_own_flag() {
     .await;
     let mut s = TcpStream::connect(server.addr).await.unwrap();
     // Half the body, then nothing.
-    s.write_all(b"POST /phase HTTP/1.1\r\nhost: x\r\ncontent-length: 40\r\n\r\n{\"ChatSucc")
+    s.write_all(
+        b"POST /phase HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 40\r\n\r\n{\"ChatSucc",
+    )
         .await
         .unwrap();
     let mut rest = Vec::new();

@@ -6,6 +6,7 @@ mod faults;
 mod hostile;
 mod metrics_contract;
 mod names;
+mod origin;
 mod phase_api;
 mod phase_props;
 mod profiles;

@@ -54,7 +54,7 @@ async fn spawn(cwd: &Path, format: &str, extra: &[&str]) -> (Child, SocketAddr, 
 /// `GET /phase`'s fields in force.
 async fn phase(addr: SocketAddr) -> serde_json::Value {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /phase HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+    s.write_all(b"GET /phase HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut buf = String::new();
