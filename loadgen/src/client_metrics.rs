@@ -192,18 +192,23 @@ impl ClientMetrics {
 
     /// Answers every request on `listener` with the exposition until `shutdown` resolves.
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-        crate::serve::serve(listener, shutdown, move |_req| {
-            let body = self.encode();
-            async move {
-                http::Response::builder()
-                    .header(
-                        http::header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )
-                    .body(Full::new(Bytes::from(body)))
-                    .expect("static headers are valid")
-            }
-        })
+        crate::serve::serve(
+            listener,
+            shutdown,
+            crate::serve::Access::Open,
+            move |_req| {
+                let body = self.encode();
+                async move {
+                    http::Response::builder()
+                        .header(
+                            http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )
+                        .body(Full::new(Bytes::from(body)))
+                        .expect("static headers are valid")
+                }
+            },
+        )
         .await;
     }
 }

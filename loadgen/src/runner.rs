@@ -100,7 +100,7 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         .collect();
     // The page moves traffic between several targets; one target has nothing to move.
     let split = (run.web.is_some() && targets.len() > 1).then(|| LiveSplit::new(&targets));
-    let view = run.web.map(|_| {
+    let view = run.web.as_ref().map(|_| {
         let names = targets.iter().map(|t| t.0.clone()).collect();
         RunView::new("hey".into(), names, split.clone())
     });
@@ -113,7 +113,7 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         view: view.clone(),
     };
     let report = runtime.block_on(async {
-        let _page = match serve_page(run.web, view.as_ref()).await? {
+        let _page = match serve_page(run.web.as_ref(), view.as_ref()).await? {
             Ok(guard) => guard,
             Err(code) => return anyhow::Ok(Err(code)),
         };
@@ -191,12 +191,13 @@ fn write_html(path: &std::path::Path, page: &html_report::Page) -> anyhow::Resul
 /// Serves `--web`'s run page for `view`, until the returned guard is dropped (the run's end);
 /// `Err(69)` when the address cannot be had.
 async fn serve_page(
-    addr: Option<std::net::SocketAddr>,
+    page: Option<&crate::serve::PageAddr>,
     view: Option<&Arc<RunView>>,
 ) -> anyhow::Result<Result<Option<tokio::sync::oneshot::Sender<()>>, i32>> {
-    let (Some(addr), Some(view)) = (addr, view) else {
+    let (Some(page), Some(view)) = (page, view) else {
         return Ok(Ok(None));
     };
+    let addr = page.addr;
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -209,9 +210,14 @@ async fn serve_page(
         listener.local_addr()?
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(web::run_page::serve(view.clone(), listener, async {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(web::run_page::serve(
+        view.clone(),
+        listener,
+        page.hosts.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     Ok(Ok(Some(stop)))
 }
 
@@ -237,7 +243,7 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
         }
     };
     let rt = runtime(None)?;
-    if let Some(opts) = plan.web {
+    if let Some(opts) = plan.web.clone() {
         return rt.block_on(swarm_page(plan, opts));
     }
     let report = rt.block_on(async {
@@ -290,7 +296,12 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
             .await
             .map_err(|e| anyhow::anyhow!("--autostart: {e}"))?;
     }
-    let server = tokio::spawn(web::serve(page.clone(), listener, ctrl_c()));
+    let server = tokio::spawn(web::serve(
+        page.clone(),
+        listener,
+        opts.hosts.clone(),
+        ctrl_c(),
+    ));
     let _ = server.await;
     let running = page.status() != web::Status::Stopped && page.status() != web::Status::Ready;
     if running {
@@ -387,7 +398,11 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             let title = format!("scenario {}", file.to_string_lossy());
             RunView::new(title, names, split.clone())
         });
-        let _page = match serve_page(args.web, view.as_ref()).await? {
+        let web = args.web.map(|addr| crate::serve::PageAddr {
+            addr,
+            hosts: args.allowed_hosts.policy(),
+        });
+        let _page = match serve_page(web.as_ref(), view.as_ref()).await? {
             Ok(guard) => guard,
             Err(code) => return anyhow::Ok(Err(code)),
         };

@@ -1,24 +1,70 @@
 //! The one accept loop for loadgen's own small HTTP/1 endpoints (`--metrics-addr`, the `--web`
 //! pages, the rehearsal's Alertmanager webhook): each connection is served by hyper on its own
-//! task, each request answered by `handle`, until `shutdown` resolves.
+//! task, each request answered by `handle`, until `shutdown` resolves. The pages and the webhook
+//! are served behind `webui`'s guard (issue 24): a page on another site can neither read them
+//! through DNS rebinding nor write to them; `/metrics` is open to whatever scrapes it.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use webui::guard::{self, HostPolicy};
 
-/// Serves `listener` with `handle` until `shutdown`. Connections already accepted finish on their
-/// own tasks; none is waited for.
-pub async fn serve<H, F>(listener: TcpListener, shutdown: impl Future<Output = ()>, handle: H)
-where
+/// Where a page is served, and the host names it answers beside addresses and localhost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageAddr {
+    pub addr: std::net::SocketAddr,
+    pub hosts: HostPolicy,
+}
+
+/// Who may talk to a server: anyone (`/metrics`), or what `webui`'s guard lets through.
+#[derive(Debug, Clone)]
+pub enum Access {
+    Open,
+    Guarded(HostPolicy),
+}
+
+/// The body types a guarded route takes. All of loadgen's writes are JSON today; Locust's
+/// form-encoded `POST /swarm` (issue 22) would add its type here.
+fn accepts(_path: &str) -> &'static [&'static str] {
+    guard::JSON
+}
+
+/// The answer to a request the guard refused: its status and reason, as the pages' errors are.
+fn refused(refusal: &guard::Refusal) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "error": refusal.to_string() }).to_string();
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in webui::SECURITY_HEADERS {
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Serves `listener` with `handle` until `shutdown`, each request first checked as `access`
+/// says. Connections already accepted finish on their own tasks; none is waited for.
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    access: Access,
+    handle: H,
+) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
@@ -31,10 +77,23 @@ where
                 continue;
             };
             let handle = handle.clone();
+            let access = access.clone();
             tokio::spawn(async move {
-                let svc = service_fn(move |req| {
-                    let answer = handle(req);
-                    async move { Ok::<_, Infallible>(answer.await) }
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let check = match &access {
+                        Access::Open => Ok(()),
+                        Access::Guarded(hosts) => {
+                            let has_body = !req.body().is_end_stream();
+                            hosts.check_request(&req, has_body, accepts(req.uri().path()))
+                        }
+                    };
+                    let answer = check.map(|()| handle(req));
+                    async move {
+                        Ok::<_, Infallible>(match answer {
+                            Ok(answer) => answer.await,
+                            Err(refusal) => refused(&refusal),
+                        })
+                    }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), svc)

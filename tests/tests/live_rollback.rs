@@ -129,6 +129,7 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
     tokio::spawn(loadgen::web::run_page::serve(
         view,
         listener,
+        webui::guard::HostPolicy::default(),
         std::future::pending(),
     ));
     let sinks = loadgen::Sinks {

@@ -88,6 +88,7 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
     tokio::spawn(loadgen::web::run_page::serve(
         view.clone(),
         listener,
+        webui::guard::HostPolicy::default(),
         async {
             let _ = stopped.await;
         },
@@ -244,6 +245,7 @@ async fn a_timeline_run_page_shows_its_step() {
     tokio::spawn(loadgen::web::run_page::serve(
         view.clone(),
         listener,
+        webui::guard::HostPolicy::default(),
         async {
             let _ = stopped.await;
         },

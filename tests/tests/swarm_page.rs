@@ -98,9 +98,14 @@ async fn page(flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::web::serve(web, listener, async {
-        let _ = rx.await;
-    }));
+    tokio::spawn(loadgen::web::serve(
+        web,
+        listener,
+        webui::guard::HostPolicy::default(),
+        async {
+            let _ = rx.await;
+        },
+    ));
     (addr, tx)
 }
 

@@ -117,10 +117,13 @@ pub struct HeyArgs {
     pub no_progress: bool,
     /// With -z: serve a page of the run (per-target table, live charts, the split's form) and
     /// its API on this address, default 127.0.0.1:8089: GET /stats, and with several --target
-    /// GET and POST /split to move traffic while the run goes on (curl -d '{"good":100}'
-    /// ADDR/split). Whoever reaches the address can move the traffic.
+    /// GET and POST /split to move traffic while the run goes on (curl -H 'Content-Type:
+    /// application/json' -d '{"good":100}' ADDR/split). Whoever reaches the address can move the
+    /// traffic; pages on other sites cannot.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
     pub web: Option<SocketAddr>,
+    #[command(flatten)]
+    pub allowed_hosts: super::AllowedHosts,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
@@ -163,6 +166,7 @@ impl Default for HeyArgs {
             expect_breach: false,
             no_progress: false,
             web: None,
+            allowed_hosts: super::AllowedHosts::default(),
             html: None,
             url: None,
         }

@@ -30,8 +30,8 @@ pub struct HeyRun {
     pub gates: Vec<Gate>,
     pub expect_breach: bool,
     pub progress: bool,
-    /// Where to serve the run page (`--web`); only with `-z`.
-    pub web: Option<std::net::SocketAddr>,
+    /// Where to serve the run page (`--web`), and the names it answers; only with `-z`.
+    pub web: Option<crate::serve::PageAddr>,
     /// Where to write the HTML report (`--html`).
     pub html: Option<std::path::PathBuf>,
 }
@@ -187,7 +187,10 @@ impl TryFrom<HeyArgs> for HeyRun {
             gates,
             expect_breach: a.expect_breach,
             progress: !a.no_progress,
-            web: a.web,
+            web: a.web.map(|addr| crate::serve::PageAddr {
+                addr,
+                hosts: a.allowed_hosts.policy(),
+            }),
             html: a.html.clone(),
         })
     }

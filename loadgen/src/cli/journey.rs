@@ -88,6 +88,8 @@ pub struct JourneyArgs {
     /// last run's report. Without --autostart the page waits for its form.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
     pub web: Option<SocketAddr>,
+    #[command(flatten)]
+    pub allowed_hosts: super::AllowedHosts,
     /// With --web: start the run at once, as the flags say, instead of waiting for the form.
     #[arg(long, requires = "web")]
     pub autostart: bool,
@@ -196,6 +198,7 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
             web: a.web.map(|addr| WebOptions {
                 addr,
                 autostart: a.autostart,
+                hosts: a.allowed_hosts.policy(),
             }),
             journey_arg: a.journey,
         })

@@ -25,7 +25,7 @@ pub use phase::{AdminArgs, PhaseArgs, PhaseCommand};
 pub use rehearse::{RehearseArgs, RehearseOutput, RehearseRun};
 pub use scenario::{ScenarioArgs, ScenarioCommand};
 pub use slo::{AlertsCommand, ReportArgs, RulesArgs, SloCommand, WaitArgs};
-pub use values::{parse_count, parse_duration, parse_pair, parse_rate, parse_shard};
+pub use values::{AllowedHosts, parse_count, parse_duration, parse_pair, parse_rate, parse_shard};
 
 /// Parses the process arguments (hey's one-dash long flags included). On `--help`/`--version`
 /// or bad usage, prints what clap says and answers the exit code (0 or 64).

@@ -57,10 +57,13 @@ pub struct ScenarioArgs {
     pub insecure: bool,
     /// Serve a page of the run (the step and its phase, per-target table, live charts, the
     /// split's form) and its API on this address, default 127.0.0.1:8089: GET /stats, and with
-    /// several --target GET and POST /split to move traffic while the timeline runs (curl -d
-    /// '{"good":100}' ADDR/split). Whoever reaches the address can move the traffic.
+    /// several --target GET and POST /split to move traffic while the timeline runs (curl -H
+    /// 'Content-Type: application/json' -d '{"good":100}' ADDR/split). Whoever reaches the
+    /// address can move the traffic; pages on other sites cannot.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8089")]
     pub web: Option<SocketAddr>,
+    #[command(flatten)]
+    pub allowed_hosts: super::AllowedHosts,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,

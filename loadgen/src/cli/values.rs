@@ -55,3 +55,33 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
         _ => Err(format!("{s:?} is not NAME=VALUE")),
     }
 }
+
+/// `--allowed-host`, on every command that serves a page (`--web`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AllowedHosts {
+    /// With --web: a host name the page also answers (repeatable; * for any). It answers IP
+    /// addresses and localhost only, so a site reached through DNS rebinding cannot drive it
+    #[arg(
+        long = "allowed-host",
+        env = "LOADGEN_ALLOWED_HOSTS",
+        value_name = "NAME",
+        value_delimiter = ',',
+        value_parser = parse_allowed_host
+    )]
+    pub names: Vec<String>,
+}
+
+impl AllowedHosts {
+    /// The page's host policy; the names were checked by [`parse_allowed_host`], and a list
+    /// built some other way falls back to the strictest policy.
+    pub fn policy(&self) -> webui::guard::HostPolicy {
+        webui::guard::HostPolicy::new(&self.names).unwrap_or_default()
+    }
+}
+
+/// `--allowed-host NAME`: a host name alone (no scheme, port or path), or `*`.
+pub fn parse_allowed_host(s: &str) -> Result<String, String> {
+    webui::guard::HostPolicy::new(&[s])
+        .map(|_| s.to_owned())
+        .map_err(|e| e.to_string())
+}

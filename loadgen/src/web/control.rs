@@ -20,10 +20,12 @@ use crate::live_split::LiveSplit;
 use crate::web::live::Window;
 
 /// What the page was started with (`--web [ADDR]`, `--autostart`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebOptions {
     pub addr: std::net::SocketAddr,
     pub autostart: bool,
+    /// The host names the page answers beside addresses and localhost (`--allowed-host`).
+    pub hosts: webui::guard::HostPolicy,
 }
 
 /// The start form, as the page sends it (`POST /swarm`) and as `GET /stats` pre-fills it.

@@ -29,8 +29,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::json;
 use tokio::net::TcpListener;
+use webui::guard::HostPolicy;
 
 use crate::journey::report;
+use crate::serve::Access;
 pub use control::{FormError, Status, SwarmForm, Web, WebOptions};
 
 const INDEX: &str = include_str!("../../ui/swarm.html");
@@ -43,9 +45,14 @@ const PAGE: &[(&str, &str)] = &[
 /// The largest request body the API reads (a form is a few hundred bytes).
 const MAX_BODY: usize = 64 * 1024;
 
-/// Serves the page and its API on `listener` until `shutdown`.
-pub async fn serve(web: Arc<Web>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    crate::serve::serve(listener, shutdown, move |req| {
+/// Serves the page and its API on `listener` until `shutdown`, answering the names in `hosts`.
+pub async fn serve(
+    web: Arc<Web>,
+    listener: TcpListener,
+    hosts: HostPolicy,
+    shutdown: impl Future<Output = ()>,
+) {
+    crate::serve::serve(listener, shutdown, Access::Guarded(hosts), move |req| {
         let web = web.clone();
         async move { respond(&web, req).await }
     })

@@ -14,8 +14,10 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
+use webui::guard::HostPolicy;
 
 use crate::run_view::RunView;
+use crate::serve::Access;
 use crate::web::{body, error, file, json, not_allowed, page_file};
 
 const INDEX: &str = include_str!("../../ui/run.html");
@@ -27,9 +29,15 @@ const PAGE: &[(&str, &str)] = &[
     ("swarm.css", include_str!("../../ui/swarm.css")),
 ];
 
-/// Serves the run page and its API on `listener` until `shutdown`.
-pub async fn serve(view: Arc<RunView>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    crate::serve::serve(listener, shutdown, move |req| {
+/// Serves the run page and its API on `listener` until `shutdown`, answering the names in
+/// `hosts`.
+pub async fn serve(
+    view: Arc<RunView>,
+    listener: TcpListener,
+    hosts: HostPolicy,
+    shutdown: impl Future<Output = ()>,
+) {
+    crate::serve::serve(listener, shutdown, Access::Guarded(hosts), move |req| {
         let view = view.clone();
         async move { respond(&view, req).await }
     })

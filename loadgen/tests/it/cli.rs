@@ -300,9 +300,32 @@ fn bad_input_is_a_clear_usage_error() {
     assert!(matches!(e, PlanError::WebWithoutDuration), "{e}");
     assert!(e.to_string().contains("give it a duration with -z"), "{e}");
     let run = HeyRun::try_from(parse(&["-z", "1m", URL, "--web"]).hey).unwrap();
-    assert_eq!(run.web, Some("127.0.0.1:8089".parse().unwrap()));
-    let run = HeyRun::try_from(parse(&["-z", "1m", "--web", "0.0.0.0:8090", URL]).hey).unwrap();
-    assert_eq!(run.web, Some("0.0.0.0:8090".parse().unwrap()));
+    let web = run.web.unwrap();
+    assert_eq!(web.addr, "127.0.0.1:8089".parse().unwrap());
+    assert_eq!(web.hosts, webui::guard::HostPolicy::default());
+    let run = HeyRun::try_from(
+        parse(&[
+            "-z",
+            "1m",
+            "--web",
+            "0.0.0.0:8090",
+            "--allowed-host",
+            "loadgen.example",
+            URL,
+        ])
+        .hey,
+    )
+    .unwrap();
+    let web = run.web.unwrap();
+    assert_eq!(web.addr, "0.0.0.0:8090".parse().unwrap());
+    assert!(web.hosts.allows_host(b"loadgen.example:8090"));
+    assert!(!web.hosts.allows_host(b"other.example"));
+    // A name with a scheme or port is bad usage, named by its flag.
+    for bad in ["http://loadgen", "loadgen:8089"] {
+        let e = Cli::try_parse_from(["loadgen", "-z", "1m", "--web", "--allowed-host", bad, URL])
+            .unwrap_err();
+        assert!(e.to_string().contains("--allowed-host"), "{e}");
+    }
     let scenario = [
         "loadgen", "scenario", "run", "t.toml", "--host", URL, "--web",
     ];

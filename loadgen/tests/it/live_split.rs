@@ -26,6 +26,7 @@ async fn call(method: &str, url: &str, body: &str) -> (u16, serde_json::Value) {
     let req = http::Request::builder()
         .method(method)
         .uri(url)
+        .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_owned())))
         .unwrap();
     let resp = client.request(req).await.unwrap();
@@ -42,6 +43,7 @@ async fn control(split: &LiveSplit) -> String {
     tokio::spawn(loadgen::web::run_page::serve(
         view,
         listener,
+        webui::guard::HostPolicy::default(),
         std::future::pending(),
     ));
     url

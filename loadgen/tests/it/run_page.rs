@@ -25,6 +25,7 @@ async fn call(method: &str, url: &str, body: &str) -> (u16, http::HeaderMap, Str
     let req = http::Request::builder()
         .method(method)
         .uri(url)
+        .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body.to_owned())))
         .unwrap();
     let resp = client.request(req).await.unwrap();

@@ -52,12 +52,13 @@ impl Admin {
     }
 
     /// The cross-origin guard of the operator's routes: a foreign `Host` (DNS rebinding), a
-    /// browser's cross-origin write, or a phase not sent as JSON is refused with its reason.
-    pub fn guard<B: Body>(&self, req: &Request<B>) -> Result<(), HttpResponse> {
+    /// browser's cross-origin write, or a phase not sent as JSON gets this answer, its reason.
+    pub fn refusal<B: Body>(&self, req: &Request<B>) -> Option<HttpResponse> {
         let has_body = !req.body().is_end_stream();
         self.hosts
             .check_request(req, has_body, guard::JSON)
-            .map_err(|refusal| {
+            .err()
+            .map(|refusal| {
                 let status =
                     StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
                 tracing::info!(refused = %refusal, "operator request refused");

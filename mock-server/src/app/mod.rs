@@ -154,7 +154,7 @@ impl App {
         // The operator's routes answer only their own names and same-origin writes (issue 24);
         // the mocked API answers any name, at no cost.
         let refused = match route {
-            Route::Phase | Route::Ui => self.admin.guard(&req).err(),
+            Route::Phase | Route::Ui => self.admin.refusal(&req),
             _ => None,
         };
         let request = Arrived {
