@@ -2,6 +2,7 @@
 
 mod console;
 mod deploy;
+mod exact_draws;
 mod faults;
 mod hostile;
 mod metrics_contract;

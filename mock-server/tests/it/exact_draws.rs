@@ -1,0 +1,73 @@
+//! Property tests of `--draws exact`'s sequences: a window of n yes/no draws holds n·p within 1,
+//! and a window of n category draws holds each category's n·w within 2. Deterministic bounds, so
+//! no sigma: any failure is a counterexample to the bound. Then the same bound over a real
+//! server's answers and its `/metrics`.
+
+use http::StatusCode;
+use mock_server::draw::{Apportion, DrawMode, beatty};
+use mock_server::{Config, LatencyMode};
+use proptest::prelude::*;
+
+use crate::support::{TestServer, requests};
+
+proptest! {
+    #[test]
+    fn exact_beatty_window_within_one(p in 0.0f64..=1.0, offset in any::<u64>(),
+                                      start in 0u64..1_000_000, n in 1u64..5000) {
+        let yes = (start..start + n).filter(|&i| beatty(offset, p, i)).count() as f64;
+        prop_assert!((yes - n as f64 * p).abs() <= 1.0, "{yes} yeses in {n} at p={p}");
+    }
+
+    #[test]
+    fn exact_beatty_ends(offset in any::<u64>(), start in 0u64..1_000_000) {
+        prop_assert!((start..start + 1000).all(|i| !beatty(offset, 0.0, i)));
+        prop_assert!((start..start + 1000).all(|i| beatty(offset, 1.0, i)));
+    }
+
+    #[test]
+    fn exact_apportion_window_within_two(raw in prop::array::uniform3(0.0f64..1.0),
+                                         skip in 0u32..64, start in 0usize..5000,
+                                         n in 1usize..5000) {
+        // Three weights scaled to sum at most 1; the last takes the rest, as the code does.
+        let s = raw.iter().sum::<f64>().max(1.0);
+        let w3 = raw.map(|x| x / s);
+        let weights = [w3[0], w3[1], w3[2], 1.0 - w3.iter().sum::<f64>()];
+        let mut a = Apportion::skipping(skip);
+        let picks: Vec<usize> = (0..start + n).map(|_| a.pick(&weights)).collect();
+        for (j, w) in weights.iter().enumerate() {
+            let got = picks[start..].iter().filter(|&&k| k == j).count() as f64;
+            prop_assert!((got - n as f64 * w).abs() <= 2.0, "category {j}: {got} in {n} at w={w}");
+        }
+    }
+}
+
+/// Over a real socket, `--draws exact`: after every one of 600 requests to `/startup`, the
+/// successes so far are within 1 of n·p, whatever the seed; dice would stray by ±√(n·p(1-p)).
+#[tokio::test]
+async fn with_exact_draws_every_prefix_of_startup_holds_its_share_within_one() {
+    let p = 0.37;
+    for seed in [0, 7, u64::MAX] {
+        let server = TestServer::with_config(Config {
+            latency_mode: LatencyMode::Record,
+            draws: DrawMode::Exact,
+            seed,
+            ..Config::default()
+        })
+        .await;
+        let (status, body) = server
+            .post("/phase", &format!(r#"{{"StartupSuccess": {p}}}"#))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mut ok = 0u64;
+        for n in 1..=600u64 {
+            let (status, _) = server.get("/startup").await;
+            ok += u64::from(status == StatusCode::OK);
+            let off = (ok as f64 - n as f64 * p).abs();
+            assert!(off <= 1.0, "seed {seed}: {ok} successes in {n} at p={p}");
+        }
+        // The server's own counter says the same.
+        let m = server.metrics().await;
+        assert_eq!(m.count(&requests("/startup", "GET", "200")), ok);
+        server.stop().await;
+    }
+}
