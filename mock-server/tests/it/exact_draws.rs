@@ -47,7 +47,7 @@ proptest! {
 async fn with_exact_draws_every_prefix_of_startup_holds_its_share_within_one() {
     let p = 0.37;
     for seed in [0, 7, u64::MAX] {
-        let server = TestServer::with_config(Config {
+        let server = TestServer::seeded(Config {
             latency_mode: LatencyMode::Record,
             draws: DrawMode::Exact,
             seed,
@@ -70,4 +70,46 @@ async fn with_exact_draws_every_prefix_of_startup_holds_its_share_within_one() {
         assert_eq!(m.count(&requests("/startup", "GET", "200")), ok);
         server.stop().await;
     }
+}
+
+/// 1,000 requests across the endpoints that draw, to a fresh exact mock of `seed`: what each
+/// answered, status and body.
+async fn answers(seed: u64) -> Vec<(StatusCode, String)> {
+    let server = TestServer::seeded(Config {
+        latency_mode: LatencyMode::Record,
+        draws: DrawMode::Exact,
+        seed,
+        ..Config::default()
+    })
+    .await;
+    let phase = r#"{"StartupSuccess": 0.6, "LoginSuccess": 0.7, "ChatSuccess": 0.8}"#;
+    assert_eq!(server.post("/phase", phase).await.0, StatusCode::OK);
+    let mut out = Vec::new();
+    for i in 0..1000 {
+        out.push(match i % 4 {
+            0 => server.get("/startup").await,
+            1 => server.post("/login", "{}").await,
+            2 => server.post("/chat", r#"{"content":"hi"}"#).await,
+            _ => server.get("/preferences").await,
+        });
+    }
+    server.stop().await;
+    out
+}
+
+/// Issue 21's Done-when: two mocks with the same seed answer the same 1,000 requests, in
+/// status and body; another seed starts the sequences elsewhere (so the comparison can fail).
+#[tokio::test]
+async fn two_exact_mocks_with_one_seed_answer_alike() {
+    let (a, b, other) = (answers(42).await, answers(42).await, answers(43).await);
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!(
+        differ, 0,
+        "of 1000 answers, {differ} differ between two mocks of seed 42"
+    );
+    let moved = a.iter().zip(&other).filter(|(x, y)| x != y).count();
+    assert!(
+        moved > 0,
+        "seeds 42 and 43 answered all 1000 requests alike"
+    );
 }

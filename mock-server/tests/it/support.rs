@@ -35,12 +35,18 @@ impl TestServer {
     }
 
     /// Starts `config` on a free loopback port (its `addr` is ignored), seeded for repeatability.
+    /// `config` under the suite's fixed seed, so a failure replays.
     pub async fn with_config(config: Config) -> TestServer {
-        let server = testing::TestServer::start(Config {
+        TestServer::seeded(Config {
             seed: 20261122,
             ..config
         })
-        .await;
+        .await
+    }
+
+    /// `config` as given, its own seed included.
+    pub async fn seeded(config: Config) -> TestServer {
+        let server = testing::TestServer::start(config).await;
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         TestServer {
