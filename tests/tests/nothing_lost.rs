@@ -90,7 +90,7 @@ async fn counters_match_the_client_under_phase_churn() {
             let ratio = if changes % 2 == 0 { 0.3 } else { 0.9 };
             let body = format!(r#"{{"StartupSuccess": {ratio}, "PrefGetSuccess": {ratio}}}"#);
             let answer = http(addr, &format!(
-                "POST /phase HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                "POST /phase HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
             )).await;
             assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");

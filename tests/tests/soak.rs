@@ -38,12 +38,20 @@ async fn memory_and_descriptors_stay_flat() {
     let phase = r#"{"StartupSuccess": 0.9, "StartupLatencyMinMS": 1, "StartupLatencyMaxMS": 20}"#;
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!(
-        "POST /phase HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{phase}",
+        "POST /phase HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{phase}",
         phase.len()
     );
     tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes())
         .await
         .unwrap();
+    let mut answer = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut s, &mut answer)
+        .await
+        .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the phase was refused: {answer}"
+    );
     let argv = [
         "loadgen",
         "--no-progress",
