@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use mock_server::draw::DrawMode;
 
 use crate::rehearse::{AlertmanagerSource, Rehearsal, RehearseError, RehearsePlan, RulesSource};
 
@@ -50,6 +51,15 @@ pub struct RehearseArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = RehearseOutput::Text)]
     pub output: RehearseOutput,
+    /// How the mocks rehearse starts draw their answers: `exact` low-discrepancy sequences (any
+    /// window of n requests holds n·p successes within 1, so a verdict does not depend on dice),
+    /// or `random` dice as a live mock rolls them. A mock given with --host draws as it was started.
+    #[arg(long, value_enum, default_value_t = DrawMode::Exact)]
+    pub draws: DrawMode,
+    /// End at the first failed expectation (exit 1; the JUnit file is still written, listing
+    /// what was not played).
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +99,8 @@ impl TryFrom<RehearseArgs> for RehearseRun {
                 token: a.token,
                 rules,
                 time_scale: a.time_scale,
+                draws: a.draws,
+                fail_fast: a.fail_fast,
                 alertmanager: match (a.alertmanager_config, a.alertmanager) {
                     (Some(path), _) => Some(AlertmanagerSource::File(path)),
                     (None, true) => Some(AlertmanagerSource::Generated),

@@ -58,6 +58,10 @@ pub struct RehearsePlan {
     pub token: Option<String>,
     pub rules: RulesSource,
     pub time_scale: u32,
+    /// How the mocks it starts draw (exact by default: the verdict must not depend on dice).
+    pub draws: mock_server::draw::DrawMode,
+    /// End at the first failed expectation.
+    pub fail_fast: bool,
     /// Start an Alertmanager too, and where its config comes from.
     pub alertmanager: Option<AlertmanagerSource>,
 }
@@ -289,7 +293,11 @@ pub async fn run(
         .rehearsal
         .revisions
         .iter()
-        .map(|r| Ok((r.name.clone(), revision_config(r)?)))
+        .map(|r| {
+            let mut config = revision_config(r)?;
+            config.draws = plan.draws;
+            Ok((r.name.clone(), config))
+        })
         .collect::<Result<Vec<_>, RehearseError>>()?;
     if let Some(e) = plan
         .rehearsal
@@ -335,6 +343,7 @@ pub async fn run(
                 addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 // Latencies are recorded, not slept: the SLIs see them, the load is not slowed.
                 latency_mode: mock_server::LatencyMode::Record,
+                draws: plan.draws,
                 ..mock_server::Config::default()
             };
             mocks.push((l, config));
@@ -487,33 +496,82 @@ pub async fn run(
             )),
             _ => None,
         };
-        let mut judge = verdict::Judge::new(&plan.rehearsal.expectations, &deadlines);
-        let mut ends: Vec<f64> = Vec::new();
-        let reports = scenario::run(
+        let judge = Mutex::new(verdict::Judge::new(
+            &plan.rehearsal.expectations,
+            &deadlines,
+        ));
+        let ends: Mutex<Vec<f64>> = Mutex::new(Vec::new());
+        // Each verdict is printed the moment it is decided, between steps as within them.
+        // Answers whether one of the verdicts just decided failed.
+        let decide = |on_verdict: &mut dyn FnMut(&Verdict)| {
+            let (Ok(seen), Ok(ends), Ok(mut judge)) = (seen.lock(), ends.lock(), judge.lock())
+            else {
+                return false;
+            };
+            let mut failed = false;
+            for v in judge.decide(&seen, &ends, false) {
+                failed |= !v.passed;
+                on_verdict(&v);
+            }
+            failed
+        };
+        let mut failed = false;
+        // --fail-fast stops the load as an interrupt would, and the verdicts left are "not played".
+        let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
+        let stop_load = {
+            let interrupted = interrupted();
+            let mut abort_rx = abort_rx.clone();
+            async move {
+                tokio::select! {
+                    () = interrupted => {}
+                    _ = abort_rx.wait_for(|a| *a) => {}
+                }
+            }
+        };
+        let load = scenario::run(
             steps,
             &options,
             Some(metrics.clone()),
             |_, _| {
-                ends.push(began.elapsed().as_secs_f64());
-                if let Ok(seen) = seen.lock() {
-                    for v in judge.decide(&seen, &ends, false) {
-                        on_verdict(&v);
-                    }
+                if let Ok(mut ends) = ends.lock() {
+                    ends.push(began.elapsed().as_secs_f64());
                 }
             },
-            interrupted(),
-        )
-        .await?;
-        // Deadlines that run past the last step are waited out (bounded by the deadlines).
-        let interrupted = reports.len() < durations.len()
-            || reports
-                .iter()
-                .any(|s| s.report.as_ref().is_some_and(|r| r.interrupted));
-        if !interrupted {
-            let end = *ends.last().unwrap_or(&0.0);
-            let wait = judge.latest_deadline(&ends).map_or(0.0, |d| d - end);
+            stop_load,
+        );
+        tokio::pin!(load);
+        let mut tick = tokio::time::interval(POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let reports = loop {
+            tokio::select! {
+                r = &mut load => break r?,
+                _ = tick.tick() => {
+                    failed |= decide(&mut on_verdict);
+                    if failed && plan.fail_fast {
+                        let _ = abort_tx.send(true);
+                    }
+                }
+            }
+        };
+        let failed_fast = *abort_rx.borrow();
+        let ends_now = ends.lock().map(|e| e.clone()).unwrap_or_default();
+        // Deadlines that run past the last step are waited out (bounded by the deadlines), and
+        // decided as they pass.
+        let interrupted = !failed_fast
+            && (reports.len() < durations.len()
+                || reports
+                    .iter()
+                    .any(|s| s.report.as_ref().is_some_and(|r| r.interrupted)));
+        if !interrupted && !failed_fast {
+            let end = *ends_now.last().unwrap_or(&0.0);
+            let latest = judge.lock().ok().and_then(|j| j.latest_deadline(&ends_now));
+            let wait = latest.map_or(0.0, |d| d - end);
             if wait > 0.0 {
-                tokio::time::sleep(Duration::from_secs_f64(wait + POLL.as_secs_f64())).await;
+                let until = Instant::now() + Duration::from_secs_f64(wait + POLL.as_secs_f64());
+                while Instant::now() < until && !(failed && plan.fail_fast) {
+                    tick.tick().await;
+                    failed |= decide(&mut on_verdict);
+                }
             }
         }
         poller.abort();
@@ -525,8 +583,10 @@ pub async fn run(
             .lock()
             .map(|mut s| std::mem::take(&mut *s))
             .unwrap_or_default();
-        for v in judge.decide(&seen, &ends, true) {
-            on_verdict(&v);
+        if let Ok(mut judge) = judge.lock() {
+            for v in judge.decide(&seen, &ends_now, true) {
+                on_verdict(&v);
+            }
         }
         if let (Some(error), false) = (&seen.error, interrupted) {
             return Err(RehearseError::Start(format!(
@@ -541,10 +601,13 @@ pub async fn run(
                 .timeline
                 .steps
                 .iter()
-                .zip(&ends)
+                .zip(&ends_now)
                 .map(|(s, e)| (s.name.clone(), *e))
                 .collect(),
-            verdicts: judge.into_verdicts(),
+            verdicts: judge
+                .into_inner()
+                .map(verdict::Judge::into_verdicts)
+                .unwrap_or_default(),
             interrupted,
         })
     }

@@ -4,8 +4,9 @@
 //! Times are seconds of the rehearsal as played (after `--time-scale`), counted from the start
 //! of the expectation's step. An expectation is decided as soon as its outcome cannot change:
 //! a `firing` one when the alert fires or its deadline passes, an `inactive` one when its step
-//! ends (or as soon as the alert fires in it), a `resolved` one when the alert is seen not
-//! firing or its deadline passes.
+//! ends (or as soon as the alert fires in it), a `resolved` one when the alert, having fired
+//! earlier in the rehearsal, is seen not firing, or its deadline passes. An alert that never
+//! fired has not resolved: it fails `resolved`, saying so.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -123,12 +124,25 @@ fn step_start(ends: &[f64], step: usize) -> Option<f64> {
     }
 }
 
-/// First time, at or after `from`, the alert was seen not firing.
-fn first_quiet(seen: &Seen, alert: &str, from: f64) -> Option<f64> {
+/// First time, at or after `from`, the alert was seen not firing after it had been seen
+/// firing at some earlier time of the rehearsal.
+fn first_resolved(seen: &Seen, alert: &str, from: f64) -> Option<f64> {
+    let mut fired = false;
+    for (t, firing) in &seen.samples {
+        if firing.iter().any(|a| a == alert) {
+            fired = true;
+        } else if fired && *t >= from {
+            return Some(*t);
+        }
+    }
+    None
+}
+
+/// Whether the alert was ever seen firing.
+fn ever_fired(seen: &Seen, alert: &str) -> bool {
     seen.samples
         .iter()
-        .find(|(t, firing)| *t >= from && !firing.iter().any(|a| a == alert))
-        .map(|(t, _)| *t)
+        .any(|(_, firing)| firing.iter().any(|a| a == alert))
 }
 
 /// First time, at or after `from`, the alert was seen firing.
@@ -160,7 +174,13 @@ fn judge(
         detail,
     };
     let Some(start) = step_start(ends, e.step) else {
-        return last.then(|| verdict(None, false, "its step was not played (interrupted)".into()));
+        return last.then(|| {
+            verdict(
+                None,
+                false,
+                "its step was not played (interrupted, or --fail-fast)".into(),
+            )
+        });
     };
     if let Some(receiver) = &e.notified {
         let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
@@ -196,7 +216,7 @@ fn judge(
     match e.state {
         Expected::Resolved => {
             let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
-            match first_quiet(seen, &e.alert, start).map(|t| t - start) {
+            match first_resolved(seen, &e.alert, start).map(|t| t - start) {
                 Some(t) if t <= d => Some(verdict(
                     Some(t),
                     true,
@@ -206,6 +226,15 @@ fn judge(
                     Some(t),
                     false,
                     format!("resolved late, at {t:.1} s; deadline {d:.1} s"),
+                )),
+                None if (last || now - start > d) && !ever_fired(seen, &e.alert) => Some(verdict(
+                    None,
+                    false,
+                    format!(
+                        "never fired in this rehearsal, so it cannot resolve (watched to \
+                             {:.1} s; deadline {d:.1} s)",
+                        (now - start).max(0.0)
+                    ),
                 )),
                 None if last || now - start > d => Some(verdict(
                     None,
@@ -259,7 +288,7 @@ fn judge(
                 (None, None) if last => Some(verdict(
                     None,
                     false,
-                    "its step did not finish (interrupted)".into(),
+                    "its step did not finish (interrupted, or --fail-fast)".into(),
                 )),
                 (None, None) => None,
             }
@@ -295,6 +324,9 @@ pub fn table(report: &RehearsalReport) -> String {
             secs(v.deadline_secs),
             match (v.state, v.observed_secs) {
                 (Expected::Inactive, None) => "quiet".into(),
+                (Expected::Resolved, None) if v.detail.starts_with("never fired") => {
+                    "never".into()
+                }
                 (Expected::Resolved, None) => "firing".into(),
                 (_, None) => "never".into(),
                 (_, t) => secs(t),
@@ -438,6 +470,60 @@ mod tests {
                 ("s1: C resolves".to_owned(), false, None),
             ]
         );
+    }
+
+    /// Issue 21, item 7: `resolved` means it fired and then stopped; quiet all along fails.
+    #[test]
+    fn resolved_fails_for_an_alert_that_never_fired() {
+        let es = [
+            expect(1, "Q", Expected::Resolved),
+            expect(1, "F", Expected::Resolved),
+        ];
+        let d = Some(Duration::from_secs(5));
+        let mut judge = Judge::new(&es, &[(None, d), (None, d)]);
+        // F fired in step 0 and is quiet from step 1's start; Q was never seen firing.
+        let seen = Seen {
+            samples: vec![
+                (5.0, vec!["F".into()]),
+                (10.5, vec![]),
+                (12.0, vec![]),
+                (16.0, vec![]),
+            ],
+            error: None,
+            notified: Vec::new(),
+        };
+        let got = judge.decide(&seen, &[10.0], false);
+        let got: Vec<_> = got
+            .iter()
+            .map(|v| (v.expectation.as_str(), v.passed, v.observed_secs))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("s1: Q resolves", false, None),
+                ("s1: F resolves", true, Some(0.5))
+            ]
+        );
+        let report = RehearsalReport {
+            file: "r.toml".into(),
+            time_scale: 60,
+            steps: vec![],
+            verdicts: judge.into_verdicts(),
+            interrupted: false,
+        };
+        assert!(
+            report.verdicts[0]
+                .detail
+                .starts_with("never fired in this rehearsal")
+        );
+        assert!(table(&report).lines().nth(1).unwrap().contains("never"));
+        // Until the deadline passes, a quiet alert may still fire and resolve: undecided.
+        let mut judge = Judge::new(&es[..1], &[(None, d)]);
+        let early = Seen {
+            samples: vec![(11.0, vec![])],
+            ..Seen::default()
+        };
+        assert!(judge.decide(&early, &[10.0], false).is_empty());
     }
 
     #[test]

@@ -285,3 +285,94 @@ async fn with_the_users_alertmanager_config_notified_reads_the_routing() {
     poll.abort();
     am.stop().await;
 }
+
+/// Issue 21, items 6 and 7: with `--fail-fast` the rehearsal ends at its first failed
+/// expectation, without playing the steps after it (exit 1, the JUnit file written), and
+/// `resolved` fails for an alert that never fired. The long second step is never played: its
+/// verdict says so, which it could not if the run had gone on to its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_fast_ends_at_a_resolved_that_never_fired() {
+    let Ok(path) = std::env::var("PATH") else {
+        return;
+    };
+    if !std::env::split_paths(&path).any(|d| d.join("prometheus").is_file()) {
+        assert!(
+            std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
+            "prometheus is not on PATH and REQUIRE_PROMETHEUS=1"
+        );
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "SKIPPED: prometheus is not on PATH");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fail-fast.toml");
+    std::fs::write(
+        &file,
+        r#"description = "a resolved that cannot hold, then an hour"
+[[step]]
+name = "healthy"
+phase = "challenge5"
+duration = "2m"
+load = { rate = 20 }
+[[step.expect]]
+alert = "LoginAvailabilityPage1h"
+state = "resolved"
+within = "1m"
+[[step]]
+name = "the hour after"
+phase = "challenge5"
+duration = "60m"
+[[step.expect]]
+alert = "ChatLatencyPage1h"
+state = "inactive"
+"#,
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let began = std::time::Instant::now();
+    let out = loadgen(
+        &[
+            "rehearse",
+            file.to_str().unwrap(),
+            "--time-scale",
+            "60",
+            "--fail-fast",
+            "--output",
+            "json",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        &path,
+    )
+    .await;
+    let took = began.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts = report["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 2, "{report}");
+    let detail = |i: usize| verdicts[i]["detail"].as_str().unwrap().to_owned();
+    assert_eq!(verdicts[0]["passed"], false);
+    assert!(
+        detail(0).starts_with("never fired in this rehearsal"),
+        "{}",
+        detail(0)
+    );
+    assert_eq!(verdicts[1]["passed"], false);
+    assert!(
+        detail(1).contains("not played") || detail(1).contains("did not finish"),
+        "{}",
+        detail(1)
+    );
+    assert_eq!(report["interrupted"], false, "{report}");
+    // The verdict was printed as it was decided, before the table.
+    assert!(
+        stderr.contains("FAIL healthy: LoginAvailabilityPage1h resolves: never fired"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+    // For the closing note, not an assertion: how long the whole command took (Prometheus'
+    // start-up included), against the 62 s the timeline would play.
+    eprintln!("fail-fast rehearsal took {took:?}");
+}
