@@ -43,10 +43,21 @@ fn accepts(_path: &str) -> &'static [&'static str] {
 /// The answer to a request the guard refused: its status and reason, as the pages' errors are.
 fn refused(refusal: &guard::Refusal) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "error": refusal.to_string() }).to_string();
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = secured(
+        Response::new(Full::new(Bytes::from(body))),
+        "application/json",
+    );
     *r.status_mut() = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    r
+}
+
+/// A page's answer with its type, the shared security headers and `no-store`.
+pub(crate) fn secured(
+    mut r: Response<Full<Bytes>>,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
     let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     for (name, value) in webui::SECURITY_HEADERS {
         h.insert(
             HeaderName::from_static(name),

@@ -21,9 +21,7 @@ pub mod run_page;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{
-    ALLOW, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, HeaderName, HeaderValue,
-};
+use http::header::{ALLOW, CONTENT_DISPOSITION, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -32,7 +30,7 @@ use tokio::net::TcpListener;
 use webui::guard::HostPolicy;
 
 use crate::journey::report;
-use crate::serve::Access;
+use crate::serve::{Access, secured};
 pub use control::{FormError, Status, SwarmForm, Web, WebOptions};
 
 const INDEX: &str = include_str!("../../ui/swarm.html");
@@ -182,22 +180,6 @@ pub(crate) fn not_allowed(method: &Method, allow: &'static str) -> Response<Full
     );
     r.headers_mut()
         .insert(ALLOW, HeaderValue::from_static(allow));
-    r
-}
-
-pub(crate) fn secured(
-    mut r: Response<Full<Bytes>>,
-    content_type: &'static str,
-) -> Response<Full<Bytes>> {
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    for (name, value) in webui::SECURITY_HEADERS {
-        h.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 

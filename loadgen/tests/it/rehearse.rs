@@ -16,6 +16,22 @@ async fn loadgen(args: &[&str], path: &str) -> Output {
         .unwrap()
 }
 
+/// `PATH`, when it holds a prometheus binary; `None` (saying SKIPPED) otherwise, which fails
+/// under `REQUIRE_PROMETHEUS=1`.
+fn prometheus_path() -> Option<String> {
+    let path = std::env::var("PATH").ok()?;
+    if std::env::split_paths(&path).any(|d| d.join("prometheus").is_file()) {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
+        "prometheus is not on PATH and REQUIRE_PROMETHEUS=1"
+    );
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: prometheus is not on PATH");
+    None
+}
+
 fn shipped(name: &str) -> String {
     format!(
         "{}/../scenarios/rehearsals/{name}",
@@ -125,16 +141,7 @@ async fn bad_rehearsal_files_exit_64_naming_the_problem() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_the_rehearsal_with_130_and_its_prometheus_with_it() {
-    let Ok(path) = std::env::var("PATH") else {
-        return;
-    };
-    if !std::env::split_paths(&path).any(|d| d.join("prometheus").is_file()) {
-        assert!(
-            std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
-            "prometheus is not on PATH and REQUIRE_PROMETHEUS=1"
-        );
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: prometheus is not on PATH");
+    if prometheus_path().is_none() {
         return;
     }
     let _cpu = CPU.read().await;
@@ -292,18 +299,9 @@ async fn with_the_users_alertmanager_config_notified_reads_the_routing() {
 /// verdict says so, which it could not if the run had gone on to its end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_fast_ends_at_a_resolved_that_never_fired() {
-    let Ok(path) = std::env::var("PATH") else {
+    let Some(path) = prometheus_path() else {
         return;
     };
-    if !std::env::split_paths(&path).any(|d| d.join("prometheus").is_file()) {
-        assert!(
-            std::env::var_os("REQUIRE_PROMETHEUS").is_none_or(|v| v != "1"),
-            "prometheus is not on PATH and REQUIRE_PROMETHEUS=1"
-        );
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "SKIPPED: prometheus is not on PATH");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("fail-fast.toml");
     std::fs::write(

@@ -41,19 +41,24 @@ proptest! {
     }
 }
 
+/// A record-mode mock drawing exactly from `seed`.
+async fn exact(seed: u64) -> TestServer {
+    TestServer::seeded(Config {
+        latency_mode: LatencyMode::Record,
+        draws: DrawMode::Exact,
+        seed,
+        ..Config::default()
+    })
+    .await
+}
+
 /// Over a real socket, `--draws exact`: after every one of 600 requests to `/startup`, the
 /// successes so far are within 1 of n·p, whatever the seed; dice would stray by ±√(n·p(1-p)).
 #[tokio::test]
 async fn with_exact_draws_every_prefix_of_startup_holds_its_share_within_one() {
     let p = 0.37;
     for seed in [0, 7, u64::MAX] {
-        let server = TestServer::seeded(Config {
-            latency_mode: LatencyMode::Record,
-            draws: DrawMode::Exact,
-            seed,
-            ..Config::default()
-        })
-        .await;
+        let server = exact(seed).await;
         let (status, body) = server
             .post("/phase", &format!(r#"{{"StartupSuccess": {p}}}"#))
             .await;
@@ -75,13 +80,7 @@ async fn with_exact_draws_every_prefix_of_startup_holds_its_share_within_one() {
 /// 1,000 requests across the endpoints that draw, to a fresh exact mock of `seed`: what each
 /// answered, status and body.
 async fn answers(seed: u64) -> Vec<(StatusCode, String)> {
-    let server = TestServer::seeded(Config {
-        latency_mode: LatencyMode::Record,
-        draws: DrawMode::Exact,
-        seed,
-        ..Config::default()
-    })
-    .await;
+    let server = exact(seed).await;
     let phase = r#"{"StartupSuccess": 0.6, "LoginSuccess": 0.7, "ChatSuccess": 0.8}"#;
     assert_eq!(server.post("/phase", phase).await.0, StatusCode::OK);
     let mut out = Vec::new();
