@@ -93,6 +93,9 @@ pub struct LoadedRule {
     /// The rule's PromQL, as loaded (the report reads its window to tell a compressed file).
     #[serde(default)]
     pub query: String,
+    /// The labels the rule sets on its alerts (its `labels:`), beside those of its series.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

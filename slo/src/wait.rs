@@ -1,13 +1,14 @@
 //! `alerts_wait`: poll Prometheus until an alert reaches a state or a deadline passes, so a CI
 //! pipeline can assert "this breach pages within 2 minutes" or "this healthy run pages nobody".
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::api::{ApiError, PrometheusClient};
+use crate::api::{ApiError, LoadedRule, PrometheusClient};
 
 /// How often Prometheus is asked; its own rule evaluation is rarely faster than this.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -99,6 +100,65 @@ pub enum WaitError {
         /// How many alerting rules Prometheus has loaded.
         known: usize,
     },
+    /// Generated rules share a name and differ by labels (Sloth's `sloth_severity`, Pyrra's
+    /// `slo`, `severity`, `long`): a matcher no rule of the name can satisfy would never match.
+    #[error(
+        "no alerting rule {alert:?} carries {asked}; its rules carry: {}",
+        .carried.join("; ")
+    )]
+    UnknownLabels {
+        alert: String,
+        asked: String,
+        /// Each rule of that name's own labels, as `{k="v", ...}`.
+        carried: Vec<String>,
+    },
+}
+
+/// Labels as PromQL writes a selector's matchers: `{k="v", ...}` (`{}` when none).
+pub fn label_text(labels: &BTreeMap<String, String>) -> String {
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// Whether an alert with `have` matches every `want` label.
+pub fn labels_match(want: &BTreeMap<String, String>, have: &BTreeMap<String, String>) -> bool {
+    want.iter().all(|(k, v)| have.get(k) == Some(v))
+}
+
+/// Fails unless some alerting rule named `alert` can carry `labels`: for each matcher, the rule
+/// sets that label to that value or leaves it to its series. Checks the name first.
+pub async fn check_alert_labels(
+    client: &PrometheusClient,
+    alert: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), WaitError> {
+    check_alert_exists(client, alert).await?;
+    if labels.is_empty() {
+        return Ok(());
+    }
+    let rules: Vec<LoadedRule> = client
+        .rule_groups()
+        .await?
+        .into_iter()
+        .flat_map(|g| g.rules)
+        .filter(|r| r.kind == "alerting" && r.name == alert)
+        .collect();
+    let can = |r: &LoadedRule| {
+        labels
+            .iter()
+            .all(|(k, v)| r.labels.get(k).is_none_or(|own| own == v))
+    };
+    if rules.iter().any(can) {
+        return Ok(());
+    }
+    let mut carried: Vec<String> = rules.iter().map(|r| label_text(&r.labels)).collect();
+    carried.sort();
+    carried.dedup();
+    Err(WaitError::UnknownLabels {
+        alert: alert.to_owned(),
+        asked: label_text(labels),
+        carried,
+    })
 }
 
 fn near_text(near: &[String], known: &usize) -> String {

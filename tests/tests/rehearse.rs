@@ -343,3 +343,239 @@ fn get_metrics(addr: std::net::SocketAddr) -> String {
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default()
 }
+
+/// Chat latency's bad share (answers slower than 5 s), as generated rules write an SLI.
+const CHAT_SLOW: &str = "(sum(rate(movieguru_chat_latency_milliseconds_count{job=\"mock-server\"}[W])) \
+    - sum(rate(movieguru_chat_latency_milliseconds_bucket{job=\"mock-server\",le=\"5000\"}[W]))) \
+    / sum(rate(movieguru_chat_latency_milliseconds_count{job=\"mock-server\"}[W]))";
+
+fn sli(window: &str) -> String {
+    CHAT_SLOW.replace("[W]", &format!("[{window}]"))
+}
+
+/// Sloth's shape: one SLI recording per window labelled `sloth_id`/`sloth_window`, and two
+/// alerts of ONE name told apart by `sloth_severity` (page: 14.4x over 5m and 1h, or 6x over
+/// 30m and 6h; ticket: 3x over 2h and 1d, or 1x over 6h and 3d), for a 95% objective.
+fn sloth_rules() -> String {
+    let ids = r#"sloth_id: movieguru-chat-latency
+          sloth_service: movieguru
+          sloth_slo: chat-latency"#;
+    let mut out = String::from(
+        "groups:\n  - name: sloth-slo-sli-recordings-movieguru-chat-latency\n    rules:\n",
+    );
+    for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] {
+        out.push_str(&format!(
+            "      - record: slo:sli_error:ratio_rate{w}\n        expr: {}\n        labels:\n          {ids}\n          sloth_window: {w}\n",
+            serde_json::to_string(&sli(w)).unwrap()
+        ));
+    }
+    let sel = r#"{sloth_id="movieguru-chat-latency", sloth_service="movieguru", sloth_slo="chat-latency"}"#;
+    let burn = |short: &str, long: &str, factor: &str| {
+        format!(
+            "(max(slo:sli_error:ratio_rate{short}{sel} > ({factor} * 0.05)) without (sloth_window) \
+             and max(slo:sli_error:ratio_rate{long}{sel} > ({factor} * 0.05)) without (sloth_window))"
+        )
+    };
+    out.push_str("  - name: sloth-slo-alerts-movieguru-chat-latency\n    rules:\n");
+    for (severity, a, b) in [
+        ("page", burn("5m", "1h", "14.4"), burn("30m", "6h", "6")),
+        ("ticket", burn("2h", "1d", "3"), burn("6h", "3d", "1")),
+    ] {
+        out.push_str(&format!(
+            "      - alert: MovieguruChatLatencyHighErrorRate\n        expr: {}\n        labels:\n          sloth_severity: {severity}\n",
+            serde_json::to_string(&format!("{a} or {b}")).unwrap()
+        ));
+    }
+    out
+}
+
+/// Pyrra's shape: burn-rate recordings labelled `slo`, and every alert named `ErrorBudgetBurn`,
+/// told apart by `slo`, `severity`, `long` and `short`, each with a `for`, in a group with an
+/// `interval`.
+fn pyrra_rules() -> String {
+    let mut out =
+        String::from("groups:\n  - name: movieguru-chat-latency\n    interval: 30s\n    rules:\n");
+    for w in ["5m", "30m", "1h", "6h"] {
+        out.push_str(&format!(
+            "      - record: movieguru_chat_latency:burnrate{w}\n        expr: {}\n        labels:\n          slo: movieguru-chat-latency\n",
+            serde_json::to_string(&sli(w)).unwrap()
+        ));
+    }
+    for (short, long, factor, r#for, severity) in [
+        ("5m", "1h", "14", "2m", "critical"),
+        ("30m", "6h", "7", "15m", "critical"),
+    ] {
+        let sel = r#"{slo="movieguru-chat-latency"}"#;
+        let expr = format!(
+            "movieguru_chat_latency:burnrate{short}{sel} > ({factor} * (1-0.95)) and \
+             movieguru_chat_latency:burnrate{long}{sel} > ({factor} * (1-0.95))"
+        );
+        out.push_str(&format!(
+            "      - alert: ErrorBudgetBurn\n        expr: {}\n        for: {for}\n        labels:\n          long: {long}\n          severity: {severity}\n          short: {short}\n          slo: movieguru-chat-latency\n",
+            serde_json::to_string(&expr).unwrap()
+        ));
+    }
+    out
+}
+
+/// Written by hand: a group `interval`, `for`, `keep_firing_for`, a subquery and an `offset`;
+/// two alerts of one name told apart by `severity`.
+fn hand_rules() -> String {
+    format!(
+        r#"groups:
+  - name: by-hand
+    interval: 30s
+    rules:
+      - record: job:chat_slow:ratio_rate5m
+        expr: {}
+      - alert: ChatSlow
+        expr: max_over_time(job:chat_slow:ratio_rate5m[2m:30s]) > 0.5
+        for: 1m
+        keep_firing_for: 1m
+        labels:
+          severity: page
+      - alert: ChatSlow
+        expr: job:chat_slow:ratio_rate5m > 0.5 unless (job:chat_slow:ratio_rate5m offset 10m > 0.5)
+        labels:
+          severity: ticket
+"#,
+        serde_json::to_string(&sli("5m")).unwrap()
+    )
+}
+
+/// Healthy (every chat under 5 s), a breach (every chat slower), the fix; the expectations
+/// (`[[step.expect]]` tables, by step name) added per rules file.
+fn generated_rehearsal(healthy: &str, breach: &str, fixed: &str) -> String {
+    format!(
+        r#"[[step]]
+name = "healthy"
+phase = {{ ChatLatencyMinMS = 100, ChatLatencyMaxMS = 400 }}
+duration = "5m"
+load = {{ rate = 20 }}
+{healthy}
+[[step]]
+name = "breach"
+phase = {{ ChatLatencyMinMS = 6000, ChatLatencyMaxMS = 7000 }}
+duration = "12m"
+{breach}
+[[step]]
+name = "fixed"
+phase = {{ ChatLatencyMinMS = 100, ChatLatencyMaxMS = 400 }}
+duration = "15m"
+{fixed}"#
+    )
+}
+
+fn expect(alert: &str, labels: &str, state: &str, within: Option<&str>) -> String {
+    let within = within.map_or(String::new(), |w| format!("within = \"{w}\"\n"));
+    format!(
+        "[[step.expect]]\nalert = \"{alert}\"\nlabels = {{ {labels} }}\nstate = \"{state}\"\n{within}"
+    )
+}
+
+/// Issue 21: a team's own rules in Sloth's, Pyrra's and a hand-written shape, compressed by
+/// `--time-scale 60` (windows, `for`, `keep_firing_for`, `interval`, subquery, `offset`) and
+/// targeted with label matchers: quiet when healthy, firing on the breach, resolved after the
+/// fix. A matcher no rule of the name carries exits 64 before any load, listing what they carry.
+#[test]
+fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
+    if !e2e::have_prometheus() {
+        return;
+    }
+    let dir = scratch("shapes");
+    let sloth_page = r#"sloth_severity = "page""#;
+    let pyrra_fast = r#"slo = "movieguru-chat-latency", short = "5m""#;
+    let cases = [
+        (
+            "sloth",
+            sloth_rules(),
+            "MovieguruChatLatencyHighErrorRate",
+            sloth_page,
+            vec![(
+                "MovieguruChatLatencyHighErrorRate",
+                r#"sloth_severity = "ticket""#,
+            )],
+        ),
+        (
+            "pyrra",
+            pyrra_rules(),
+            "ErrorBudgetBurn",
+            pyrra_fast,
+            Vec::new(),
+        ),
+        (
+            "hand",
+            hand_rules(),
+            "ChatSlow",
+            r#"severity = "page""#,
+            vec![("ChatSlow", r#"severity = "ticket""#)],
+        ),
+    ];
+    for (shape, rules, alert, labels, also_firing) in cases {
+        let rules_file = dir.join(format!("{shape}.yml"));
+        std::fs::write(&rules_file, &rules).unwrap();
+        let mut breach = expect(alert, labels, "firing", Some("10m"));
+        for (a, l) in &also_firing {
+            breach.push_str(&expect(a, l, "firing", Some("10m")));
+        }
+        let rehearsal = dir.join(format!("{shape}.toml"));
+        std::fs::write(
+            &rehearsal,
+            generated_rehearsal(
+                &expect(alert, labels, "inactive", None),
+                &breach,
+                &expect(alert, labels, "resolved", Some("12m")),
+            ),
+        )
+        .unwrap();
+        let junit = dir.join(format!("{shape}.xml"));
+        let args = [
+            "rehearse",
+            rehearsal.to_str().unwrap(),
+            "--rules",
+            rules_file.to_str().unwrap(),
+            "--time-scale",
+            "60",
+            "--junit",
+            junit.to_str().unwrap(),
+        ];
+        let code = loadgen(&args);
+        let cases = junit_cases(&junit);
+        assert_eq!(code, 0, "{shape}: {cases:?}");
+        assert_eq!(cases.len(), 3 + also_firing.len(), "{shape}: {cases:?}");
+        assert!(
+            cases.iter().all(|(_, failed)| !failed),
+            "{shape}: {cases:?}"
+        );
+        assert!(
+            cases[0].0.contains("{"),
+            "{shape}: the title names the labels: {cases:?}"
+        );
+    }
+
+    // A matcher no rule of the name can carry: 64 before any load, naming what they carry.
+    let rehearsal = dir.join("bad-labels.toml");
+    std::fs::write(
+        &rehearsal,
+        generated_rehearsal(
+            &expect(
+                "MovieguruChatLatencyHighErrorRate",
+                r#"sloth_severity = "critical""#,
+                "inactive",
+                None,
+            ),
+            "",
+            "",
+        ),
+    )
+    .unwrap();
+    let code = loadgen(&[
+        "rehearse",
+        rehearsal.to_str().unwrap(),
+        "--rules",
+        dir.join("sloth.yml").to_str().unwrap(),
+        "--time-scale",
+        "60",
+    ]);
+    assert_eq!(code, 64);
+}

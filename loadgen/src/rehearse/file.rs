@@ -38,6 +38,7 @@
 //! `load.journey` that names a file next to the rehearsal is read from there, wherever the
 //! command runs.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -72,6 +73,9 @@ pub struct Expectation {
     pub step: usize,
     pub step_name: String,
     pub alert: String,
+    /// Labels the alert's instances must carry (`labels = { slo = "...", severity = "..." }`):
+    /// generated rules share a name and differ by labels. Empty: any instance of the name.
+    pub labels: BTreeMap<String, String>,
     pub state: Expected,
     pub within: Option<Within>,
     /// An Alertmanager receiver the alert must reach by the deadline (state is then firing).
@@ -79,16 +83,31 @@ pub struct Expectation {
 }
 
 impl Expectation {
+    /// The alert it is about, as PromQL would select it: `Name` or `Name{k="v", ...}`.
+    pub fn target(&self) -> String {
+        target(&self.alert, &self.labels)
+    }
+
     /// How the expectation reads in the table and the JUnit file.
     pub fn title(&self) -> String {
+        let alert = self.target();
         if let Some(receiver) = &self.notified {
-            return format!("{}: {} reaches {receiver}", self.step_name, self.alert);
+            return format!("{}: {alert} reaches {receiver}", self.step_name);
         }
         match self.state {
-            Expected::Firing => format!("{}: {} fires", self.step_name, self.alert),
-            Expected::Inactive => format!("{}: {} stays quiet", self.step_name, self.alert),
-            Expected::Resolved => format!("{}: {} resolves", self.step_name, self.alert),
+            Expected::Firing => format!("{}: {alert} fires", self.step_name),
+            Expected::Inactive => format!("{}: {alert} stays quiet", self.step_name),
+            Expected::Resolved => format!("{}: {alert} resolves", self.step_name),
         }
+    }
+}
+
+/// `alert` with its label matchers, as [`Expectation::target`] writes it.
+pub fn target(alert: &str, labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        alert.to_owned()
+    } else {
+        format!("{alert}{}", slo::wait::label_text(labels))
     }
 }
 
@@ -146,6 +165,7 @@ struct RawExpect {
     state: Option<String>,
     within: Option<String>,
     notified: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
 }
 
 impl Rehearsal {
@@ -306,6 +326,7 @@ fn expectation(step: usize, name: &str, r: RawExpect) -> Result<Expectation, Str
         step,
         step_name: name.to_owned(),
         alert: r.alert,
+        labels: r.labels.unwrap_or_default(),
         state,
         within,
         notified: r.notified,
@@ -360,6 +381,26 @@ within = "90s"
                 ),
             ]
         );
+    }
+
+    /// Issue 21, item 5: an expectation may name labels beside the alert.
+    #[test]
+    fn label_matchers_come_out_and_name_the_expectation() {
+        let text = FILE.replacen(
+            "alert = \"B\"",
+            "alert = \"B\"\nlabels = { slo = \"chat\", severity = \"critical\" }",
+            1,
+        );
+        let r = Rehearsal::parse(&text, Path::new("x.toml")).unwrap();
+        let b = r.expectations.iter().find(|e| e.alert == "B").unwrap();
+        assert_eq!(b.labels.len(), 2);
+        assert_eq!(b.target(), r#"B{severity="critical", slo="chat"}"#);
+        assert!(b.title().contains(r#"B{severity="critical", slo="chat"} fires"#));
+        let a = r.expectations.iter().find(|e| e.alert == "A").unwrap();
+        assert_eq!(a.target(), "A");
+        // Labels are strings: anything else is a clear error naming the step.
+        let bad = FILE.replacen("alert = \"B\"", "alert = \"B\"\nlabels = { slo = 3 }", 1);
+        assert!(Rehearsal::parse(&bad, Path::new("x.toml")).is_err());
     }
 
     #[test]

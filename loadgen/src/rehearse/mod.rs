@@ -420,8 +420,8 @@ pub async fn run(
         () = interrupted() => return Err(RehearseError::Interrupted),
     };
     let client = prometheus.client();
-    for alert in unique_alerts(&plan.rehearsal.expectations) {
-        slo::wait::check_alert_exists(&client, alert)
+    for (alert, labels) in unique_targets(&plan.rehearsal.expectations) {
+        slo::wait::check_alert_labels(&client, &alert, &labels)
             .await
             .map_err(|e| match e {
                 slo::WaitError::Api(a) => RehearseError::Api(a),
@@ -479,10 +479,7 @@ pub async fn run(
         }
         let seen = Arc::new(Mutex::new(Seen::default()));
         let began = Instant::now();
-        let alerts: Vec<String> = unique_alerts(&plan.rehearsal.expectations)
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let alerts = unique_targets(&plan.rehearsal.expectations);
         let poller = tokio::spawn(poll(
             client.clone(),
             alerts,
@@ -640,12 +637,17 @@ fn drain_notes(notes: &notify::Notes, began: Instant, seen: &Mutex<Seen>) {
     }
 }
 
-/// The alert names the expectations use, each once, in order of appearance.
-fn unique_alerts(expectations: &[Expectation]) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
+/// An alert name and the labels its instances must carry.
+type Target = (String, std::collections::BTreeMap<String, String>);
+
+/// The alerts (with their label matchers) the expectations use, each once, in order of
+/// appearance.
+fn unique_targets(expectations: &[Expectation]) -> Vec<Target> {
+    let mut out: Vec<Target> = Vec::new();
     for e in expectations {
-        if !out.contains(&e.alert.as_str()) {
-            out.push(&e.alert);
+        let t = (e.alert.clone(), e.labels.clone());
+        if !out.contains(&t) {
+            out.push(t);
         }
     }
     out
@@ -762,7 +764,7 @@ async fn wait_for_scrape(
 /// Reads the firing alerts every [`POLL`] until aborted.
 async fn poll(
     client: slo::PrometheusClient,
-    alerts: Vec<String>,
+    alerts: Vec<Target>,
     began: Instant,
     seen: Arc<Mutex<Seen>>,
     notes: notify::Notes,
@@ -777,15 +779,17 @@ async fn poll(
         let Ok(mut seen) = seen.lock() else { return };
         match answer {
             Ok(active) => {
+                // Each target, by the key the verdicts look it up under.
                 let firing: Vec<String> = alerts
                     .iter()
-                    .filter(|name| {
+                    .filter(|(name, labels)| {
                         active.iter().any(|a| {
                             a.state == "firing"
-                                && a.labels.get("alertname").is_some_and(|n| n == *name)
+                                && a.labels.get("alertname").is_some_and(|n| n == name)
+                                && slo::wait::labels_match(labels, &a.labels)
                         })
                     })
-                    .cloned()
+                    .map(|(name, labels)| file::target(name, labels))
                     .collect();
                 seen.samples.push((at, firing));
                 seen.error = None;

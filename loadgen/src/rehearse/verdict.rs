@@ -22,6 +22,9 @@ pub struct Verdict {
     pub expectation: String,
     pub step: String,
     pub alert: String,
+    /// The label matchers the expectation named, if any.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
     pub state: Expected,
     /// When the model says the alert fires, from the step's start.
     pub predicted_secs: Option<f64>,
@@ -166,6 +169,7 @@ fn judge(
         expectation: e.title(),
         step: e.step_name.clone(),
         alert: e.alert.clone(),
+        labels: e.labels.clone(),
         state: e.state,
         predicted_secs: predicted.map(|d| d.as_secs_f64()),
         deadline_secs: deadline.map(|d| d.as_secs_f64()),
@@ -212,11 +216,13 @@ fn judge(
             None => None,
         };
     }
-    let fired = first_firing(seen, &e.alert, start).map(|t| t - start);
+    // The poller records each expectation's target (name and labels) as firing or not.
+    let key = e.target();
+    let fired = first_firing(seen, &key, start).map(|t| t - start);
     match e.state {
         Expected::Resolved => {
             let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
-            match first_resolved(seen, &e.alert, start).map(|t| t - start) {
+            match first_resolved(seen, &key, start).map(|t| t - start) {
                 Some(t) if t <= d => Some(verdict(
                     Some(t),
                     true,
@@ -403,6 +409,7 @@ mod tests {
             step,
             step_name: format!("s{step}"),
             alert: alert.into(),
+            labels: Default::default(),
             state,
             within: match state {
                 Expected::Firing => Some(Within::Predicted),
