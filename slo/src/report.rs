@@ -368,6 +368,7 @@ mod tests {
             health: "ok".into(),
             last_error: None,
             query: query.into(),
+            labels: Default::default(),
         };
         let groups = |rules| {
             vec![crate::api::RuleGroup {

@@ -443,9 +443,15 @@ fn hand_rules() -> String {
     )
 }
 
-/// Healthy (every chat under 5 s), a breach (every chat slower), the fix; the expectations
+/// Healthy for 5 minutes (every chat under 5 s), a breach (every chat slower) for
+/// `breach_for`, the fix for `fixed_for`; the expectations
 /// (`[[step.expect]]` tables, by step name) added per rules file.
-fn generated_rehearsal(healthy: &str, breach: &str, fixed: &str) -> String {
+fn generated_rehearsal(
+    healthy: &str,
+    breach: &str,
+    fixed: &str,
+    (breach_for, fixed_for): (&str, &str),
+) -> String {
     format!(
         r#"[[step]]
 name = "healthy"
@@ -456,12 +462,12 @@ load = {{ rate = 20 }}
 [[step]]
 name = "breach"
 phase = {{ ChatLatencyMinMS = 6000, ChatLatencyMaxMS = 7000 }}
-duration = "12m"
+duration = "{breach_for}"
 {breach}
 [[step]]
 name = "fixed"
 phase = {{ ChatLatencyMinMS = 100, ChatLatencyMaxMS = 400 }}
-duration = "15m"
+duration = "{fixed_for}"
 {fixed}"#
     )
 }
@@ -485,6 +491,13 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
     let dir = scratch("shapes");
     let sloth_page = r#"sloth_severity = "page""#;
     let pyrra_fast = r#"slo = "movieguru-chat-latency", short = "5m""#;
+    // Each case's (breach, fires within, fix, resolves within) follow from its windows, at a
+    // 95% objective, after 5 healthy minutes:
+    // - Sloth's page alert also watches 30m and 6h windows at 6x the budget (0.3 of chats
+    //   slow): after 12 slow minutes both stay above 0.3 until about 23 minutes into the fix.
+    // - Pyrra's fast alert needs 14x (0.7) over 1h as well as 5m: t/(5+t) > 0.7 takes 11.7
+    //   slow minutes, then its `for: 2m`; it clears within 5 minutes of the fix.
+    // - The hand-written page clears after its 5m window, subquery and `keep_firing_for`.
     let cases = [
         (
             "sloth",
@@ -495,6 +508,7 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
                 "MovieguruChatLatencyHighErrorRate",
                 r#"sloth_severity = "ticket""#,
             )],
+            ("12m", "10m", "30m", "28m"),
         ),
         (
             "pyrra",
@@ -502,6 +516,7 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
             "ErrorBudgetBurn",
             pyrra_fast,
             Vec::new(),
+            ("25m", "24m", "15m", "12m"),
         ),
         (
             "hand",
@@ -509,14 +524,23 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
             "ChatSlow",
             r#"severity = "page""#,
             vec![("ChatSlow", r#"severity = "ticket""#)],
+            ("12m", "10m", "15m", "12m"),
         ),
     ];
-    for (shape, rules, alert, labels, also_firing) in cases {
+    for (
+        shape,
+        rules,
+        alert,
+        labels,
+        also_firing,
+        (breach_for, fire_within, fixed_for, resolve_within),
+    ) in cases
+    {
         let rules_file = dir.join(format!("{shape}.yml"));
         std::fs::write(&rules_file, &rules).unwrap();
-        let mut breach = expect(alert, labels, "firing", Some("10m"));
+        let mut breach = expect(alert, labels, "firing", Some(fire_within));
         for (a, l) in &also_firing {
-            breach.push_str(&expect(a, l, "firing", Some("10m")));
+            breach.push_str(&expect(a, l, "firing", Some(fire_within)));
         }
         let rehearsal = dir.join(format!("{shape}.toml"));
         std::fs::write(
@@ -524,7 +548,8 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
             generated_rehearsal(
                 &expect(alert, labels, "inactive", None),
                 &breach,
-                &expect(alert, labels, "resolved", Some("12m")),
+                &expect(alert, labels, "resolved", Some(resolve_within)),
+                (breach_for, fixed_for),
             ),
         )
         .unwrap();
@@ -566,6 +591,7 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
             ),
             "",
             "",
+            ("12m", "15m"),
         ),
     )
     .unwrap();

@@ -395,7 +395,10 @@ within = "90s"
         let b = r.expectations.iter().find(|e| e.alert == "B").unwrap();
         assert_eq!(b.labels.len(), 2);
         assert_eq!(b.target(), r#"B{severity="critical", slo="chat"}"#);
-        assert!(b.title().contains(r#"B{severity="critical", slo="chat"} fires"#));
+        assert!(
+            b.title()
+                .contains(r#"B{severity="critical", slo="chat"} fires"#)
+        );
         let a = r.expectations.iter().find(|e| e.alert == "A").unwrap();
         assert_eq!(a.target(), "A");
         // Labels are strings: anything else is a clear error naming the step.

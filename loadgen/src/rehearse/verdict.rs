@@ -233,7 +233,7 @@ fn judge(
                     false,
                     format!("resolved late, at {t:.1} s; deadline {d:.1} s"),
                 )),
-                None if (last || now - start > d) && !ever_fired(seen, &e.alert) => Some(verdict(
+                None if (last || now - start > d) && !ever_fired(seen, &key) => Some(verdict(
                     None,
                     false,
                     format!(
