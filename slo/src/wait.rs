@@ -132,17 +132,13 @@ pub async fn check_alert_labels(
     alert: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<(), WaitError> {
-    check_alert_exists(client, alert).await?;
+    // One read of the rules serves both checks.
+    let mut rules = alerting_rules(client).await?;
+    name_is_known(client, alert, &rules)?;
     if labels.is_empty() {
         return Ok(());
     }
-    let rules: Vec<LoadedRule> = client
-        .rule_groups()
-        .await?
-        .into_iter()
-        .flat_map(|g| g.rules)
-        .filter(|r| r.kind == "alerting" && r.name == alert)
-        .collect();
+    rules.retain(|r| r.name == alert);
     let can = |r: &LoadedRule| {
         labels
             .iter()
@@ -184,17 +180,26 @@ pub struct WaitFor {
 
 /// The names of the alerting rules Prometheus has loaded, sorted and without repeats.
 pub async fn loaded_alerts(client: &PrometheusClient) -> Result<Vec<String>, ApiError> {
-    let mut known: Vec<String> = client
+    Ok(names(&alerting_rules(client).await?))
+}
+
+/// Every alerting rule Prometheus has loaded.
+async fn alerting_rules(client: &PrometheusClient) -> Result<Vec<LoadedRule>, ApiError> {
+    Ok(client
         .rule_groups()
         .await?
         .into_iter()
         .flat_map(|g| g.rules)
         .filter(|r| r.kind == "alerting")
-        .map(|r| r.name)
-        .collect();
+        .collect())
+}
+
+/// The rules' names, sorted, each once.
+fn names(rules: &[LoadedRule]) -> Vec<String> {
+    let mut known: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
     known.sort();
     known.dedup();
-    Ok(known)
+    known
 }
 
 /// Names among `known` that `name` is plausibly a misspelling of, closest first: an edit
@@ -234,7 +239,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Fails with [`WaitError::UnknownAlert`] unless Prometheus has an alerting rule named `alert`.
 pub async fn check_alert_exists(client: &PrometheusClient, alert: &str) -> Result<(), WaitError> {
-    let known = loaded_alerts(client).await?;
+    name_is_known(client, alert, &alerting_rules(client).await?)
+}
+
+/// Fails unless one of `rules` is named `alert`, naming the near misses.
+fn name_is_known(
+    client: &PrometheusClient,
+    alert: &str,
+    rules: &[LoadedRule],
+) -> Result<(), WaitError> {
+    let known = names(rules);
     if known.iter().any(|name| name == alert) {
         return Ok(());
     }

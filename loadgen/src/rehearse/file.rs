@@ -85,7 +85,11 @@ pub struct Expectation {
 impl Expectation {
     /// The alert it is about, as PromQL would select it: `Name` or `Name{k="v", ...}`.
     pub fn target(&self) -> String {
-        target(&self.alert, &self.labels)
+        if self.labels.is_empty() {
+            self.alert.clone()
+        } else {
+            format!("{}{}", self.alert, slo::wait::label_text(&self.labels))
+        }
     }
 
     /// How the expectation reads in the table and the JUnit file.
@@ -99,15 +103,6 @@ impl Expectation {
             Expected::Inactive => format!("{}: {alert} stays quiet", self.step_name),
             Expected::Resolved => format!("{}: {alert} resolves", self.step_name),
         }
-    }
-}
-
-/// `alert` with its label matchers, as [`Expectation::target`] writes it.
-pub fn target(alert: &str, labels: &BTreeMap<String, String>) -> String {
-    if labels.is_empty() {
-        alert.to_owned()
-    } else {
-        format!("{alert}{}", slo::wait::label_text(labels))
     }
 }
 

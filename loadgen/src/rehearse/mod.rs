@@ -420,8 +420,8 @@ pub async fn run(
         () = interrupted() => return Err(RehearseError::Interrupted),
     };
     let client = prometheus.client();
-    for (alert, labels) in unique_targets(&plan.rehearsal.expectations) {
-        slo::wait::check_alert_labels(&client, &alert, &labels)
+    for t in unique_targets(&plan.rehearsal.expectations) {
+        slo::wait::check_alert_labels(&client, &t.alert, &t.labels)
             .await
             .map_err(|e| match e {
                 slo::WaitError::Api(a) => RehearseError::Api(a),
@@ -637,17 +637,26 @@ fn drain_notes(notes: &notify::Notes, began: Instant, seen: &Mutex<Seen>) {
     }
 }
 
-/// An alert name and the labels its instances must carry.
-type Target = (String, std::collections::BTreeMap<String, String>);
+/// An alert name, the labels its instances must carry, and the key the verdicts look it up
+/// under ([`Expectation::target`]).
+struct Target {
+    alert: String,
+    labels: std::collections::BTreeMap<String, String>,
+    key: String,
+}
 
 /// The alerts (with their label matchers) the expectations use, each once, in order of
 /// appearance.
 fn unique_targets(expectations: &[Expectation]) -> Vec<Target> {
     let mut out: Vec<Target> = Vec::new();
     for e in expectations {
-        let t = (e.alert.clone(), e.labels.clone());
-        if !out.contains(&t) {
-            out.push(t);
+        let key = e.target();
+        if !out.iter().any(|t| t.key == key) {
+            out.push(Target {
+                alert: e.alert.clone(),
+                labels: e.labels.clone(),
+                key,
+            });
         }
     }
     out
@@ -779,17 +788,16 @@ async fn poll(
         let Ok(mut seen) = seen.lock() else { return };
         match answer {
             Ok(active) => {
-                // Each target, by the key the verdicts look it up under.
                 let firing: Vec<String> = alerts
                     .iter()
-                    .filter(|(name, labels)| {
+                    .filter(|t| {
                         active.iter().any(|a| {
                             a.state == "firing"
-                                && a.labels.get("alertname").is_some_and(|n| n == name)
-                                && slo::wait::labels_match(labels, &a.labels)
+                                && a.labels.get("alertname") == Some(&t.alert)
+                                && slo::wait::labels_match(&t.labels, &a.labels)
                         })
                     })
-                    .map(|(name, labels)| file::target(name, labels))
+                    .map(|t| t.key.clone())
                     .collect();
                 seen.samples.push((at, firing));
                 seen.error = None;
