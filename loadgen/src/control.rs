@@ -48,7 +48,7 @@ pub fn handle_split(split: &LiveSplit, method: &Method, body: &[u8]) -> (StatusC
 fn parse_weights(body: &[u8]) -> Result<Vec<(String, u32)>, String> {
     let how = "send a JSON object of target names and whole percentages, e.g. {\"good\": 100}";
     let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("not JSON ({e}): {how}"))?;
+        scenarios::json::from_slice(body).map_err(|e| format!("not JSON ({e}): {how}"))?;
     let Value::Object(map) = value else {
         return Err(format!("not a JSON object: {how}"));
     };
@@ -87,6 +87,8 @@ mod tests {
             (br#"{"good":101}"#, "good: 101 is not a whole percentage"),
             (br#"{"nope":1}"#, "\"nope\" is not a target of this run"),
             (br#"{"good":0,"canary":0}"#, "all weights are 0"),
+            // Meant as a rollback; serde_json alone would keep the last value.
+            (br#"{"good":100,"good":0}"#, "duplicate key \"good\""),
         ] {
             let (code, body) = handle_split(&s, &Method::POST, bad);
             assert_eq!(code, StatusCode::BAD_REQUEST);

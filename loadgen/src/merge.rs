@@ -30,6 +30,14 @@ pub enum MergeError {
     Duplicate { path: String, run_id: String },
     #[error("{0}")]
     Histogram(String),
+    #[error(
+        "{path} has no run_id: without one a run given twice cannot be told apart (reports of loadgens before run ids cannot be merged)"
+    )]
+    NoRunId { path: String },
+    #[error("{path} is inconsistent, so it was not written by loadgen as it is: {what}")]
+    Inconsistent { path: String, what: String },
+    #[error("the merged {what} of {target} exceeds 2^64-1")]
+    Overflow { target: String, what: &'static str },
 }
 
 /// Reads and merges report files.
@@ -42,7 +50,7 @@ pub fn merge_files(paths: &[impl AsRef<Path>]) -> Result<Report, MergeError> {
                 path: path.clone(),
                 source,
             })?;
-        let r: Report = serde_json::from_str(&text).map_err(|source| MergeError::Parse {
+        let r: Report = scenarios::json::from_str(&text).map_err(|source| MergeError::Parse {
             path: path.clone(),
             source,
         })?;
@@ -51,6 +59,15 @@ pub fn merge_files(paths: &[impl AsRef<Path>]) -> Result<Report, MergeError> {
                 path,
                 found: r.schema_version,
             });
+        }
+        if run_ids(&r).next().is_none() {
+            return Err(MergeError::NoRunId { path });
+        }
+        for t in std::iter::once(&r.total).chain(&r.targets) {
+            consistent(t).map_err(|what| MergeError::Inconsistent {
+                path: path.clone(),
+                what: format!("{}: {what}", t.name),
+            })?;
         }
         for id in run_ids(&r) {
             if reports
@@ -85,8 +102,13 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     for r in it {
         acc.duration_secs = acc.duration_secs.max(r.duration_secs);
         acc.interrupted |= r.interrupted;
-        acc.abandoned += r.abandoned;
-        acc.not_sent += r.not_sent;
+        let over = |what| MergeError::Overflow {
+            target: "the run".into(),
+            what,
+        };
+        acc.abandoned =
+            (acc.abandoned.checked_add(r.abandoned)).ok_or_else(|| over("abandoned"))?;
+        acc.not_sent = (acc.not_sent.checked_add(r.not_sent)).ok_or_else(|| over("not_sent"))?;
         if r.window_secs > acc.window_secs {
             acc.window_secs = r.window_secs;
             acc.window = r.window;
@@ -148,17 +170,71 @@ pub fn merge(reports: Vec<Report>) -> Result<Report, MergeError> {
     Ok(acc)
 }
 
+/// The counts a report of loadgen's always agree on; a file that breaks one was edited or
+/// damaged, and merging it would spread the damage into every figure.
+fn consistent(t: &TargetReport) -> Result<(), String> {
+    let sum = |m: &BTreeMap<String, u64>| m.values().try_fold(0u64, |a, n| a.checked_add(*n));
+    let responses = sum(&t.status_codes).ok_or("its status counts overflow")?;
+    let failures = sum(&t.errors).ok_or("its error counts overflow")?;
+    if responses != t.responses {
+        return Err(format!(
+            "responses is {} but its status counts add to {responses}",
+            t.responses
+        ));
+    }
+    if failures != t.failures {
+        return Err(format!(
+            "failures is {} but its error counts add to {failures}",
+            t.failures
+        ));
+    }
+    if t.responses.checked_add(t.failures) != Some(t.requests) {
+        return Err(format!(
+            "requests is {} but responses + failures is {} + {}",
+            t.requests, t.responses, t.failures
+        ));
+    }
+    if t.latency.histogram.len() != t.responses || t.latency.count != t.responses {
+        return Err(format!(
+            "its latency histogram counts {} responses, not {}",
+            t.latency.histogram.len(),
+            t.responses
+        ));
+    }
+    if !(0.0..=1.0).contains(&t.error_rate) {
+        return Err(format!(
+            "error_rate {} is not between 0 and 1",
+            t.error_rate
+        ));
+    }
+    Ok(())
+}
+
 fn add(a: &mut TargetReport, b: TargetReport) -> Result<(), MergeError> {
-    a.requests += b.requests;
-    a.responses += b.responses;
-    a.failures += b.failures;
-    a.bytes += b.bytes;
-    a.late += b.late;
-    a.retries += b.retries;
+    let target = a.name.clone();
+    let sum = |x: u64, y: u64, what: &'static str| {
+        x.checked_add(y).ok_or_else(|| MergeError::Overflow {
+            target: target.clone(),
+            what,
+        })
+    };
+    a.requests = sum(a.requests, b.requests, "requests")?;
+    a.responses = sum(a.responses, b.responses, "responses")?;
+    a.failures = sum(a.failures, b.failures, "failures")?;
+    a.bytes = sum(a.bytes, b.bytes, "bytes")?;
+    a.late = sum(a.late, b.late, "late count")?;
+    a.retries = sum(a.retries, b.retries, "retries")?;
+    for (into, from, what) in [
+        (&mut a.status_codes, b.status_codes, "status count"),
+        (&mut a.errors, b.errors, "error count"),
+    ] {
+        for (k, n) in from {
+            let slot = into.entry(k).or_default();
+            *slot = sum(*slot, n, what)?;
+        }
+    }
     a.latency = add_latency(&a.latency, &b.latency)?;
     a.service = add_latency(&a.service, &b.service)?;
-    add_counts(&mut a.status_codes, b.status_codes);
-    add_counts(&mut a.errors, b.errors);
     a.phases.merge(&b.phases);
     Ok(())
 }
@@ -168,10 +244,4 @@ fn add_latency(a: &Latency, b: &Latency) -> Result<Latency, MergeError> {
     h.add(&b.histogram)
         .map_err(|e| MergeError::Histogram(format!("cannot add histograms: {e:?}")))?;
     Ok(Latency::from_histogram(h))
-}
-
-fn add_counts(a: &mut BTreeMap<String, u64>, b: BTreeMap<String, u64>) {
-    for (k, n) in b {
-        *a.entry(k).or_default() += n;
-    }
 }

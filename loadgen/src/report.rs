@@ -305,9 +305,55 @@ mod histogram_b64 {
         s.serialize_str(&STANDARD.encode(buf))
     }
 
+    /// HdrHistogram's V2 header: cookie, payload length, offset, digits, lowest, highest, ratio.
+    const HEADER: usize = 40;
+    /// Counts array bound: 64 buckets of half a sub-bucket each, 8 bytes per count. loadgen's
+    /// 3-digit histograms stay under 1 MiB; 16 MiB leaves room for 4 digits.
+    const MAX_COUNTS_BYTES: u64 = 16 << 20;
+
+    /// Checks what the header declares before the deserializer allocates it: a 3.6 KB report
+    /// claiming a 4 GiB payload would otherwise be allocated first and refused after.
+    fn check_header(bytes: &[u8]) -> Result<(), String> {
+        let be32 = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        if bytes.len() < HEADER {
+            return Err(format!(
+                "histogram is {} bytes, shorter than its header",
+                bytes.len()
+            ));
+        }
+        // Only the plain V2 form loadgen writes: a compressed one would hide its real header.
+        if be32(0) != 0x1c84_9313 {
+            return Err("histogram is not an uncompressed HdrHistogram V2 serialisation".into());
+        }
+        let payload = u64::from(be32(4));
+        let present = (bytes.len() - HEADER) as u64;
+        if payload != present {
+            return Err(format!(
+                "histogram declares a {payload}-byte payload but carries {present} bytes"
+            ));
+        }
+        let digits = be32(12);
+        if digits > 5 {
+            return Err(format!(
+                "histogram declares {digits} significant digits (at most 5)"
+            ));
+        }
+        let sub_buckets = (2 * 10u64.pow(digits)).next_power_of_two();
+        let counts_bytes = 64 * (sub_buckets / 2) * 8;
+        if counts_bytes > MAX_COUNTS_BYTES {
+            return Err(format!(
+                "histogram declares {digits} significant digits: up to {} MiB of counts, over the {} MiB bound",
+                counts_bytes >> 20,
+                MAX_COUNTS_BYTES >> 20
+            ));
+        }
+        Ok(())
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
         let text = String::deserialize(d)?;
         let bytes = STANDARD.decode(text).map_err(D::Error::custom)?;
+        check_header(&bytes).map_err(D::Error::custom)?;
         let mut h: Histogram<u64> = HdrDe::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| D::Error::custom(format!("{e:?}")))?;

@@ -155,8 +155,8 @@ fn canary(run: CanaryRun) -> anyhow::Result<i32> {
         write_html(path, &canary::html_page(&result))?;
     }
     match run.output {
-        CanaryOutput::Text => print!("{}", canary::render_text(&result)),
-        CanaryOutput::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+        CanaryOutput::Text => print_out(canary::render_text(&result).trim_end())?,
+        CanaryOutput::Json => print_out(&serde_json::to_string_pretty(&result)?)?,
     }
     Ok(if result.promoted {
         exit::OK
@@ -261,6 +261,9 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
     print_journey(&plan, &report)?;
     Ok(if report.interrupted {
         interrupted()
+    } else if report.nothing_answered() {
+        eprintln!("loadgen journey: no request got an answer (see the failures above)");
+        exit::FAILED
     } else {
         exit::OK
     })
@@ -312,11 +315,20 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
+    let mut dead = false;
     if let Some(mut report) = page.report() {
         report.interrupted |= running;
         print_journey(&plan, &report)?;
+        dead = !running && report.nothing_answered();
     }
-    Ok(if running { interrupted() } else { exit::OK })
+    Ok(if running {
+        interrupted()
+    } else if dead {
+        eprintln!("loadgen journey: no request of the last run got an answer");
+        exit::FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// The final report on stdout in `--output`'s format, and to `--csv`'s file.
@@ -349,7 +361,7 @@ fn phase(args: PhaseArgs) -> anyhow::Result<i32> {
     };
     match done {
         Ok(doc) => {
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            print_out(&serde_json::to_string_pretty(&doc)?)?;
             Ok(exit::OK)
         }
         Err(e) => {
@@ -443,8 +455,19 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
     let interrupted = reports
         .iter()
         .any(|s| s.report.as_ref().is_some_and(|r| r.interrupted));
+    let dead: Vec<&str> = reports
+        .iter()
+        .filter(|s| s.report.as_ref().is_some_and(|r| r.nothing_answered()))
+        .map(|s| s.name.as_str())
+        .collect();
     Ok(if interrupted {
         self::interrupted()
+    } else if !dead.is_empty() {
+        eprintln!(
+            "loadgen scenario: no request got an answer in step {}",
+            dead.join(", ")
+        );
+        exit::FAILED
     } else {
         exit::OK
     })
@@ -528,13 +551,22 @@ fn unix_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Writes `text` and a newline to stdout. `println!` panics (exit 101) when stdout is full or
+/// closed; this is an error, so the run exits 1 with a message instead.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")
+}
+
 fn print_outcome(outcome: Result<slo_cmd::Outcome, slo_cmd::SloCmdError>) -> anyhow::Result<i32> {
     match outcome {
         Ok(done) => {
             for warning in &done.warnings {
                 eprintln!("loadgen: {warning}");
             }
-            println!("{}", done.text.trim_end());
+            print_out(done.text.trim_end())?;
             Ok(done.code)
         }
         Err(e) => {

@@ -45,9 +45,11 @@ impl Phase {
         self.max_us = self.max_us.max(us);
     }
 
+    /// Saturates rather than wraps: only a damaged report file can get near 2^64, and a
+    /// wrapped sum would read as a plausible small mean.
     pub fn merge(&mut self, other: &Phase) {
-        self.count += other.count;
-        self.sum_us += other.sum_us;
+        self.count = self.count.saturating_add(other.count);
+        self.sum_us = self.sum_us.saturating_add(other.sum_us);
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
     }

@@ -6,6 +6,7 @@
 //! so the two tools never disagree on what a file means.
 
 mod file;
+pub mod json;
 mod names;
 mod presets;
 mod timeline;

@@ -42,6 +42,14 @@ pub struct JourneyReport {
     pub latency: Option<hdrhistogram::Histogram<u64>>,
 }
 
+impl JourneyReport {
+    /// No request got an HTTP answer of any status: the service is down or unreachable, which
+    /// every mode reports as a failed run (exit 1), so CI never passes against a dead host.
+    pub fn nothing_answered(&self) -> bool {
+        self.total.latency_ms.count == 0
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointReport {
     pub target: String,

@@ -94,7 +94,7 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
         ("/swarm", false) if method == Method::POST => {
             let form = match body(req).await {
                 Ok(b) if b.iter().all(u8::is_ascii_whitespace) => SwarmForm::default(),
-                Ok(b) => match serde_json::from_slice::<SwarmForm>(&b) {
+                Ok(b) => match scenarios::json::from_slice::<SwarmForm>(&b) {
                     Ok(f) => f,
                     Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body: {e}")),
                 },

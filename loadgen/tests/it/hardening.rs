@@ -445,6 +445,191 @@ async fn merge_keeps_targets_apart_and_refuses_duplicates_and_bad_files() {
     }
 }
 
+/// Issue 24, item 3: `merge` allocated what a histogram header claimed (4 GiB from a 3.6 KB
+/// file), wrapped counts at 2^64, accepted an error rate of 9.9 and merged two reports with
+/// an empty `run_id` as two runs; item 6: a key given twice was read as its last value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_refuses_reports_that_cannot_be_true() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    let s = super::server::Server::start(super::server::Spec::default()).await;
+    let good = super::run(&["-n", "4", "-c", "1", &s.url("/")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    let mut write = |doc: String| {
+        n += 1;
+        let path = dir.path().join(format!("{n}.json"));
+        std::fs::write(&path, doc).unwrap();
+        path.display().to_string()
+    };
+    let json = |r: &loadgen::report::Report| {
+        let mut out = Vec::new();
+        loadgen::render::json(&mut out, r).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+
+    // HdrHistogram's V2 header claiming a 4 GiB payload, followed by nothing.
+    let mut header = Vec::new();
+    for word in [0x1c84_9313u32, u32::MAX, 0, 3] {
+        header.extend(word.to_be_bytes());
+    }
+    header.extend(1u64.to_be_bytes());
+    header.extend(2_000_000u64.to_be_bytes());
+    header.extend(1f64.to_be_bytes());
+    let mut huge = json(&good);
+    huge["total"]["latency"]["histogram"] = STANDARD.encode(&header).into();
+
+    // Each report alone is consistent; their sum does not fit in 64 bits.
+    let big = |r: &loadgen::report::Report| {
+        let mut r = r.clone();
+        let half = 1u64 << 63;
+        let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+        // Two buckets: V2 serialises each count as an i64.
+        h.record_n(1000, half / 2).unwrap();
+        h.record_n(2000, half / 2).unwrap();
+        for t in std::iter::once(&mut r.total).chain(r.targets.iter_mut()) {
+            (t.requests, t.responses, t.failures) = (half, half, 0);
+            t.status_codes = [("200".to_owned(), half)].into();
+            t.errors.clear();
+            t.latency = loadgen::report::Latency::from_histogram(h.clone());
+        }
+        r.run_id = loadgen::report::new_run_id();
+        r
+    };
+    let (big_a, big_b) = (json(&big(&good)), json(&big(&good)));
+
+    let mut rate = json(&good);
+    rate["total"]["error_rate"] = 9.9.into();
+    let mut count = json(&good);
+    count["total"]["requests"] = 5.into();
+    let mut no_id = json(&good);
+    no_id["run_id"] = "".into();
+    let mut other = json(&good);
+    other["run_id"] = loadgen::report::new_run_id().into();
+    // A key given twice: the text is edited, as no JSON value can hold it.
+    let twice = json(&good)
+        .to_string()
+        .replacen("\"run_id\":", "\"run_id\":\"x\",\"run_id\":", 1);
+
+    let cases = [
+        (
+            vec![huge.to_string()],
+            "declares a 4294967295-byte payload but carries 0 bytes",
+        ),
+        (
+            vec![big_a.to_string(), big_b.to_string()],
+            "the merged requests of total exceeds 2^64-1",
+        ),
+        (
+            vec![rate.to_string()],
+            "error_rate 9.9 is not between 0 and 1",
+        ),
+        (
+            vec![count.to_string()],
+            "requests is 5 but responses + failures is 4 + 0",
+        ),
+        (vec![no_id.to_string(), no_id.to_string()], "has no run_id"),
+        (vec![twice], "duplicate key \"run_id\""),
+    ];
+    for (docs, says) in cases {
+        let files: Vec<String> = docs.into_iter().map(&mut write).collect();
+        let mut args = vec!["merge"];
+        args.extend(files.iter().map(String::as_str));
+        let out = loadgen(&args).await;
+        assert_eq!(out.status.code(), Some(64), "{says}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{says:?}: {}", stderr(&out));
+    }
+    // The untouched report and one with another id still merge.
+    let (a, b) = (write(json(&good).to_string()), write(other.to_string()));
+    let out = loadgen(&["merge", "-o", "json", &a, &b]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Issue 24, item 6: `println!` to a full stdout (`> /dev/full`) panicked with exit 101 in
+/// `slo rules`, `phase show` and `canary`; a failed write is exit 1 with a message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_stdout_is_exit_1_with_a_message() {
+    let mock = super::mock::Mock::start(None).await;
+    let s = super::server::Server::start(super::server::Spec::default()).await;
+    let (host, url) = (mock.url(), s.url("/"));
+    for args in [
+        vec!["slo", "rules"],
+        vec!["phase", "show", "--host", &host],
+        vec![
+            "canary",
+            "--stable",
+            &url,
+            "--canary",
+            &url,
+            "--steps",
+            "100",
+            "--step-duration",
+            "300ms",
+            "--check-every",
+            "100ms",
+            "--gate",
+            "error_rate<1%",
+            "--min-requests",
+            "1",
+        ],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let _cpu = CPU.read().await;
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args(&args)
+            .stdout(full)
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+            .wait_with_output();
+        let out = tokio::time::timeout(Duration::from_secs(60), out)
+            .await
+            .expect("loadgen ends within 60 s")
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot write to standard output"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// Issue 24, item 6: a journey in which nothing answered exited 0, so a CI job passed against a
+/// dead service; hey mode already exited 1. A scenario step without one answer is the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_at_all_is_exit_1_in_every_mode() {
+    let dead = "http://127.0.0.1:1/";
+    let dir = tempfile::tempdir().unwrap();
+    let timeline = dir.path().join("dead.toml");
+    std::fs::write(
+        &timeline,
+        "[[step]]\nname = \"against nothing\"\nduration = \"300ms\"\nload = { users = 1 }\n",
+    )
+    .unwrap();
+    let timeline = timeline.display().to_string();
+    for (args, says) in [
+        (vec!["-n", "3", "-c", "1", dead], "no request got an answer"),
+        (
+            vec!["journey", "--host", dead, "--tasks", "3"],
+            "no request got an answer",
+        ),
+        (
+            vec!["scenario", "run", &timeline, "--host", dead],
+            "no request got an answer in step against nothing",
+        ),
+    ] {
+        let out = loadgen(&args).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+}
+
 async fn out_json(args: &[&str]) -> Vec<u8> {
     let out = loadgen(args).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
