@@ -60,7 +60,7 @@ pub struct Args {
     pub draws: DrawMode,
 
     /// How long shutdown waits for in-flight requests before closing their connections
-    #[arg(long, env = "MOCK_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "MOCK_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
     /// Log format
@@ -126,13 +126,19 @@ pub struct Args {
     pub probe: bool,
 
     /// How long a client may take to send its request headers
-    #[arg(long, env = "MOCK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "MOCK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
 
     /// How long a client may take to send a request body, counted from the request's arrival;
     /// then the connection is closed [default: the header read timeout]
-    #[arg(long, env = "MOCK_BODY_READ_TIMEOUT", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "MOCK_BODY_READ_TIMEOUT", value_parser = parse_duration)]
     pub body_read_timeout: Option<Duration>,
+}
+
+/// A duration flag: humantime's syntax, at most a century, so no deadline built from it
+/// overflows the clock (a huge `--shutdown-grace` panicked on SIGINT).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    scenarios::duration::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +169,9 @@ pub enum ConfigError {
     TimelinePhase { path: PathBuf, source: StepError },
     #[error("--time-scale must be a finite number above 0, got {0}")]
     TimeScale(f64),
-    #[error("--time-scale {scale} makes step {step:?} shorter than a millisecond")]
+    #[error(
+        "--time-scale {scale} makes step {step:?} shorter than a millisecond or longer than a century"
+    )]
     TimeScaleStep { scale: f64, step: String },
     #[error("--phase: {0}")]
     UnknownPhase(scenarios::UnknownName),

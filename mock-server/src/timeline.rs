@@ -60,14 +60,15 @@ impl PhasePlan {
 
     /// The same plan played `scale` times faster: each step's duration divided by `scale`
     /// (`--time-scale`). `scale` must be finite and above 0 (the command line checks it);
-    /// `Err` names a step that would shrink below a millisecond, which a timer cannot play.
+    /// `Err` names a step that would shrink below a millisecond, which a timer cannot play, or
+    /// grow past a century.
     pub fn time_scaled(mut self, scale: f64) -> Result<PhasePlan, String> {
         for step in &mut self.steps {
-            let scaled = step.duration.as_secs_f64() / scale;
-            if !(scaled >= 0.001 && scaled.is_finite()) {
-                return Err(step.name.clone());
+            // A tiny scale makes a step longer than any clock holds; `from_secs_f64` would panic.
+            match scenarios::duration::from_secs_f64(step.duration.as_secs_f64() / scale) {
+                Some(d) if d >= Duration::from_millis(1) => step.duration = d,
+                _ => return Err(step.name.clone()),
             }
-            step.duration = Duration::from_secs_f64(scaled);
         }
         Ok(self)
     }

@@ -5,6 +5,7 @@
 //! for loadgen a load and a traffic split). mock-server and loadgen read both through this crate,
 //! so the two tools never disagree on what a file means.
 
+pub mod duration;
 mod file;
 pub mod json;
 mod names;

@@ -82,8 +82,11 @@ pub enum TimelineError {
     Syntax(String),
     #[error("a timeline needs at least one [[step]]")]
     Empty,
-    #[error("step {step:?}: duration {value:?} is not a duration such as 30s, 2m or 1h30m")]
-    Duration { step: String, value: String },
+    #[error("step {step:?}: duration {source}")]
+    Duration {
+        step: String,
+        source: crate::duration::DurationError,
+    },
     #[error("step {step:?}: a duration must be longer than zero")]
     ZeroDuration { step: String },
     #[error("step {step:?}: {source}")]
@@ -167,9 +170,9 @@ impl Timeline {
 
 fn check_step(raw: RawStep, base: Option<&Path>) -> Result<Step, TimelineError> {
     let duration =
-        humantime::parse_duration(&raw.duration).map_err(|_| TimelineError::Duration {
+        crate::duration::parse(&raw.duration).map_err(|source| TimelineError::Duration {
             step: raw.name.clone(),
-            value: raw.duration.clone(),
+            source,
         })?;
     if duration.is_zero() {
         return Err(TimelineError::ZeroDuration { step: raw.name });

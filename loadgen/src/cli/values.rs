@@ -32,9 +32,10 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is not a count (e.g. 500, 10k, 5m)"))
 }
 
-/// A Go-style duration as hey takes it: 10s, 3m, 1m30s, 250ms.
+/// A Go-style duration as hey takes it: 10s, 3m, 1m30s, 250ms; at most a century, so no
+/// deadline built from it can overflow the clock.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration (e.g. 10s, 3m): {e}"))
+    scenarios::duration::parse(s).map_err(|e| e.to_string())
 }
 
 pub fn parse_rate(s: &str) -> Result<f64, String> {

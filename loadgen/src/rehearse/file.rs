@@ -296,12 +296,13 @@ fn expectation(step: usize, name: &str, r: RawExpect) -> Result<Expectation, Str
     };
     let within = match (state, r.within.as_deref()) {
         (Expected::Firing, None | Some("predicted")) => Some(Within::Predicted),
-        (Expected::Firing, Some(d)) => Some(Within::Fixed(humantime::parse_duration(d).map_err(
-            |e| format!("within {d:?}: {e}; use \"predicted\" or a duration such as 2m"),
-        )?)),
+        (Expected::Firing, Some(d)) => Some(Within::Fixed(
+            scenarios::duration::parse(d)
+                .map_err(|e| format!("within: {e}; use \"predicted\" or a duration such as 2m"))?,
+        )),
         (Expected::Resolved, Some(d)) => Some(Within::Fixed(
-            humantime::parse_duration(d)
-                .map_err(|e| format!("within {d:?}: {e}; use a duration such as 2m"))?,
+            scenarios::duration::parse(d)
+                .map_err(|e| format!("within: {e}; use a duration such as 2m"))?,
         )),
         (Expected::Resolved, None) => {
             return Err(format!(

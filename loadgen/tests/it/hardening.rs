@@ -630,6 +630,61 @@ async fn no_answer_at_all_is_exit_1_in_every_mode() {
     }
 }
 
+/// Issue 24, item 6: a duration that parses but no clock holds panicked: `scenario run` after
+/// step 1 had run (losing its result), a rehearsal's `within`, `journey --stats-interval` in
+/// a worker (yet exit 0). Each is a usage error before any load, naming what was wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duration_no_clock_holds_is_a_usage_error_before_any_load() {
+    let huge = "18446744073709551615s";
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let timeline = file(
+        "t.toml",
+        format!(
+            "[[step]]\nname = \"one\"\nduration = \"1s\"\n[[step]]\nname = \"two\"\nduration = \"{huge}\"\n"
+        ),
+    );
+    let rehearsal = file(
+        "r.toml",
+        format!(
+            "[[step]]\nname = \"a\"\nduration = \"1m\"\n[[step.expect]]\nalert = \"ChatLatencyFastBurn5m\"\nstate = \"firing\"\nwithin = \"{huge}\"\n"
+        ),
+    );
+    let dead = "http://127.0.0.1:1/";
+    for (args, says) in [
+        (
+            vec!["scenario", "run", &timeline, "--host", dead],
+            "step \"two\": duration",
+        ),
+        (vec!["rehearse", &rehearsal], "within"),
+        (
+            vec![
+                "journey",
+                "--host",
+                dead,
+                "--stats-interval",
+                huge,
+                "--tasks",
+                "1",
+            ],
+            "--stats-interval",
+        ),
+        (vec!["-z", huge, dead], "-z"),
+    ] {
+        let out = loadgen(&args).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {err}");
+        assert!(
+            err.contains(says) && err.contains("longer than the longest duration supported"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 async fn out_json(args: &[&str]) -> Vec<u8> {
     let out = loadgen(args).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

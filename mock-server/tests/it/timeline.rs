@@ -165,11 +165,42 @@ fn a_time_scale_that_is_not_a_positive_finite_number_is_refused() {
         "{}",
         refused("1e9")
     );
+    // Issue 24, item 6: so small a scale made a step longer than any clock holds, and
+    // start-up panicked in `Duration::from_secs_f64`.
+    assert!(
+        refused("1e-300").contains("longer than a century"),
+        "{}",
+        refused("1e-300")
+    );
     // Meaningless without a timeline, and not a number at all: clap refuses both.
     assert!(Args::try_parse_from(["mock-server", "--time-scale", "60"]).is_err());
     assert!(
         Args::try_parse_from(["mock-server", "--timeline", "x", "--time-scale", "fast"]).is_err()
     );
+}
+
+/// Issue 24, item 6: a duration flag that parses but no deadline can hold made every POST's
+/// connection panic (`--header-read-timeout`, `--body-read-timeout`) or SIGINT panic
+/// (`--shutdown-grace`); each is refused at parse time, naming the flag.
+#[test]
+fn a_duration_flag_past_a_century_is_refused_naming_it() {
+    use clap::Parser;
+    use mock_server::cli::Args;
+    for flag in [
+        "--header-read-timeout",
+        "--body-read-timeout",
+        "--shutdown-grace",
+    ] {
+        let e = Args::try_parse_from(["mock-server", flag, "18446744073709551615s"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(flag) && e.contains("longer than the longest duration supported"),
+            "{flag}: {e}"
+        );
+        // A century itself is accepted.
+        assert!(Args::try_parse_from(["mock-server", flag, "100years"]).is_ok());
+    }
 }
 
 /// The binary turns a bad `--time-scale` into exit 64 with the reason.
