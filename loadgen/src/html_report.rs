@@ -449,14 +449,22 @@ pub fn render(page: &Page) -> String {
             "values": page.histogram.iter().map(|(_, n)| n).collect::<Vec<_>>(),
         },
     });
-    // Embedded as a JS literal: inline_script escapes `</`, so no string in it ends the script.
     out.push_str(&webui::inline_script(webui::CHART_JS));
     out.push('\n');
+    // Labels are user text (step names, targets): `<` goes in as `\u003c`, and inline_script
+    // escapes what the page's own code holds.
     out.push_str(&webui::inline_script(&format!(
-        "var REPORT = {data};\n{PAGE_JS}"
+        "var REPORT = {};\n{PAGE_JS}",
+        script_json(&data)
     )));
     out.push_str("\n</body>\n</html>\n");
     out
+}
+
+/// `value` as JSON for an inline script, every `<` written `\u003c`. JSON puts `<` only
+/// inside strings, so this is exact, and no label can start markup whatever it holds.
+fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace('<', "\\u003c")
 }
 
 fn table(out: &mut String, t: &Table) {

@@ -128,9 +128,6 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         Err(code) => return Ok(code),
     };
     report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
-    if let Some(path) = &run.html {
-        write_html(path, &html_report::hey_page(&report))?;
-    }
     let mut out = std::io::stdout().lock();
     match run.output {
         OutputKind::Summary => render::summary(&mut out, &report, &run.gates)?,
@@ -139,6 +136,11 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         OutputKind::Csv => {}
     }
     out.flush()?;
+    drop(out);
+    // After the summary: a page that cannot be written must not swallow the run's figures.
+    if let Some(path) = &run.html {
+        write_html(path, &html_report::hey_page(&report))?;
+    }
     if report.total.responses == 0 && !report.interrupted {
         eprintln!("loadgen: no request got an answer (see the errors above)");
         return Ok(exit::FAILED);
@@ -151,12 +153,13 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
 
 fn canary(run: CanaryRun) -> anyhow::Result<i32> {
     let result = runtime(None)?.block_on(run.plan.run_reporting(&mut std::io::stderr()))?;
-    if let Some(path) = &run.html {
-        write_html(path, &canary::html_page(&result))?;
-    }
     match run.output {
         CanaryOutput::Text => print_out(canary::render_text(&result).trim_end())?,
         CanaryOutput::Json => print_out(&serde_json::to_string_pretty(&result)?)?,
+    }
+    // After the verdict, so a page that cannot be written never hides it.
+    if let Some(path) = &run.html {
+        write_html(path, &canary::html_page(&result))?;
     }
     Ok(if result.promoted {
         exit::OK

@@ -89,10 +89,34 @@ pub fn escape_html(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A `<script>` element carrying `source` inline, for a self-contained HTML file. `</` is
-/// written `<\/` so no text inside the script (a label in embedded JSON, say) can close it.
+/// A `<script>` element carrying `source` inline, for a self-contained HTML file.
+///
+/// The HTML tokenizer ends a script at `</script`, and after `<!--` a `<script` makes it skip
+/// the next `</script>` (the "double escaped" state), leaving the element open. So each of
+/// `</`, `<!--` and `<script` (any case) gets a backslash after its `<`: inside a JS string,
+/// where embedded data puts them, `\/`, `\!` and `\s` read as the characters themselves.
 pub fn inline_script(source: &str) -> String {
-    format!("<script>\n{}\n</script>", source.replace("</", "<\\/"))
+    let mut out = String::with_capacity(source.len() + 20);
+    out.push_str("<script>\n");
+    let mut rest = source;
+    while let Some(at) = rest.find('<') {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        out.push('<');
+        let after = &tail[1..];
+        let opens = after.starts_with('/')
+            || after.starts_with("!--")
+            || after
+                .get(..6)
+                .is_some_and(|w| w.eq_ignore_ascii_case("script"));
+        if opens {
+            out.push('\\');
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out.push_str("\n</script>");
+    out
 }
 
 /// A `<style>` element carrying `source` inline, for a self-contained HTML file.
@@ -117,6 +141,14 @@ mod tests {
     fn inlined_sources_cannot_close_their_element() {
         let s = inline_script("const x = '</script><script>alert(1)</script>';");
         assert_eq!(s.matches("</script>").count(), 1, "{s}");
+        // Issue 24, item 7: `<!--` then `<script` kept the element open past its end tag.
+        let s = inline_script("var L = '<!--<script>', M = '<!--<SCRIPT ', N = 'a<b';");
+        assert_eq!(
+            s,
+            "<script>\nvar L = '<\\!--<\\script>', M = '<\\!--<\\SCRIPT ', N = 'a<b';\n</script>"
+        );
+        assert!(!s.contains("<!--") && !s.to_ascii_lowercase()[1..].contains("<script"));
+
         assert!(inline_style("a::after{content:'</style>'}").ends_with("'}\n</style>"));
     }
 

@@ -51,6 +51,57 @@ async fn hey_mode_writes_the_html_report_with_its_series() {
     );
 }
 
+/// Issue 24, item 7: when `--html` could not be written, hey mode printed no summary at all
+/// (journey and scenario run did). The figures come first; the failed write is exit 1 after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_html_report_that_cannot_be_written_keeps_the_summary() {
+    let s = Server::start(Spec::default()).await;
+    let url = s.url("/");
+    for (args, shows) in [
+        (vec!["-n", "20", "-c", "2", &url], "Summary:"),
+        (
+            vec![
+                "canary",
+                "--stable",
+                &url,
+                "--canary",
+                &url,
+                "--steps",
+                "100",
+                "--step-duration",
+                "300ms",
+                "--check-every",
+                "100ms",
+                "--gate",
+                "error_rate<1%",
+                "--min-requests",
+                "1",
+            ],
+            "verdict",
+        ),
+    ] {
+        let out = {
+            let _cpu = CPU.read().await;
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+                .args(&args)
+                .args(["--html", "/no/such/dir/r.html"])
+                .output()
+                .await
+                .unwrap()
+        };
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stdout.contains(shows), "{args:?}: {stdout}");
+        assert!(
+            stderr.contains("cannot write the HTML report to /no/such/dir/r.html"),
+            "{stderr}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_canary_page_charts_each_check_and_gives_the_verdict() {
     let _cpu = CPU.read().await;
