@@ -90,6 +90,9 @@ pub struct Plan {
     pub keepalive: bool,
     /// Redirect hops to follow (hey/Go follow 10); 0 records the 3xx as the response.
     pub max_redirects: u8,
+    /// Headers a redirect to another origin does not carry: Authorization, Cookie and what
+    /// `-a`/`-H` added (empty under `--redirect-keep-headers`).
+    pub cross_origin_drop: Vec<header::HeaderName>,
     pub proxied: bool,
     /// Accept any TLS certificate, as hey does.
     pub insecure: bool,
@@ -188,11 +191,15 @@ pub enum PlanError {
     ExpectBreachWithoutGates,
 }
 
-/// The target a redirect to another origin lands on: the same headers (but its own Host), the
+/// The target a redirect to another origin lands on: the same headers (but its own Host, and
+/// none of the credentials in `plan.cross_origin_drop`), the
 /// same protocol and proxy. `None` if the location is not a URL loadgen can load.
 pub(crate) fn redirect_target(plan: &Plan, from: &Target, url: &str) -> Option<Target> {
     let mut common = from.headers.clone();
     common.remove(header::HOST);
+    for name in &plan.cross_origin_drop {
+        common.remove(name);
+    }
     let proxy = plan.proxied.then(|| (from.host.clone(), from.port));
     target(TargetSpec {
         name: &from.name,

@@ -81,6 +81,10 @@ pub struct HeyArgs {
     /// Disable following of HTTP redirects.
     #[arg(long)]
     pub disable_redirects: bool,
+    /// Keep Authorization, Cookie and the -a/-H headers when a redirect leads to another
+    /// origin (scheme, host or port). By default they are dropped there, as hey drops them.
+    #[arg(long)]
+    pub redirect_keep_headers: bool,
     /// Number of used cpu cores (runtime threads). Default: all.
     #[arg(long)]
     pub cpus: Option<usize>,
@@ -156,6 +160,7 @@ impl Default for HeyArgs {
             disable_compression: false,
             disable_keepalive: false,
             disable_redirects: false,
+            redirect_keep_headers: false,
             cpus: None,
             insecure: false,
             rate: None,

@@ -177,6 +177,7 @@ impl TryFrom<HeyArgs> for HeyRun {
             },
             keepalive: !a.disable_keepalive,
             max_redirects: if a.disable_redirects { 0 } else { 10 },
+            cross_origin_drop: cross_origin_drop(&a)?,
             proxied: proxy.is_some(),
             insecure: a.insecure,
         };
@@ -242,6 +243,25 @@ fn common_headers(a: &HeyArgs, body: &Bytes) -> Result<HeaderMap, PlanError> {
         map.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     }
     Ok(map)
+}
+
+/// What a hop to another origin leaves behind: Authorization and Cookie whoever set them, and
+/// every `-H` header but Content-Type (the body's type, not a credential); nothing under
+/// `--redirect-keep-headers`.
+fn cross_origin_drop(a: &HeyArgs) -> Result<Vec<HeaderName>, PlanError> {
+    if a.redirect_keep_headers {
+        return Ok(Vec::new());
+    }
+    let mut names = vec![header::AUTHORIZATION, header::COOKIE];
+    for h in &a.headers {
+        let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n).trim();
+        let name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| PlanError::BadHeader(h.clone()))?;
+        if name != header::CONTENT_TYPE && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names)
 }
 
 fn parse_proxy(s: &str) -> Result<(String, u16), PlanError> {

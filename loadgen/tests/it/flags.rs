@@ -268,6 +268,67 @@ async fn redirects_are_followed_unless_disabled() {
     );
 }
 
+/// Issue 24, item 5: a redirect to another origin carried every `-H` header and `-a`'s
+/// credentials there (Authorization, Cookie, X-Api-Key); hey drops them. The body's type goes
+/// on, and `--redirect-keep-headers` keeps everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_stay_behind_on_a_redirect_to_another_origin() {
+    let secret = ["authorization", "cookie", "x-api-key"];
+    for keep in [false, true] {
+        let (s, other) = (
+            Server::start(Spec::default()).await,
+            Server::start(Spec::default()).await,
+        );
+        let away = s.url(&format!("/redirect-to?{}", other.url("/landed")));
+        let mut args = vec![
+            "-n",
+            "1",
+            "-c",
+            "1",
+            "-a",
+            "user:pw",
+            "-H",
+            "Cookie: c=1",
+            "-H",
+            "X-Api-Key: k",
+            "-H",
+            "Content-Type: application/json",
+        ];
+        if keep {
+            args.push("--redirect-keep-headers");
+        }
+        args.push(&away);
+        let r = run(&args).await;
+        assert_eq!(status(&r.total, "200"), 1, "{keep}");
+        let (first, landed) = (s.first_seen().headers, other.first_seen().headers);
+        for name in secret {
+            assert!(first.contains_key(name), "{name} sent to the URL given");
+            assert_eq!(
+                landed.contains_key(name),
+                keep,
+                "{name} on the other origin"
+            );
+        }
+        assert_eq!(landed["content-type"], "application/json");
+        assert!(landed.contains_key("user-agent"));
+    }
+    // The same origin is the same party: a redirect there keeps them.
+    let s = Server::start(Spec::default()).await;
+    let back = s.url(&format!("/redirect-to?{}", s.url("/landed")));
+    let r = run(&["-n", "1", "-c", "1", "-H", "X-Api-Key: k", &back]).await;
+    assert_eq!(status(&r.total, "200"), 1);
+    let seen: Vec<_> = s
+        .state
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| h.headers.clone())
+        .collect();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|h| h["x-api-key"] == "k"), "{seen:?}");
+}
+
 #[test]
 fn cpus_sets_the_runtime_threads() {
     let rt = tokio::runtime::Runtime::new().unwrap();
