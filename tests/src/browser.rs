@@ -121,17 +121,23 @@ impl Browser {
     {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            let v = self
+            // A WebDriver error (a crashed tab, a script timeout) is kept for the message: a bare
+            // `null` once hid which of them it was.
+            let (v, err) = match self
                 .client
                 .execute(&format!("return ({script});"), vec![])
                 .await
-                .unwrap_or(serde_json::Value::Null);
+            {
+                Ok(v) => (v, None),
+                Err(e) => (serde_json::Value::Null, Some(e)),
+            };
             if f(&v) {
                 return v;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "waited {limit:?} for {what}; last value of `{script}`: {v}"
+                "waited {limit:?} for {what}; last value of `{script}`: {}",
+                err.map_or_else(|| v.to_string(), |e| format!("WebDriver error: {e}"))
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
