@@ -213,11 +213,14 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
                 if shared.cancelled(id, cx) {
                     return Poll::Ready(None);
                 }
-                if let Poll::Ready(r) = exchange.as_mut().poll(cx) {
-                    return Poll::Ready(Some(r));
-                }
+                // The deadline is polled first: an exchange fed without pause (interim heads
+                // streamed for ever) can spend the task's coop budget, and a timer polled after
+                // it would then never report, leaving `-t` unenforced.
                 if plan.timeout.is_some() && deadline.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Some(Err(ErrorKind::Timeout)));
+                }
+                if let Poll::Ready(r) = exchange.as_mut().poll(cx) {
+                    return Poll::Ready(Some(r));
                 }
                 Poll::Pending
             })

@@ -916,3 +916,67 @@ async fn canary_steps_end_at_their_bound() {
     // One 1 s step plus the 1 s grace; the slack is for a loaded machine.
     assert!(took < Duration::from_secs(6), "{took:?}");
 }
+
+/// Issue 24 item 4: a server that answers with `100 Continue` heads and never anything else
+/// held a `-t 1` request for ever, spinning a core (the heads arrive faster than the timer is
+/// looked at). Now `-t` bounds the whole exchange, interim heads included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeout_bounds_endless_interim_heads() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let heads = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(8192);
+                while s.write_all(&heads).await.is_ok() {}
+            });
+        }
+    });
+    // The same over HTTP/2 (hyper's client): a server SETTINGS, then HEADERS frames with
+    // `:status: 100` (HPACK literal, name index 8) on stream 1, without end.
+    let h2_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let h2_addr = h2_listener.local_addr().unwrap();
+    let h2_server = tokio::spawn(async move {
+        loop {
+            let (s, _) = h2_listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let (mut r, mut w) = s.into_split();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    while r.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+                });
+                let mut out = vec![0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0];
+                let frame = [0, 0, 5, 1, 4, 0, 0, 0, 1, 0x08, 3, b'1', b'0', b'0'];
+                if w.write_all(&out).await.is_err() {
+                    return;
+                }
+                out = frame.repeat(1024);
+                while w.write_all(&out).await.is_ok() {}
+            });
+        }
+    });
+    let url = format!("http://{addr}/");
+    let h2_url = format!("http://{h2_addr}/");
+    for extra in [None, Some("--disable-keepalive")] {
+        let mut args = vec!["-n", "2", "-c", "1", "-t", "1", "-o", "json", &url];
+        args.extend(extra);
+        let out = loadgen(&args).await;
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        assert_eq!(json["total"]["errors"]["timeout"], 2, "{extra:?}: {json}");
+        assert_eq!(out.status.code(), Some(1), "nothing answered");
+    }
+    let out = loadgen(&[
+        "--h2", "-n", "2", "-c", "1", "-t", "1", "-o", "json", &h2_url,
+    ])
+    .await;
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert_eq!(json["total"]["errors"]["timeout"], 2, "--h2: {json}");
+    server.abort();
+    h2_server.abort();
+}
