@@ -375,7 +375,42 @@ impl Metrics {
     pub fn gather(&self) -> Vec<prometheus::proto::MetricFamily> {
         // The phase gauges are read in one piece: a phase change waits for the gather.
         let _phase = self.phase.lock().unwrap_or_else(|p| p.into_inner());
-        self.registry.gather()
+        let pairs = self.ratio_snapshot();
+        let mut families = self.registry.gather();
+        for sample in pairs {
+            overwrite(&mut families, sample);
+        }
+        families
+    }
+
+    /// The counters an SLI divides, numerators read before denominators. The request path
+    /// counts the other way round (attempts, then success), so in one snapshot no ratio can
+    /// exceed 1; the registry reads its collectors in hash order, which twice showed
+    /// `login_success_total` above `login_attempts_total` under load.
+    fn ratio_snapshot(&self) -> Vec<prometheus::proto::MetricFamily> {
+        use prometheus::core::Collector;
+        let endpoints = [
+            &self.login,
+            &self.logout,
+            &self.startup,
+            &self.pref_get,
+            &self.pref_update,
+        ];
+        let c = &self.chat;
+        let numerators = endpoints
+            .iter()
+            .map(|e| &e.success)
+            .chain([&c.success, &c.safety_issue])
+            .chain(&c.sentiment)
+            .chain(&c.outcome);
+        let denominators = endpoints.iter().map(|e| &e.attempts).chain([&c.calls]);
+        // Two passes: every numerator is read before any denominator.
+        let mut out: Vec<_> = numerators.flat_map(Collector::collect).collect();
+        // The counters are relaxed atomics: keep the compiler and the CPU from hoisting a
+        // denominator's load above a numerator's.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        out.extend(denominators.flat_map(Collector::collect));
+        out
     }
 
     /// The Prometheus text exposition of everything above.
@@ -386,5 +421,91 @@ impl Metrics {
             tracing::error!(error = %e, "encoding metrics");
         }
         buf
+    }
+}
+
+/// Puts `sample` (one counter's family, as it collects itself) in place of that counter's
+/// sample in `families`, matched by name and labels.
+fn overwrite(
+    families: &mut [prometheus::proto::MetricFamily],
+    sample: prometheus::proto::MetricFamily,
+) {
+    let Some(family) = families.iter_mut().find(|f| f.name() == sample.name()) else {
+        return;
+    };
+    for new in sample.get_metric() {
+        if let Some(m) = family
+            .mut_metric()
+            .iter_mut()
+            .find(|m| m.get_label() == new.get_label())
+        {
+            m.set_counter(new.get_counter().clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Item 9 of issue 24: while the request path counts (attempts first, as it does), no
+    /// gather shows a success, sentiment or outcome count above its attempts or calls.
+    #[test]
+    fn no_scrape_shows_a_ratio_above_one() {
+        let m = std::sync::Arc::new(Metrics::new(None).unwrap());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let (m, stop) = (m.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        for e in [&m.login, &m.logout, &m.startup, &m.pref_get, &m.pref_update] {
+                            e.attempts.inc();
+                            e.success.inc();
+                        }
+                        m.chat.calls.inc();
+                        m.chat.success.inc();
+                        m.chat.sentiment[0].inc();
+                        m.chat.outcome[3].inc();
+                    }
+                })
+            })
+            .collect();
+        let value = |fs: &[prometheus::proto::MetricFamily], name: &str| -> f64 {
+            fs.iter()
+                .filter(|f| f.name() == name)
+                .flat_map(|f| f.get_metric())
+                .map(|m| m.get_counter().get_value())
+                .sum()
+        };
+        let mut worst = String::new();
+        for _ in 0..2000 {
+            let fs = m.gather();
+            for e in ["login", "Logout", "startup", "prefGet", "prefUpdate"] {
+                let (a, s) = (
+                    value(&fs, &format!("movieguru_{e}_attempts_total")),
+                    value(&fs, &format!("movieguru_{e}_success_total")),
+                );
+                if s > a {
+                    worst = format!("{e}: success {s} > attempts {a}");
+                }
+            }
+            let calls = value(&fs, "movieguru_chat_calls_total");
+            for n in [
+                "movieguru_chat_calls_success_total",
+                "movieguru_chat_sentiment_counter_total",
+                "movieguru_chat_outcome_counter_total",
+            ] {
+                if value(&fs, n) > calls {
+                    worst = format!("{n} {} > calls {calls}", value(&fs, n));
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert!(worst.is_empty(), "{worst}");
+        assert!(m.login.attempts.get() > 0);
     }
 }

@@ -46,7 +46,7 @@ impl Admin {
         let given = req
             .headers()
             .get(AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .and_then(|v| bearer_token(v.as_bytes()))
             .unwrap_or_default();
         bool::from(given.ct_eq(token))
     }
@@ -138,4 +138,14 @@ pub fn phase_error_json(e: &PhaseError) -> serde_json::Value {
         doc["valid_fields"] = field_names().collect();
     }
     doc
+}
+
+/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 section 11.1), so
+/// `bearer` and `BEARER` count too, and one or more spaces may follow it.
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(b"Bearer".len())?;
+    if !scheme.eq_ignore_ascii_case(b"Bearer") || !rest.starts_with(b" ") {
+        return None;
+    }
+    Some(rest.trim_ascii_start())
 }

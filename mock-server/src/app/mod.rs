@@ -146,6 +146,9 @@ impl App {
         let arrival = Instant::now();
         let route = Route::from_path(req.uri().path());
         let method = req.method().clone();
+        if chunked_twice(req.headers()) {
+            return Begun::Done(self.framing_refused(route, &method, arrival));
+        }
         let fault = faults::draw(&self.shared, route, &method);
         if let Some((Fault::Drop, _)) = fault {
             // Lost before the app: neither the workshop series nor http_* ever hear of it.
@@ -261,6 +264,24 @@ impl App {
         }
     }
 
+    /// A request whose body framing is ambiguous: a 400, counted, and the connection closed,
+    /// since where its body ends is not known.
+    fn framing_refused(&self, route: Route, method: &Method, arrival: Instant) -> Outcome {
+        let mut r = json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "Transfer-Encoding names chunked more than once"}),
+        );
+        r.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        self.shared.metrics.observe_http(
+            route,
+            method,
+            StatusCode::BAD_REQUEST,
+            arrival.elapsed().as_secs_f64(),
+        );
+        Outcome::Respond(r.map(Either::Left))
+    }
+
     /// A body that did not arrive in time: the connection is closed without an answer (a client
     /// that stalls its upload would not read one), and the request is counted as a 408.
     fn body_timed_out(&self, request: &Arrived) -> Outcome {
@@ -343,6 +364,19 @@ impl App {
             crate::precise::sleep_until(arrival + Duration::from_secs_f64(ms / 1000.0)).await;
         }
     }
+}
+
+/// `chunked` given twice (two headers, or `chunked, chunked`): RFC 9112 section 6.1 forbids
+/// it, and a proxy in front may frame such a body differently (request smuggling). hyper
+/// accepts it, so it is refused here.
+fn chunked_twice(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .filter(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+        .nth(1)
+        .is_some()
 }
 
 fn takes_body(method: &Method) -> bool {

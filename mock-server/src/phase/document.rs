@@ -181,9 +181,22 @@ fn parse_ratio(field: &'static str, value: &Value) -> Result<f64, PhaseError> {
         });
     };
     if !(0.0..=1.0).contains(&v) {
-        return Err(PhaseError::RatioOutOfRange { field, value: v });
+        return Err(PhaseError::RatioOutOfRange {
+            field,
+            value: number(value),
+        });
     }
-    Ok(v)
+    // `-0` is 0: adding +0.0 drops the sign, so it reads back as 0.0, not -0.0.
+    Ok(v + 0.0)
+}
+
+/// The number as the user wrote it, for a message: an integer such as 18446744073709551615
+/// keeps every digit (as an f64 it would read 18446744073709552000).
+fn number(value: &Value) -> serde_json::Number {
+    match value {
+        Value::Number(n) => n.clone(),
+        _ => serde_json::Number::from(0),
+    }
 }
 
 fn parse_millis(field: &'static str, value: &Value) -> Result<u64, PhaseError> {
@@ -191,7 +204,7 @@ fn parse_millis(field: &'static str, value: &Value) -> Result<u64, PhaseError> {
         if v > MAX_LATENCY_MS {
             return Err(PhaseError::LatencyTooLarge {
                 field,
-                value: v as f64,
+                value: number(value),
             });
         }
         return Ok(v);
@@ -203,12 +216,13 @@ fn parse_millis(field: &'static str, value: &Value) -> Result<u64, PhaseError> {
             got: json_kind(value),
         });
     };
+    let value = number(value);
     if v < 0.0 {
-        Err(PhaseError::NegativeLatency { field, value: v })
+        Err(PhaseError::NegativeLatency { field, value })
     } else if v.fract() != 0.0 {
-        Err(PhaseError::FractionalMillis { field, value: v })
+        Err(PhaseError::FractionalMillis { field, value })
     } else if v > MAX_LATENCY_MS as f64 {
-        Err(PhaseError::LatencyTooLarge { field, value: v })
+        Err(PhaseError::LatencyTooLarge { field, value })
     } else {
         // A whole number written with a decimal point, such as 200.0.
         Ok(v as u64)
@@ -296,5 +310,30 @@ mod tests {
             .merged(br#"{"loginlatencyminms": 20.0}"#)
             .unwrap();
         assert_eq!(p.latency(Timed::Login).min_ms, 20);
+    }
+
+    /// Issue 24 item 9: `-0` read back as `-0.0`, and a message rounded the number it quoted.
+    #[test]
+    fn minus_zero_reads_back_as_zero_and_messages_quote_the_number_given() {
+        let p = Phase::workshop_default()
+            .merged(br#"{"ChatSuccess": -0, "LoginSuccess": -0.0}"#)
+            .unwrap();
+        let doc = String::from_utf8(p.to_document()).unwrap();
+        assert!(doc.contains(r#""ChatSuccess":0.0"#), "{doc}");
+        assert!(doc.contains(r#""LoginSuccess":0.0"#), "{doc}");
+        assert!(!doc.contains("-0"), "{doc}");
+        for body in [
+            r#"{"ChatSuccess": 18446744073709551615}"#,
+            r#"{"LoginLatencyMinMS": 18446744073709551615}"#,
+        ] {
+            let e = Phase::workshop_default()
+                .merged(body.as_bytes())
+                .unwrap_err();
+            assert!(e.to_string().ends_with("got 18446744073709551615"), "{e}");
+        }
+        let e = Phase::workshop_default()
+            .merged(br#"{"LoginLatencyMinMS": -12.5}"#)
+            .unwrap_err();
+        assert!(e.to_string().ends_with("got -12.5"), "{e}");
     }
 }

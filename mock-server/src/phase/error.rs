@@ -23,13 +23,25 @@ pub enum PhaseError {
         got: &'static str,
     },
     #[error("{field} must be a whole number of milliseconds, got {value}")]
-    FractionalMillis { field: &'static str, value: f64 },
+    FractionalMillis {
+        field: &'static str,
+        value: serde_json::Number,
+    },
     #[error("{field} must not be negative, got {value}")]
-    NegativeLatency { field: &'static str, value: f64 },
+    NegativeLatency {
+        field: &'static str,
+        value: serde_json::Number,
+    },
     #[error("{field} must be at most {MAX_LATENCY_MS} ms, got {value}")]
-    LatencyTooLarge { field: &'static str, value: f64 },
+    LatencyTooLarge {
+        field: &'static str,
+        value: serde_json::Number,
+    },
     #[error("{field} is a ratio and must lie in [0, 1], got {value}")]
-    RatioOutOfRange { field: &'static str, value: f64 },
+    RatioOutOfRange {
+        field: &'static str,
+        value: serde_json::Number,
+    },
     #[error("{field} must be one of uniform, normal, lognormal, exponential; got {got:?}")]
     UnknownShape { field: &'static str, got: String },
     #[error("{field} must be one of {}; got {got:?}", Fault::names().collect::<Vec<_>>().join(", "))]

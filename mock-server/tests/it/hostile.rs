@@ -78,6 +78,8 @@ async fn the_admin_token_guards_phase_changes_but_not_reads() {
         Some("s3cret-token"),
         Some("Bearer s3cret-tokenX"),
         Some("Basic s3cret-token"),
+        Some("Bearers3cret-token"),
+        Some("Bearer\ts3cret-token"),
     ] {
         assert_eq!(
             phase_request(&server, Method::POST, auth).await,
@@ -95,6 +97,14 @@ async fn the_admin_token_guards_phase_changes_but_not_reads() {
         before,
         "refused changes left the phase alone"
     );
+    // The scheme is case-insensitive (issue 24 item 9: `bearer` got a 401).
+    for auth in ["bearer s3cret-token", "BEARER  s3cret-token"] {
+        assert_eq!(
+            phase_request(&server, Method::POST, Some(auth)).await,
+            StatusCode::OK,
+            "{auth}"
+        );
+    }
     assert_eq!(
         phase_request(&server, Method::POST, Some("Bearer s3cret-token")).await,
         StatusCode::OK
@@ -155,6 +165,44 @@ async fn connections_over_the_cap_get_a_503_not_a_hang() {
     }
     assert!(again.is_some(), "the slot was never released");
     drop(held);
+    server.stop().await;
+}
+
+/// Issue 24 item 9: `Transfer-Encoding: chunked` given twice was accepted (RFC 9112 forbids
+/// applying chunked twice; a proxy may frame such a body another way). Now a 400 that closes.
+#[tokio::test]
+async fn chunked_given_twice_is_a_400_that_closes() {
+    let server = TestServer::start(LatencyMode::Record).await;
+    for te in [
+        "transfer-encoding: chunked\r\ntransfer-encoding: chunked\r\n",
+        "transfer-encoding: chunked, Chunked\r\n",
+    ] {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        let request = format!("POST /login HTTP/1.1\r\nhost: x\r\n{te}\r\n2\r\n{{}}\r\n0\r\n\r\n");
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer))
+            .await
+            .expect("the server closes the connection")
+            .unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 400"), "{te}: {text}");
+        assert!(text.contains("chunked more than once"), "{text}");
+    }
+    let metrics = server.metrics().await;
+    assert_eq!(metrics.count("movieguru_login_attempts_total"), 0);
+    assert!(
+        metrics.text.contains(r#"code="400""#),
+        "the refusal is counted in http_requests_total"
+    );
+    // One chunked is fine.
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let (status, _) = exchange(
+        &mut s,
+        "POST /login HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200);
     server.stop().await;
 }
 
