@@ -43,7 +43,6 @@ pub mod control;
 pub mod exchange;
 pub mod exit;
 pub mod failure;
-pub mod files;
 pub mod gate;
 pub mod h1;
 pub mod html_report;

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::files;
 use crate::report::{Latency, Report, SCHEMA_VERSION, TargetReport};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +44,12 @@ pub fn merge_files(paths: &[impl AsRef<Path>]) -> Result<Report, MergeError> {
     let mut reports = Vec::with_capacity(paths.len());
     for p in paths {
         let path = p.as_ref().display().to_string();
-        let text =
-            files::read_to_string(p, files::REPORT_LIMIT).map_err(|source| MergeError::Read {
+        let text = scenarios::read_text(p.as_ref(), scenarios::REPORT_LIMIT).map_err(|source| {
+            MergeError::Read {
                 path: path.clone(),
                 source,
-            })?;
+            }
+        })?;
         let r: Report = scenarios::json::from_str(&text).map_err(|source| MergeError::Parse {
             path: path.clone(),
             source,

@@ -131,10 +131,11 @@ pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<Outcome, SloCmdE
 /// An unreadable file is bad input (64), as an unreadable spec is.
 pub fn compress(path: &Path, time_scale: u32) -> Result<Outcome, SloCmdError> {
     let by = slo::Compression::new(time_scale).ok_or(SloCmdError::Compress)?;
-    let text = std::fs::read_to_string(path).map_err(|source| SloCmdError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        scenarios::read_text(path, scenarios::RULES_LIMIT).map_err(|source| SloCmdError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
     let out = slo::compress_rules(&text, by).map_err(|source| SloCmdError::RuleFile {
         path: path.to_owned(),
         source,

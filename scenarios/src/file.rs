@@ -60,6 +60,31 @@ pub fn read_to_string_bounded(path: &Path) -> io::Result<String> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
 }
 
+/// A size bound, in bytes, and how a message says it.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(pub u64, pub &'static str);
+
+/// Journey, timeline, phase and rehearsal files: a few KiB.
+pub const SPEC_LIMIT: Limit = Limit(MAX_FILE_BYTES, "1 MiB");
+/// Rules, SLO specs, OpenSLO documents and Alertmanager configurations: generated rules for
+/// many SLOs run to a few hundred KiB.
+pub const RULES_LIMIT: Limit = Limit(16 << 20, "16 MiB");
+/// JSON reports (`loadgen merge`): a report is a few hundred KiB at most.
+pub const REPORT_LIMIT: Limit = Limit(64 << 20, "64 MiB");
+
+/// The text of `path`, a regular file (opened without blocking); an error (`InvalidData`) if it
+/// is larger than `limit` or not UTF-8. Reads at most one byte past the limit, whatever the file.
+pub fn read_text(path: &Path, limit: Limit) -> io::Result<String> {
+    let bytes = read_at_most(path, limit.0)?.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it is larger than {}", limit.1),
+        )
+    })?;
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
 /// The error for a file of `len` bytes (as far as it was read), if that is over the bound.
 pub fn check_size(len: usize) -> io::Result<()> {
     if len as u64 > MAX_FILE_BYTES {

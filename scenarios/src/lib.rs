@@ -13,7 +13,8 @@ mod presets;
 mod timeline;
 
 pub use file::{
-    MAX_FILE_BYTES, check_size, open_regular, read_at_most, read_bounded, read_to_string_bounded,
+    Limit, MAX_FILE_BYTES, REPORT_LIMIT, RULES_LIMIT, SPEC_LIMIT, check_size, open_regular,
+    read_at_most, read_bounded, read_text, read_to_string_bounded,
 };
 pub use names::{Kind, Source, TIMELINES, UnknownName, resolve};
 pub use presets::{PRESETS, PresetError, preset, resolve_phase};

@@ -238,9 +238,11 @@ impl Spec {
     }
 
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-            path: path.display().to_string(),
-            source,
+        let text = scenarios::read_text(path, scenarios::RULES_LIMIT).map_err(|source| {
+            SpecError::Read {
+                path: path.display().to_string(),
+                source,
+            }
         })?;
         Self::from_toml(&text)
     }

@@ -170,7 +170,7 @@ impl Journey {
         }
         let path = Path::new(name_or_path);
         let text =
-            crate::files::read_to_string(path, crate::files::SPEC_LIMIT).map_err(|source| {
+            scenarios::read_text(path.as_ref(), scenarios::SPEC_LIMIT).map_err(|source| {
                 if source.kind() == std::io::ErrorKind::NotFound {
                     SpecError::Unknown(name_or_path.to_owned())
                 } else {

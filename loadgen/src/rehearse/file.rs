@@ -165,9 +165,11 @@ struct RawExpect {
 
 impl Rehearsal {
     pub fn from_file(path: &Path) -> Result<Rehearsal, FileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
-            path: path.to_owned(),
-            source,
+        let text = scenarios::read_text(path, scenarios::SPEC_LIMIT).map_err(|source| {
+            FileError::Read {
+                path: path.to_owned(),
+                source,
+            }
         })?;
         Rehearsal::parse(&text, path)
     }

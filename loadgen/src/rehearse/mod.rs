@@ -167,9 +167,11 @@ fn rule_files(plan: &RehearsePlan) -> Result<(RuleFiles, Option<slo::Spec>), Reh
             let mut files = Vec::new();
             for (i, path) in paths.iter().enumerate() {
                 let text =
-                    std::fs::read_to_string(path).map_err(|source| RehearseError::Rules {
-                        path: path.clone(),
-                        source,
+                    scenarios::read_text(path, scenarios::RULES_LIMIT).map_err(|source| {
+                        RehearseError::Rules {
+                            path: path.clone(),
+                            source,
+                        }
                     })?;
                 let text =
                     slo::compress_rules(&text, by).map_err(|source| RehearseError::Compress {
@@ -313,14 +315,14 @@ pub async fn run(
         });
     }
     let user_alertmanager_config = match &plan.alertmanager {
-        Some(AlertmanagerSource::File(path)) => {
-            Some(std::fs::read_to_string(path).map_err(|source| {
+        Some(AlertmanagerSource::File(path)) => Some(
+            scenarios::read_text(path, scenarios::RULES_LIMIT).map_err(|source| {
                 RehearseError::AlertmanagerConfig {
                     path: path.clone(),
                     source,
                 }
-            })?)
-        }
+            })?,
+        ),
         _ => None,
     };
     if slo::LocalPrometheus::binary().is_none() {

@@ -980,3 +980,42 @@ async fn the_timeout_bounds_endless_interim_heads() {
     server.abort();
     h2_server.abort();
 }
+
+/// Issue 24 item 8: a FIFO without a writer, named as a rehearsal, its `--rules`, `--spec` or
+/// `--alertmanager-config`, an OpenSLO or TOML spec, or `slo compress`'s file, blocked in
+/// `open()` for ever. Each is refused now, before any work, naming what it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_named_as_any_file_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = |name: &str| {
+        let p = dir.path().join(name);
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&p)
+                .status()
+                .unwrap()
+                .success()
+        );
+        p.display().to_string()
+    };
+    let (toml, yaml) = (fifo("spec.toml"), fifo("slos.yaml"));
+    let rehearsal = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/rehearsals/healthy-stays-silent.toml"
+    );
+    let cases: [&[&str]; 7] = [
+        &["slo", "check", &toml],
+        &["slo", "check", &yaml],
+        &["slo", "compress", "--time-scale", "60", &toml],
+        &["rehearse", &toml],
+        &["rehearse", rehearsal, "--rules", &toml],
+        &["rehearse", rehearsal, "--spec", &toml],
+        &["rehearse", rehearsal, "--alertmanager-config", &yaml],
+    ];
+    for args in cases {
+        let out = loadgen(args).await;
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {err}");
+        assert!(err.contains("FIFO"), "{args:?}: {err}");
+    }
+}

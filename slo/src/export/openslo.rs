@@ -172,9 +172,11 @@ pub fn from_openslo(text: &str) -> Result<Spec, OpenSloError> {
 
 /// Reads an OpenSLO file from disk.
 pub fn load_openslo(path: &std::path::Path) -> Result<Spec, OpenSloError> {
-    let text = std::fs::read_to_string(path).map_err(|source| OpenSloError::Read {
-        path: path.display().to_string(),
-        source,
+    let text = scenarios::read_text(path, scenarios::RULES_LIMIT).map_err(|source| {
+        OpenSloError::Read {
+            path: path.display().to_string(),
+            source,
+        }
     })?;
     from_openslo(&text)
 }
