@@ -94,14 +94,19 @@ pub struct Reply {
     pub body_bytes: u64,
     /// The body itself, when asked for (the phase client reads it; the load only counts it).
     pub body: Option<Vec<u8>>,
+    /// The body kept was longer than asked for: reading stopped there (and the connection, in
+    /// the middle of a message, cannot be reused).
+    pub truncated: bool,
 }
 
 /// The one hyper exchange, for the load's HTTP/2 requests, journeys and the phase client: sends
-/// `req` on `conn`, drives the connection meanwhile, and reads the whole response.
+/// `req` on `conn`, drives the connection meanwhile, and reads the whole response. With
+/// `keep_body`, up to that many body bytes are kept; a longer body stops the read there
+/// (`truncated`), so an endless answer costs that much memory and no more.
 pub async fn exchange(
     conn: &mut Conn,
     req: http::Request<Body>,
-    keep_body: bool,
+    keep_body: Option<usize>,
 ) -> Result<Reply, ErrorKind> {
     let Conn { sender, driver, .. } = conn;
     driver
@@ -116,13 +121,19 @@ pub async fn exchange(
                 .map(str::to_owned);
             let mut incoming = resp.into_body();
             let mut body_bytes = 0u64;
-            let mut body = keep_body.then(Vec::new);
+            let mut body = keep_body.map(|_| Vec::new());
+            let mut truncated = false;
             while let Some(frame) = incoming.frame().await {
                 let frame = frame.map_err(|e| classify_hyper(&e))?;
                 if let Some(d) = frame.data_ref() {
                     body_bytes += d.len() as u64;
-                    if let Some(b) = &mut body {
-                        b.extend_from_slice(d);
+                    if let (Some(b), Some(max)) = (&mut body, keep_body) {
+                        let room = max - b.len();
+                        b.extend_from_slice(&d[..d.len().min(room)]);
+                        if d.len() > room {
+                            truncated = true;
+                            break;
+                        }
                     }
                 }
             }
@@ -132,6 +143,7 @@ pub async fn exchange(
                 head_at,
                 body_bytes,
                 body,
+                truncated,
             })
         })
         .await

@@ -67,7 +67,7 @@ async fn send_hyper(
     req: http::Request<conn::Body>,
     epoch: Instant,
 ) -> Result<h1::Answer, ErrorKind> {
-    let reply = conn::exchange(conn, req, false).await?;
+    let reply = conn::exchange(conn, req, None).await?;
     let written = epoch + Duration::from_nanos(conn.last_write.load(Ordering::Relaxed));
     Ok(h1::Answer {
         status: reply.status,

@@ -32,7 +32,19 @@ pub enum PhaseError {
     },
     #[error("the server's answer is not JSON: {0}")]
     NotJson(String),
+    #[error(
+        "{url} answered {status} with a body over {MAX_ANSWER} bytes (a phase is about 1 KB); not read further"
+    )]
+    TooLarge { url: String, status: u16 },
 }
+
+/// The most of an answer the phase client reads: a phase document is about 1 KB, an error a
+/// line. A longer body is refused, so an endless one cannot fill memory.
+pub const MAX_ANSWER: usize = 1 << 20;
+/// The most of a refusal's body an error message quotes.
+const QUOTED: usize = 2000;
+/// The whole exchange, connection included: a server that trickles its answer is given up on.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl PhaseError {
     /// A document the server refused as invalid is a usage error (64); anything else failed (1).
@@ -89,6 +101,22 @@ impl Admin {
             kind,
         };
         let start = tokio::time::Instant::now();
+        tokio::time::timeout(CALL_TIMEOUT, self.call_within(method, body, &url, start))
+            .await
+            .map_err(|_| transport(crate::failure::ErrorKind::Timeout))?
+    }
+
+    async fn call_within(
+        &self,
+        method: Method,
+        body: Option<String>,
+        url: &str,
+        start: tokio::time::Instant,
+    ) -> Result<String, PhaseError> {
+        let transport = |kind| PhaseError::Transport {
+            url: url.to_owned(),
+            kind,
+        };
         let (mut c, _) = conn::open(
             &self.target.target,
             Protocol::Http1,
@@ -112,20 +140,24 @@ impl Admin {
         if let Some(t) = &self.token {
             req.headers_mut().insert(AUTHORIZATION, t.clone());
         }
-        let exchange = conn::exchange(&mut c, req, true);
-        let reply = tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
+        let reply = conn::exchange(&mut c, req, Some(MAX_ANSWER))
             .await
-            .map_err(|_| transport(crate::failure::ErrorKind::Timeout))?
             .map_err(transport)?;
         let status = reply.status;
+        if reply.truncated {
+            return Err(PhaseError::TooLarge {
+                url: url.to_owned(),
+                status,
+            });
+        }
         let text = String::from_utf8_lossy(&reply.body.unwrap_or_default()).into_owned();
         if (200..300).contains(&status) {
             Ok(text)
         } else {
             Err(PhaseError::Refused {
-                url,
+                url: url.to_owned(),
                 status,
-                body: text.trim_end().to_owned(),
+                body: quoted(text.trim_end()),
             })
         }
     }
@@ -133,17 +165,25 @@ impl Admin {
     /// `POST /phase` with a JSON document; answers the phase now in force.
     pub async fn apply(&self, doc: &str) -> Result<serde_json::Value, PhaseError> {
         let text = self.call(Method::POST, Some(doc.to_owned())).await?;
-        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(text))
+        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(quoted(&text)))
     }
 
     pub async fn show(&self) -> Result<serde_json::Value, PhaseError> {
         let text = self.call(Method::GET, None).await?;
-        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(text))
+        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(quoted(&text)))
     }
 
     pub async fn reset(&self) -> Result<serde_json::Value, PhaseError> {
         let text = self.call(Method::DELETE, None).await?;
-        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(text))
+        serde_json::from_str(&text).map_err(|_| PhaseError::NotJson(quoted(&text)))
+    }
+}
+
+/// `text`, cut to its first [`QUOTED`] characters (saying how much was left out).
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTED) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}... ({} more bytes)", &text[..at], text.len() - at),
     }
 }
 

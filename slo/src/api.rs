@@ -16,6 +16,9 @@ use serde::de::DeserializeOwned;
 
 /// How long one API call may take, connection included.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer read: the rules of a big installation or a range of `ALERTS` run to a few
+/// MiB; beyond this the answer is refused rather than read until memory runs out.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
 
 /// Why a call to Prometheus failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +33,12 @@ pub enum ApiError {
     #[error("Prometheus at {url} did not answer within {REQUEST_TIMEOUT:?}")]
     Timeout { url: String },
     #[error("reading the answer of {url}: {source}")]
-    Body { url: String, source: hyper::Error },
+    Body {
+        url: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("{url} answered with more than {} MiB; not read further", MAX_ANSWER_BYTES >> 20)]
+    TooLarge { url: String },
     #[error("{url} answered {status}: {body}")]
     Status {
         url: String,
@@ -256,13 +264,18 @@ impl PrometheusClient {
                     source,
                 })?;
             let status = response.status();
-            let body = response
-                .into_body()
+            let body = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
                 .collect()
                 .await
-                .map_err(|source| ApiError::Body {
-                    url: url.clone(),
-                    source,
+                .map_err(|source| {
+                    if source.is::<http_body_util::LengthLimitError>() {
+                        ApiError::TooLarge { url: url.clone() }
+                    } else {
+                        ApiError::Body {
+                            url: url.clone(),
+                            source,
+                        }
+                    }
                 })?
                 .to_bytes();
             Ok::<_, ApiError>((status, body))

@@ -236,7 +236,7 @@ async fn exchange(
     if empty {
         headers.remove(CONTENT_LENGTH);
     }
-    let status = match conn::exchange(conn, req, false).await {
+    let status = match conn::exchange(conn, req, None).await {
         Ok(reply) => reply.status,
         Err(kind) => {
             *slot = None;

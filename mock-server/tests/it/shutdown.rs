@@ -331,3 +331,45 @@ async fn readiness_is_503_on_an_open_keep_alive_connection_during_the_drain() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// Issue 24 item 3: `--probe` read the whole answer with a per-read timeout, so a server that
+/// sends a byte every half second kept it going for ever, and an endless answer grew its memory.
+/// Now its 2 s bound the whole probe, and it reads the status line only.
+#[tokio::test]
+async fn probe_ends_against_a_trickling_or_endless_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for trickle in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let junk = vec![b'x'; 64 * 1024];
+            loop {
+                let sent = if trickle {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    s.write_all(b"x").await
+                } else {
+                    s.write_all(&junk).await
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+        });
+        let probe = Command::new(env!("CARGO_BIN_EXE_mock-server"))
+            .args(["--probe", "--addr", &addr.to_string()])
+            .kill_on_drop(true)
+            .output();
+        // The probe's own bound is 2 s; 30 s is far past it, for a loaded CI machine.
+        let out = tokio::time::timeout(Duration::from_secs(30), probe)
+            .await
+            .unwrap_or_else(|_| panic!("the probe (trickle: {trickle}) did not end"))
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.len() < 2000, "the error quotes a bounded status: {err}");
+        server.abort();
+    }
+}
