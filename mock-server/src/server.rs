@@ -58,7 +58,10 @@ pub async fn serve(
     // buffer's cap alone is not a hard limit (one read can take it past the cap and complete
     // the head), so the head size is capped as well.
     let mut h1 = http1::Builder::new();
+    // Half-close: a client that sends its request and shuts its write side (`nc -N`,
+    // `socat`) still reads the answer; without it hyper closes at the EOF, unanswered.
     h1.header_read_timeout(None)
+        .half_close(true)
         .max_buf_size(MAX_HEAD_BYTES)
         .max_header_size(MAX_HEAD_BYTES);
     // Connections that may be h2c: hyper-util tells the versions apart and keeps its own timer.
@@ -66,6 +69,7 @@ pub async fn serve(
     auto.http1()
         .timer(TokioTimer::new())
         .header_read_timeout(head_timeout)
+        .half_close(true)
         .max_buf_size(MAX_HEAD_BYTES);
     auto.http2()
         .timer(TokioTimer::new())
@@ -110,9 +114,15 @@ pub async fn serve(
                     reset: AtomicBool::new(false),
                     head: AtomicU64::new(AWAITING),
                 });
+                // A possible h2c connection gets the watchdog too, until its first request
+                // head: `P`, `PR` or a whole preface followed by silence would otherwise hold
+                // a slot for ever (hyper-util's timer starts only once it knows the version).
                 let io = ConnIo {
                     stream,
-                    watchdog: (!maybe_h2).then(|| Watchdog::new(head_timeout)),
+                    watchdog: Some(Watchdog::new(head_timeout)),
+                    first_head_only: maybe_h2,
+                    write_stall: None,
+                    write_timeout: head_timeout,
                     state: state.clone(),
                 };
                 let service = service_fn(move |req| {
@@ -353,7 +363,40 @@ impl Watchdog {
 struct ConnIo {
     stream: TcpStream,
     watchdog: Option<Watchdog>,
+    /// The watchdog guards only the wait for the first head (connections that may be h2c: an
+    /// HTTP/2 connection waits between its streams, and hyper-util times HTTP/1 itself).
+    first_head_only: bool,
+    /// Armed while a write waits for the client to read: a client that pipelines requests and
+    /// never reads its answers would otherwise hold the connection once the send buffer fills.
+    write_stall: Option<Pin<Box<Sleep>>>,
+    write_timeout: Duration,
     state: Arc<ConnState>,
+}
+
+impl ConnIo {
+    /// `poll` is a write's outcome: a write pending past the write timeout fails (hyper then
+    /// closes the connection); progress disarms the deadline.
+    fn write_deadline<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.write_stall = None;
+            return poll;
+        }
+        let timeout = self.write_timeout;
+        let stall = self
+            .write_stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if pin!(unconstrained(stall.as_mut())).poll(cx).is_ready() {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing of its answers within the header read timeout",
+            )));
+        }
+        Poll::Pending
+    }
 }
 
 impl Drop for ConnIo {
@@ -375,6 +418,10 @@ impl AsyncRead for ConnIo {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if this.first_head_only && this.state.head.load(Ordering::Relaxed) != AWAITING {
+            // The first head has arrived (the state left its initial value): stand down.
+            this.watchdog = None;
+        }
         if read.is_pending() {
             if let Some(watchdog) = &mut this.watchdog {
                 if watchdog.overdue(cx, this.state.head.load(Ordering::Relaxed)) {
@@ -395,7 +442,8 @@ impl AsyncWrite for ConnIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.write_deadline(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -403,7 +451,8 @@ impl AsyncWrite for ConnIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.write_deadline(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -411,7 +460,8 @@ impl AsyncWrite for ConnIo {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let poll = Pin::new(&mut self.stream).poll_flush(cx);
+        self.write_deadline(cx, poll)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

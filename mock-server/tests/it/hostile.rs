@@ -231,6 +231,156 @@ async fn oversized_headers_get_a_431() {
     server.stop().await;
 }
 
+/// Issue 24 item 2: a connection whose first bytes are `P` or `PR` (a possible h2c preface), or
+/// a whole h2 preface and then silence, had no head deadline; with `--max-connections 4` four
+/// of them locked everyone out. Now each is closed like any stalled head, and the slots free.
+#[tokio::test]
+async fn a_stalled_h2c_preface_is_closed_at_the_head_deadline() {
+    let server = TestServer::with_config(Config {
+        latency_mode: LatencyMode::Record,
+        header_read_timeout: Duration::from_millis(500),
+        max_connections: 3,
+        ..Config::default()
+    })
+    .await;
+    let mut stalled = Vec::new();
+    for start in [&b"P"[..], b"PR", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"] {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(start).await.unwrap();
+        stalled.push(s);
+    }
+    for (s, start) in stalled.iter_mut().zip(["P", "PR", "preface"]) {
+        let mut rest = Vec::new();
+        // The watchdog closes a head 1 to 1.25 timeouts after its wait began (at most 625 ms
+        // here); 10 s is far past that on a loaded machine, and without a deadline it is never.
+        let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await;
+        assert!(
+            read.is_ok(),
+            "a connection that sent {start} was still open after 10 s"
+        );
+    }
+    let (status, _) = server.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK, "the slots are free again");
+    // A real h2c client after its preface is not cut off: its request is answered.
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    // HEADERS on stream 1, END_STREAM|END_HEADERS: GET (2), http (6), :path /healthz as a
+    // literal with indexed name 4, :authority x as a literal with indexed name 1.
+    let mut block = vec![0x82, 0x86, 0x04, 8];
+    block.extend_from_slice(b"/healthz");
+    block.extend_from_slice(&[0x01, 1, b'x']);
+    let mut frame = vec![0, 0, block.len() as u8, 1, 5, 0, 0, 0, 1];
+    frame.extend_from_slice(&block);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.write_all(&frame).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Frames until a HEADERS frame (type 1) on stream 1 arrives: the answer.
+    let answered = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before answering: {got:?}");
+            got.extend_from_slice(&buf[..n]);
+            let mut at = 0;
+            while at + 9 <= got.len() {
+                let len = usize::from(got[at]) << 16
+                    | usize::from(got[at + 1]) << 8
+                    | usize::from(got[at + 2]);
+                if got[at + 3] == 1 && got[at + 8] == 1 {
+                    return;
+                }
+                at += 9 + len;
+            }
+        }
+    })
+    .await;
+    assert!(answered.is_ok(), "no answer to an h2c request: {got:?}");
+    server.stop().await;
+}
+
+/// Issue 24 items 2 and 3: a client that sends a whole request and then half-closes (`nc -N`)
+/// got no answer, and a half-closed `POST /phase` was not applied either.
+#[tokio::test]
+async fn a_half_closed_request_is_answered_and_applied() {
+    let server = TestServer::start(LatencyMode::Sleep).await;
+    let body = r#"{"ChatSuccess": 0.25}"#;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "POST /phase HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer))
+        .await
+        .expect("the server closes after answering")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert_eq!(
+        server.phase().await["CurrentProbMetrics"]["ChatSuccess"],
+        0.25
+    );
+    // An answer that takes its drawn latency (sleep mode) is still waited for, not dropped at
+    // the client's EOF.
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}")
+        .await
+        .unwrap();
+    s.shutdown().await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer))
+        .await
+        .expect("the server closes after answering")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.starts_with("HTTP/1.1 "),
+        "a half-closed login got no answer: {text:?}"
+    );
+    server.stop().await;
+}
+
+/// Issue 24 item 2: a client that pipelines requests and never reads the answers held its
+/// connection (and its slot) for ever once the send buffer was full. Now a write that waits
+/// past the header read timeout closes it.
+#[tokio::test]
+async fn a_client_that_never_reads_is_closed_and_its_slot_freed() {
+    let server = TestServer::with_config(Config {
+        latency_mode: LatencyMode::Record,
+        header_read_timeout: Duration::from_millis(500),
+        max_connections: 1,
+        ..Config::default()
+    })
+    .await;
+    let mut hog = TcpStream::connect(server.addr).await.unwrap();
+    // Enough answers (each ~150 bytes) to fill any loopback send and receive buffer.
+    let requests = "GET /history HTTP/1.1\r\nhost: x\r\n\r\n".repeat(100_000);
+    let (_r, mut w) = hog.split();
+    // The server stops reading once its writes stall, so this write stalls too: it is given
+    // up after 5 s, and the hog never reads a byte.
+    let _ = tokio::time::timeout(Duration::from_secs(5), w.write_all(requests.as_bytes())).await;
+    // While the hog holds the only slot, others get a 503; once its stalled write times out
+    // (500 ms), its slot is free. Polled for 20 s: without a write deadline, never.
+    let freed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let mut s = TcpStream::connect(server.addr).await.unwrap();
+            let (status, _) = exchange(&mut s, "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await;
+            if status == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(freed.is_ok(), "a client that never reads kept its slot");
+    drop(hog);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_thousand_idle_connections_do_not_starve_a_real_client() {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
