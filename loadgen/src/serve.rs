@@ -68,8 +68,20 @@ pub(crate) fn secured(
     r
 }
 
+/// Connections served at once; one more is answered 503 and closed. A page polls on one or
+/// two connections and Prometheus scrapes on one, so this is far above real use and far
+/// below what would starve the load of descriptors.
+pub const MAX_CONNECTIONS: usize = 64;
+/// A request head must arrive within this of the connection opening or of the last answer:
+/// a client that sends nothing, or half a head, gives its slot back then.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 22\r\nconnection: close\r\n\r\ntoo many connections\r\n";
+
 /// Serves `listener` with `handle` until `shutdown`, each request first checked as `access`
-/// says. Connections already accepted finish on their own tasks; none is waited for.
+/// says. Connections already accepted finish on their own tasks; none is waited for. Every
+/// connection has the head deadline ([`HEAD_TIMEOUT`], from the first byte or from silence)
+/// and a slot of [`MAX_CONNECTIONS`]; a request sent and then half-closed is answered.
 pub async fn serve<H, F>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
@@ -79,17 +91,43 @@ pub async fn serve<H, F>(
     H: Fn(Request<Incoming>) -> F + Clone + Send + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .half_close(true);
     let accept = async {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((mut stream, _)) = listener.accept().await else {
                 // Out of descriptors, most likely: the load comes first; try again shortly
                 // rather than spin.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), stream.write_all(TOO_MANY))
+                            .await;
+                });
+                continue;
+            };
             let handle = handle.clone();
             let access = access.clone();
+            let builder = builder.clone();
             tokio::spawn(async move {
+                let _slot = slot;
+                // hyper's head timer starts with the first byte; a silent client gets the
+                // same deadline for that byte.
+                let mut first = [0u8; 1];
+                if !matches!(
+                    tokio::time::timeout(HEAD_TIMEOUT, stream.peek(&mut first)).await,
+                    Ok(Ok(1..))
+                ) {
+                    return;
+                }
                 let svc = service_fn(move |req: Request<Incoming>| {
                     let check = match &access {
                         Access::Open => Ok(()),
@@ -106,9 +144,7 @@ pub async fn serve<H, F>(
                         })
                     }
                 });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
+                let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
             });
         }
     };

@@ -169,17 +169,16 @@ impl Journey {
             return Journey::parse(text);
         }
         let path = Path::new(name_or_path);
-        let text =
-            scenarios::read_text(path.as_ref(), scenarios::SPEC_LIMIT).map_err(|source| {
-                if source.kind() == std::io::ErrorKind::NotFound {
-                    SpecError::Unknown(name_or_path.to_owned())
-                } else {
-                    SpecError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    }
+        let text = scenarios::read_text(path, scenarios::SPEC_LIMIT).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                SpecError::Unknown(name_or_path.to_owned())
+            } else {
+                SpecError::Read {
+                    path: path.display().to_string(),
+                    source,
                 }
-            })?;
+            }
+        })?;
         Journey::parse(&text)
     }
 

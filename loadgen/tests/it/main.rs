@@ -6,6 +6,7 @@ mod binary;
 mod canary;
 mod cli;
 mod client_metrics;
+mod conn_policy;
 mod connect_time;
 mod errors;
 mod flags;
