@@ -326,7 +326,9 @@ async fn journeys_end_at_their_run_time() {
     ])
     .await;
     let took = started.elapsed();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Nothing answered within the run, so the journey fails (issue 24 item 6) but still
+    // reports what it abandoned.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(took < Duration::from_secs(6), "{took:?}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["abandoned"], 3, "{report}");
@@ -976,7 +978,13 @@ async fn the_timeout_bounds_endless_interim_heads() {
     .await;
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
-    assert_eq!(json["total"]["errors"]["timeout"], 2, "--h2: {json}");
+    // The first request times out. The fake server keeps writing stream 1's heads after the
+    // client reset it, so the second may end as a protocol error instead: either way the run
+    // ended, both requests failed, and none of them waited past the timeout.
+    assert_eq!(json["total"]["failures"], 2, "--h2: {json}");
+    let timeouts = json["total"]["errors"]["timeout"].as_u64().unwrap_or(0);
+    assert!(timeouts >= 1, "--h2: {json}");
+    assert_eq!(out.status.code(), Some(1), "--h2: nothing answered");
     server.abort();
     h2_server.abort();
 }
