@@ -9,12 +9,12 @@ use std::hint::black_box;
 use bytes::Bytes;
 use clap::Parser;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use engine::plan::Plan;
+use engine::report::Latency;
+use engine::report::stats::{Stats, new_histogram};
 use http::{Version, header};
 use http_body_util::Full;
 use loadgen::cli::Cli;
-use loadgen::plan::Plan;
-use loadgen::report::Latency;
-use loadgen::stats::{Stats, new_histogram};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -95,7 +95,7 @@ fn request_building(c: &mut Criterion) {
     c.bench_function("request_encode_lean", |b| {
         b.iter(|| {
             out.clear();
-            loadgen::h1::encode(
+            engine::net::h1::encode(
                 &mut out,
                 &plan.request.method,
                 &target.request_uri,

@@ -13,11 +13,11 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::gate::Gate;
-use crate::load::{self, Sinks};
-use crate::merge;
-use crate::plan::{Plan, PlanError, Stop};
-use crate::report::{Outcome, Report, TargetReport};
+use engine::load::{self, Sinks};
+use engine::plan::{Plan, PlanError, Stop};
+use engine::report::gate::Gate;
+use engine::report::merge;
+use engine::report::{Outcome, Report, TargetReport};
 
 /// The names of the two targets in every step's plan.
 pub const STABLE: &str = "stable";
@@ -421,8 +421,8 @@ pub fn render_text(result: &CanaryResult) -> String {
 
 /// The rollout's HTML report page (`--html`): each check's canary error rate and p99 over
 /// time, each step's start marked, the steps and their gates.
-pub fn html_page(result: &CanaryResult) -> crate::html_report::Page {
-    use crate::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
+pub fn html_page(result: &CanaryResult) -> engine::output::html_report::Page {
+    use engine::output::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
     // Each step is judged on its own traffic: its line starts afresh (a gap between steps).
     let mut t = Vec::new();
     let mut rows: Vec<Option<&Check>> = Vec::new();

@@ -7,9 +7,9 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use http::{Method, Request};
 use http_body_util::Full;
 
-use crate::conn;
-use crate::journey::plan::{JourneyTarget, journey_target};
-use crate::plan::{PlanError, Protocol};
+use engine::journey::plan::{JourneyTarget, journey_target};
+use engine::net::conn;
+use engine::plan::{PlanError, Protocol};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhaseError {
@@ -22,7 +22,7 @@ pub enum PhaseError {
     #[error("{url}: {}", .kind.label())]
     Transport {
         url: String,
-        kind: crate::failure::ErrorKind,
+        kind: engine::failure::ErrorKind,
     },
     #[error("{url} answered {status}: {body}")]
     Refused {
@@ -76,7 +76,7 @@ impl Admin {
             .target
             .tls_name
             .is_some()
-            .then(|| crate::tls::connector(Protocol::Http1, insecure));
+            .then(|| engine::net::tls::connector(Protocol::Http1, insecure));
         Ok(Admin { target, token, tls })
     }
 
@@ -103,7 +103,7 @@ impl Admin {
         let start = tokio::time::Instant::now();
         tokio::time::timeout(CALL_TIMEOUT, self.call_within(method, body, &url, start))
             .await
-            .map_err(|_| transport(crate::failure::ErrorKind::Timeout))?
+            .map_err(|_| transport(engine::failure::ErrorKind::Timeout))?
     }
 
     async fn call_within(
@@ -131,7 +131,7 @@ impl Admin {
         *req.method_mut() = method;
         *req.uri_mut() = format!("{}/phase", self.target.base_path)
             .parse()
-            .map_err(|_| transport(crate::failure::ErrorKind::Protocol))?;
+            .map_err(|_| transport(engine::failure::ErrorKind::Protocol))?;
         req.headers_mut().clone_from(&self.target.target.headers);
         if has_body {
             req.headers_mut()

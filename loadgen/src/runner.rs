@@ -13,15 +13,17 @@ use crate::cli::{
     MergeArgs, OutputKind, PhaseArgs, RehearseArgs, RehearseOutput, RehearseRun, ReportFormat,
     ScenarioCommand, SloCommand,
 };
-use crate::client_metrics::ClientMetrics;
-use crate::journey::{self, Live, report as journey_report};
-use crate::live_split::LiveSplit;
-use crate::load::Sinks;
-use crate::report::Report;
-use crate::run_view::RunView;
 use crate::scenario::{self, ScenarioOptions};
 use crate::web::{self, WebOptions};
-use crate::{canary, exit, html_report, merge, phase_cmd, rehearse, render, slo_cmd};
+use crate::{canary, exit, phase_cmd, rehearse, slo_cmd};
+use engine::client_metrics::ClientMetrics;
+use engine::journey::{self, Live, report as journey_report};
+use engine::load::Sinks;
+use engine::load::live_split::LiveSplit;
+use engine::load::run_view::RunView;
+use engine::output::{html_report, render};
+use engine::report::Report;
+use engine::report::merge;
 
 mod signals;
 
@@ -117,7 +119,7 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
             Ok(guard) => guard,
             Err(code) => return anyhow::Ok(Err(code)),
         };
-        let report = crate::load::run(run.plan, sinks, ctrl_c()).await?;
+        let report = engine::load::run(run.plan, sinks, ctrl_c()).await?;
         if let Some(v) = &view {
             v.finished();
         }
@@ -194,7 +196,7 @@ fn write_html(path: &std::path::Path, page: &html_report::Page) -> anyhow::Resul
 /// Serves `--web`'s run page for `view`, until the returned guard is dropped (the run's end);
 /// `Err(69)` when the address cannot be had.
 async fn serve_page(
-    page: Option<&crate::serve::PageAddr>,
+    page: Option<&engine::serve::PageAddr>,
     view: Option<&Arc<RunView>>,
 ) -> anyhow::Result<Result<Option<tokio::sync::oneshot::Sender<()>>, i32>> {
     let (Some(page), Some(view)) = (page, view) else {
@@ -413,7 +415,7 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             let title = format!("scenario {}", file.to_string_lossy());
             RunView::new(title, names, split.clone())
         });
-        let web = args.web.map(|addr| crate::serve::PageAddr {
+        let web = args.web.map(|addr| engine::serve::PageAddr {
             addr,
             hosts: args.allowed_hosts.policy(),
         });

@@ -15,17 +15,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::client_metrics::ClientMetrics;
-use crate::journey::plan::{
+use crate::phase_cmd::{Admin, PhaseError};
+use engine::client_metrics::ClientMetrics;
+use engine::journey::plan::{
     JourneyPlanError, JourneyTarget, MIN_STATS_INTERVAL, RunPlan, TaskPacing, TaskStop, targets,
 };
-use crate::journey::report::JourneyReport;
-use crate::journey::spec::{Journey, SpecError, Wait};
-use crate::journey::{self, Live};
-use crate::live_split::LiveSplit;
-use crate::phase_cmd::{Admin, PhaseError};
-use crate::run_view::{RunView, StepInfo};
-use crate::weighted::SplitError;
+use engine::journey::report::JourneyReport;
+use engine::journey::spec::{Journey, SpecError, Wait};
+use engine::journey::{self, Live};
+use engine::load::live_split::LiveSplit;
+use engine::load::run_view::{RunView, StepInfo};
+use engine::weighted::SplitError;
 
 /// What a timeline run needs besides the timeline: where to send load and phases, and the load
 /// in force until a step sets one.
@@ -138,7 +138,7 @@ pub struct StepReport {
     /// Changes of the split made during this step (`--web`, or the step's own `split`
     /// when a live split is on), timed from the start of the timeline; absent if none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub split_events: Vec<crate::report::SplitEvent>,
+    pub split_events: Vec<engine::report::SplitEvent>,
 }
 
 /// The split a timeline run starts with, to change while it runs (`--web`): its targets
@@ -305,7 +305,7 @@ fn resplit(
                 .map(|w| (w * 1000.0).round().clamp(0.0, f64::from(u32::MAX)) as u32)
         })
         .collect();
-    let weights = crate::weighted::split(&given, 100_000).map_err(|e| match e {
+    let weights = engine::weighted::split(&given, 100_000).map_err(|e| match e {
         SplitError::NothingLeft(i) => ScenarioError::SplitMissing {
             step: step.to_owned(),
             target: current[i].target.name.clone(),
@@ -528,15 +528,15 @@ fn phase_line(doc: &str) -> String {
 
 /// The timeline's HTML report page (`--html`): the steps one after another on the charts, each
 /// step's start marked, the phase in force per step.
-pub fn html_page(steps: &[StepReport]) -> crate::html_report::Page {
-    use crate::html_report::{
+pub fn html_page(steps: &[StepReport]) -> engine::output::html_report::Page {
+    use engine::output::html_report::{
         Cell, Chart, Marker, Page, Table, histogram_bars, load_charts, ms, split_parts,
     };
     let mut offset = 0.0;
     let mut charts: Vec<Chart> = Vec::new();
     let mut markers = Vec::new();
     let mut events = Vec::new();
-    let mut latency = crate::stats::new_histogram();
+    let mut latency = engine::report::stats::new_histogram();
     let mut rows = Vec::new();
     let (mut requests, mut failures) = (0, 0);
     for (i, s) in steps.iter().enumerate() {
@@ -631,7 +631,7 @@ pub fn html_page(steps: &[StepReport]) -> crate::html_report::Page {
         histogram: if latency.is_empty() {
             Vec::new()
         } else {
-            histogram_bars(&crate::report::Latency::from_histogram(latency))
+            histogram_bars(&engine::report::Latency::from_histogram(latency))
         },
         tables,
     }

@@ -10,12 +10,14 @@ mod file;
 pub mod json;
 mod names;
 mod presets;
+mod shipped;
 mod timeline;
 
 pub use file::{
     Limit, MAX_FILE_BYTES, REPORT_LIMIT, RULES_LIMIT, SPEC_LIMIT, check_size, open_regular,
     read_at_most, read_bounded, read_text, read_to_string_bounded,
 };
-pub use names::{Kind, Source, TIMELINES, UnknownName, resolve};
-pub use presets::{PRESETS, PresetError, preset, resolve_phase};
+pub use names::{Kind, Source, UnknownName, resolve};
+pub use presets::{PresetError, preset, resolve_phase};
+pub use shipped::{PRESETS, TIMELINES};
 pub use timeline::{PhaseRef, Step, Timeline, TimelineError};

@@ -3,16 +3,7 @@
 use std::path::Path;
 
 use crate::names::{Kind, Source};
-
-/// Every preset, by name: the workshop's challenge payloads, verbatim, and the later edition's
-/// "bad change".
-pub const PRESETS: &[(&str, &str)] = &[
-    ("challenge1", include_str!("../phases/challenge1.json")),
-    ("challenge5", include_str!("../phases/challenge5.json")),
-    ("challenge6", include_str!("../phases/challenge6.json")),
-    ("challenge7", include_str!("../phases/challenge7.json")),
-    ("bad-change", include_str!("../phases/bad-change.json")),
-];
+use crate::shipped::PRESETS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {

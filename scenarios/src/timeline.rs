@@ -365,4 +365,11 @@ mod never_panics {
             let _ = Timeline::parse(&text, None);
         }
     }
+
+    #[test]
+    fn every_shipped_timeline_parses() {
+        for (name, text) in crate::shipped::TIMELINES {
+            crate::Timeline::parse(text, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use loadgen::report::Report;
+use engine::report::Report;
 use mock_server::testing::TestServer;
 use mock_server::timeline::PhasePlan;
 use mock_server::{Config, LatencyMode};
@@ -60,7 +60,7 @@ pub struct Stack {
     pub started: tokio::time::Instant,
     stop_load: watch::Sender<bool>,
     mock_server: TestServer,
-    load_tasks: Vec<JoinHandle<Result<Report, loadgen::Error>>>,
+    load_tasks: Vec<JoinHandle<Result<Report, engine::Error>>>,
 }
 
 impl Stack {
@@ -138,9 +138,9 @@ impl Stack {
         let load_tasks = [posts, gets]
             .into_iter()
             .map(|plan| {
-                tokio::spawn(loadgen::run(
+                tokio::spawn(engine::run(
                     plan,
-                    loadgen::Sinks::default(),
+                    engine::Sinks::default(),
                     until(load_stopped.clone()),
                 ))
             })
@@ -216,12 +216,12 @@ fn split_weights(a: f64, b: f64) -> (u64, u64) {
 }
 
 /// A loadgen plan from its command line, exactly as the binary would build it.
-fn load_plan(args: &[&str]) -> loadgen::plan::Plan {
+fn load_plan(args: &[&str]) -> engine::plan::Plan {
     let line = ["loadgen", "--no-progress", "-t", "10"]
         .into_iter()
         .chain(args.iter().copied());
     let cli = loadgen::cli::Cli::parse_from(loadgen::cli::normalize(line));
-    loadgen::plan::Plan::try_from(cli.hey).unwrap_or_else(|e| panic!("loadgen {args:?}: {e}"))
+    engine::plan::Plan::try_from(cli.hey).unwrap_or_else(|e| panic!("loadgen {args:?}: {e}"))
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).

@@ -21,15 +21,15 @@ const WARM_UP: Duration = Duration::from_secs(10);
 const SLACK: Duration = Duration::from_secs(4);
 
 /// A bounded loadgen run, in-process, as the walkthrough's command line gives it.
-fn load(args: &[String]) -> tokio::task::JoinHandle<loadgen::report::Report> {
+fn load(args: &[String]) -> tokio::task::JoinHandle<engine::report::Report> {
     let argv = ["loadgen", "--no-progress", "--rate", RATE]
         .into_iter()
         .map(str::to_owned)
         .chain(args.iter().cloned());
     let cli = loadgen::cli::Cli::try_parse_from(argv).unwrap();
-    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
+    let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
     tokio::spawn(async move {
-        loadgen::run(plan, loadgen::Sinks::default(), std::future::pending())
+        engine::run(plan, engine::Sinks::default(), std::future::pending())
             .await
             .unwrap()
     })

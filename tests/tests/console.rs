@@ -112,8 +112,8 @@ async fn load(addr: SocketAddr, secs: u64, only_chat: bool) {
                 .collect();
                 async move {
                     let cli = loadgen::cli::Cli::try_parse_from(args).unwrap();
-                    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
-                    loadgen::run(plan, loadgen::Sinks::default(), std::future::pending())
+                    let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
+                    engine::run(plan, engine::Sinks::default(), std::future::pending())
                         .await
                         .unwrap()
                 }

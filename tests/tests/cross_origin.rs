@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use e2e::browser::Browser;
-use loadgen::live_split::LiveSplit;
-use loadgen::run_view::RunView;
+use engine::load::live_split::LiveSplit;
+use engine::load::run_view::RunView;
 use mock_server::testing::TestServer;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use e2e::browser::{self, Browser, HEIGHT, WIDTH};
-use loadgen::journey::{self, Live};
-use loadgen::live_split::LiveSplit;
+use engine::journey::{self, Live};
+use engine::load::live_split::LiveSplit;
 use mock_server::testing::TestServer;
 
 /// A mock-server that sleeps its latencies, with `phase` applied (a JSON phase document).
@@ -166,19 +166,19 @@ async fn journey_and_split_reports_render_offline_with_their_charts() {
         .into_iter(),
     ))
     .unwrap();
-    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
+    let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
     let split = LiveSplit::new(&[("good".into(), 50), ("canary".into(), 50)]);
     let mover = split.clone();
     let rollback = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(4)).await;
         mover.change(&[("good".into(), 100)]).unwrap();
     });
-    let sinks = loadgen::Sinks {
+    let sinks = engine::Sinks {
         split: Some(split),
         series: true,
         ..Default::default()
     };
-    let report = loadgen::run(plan, sinks, std::future::pending())
+    let report = engine::run(plan, sinks, std::future::pending())
         .await
         .unwrap();
     rollback.await.unwrap();
@@ -187,9 +187,9 @@ async fn journey_and_split_reports_render_offline_with_their_charts() {
     let split_file = dir.join("split.html");
     // Issue 24, item 7: a label holding `<!--<script>` left the inline script open (only `</`
     // was escaped), so no chart rendered. The marker's label is user text like a step name.
-    let mut page = loadgen::html_report::hey_page(&report);
+    let mut page = engine::output::html_report::hey_page(&report);
     page.markers[0].label = HOSTILE.into();
-    std::fs::write(&split_file, loadgen::html_report::render(&page)).unwrap();
+    std::fs::write(&split_file, engine::output::html_report::render(&page)).unwrap();
 
     // A journey of 6 users over both servers.
     let journey_file = dir.join("journey.toml");
@@ -231,7 +231,7 @@ async fn journey_and_split_reports_render_offline_with_their_charts() {
     let journey_html = dir.join("journey.html");
     std::fs::write(
         &journey_html,
-        loadgen::html_report::render(&loadgen::journey::report::html_page(&jreport)),
+        engine::output::html_report::render(&engine::journey::report::html_page(&jreport)),
     )
     .unwrap();
     good.stop().await;

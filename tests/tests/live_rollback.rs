@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use e2e::revision;
-use loadgen::live_split::LiveSplit;
+use engine::load::live_split::LiveSplit;
 use slo::{AlertState, Compression, LocalPrometheus, WaitOutcome};
 
 const ALERT: &str = "CanaryAvailabilityFastBurn5m";
@@ -117,11 +117,11 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
         "next=10",
     ])
     .unwrap();
-    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
+    let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
     let split = LiveSplit::new(&[("good".into(), 90), ("next".into(), 10)]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let control = listener.local_addr().unwrap().to_string();
-    let view = loadgen::run_view::RunView::new(
+    let view = engine::load::run_view::RunView::new(
         "hey".into(),
         vec!["good".into(), "next".into()],
         Some(split.clone()),
@@ -132,11 +132,11 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
         webui::guard::HostPolicy::default(),
         std::future::pending(),
     ));
-    let sinks = loadgen::Sinks {
+    let sinks = engine::Sinks {
         split: Some(split),
         ..Default::default()
     };
-    let run = tokio::spawn(loadgen::run(plan, sinks, std::future::pending()));
+    let run = tokio::spawn(engine::run(plan, sinks, std::future::pending()));
 
     let fired = wait(&prometheus, AlertState::Firing, Duration::from_secs(15)).await;
     let WaitOutcome::Reached { after } = fired else {

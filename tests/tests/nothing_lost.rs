@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use loadgen::report::Report;
+use engine::report::Report;
 use mock_server::{Config, LatencyMode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,12 +44,12 @@ async fn metrics(addr: SocketAddr) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn load(args: &[String]) -> loadgen::plan::Plan {
+fn load(args: &[String]) -> engine::plan::Plan {
     let argv = ["loadgen", "--no-progress"]
         .iter()
         .map(|s| s.to_string())
         .chain(args.iter().cloned());
-    loadgen::plan::Plan::try_from(loadgen::cli::Cli::try_parse_from(argv).unwrap().hey).unwrap()
+    engine::plan::Plan::try_from(loadgen::cli::Cli::try_parse_from(argv).unwrap().hey).unwrap()
 }
 
 async fn serve(listener: TcpListener) -> tokio::sync::oneshot::Sender<()> {
@@ -98,9 +98,9 @@ async fn counters_match_the_client_under_phase_churn() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    let report: Report = loadgen::run(
+    let report: Report = engine::run(
         load(&args),
-        loadgen::Sinks::default(),
+        engine::Sinks::default(),
         std::future::pending(),
     )
     .await
@@ -168,9 +168,9 @@ async fn a_server_that_dies_and_comes_back_is_reported_not_fatal() {
         .map(|s| s.to_string())
         .chain([format!("http://{addr}/")])
         .collect();
-    let run = tokio::spawn(loadgen::run(
+    let run = tokio::spawn(engine::run(
         load(&args),
-        loadgen::Sinks::default(),
+        engine::Sinks::default(),
         std::future::pending(),
     ));
     tokio::time::sleep(Duration::from_millis(800)).await;

@@ -14,8 +14,8 @@ use std::time::Duration;
 use clap::Parser;
 use e2e::browser::{self, Browser, HEIGHT, WIDTH};
 use e2e::revision;
-use loadgen::live_split::LiveSplit;
-use loadgen::run_view::RunView;
+use engine::load::live_split::LiveSplit;
+use engine::load::run_view::RunView;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -93,12 +93,12 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
             let _ = stopped.await;
         },
     ));
-    let sinks = loadgen::Sinks {
+    let sinks = engine::Sinks {
         split: Some(split),
         view: Some(view.clone()),
         ..Default::default()
     };
-    let load = tokio::spawn(loadgen::run(run.plan, sinks, std::future::pending()));
+    let load = tokio::spawn(engine::run(run.plan, sinks, std::future::pending()));
 
     b.open(page, "/").await;
     b.wait_until(
@@ -176,7 +176,7 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
 
     let (served_good, served_next) = (served(good).await, served(next).await);
     let mut out = Vec::new();
-    loadgen::render::json(&mut out, &report).unwrap();
+    engine::output::render::json(&mut out, &report).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let events = json["split_events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{json}");

@@ -43,8 +43,8 @@ async fn ten_percent_to_the_failing_canary_makes_availability_ninety_percent() {
         "next=10".to_owned(),
     ])
     .unwrap();
-    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
-    let report = loadgen::run(plan, loadgen::Sinks::default(), std::future::pending())
+    let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
+    let report = engine::run(plan, engine::Sinks::default(), std::future::pending())
         .await
         .unwrap();
     assert_eq!(report.total.requests, 50_000);

@@ -74,11 +74,11 @@ async fn memory_and_descriptors_stay_flat() {
         "--split".to_owned(),
         "churn=1".to_owned(),
     ]);
-    let plan = loadgen::plan::Plan::try_from(loadgen::cli::Cli::try_parse_from(argv).unwrap().hey)
-        .unwrap();
-    let run = tokio::spawn(loadgen::run(
+    let plan =
+        engine::plan::Plan::try_from(loadgen::cli::Cli::try_parse_from(argv).unwrap().hey).unwrap();
+    let run = tokio::spawn(engine::run(
         plan,
-        loadgen::Sinks::default(),
+        engine::Sinks::default(),
         std::future::pending(),
     ));
     let mut samples = Vec::new();

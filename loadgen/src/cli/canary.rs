@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 use crate::canary::{CANARY, CanaryError, CanaryPlan, MAX_SPAN, MIN_SLICE, STABLE, parse_query};
 use crate::cli::HeyArgs;
 use crate::cli::values::parse_duration;
-use crate::gate::Gate;
-use crate::plan::Plan;
+use engine::plan::Plan;
+use engine::report::gate::Gate;
 
 /// A rollout as the runner carries it out: the plan, and how to print its result.
 #[derive(Debug, Clone)]

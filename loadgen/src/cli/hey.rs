@@ -177,17 +177,3 @@ impl Default for HeyArgs {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::HeyArgs;
-    use crate::cli::Cli;
-
-    #[test]
-    fn default_is_what_clap_makes_of_no_flags() {
-        let parsed = Cli::try_parse_from(["loadgen"]).unwrap().hey;
-        assert_eq!(format!("{parsed:?}"), format!("{:?}", HeyArgs::default()));
-    }
-}

@@ -12,11 +12,11 @@ use http::uri::Authority;
 
 use crate::cli::OutputKind;
 use crate::cli::hey::HeyArgs;
-use crate::gate::Gate;
-use crate::plan::{
+use engine::plan::{
     Pacing, Plan, PlanError, Protocol, RequestSpec, Stop, Target, TargetSpec, out_of_range, target,
 };
-use crate::weighted::{SplitFlagError, split_flags};
+use engine::report::gate::Gate;
+use engine::weighted::{SplitFlagError, split_flags};
 
 /// A hey-mode run as the runner carries it out: the engine's plan, plus the choices that are not
 /// the engine's (output, gates, runtime threads, progress bar).
@@ -31,7 +31,7 @@ pub struct HeyRun {
     pub expect_breach: bool,
     pub progress: bool,
     /// Where to serve the run page (`--web`), and the names it answers; only with `-z`.
-    pub web: Option<crate::serve::PageAddr>,
+    pub web: Option<engine::serve::PageAddr>,
     /// Where to write the HTML report (`--html`).
     pub html: Option<std::path::PathBuf>,
 }
@@ -188,7 +188,7 @@ impl TryFrom<HeyArgs> for HeyRun {
             gates,
             expect_breach: a.expect_breach,
             progress: !a.no_progress,
-            web: a.web.map(|addr| crate::serve::PageAddr {
+            web: a.web.map(|addr| engine::serve::PageAddr {
                 addr,
                 hosts: a.allowed_hosts.policy(),
             }),

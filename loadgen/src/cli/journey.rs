@@ -9,13 +9,13 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::cli::values::{parse_duration, parse_pair};
-use crate::journey::plan::{
+use crate::web::WebOptions;
+use engine::journey::plan::{
     JourneyPlanError, MAX_RUN, MAX_USERS, MIN_STATS_INTERVAL, RunPlan, TaskPacing, TaskStop,
     targets,
 };
-use crate::journey::spec::{Journey, Wait};
-use crate::plan::out_of_range;
-use crate::web::WebOptions;
+use engine::journey::spec::{Journey, Wait};
+use engine::plan::out_of_range;
 
 /// How the final report is printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

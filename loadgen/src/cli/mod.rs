@@ -15,7 +15,7 @@ mod values;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 pub use canary::{CanaryArgs, CanaryOutput, CanaryRun};
 pub use hey::HeyArgs;
@@ -25,7 +25,9 @@ pub use phase::{AdminArgs, PhaseArgs, PhaseCommand};
 pub use rehearse::{RehearseArgs, RehearseOutput, RehearseRun};
 pub use scenario::{ScenarioArgs, ScenarioCommand};
 pub use slo::{AlertsCommand, ReportArgs, RulesArgs, SloCommand, WaitArgs};
-pub use values::{AllowedHosts, parse_count, parse_duration, parse_pair, parse_rate, parse_shard};
+pub use values::{
+    AllowedHosts, OutputKind, parse_count, parse_duration, parse_pair, parse_rate, parse_shard,
+};
 
 /// Parses the process arguments (hey's one-dash long flags included). On `--help`/`--version`
 /// or bad usage, prints what clap says and answers the exit code (0 or 64).
@@ -161,13 +163,15 @@ pub struct MergeArgs {
     pub output: OutputKind,
 }
 
-/// What the run prints on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputKind {
-    /// hey's summary (the default).
-    Summary,
-    /// hey's per-request rows, streamed.
-    Csv,
-    /// The report as JSON (schema: loadgen/schema/report.schema.json).
-    Json,
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, HeyArgs};
+
+    #[test]
+    fn default_is_what_clap_makes_of_no_flags() {
+        let parsed = Cli::try_parse_from(["loadgen"]).unwrap().hey;
+        assert_eq!(format!("{parsed:?}"), format!("{:?}", HeyArgs::default()));
+    }
 }

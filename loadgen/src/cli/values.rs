@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use clap::ValueEnum;
+
 /// `I/N` with 0 <= I < N.
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let bad = || format!("{s:?} is not I/N with 0 <= I < N (e.g. 0/4)");
@@ -85,4 +87,15 @@ pub fn parse_allowed_host(s: &str) -> Result<String, String> {
     webui::guard::HostPolicy::new(&[s])
         .map(|_| s.to_owned())
         .map_err(|e| e.to_string())
+}
+
+/// What the run prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputKind {
+    /// hey's summary (the default).
+    Summary,
+    /// hey's per-request rows, streamed.
+    Csv,
+    /// The report as JSON (schema: loadgen/schema/report.schema.json).
+    Json,
 }

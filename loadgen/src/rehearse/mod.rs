@@ -24,11 +24,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-use crate::client_metrics::ClientMetrics;
 use crate::scenario::{self, ScenarioError, ScenarioOptions};
+use engine::client_metrics::ClientMetrics;
 pub use file::{Expectation, Expected, Rehearsal, Within};
 pub use notify::AlertmanagerSource;
-pub use verdict::{RehearsalReport, Verdict};
+pub use verdict::{RehearsalReport, Seen, Verdict};
 
 /// Prometheus' job name for the mock; the shipped SLO rules select it.
 pub const MOCK_JOB: &str = "mock-server";
@@ -245,16 +245,6 @@ fn deadlines(
         });
     }
     Ok(out)
-}
-
-/// What the alert poller saw: seconds since the first step began, and the alerts firing then.
-#[derive(Debug, Default)]
-pub struct Seen {
-    pub samples: Vec<(f64, Vec<String>)>,
-    /// The last error while polling, if Prometheus stopped answering.
-    pub error: Option<String>,
-    /// Notifications seen (Alertmanager): seconds since the first step began, receiver, alert.
-    pub notified: Vec<(f64, String, String)>,
 }
 
 /// Runs the rehearsal; `on_verdict` sees each verdict as soon as it is decided.

@@ -91,10 +91,10 @@ pub async fn webhook(
 ) {
     // Alertmanager posts JSON to 127.0.0.1: the strictest policy, so no page can forge a
     // notification into a verdict.
-    crate::serve::serve(
+    engine::serve::serve(
         listener,
         shutdown,
-        crate::serve::Access::Guarded(webui::guard::HostPolicy::default()),
+        engine::serve::Access::Guarded(webui::guard::HostPolicy::default()),
         move |request: hyper::Request<hyper::body::Incoming>| {
             let notes = Arc::clone(&notes);
             async move {

@@ -13,8 +13,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Seen;
 use super::file::{Expectation, Expected};
+
+/// What the alert poller saw: seconds since the first step began, and the alerts firing then.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub samples: Vec<(f64, Vec<String>)>,
+    /// The last error while polling, if Prometheus stopped answering.
+    pub error: Option<String>,
+    /// Notifications seen (Alertmanager): seconds since the first step began, receiver, alert.
+    pub notified: Vec<(f64, String, String)>,
+}
 
 /// One expectation's verdict.
 #[derive(Debug, Clone, Serialize)]

@@ -3,49 +3,14 @@
 //! the previous poll, as Locust's "current" figures are. The recorder is only read here, when a
 //! page asks: with no page open the run does no work for it.
 
-use std::collections::VecDeque;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::journey::report::{self, EndpointReport};
-use crate::stats::Stats;
-use crate::web::control::{self, Status, SwarmForm, Web};
-
-/// Polls closer together than this reuse the last rates (two tabs must not halve the window).
-const MIN_WINDOW: Duration = Duration::from_millis(800);
-/// How many recent error records the page keeps.
-const RECENT: usize = 50;
-
-/// What the previous poll saw, and the figures derived from it.
-#[derive(Default)]
-pub struct Window {
-    prev: Option<(Instant, Vec<Stats>)>,
-    current: Current,
-    recent: VecDeque<RecentErrors>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-struct Current {
-    /// Per row of `stats` (target, name): requests and failures per second.
-    rates: Vec<(String, String, f64, f64)>,
-    total_rps: f64,
-    total_fail_per_sec: f64,
-    p50: Option<f64>,
-    p95: Option<f64>,
-    p99: Option<f64>,
-}
-
-/// Failures of one kind at one endpoint that appeared between two polls.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecentErrors {
-    pub time_ms: u64,
-    pub target: String,
-    pub name: String,
-    pub kind: String,
-    pub count: u64,
-}
+use crate::web::swarm_state::{self, Status, SwarmForm, Web};
+use crate::web::window::{
+    Current, MIN_WINDOW, RecentErrors, now_ms, record_recent, window_percentiles,
+};
+use engine::journey::report::{self, EndpointReport};
 
 /// One row of the failures tab.
 #[derive(Debug, Clone, Serialize)]
@@ -88,13 +53,7 @@ pub struct StatsDoc {
 #[derive(Debug, Clone, Serialize)]
 pub struct SplitDoc {
     pub weights: Vec<(String, u32)>,
-    pub events: Vec<crate::live_split::SplitEvent>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    pub events: Vec<engine::load::live_split::SplitEvent>,
 }
 
 impl Web {
@@ -102,7 +61,7 @@ impl Web {
     pub fn stats(&self) -> StatsDoc {
         let time_ms = now_ms();
         let mut inner = self.lock();
-        let state = control::status(&inner);
+        let state = swarm_state::status(&inner);
         let inner = &mut *inner;
         let Some(run) = inner.run.as_ref() else {
             let (stats, total) = report::build(&self.base_journey(), &[], &[], None, 1.0);
@@ -129,7 +88,7 @@ impl Web {
                 split: None,
             };
         };
-        let elapsed = control::elapsed(run);
+        let elapsed = swarm_state::elapsed(run);
         let names = &run.handle.names;
         let slots = run.handle.recorder.snapshot();
         let (stats, total) =
@@ -225,66 +184,5 @@ impl Web {
                 events: s.events(),
             }),
         }
-    }
-}
-
-/// p50/p95/p99 (ms) of the responses between `prev` and `now` (all of `now` when `prev` is
-/// empty); none when there were none.
-fn window_percentiles(now: &[Stats], prev: &[Stats]) -> Current {
-    let mut h = crate::stats::new_histogram();
-    for s in now {
-        let _ = h.add(&s.latency);
-    }
-    let mut before = crate::stats::new_histogram();
-    for s in prev {
-        let _ = before.add(&s.latency);
-    }
-    // A reset between the two polls makes `prev` larger than `now`: no window then.
-    if h.subtract(&before).is_err() || h.is_empty() {
-        return Current::default();
-    }
-    let q = |p: f64| Some(h.value_at_quantile(p) as f64 / 1000.0);
-    Current {
-        p50: q(0.5),
-        p95: q(0.95),
-        p99: q(0.99),
-        ..Current::default()
-    }
-}
-
-/// Appends the failure kinds whose counts rose since `prev`, newest last, keeping `RECENT`.
-fn record_recent(
-    recent: &mut VecDeque<RecentErrors>,
-    endpoints: &[crate::journey::spec::Endpoint],
-    names: &[String],
-    now: &[Stats],
-    prev: &[Stats],
-) {
-    let time_ms = now_ms();
-    let n = endpoints.len().max(1);
-    for (i, (s, p)) in now.iter().zip(prev).enumerate() {
-        if s.failed_requests() == p.failed_requests() {
-            continue;
-        }
-        let before: std::collections::BTreeMap<String, u64> =
-            p.failure_kinds().into_iter().collect();
-        for (kind, count) in s.failure_kinds() {
-            let rose = count.saturating_sub(before.get(&kind).copied().unwrap_or(0));
-            if rose > 0 {
-                recent.push_back(RecentErrors {
-                    time_ms,
-                    target: names.get(i / n).cloned().unwrap_or_default(),
-                    name: endpoints
-                        .get(i % n)
-                        .map(|e| e.name.clone())
-                        .unwrap_or_default(),
-                    kind,
-                    count: rose,
-                });
-            }
-        }
-    }
-    while recent.len() > RECENT {
-        recent.pop_front();
     }
 }

@@ -6,17 +6,18 @@
 //! - `POST /swarm {"users":5,"spawn_rate":1,"host":"http://..","run_time":"30s","journey":"workshop"}`:
 //!   starts a run, or while one goes on changes its users and spawn rate (up or down);
 //! - `POST /stop`, `POST /reset`;
-//! - `GET /split`, `POST /split {"good":100}` with several targets: `control`'s API, mounted
+//! - `GET /split`, `POST /split {"good":100}` with several targets: `split_api`'s API, mounted
 //!   here on the page's run (and on the run page of hey mode and timelines, `run_page`);
 //! - `GET /stats/requests.csv` (Locust's statistics CSV), `GET /report.json` and
 //!   `GET /report.html` (the self-contained report `--html` writes; its time-series charts need
 //!   `--html`, which samples the run once a second).
 //!
-//! `control` holds the state and what the buttons do, `live` builds the polled document.
+//! `swarm_state` holds the state and what the buttons do, `live` builds the polled document.
 
-pub mod control;
 pub mod live;
 pub mod run_page;
+pub mod swarm_state;
+mod window;
 
 use std::sync::Arc;
 
@@ -29,9 +30,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use webui::guard::HostPolicy;
 
-use crate::journey::report;
-use crate::serve::{Access, secured};
-pub use control::{FormError, Status, SwarmForm, Web, WebOptions};
+use engine::journey::report;
+use engine::serve::{Access, secured};
+pub use swarm_state::{FormError, Status, SwarmForm, Web, WebOptions};
 
 const INDEX: &str = include_str!("../../ui/swarm.html");
 /// The page's own files, beside the shared ones from `webui`.
@@ -50,7 +51,7 @@ pub async fn serve(
     hosts: HostPolicy,
     shutdown: impl Future<Output = ()>,
 ) {
-    crate::serve::serve(listener, shutdown, Access::Guarded(hosts), move |req| {
+    engine::serve::serve(listener, shutdown, Access::Guarded(hosts), move |req| {
         let web = web.clone();
         async move { respond(&web, req).await }
     })
@@ -77,7 +78,7 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
             // A download, opened from disk: the file carries its own policy (no network), and
             // this server's `script-src 'self'` would block its inline script if shown here.
             Some(r) => download(
-                crate::html_report::render(&report::html_page(&r)).into_bytes(),
+                engine::output::html_report::render(&report::html_page(&r)).into_bytes(),
                 "text/html; charset=utf-8",
                 "report.html",
             ),
@@ -136,7 +137,7 @@ async fn split(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
-    let (status, doc) = crate::control::handle_split(&split, &method, &body);
+    let (status, doc) = crate::split_api::handle_split(&split, &method, &body);
     json(status, &doc)
 }
 

@@ -2,7 +2,7 @@
 //! elapsed, the timeline's step and phase, the per-target table, charts drawn in the browser from
 //! polled snapshots) with the swarm page's split panel, and its JSON API on the same address:
 //!
-//! - `GET /stats`: a [`RunSnapshot`](crate::run_view::RunSnapshot), read only when asked;
+//! - `GET /stats`: a [`RunSnapshot`](engine::load::run_view::RunSnapshot), read only when asked;
 //! - `GET /split`, `POST /split {"good":100}`: the live split, as on the swarm page.
 //!
 //! The server pieces (headers, CSP, assets, bodies) are the swarm page's, from `web`.
@@ -16,9 +16,9 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use webui::guard::HostPolicy;
 
-use crate::run_view::RunView;
-use crate::serve::Access;
 use crate::web::{body, error, file, json, not_allowed, page_file};
+use engine::load::run_view::RunView;
+use engine::serve::Access;
 
 const INDEX: &str = include_str!("../../ui/run.html");
 /// The page's own files, beside the shared ones from `webui`; `split.js` and `swarm.css` are
@@ -37,7 +37,7 @@ pub async fn serve(
     hosts: HostPolicy,
     shutdown: impl Future<Output = ()>,
 ) {
-    crate::serve::serve(listener, shutdown, Access::Guarded(hosts), move |req| {
+    engine::serve::serve(listener, shutdown, Access::Guarded(hosts), move |req| {
         let view = view.clone();
         async move { respond(&view, req).await }
     })
@@ -83,6 +83,6 @@ async fn split(view: &Arc<RunView>, req: Request<Incoming>) -> Response<Full<Byt
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
-    let (status, doc) = crate::control::handle_split(split, &method, &body);
+    let (status, doc) = crate::split_api::handle_split(split, &method, &body);
     json(status, &doc)
 }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use clap::Parser;
+use engine::plan::{Pacing, Plan, PlanError, Protocol, Stop};
 use loadgen::cli::{Cli, Command, HeyRun, OutputKind, normalize};
-use loadgen::plan::{Pacing, Plan, PlanError, Protocol, Stop};
 
 use super::{hey_run, parse, plan};
 
@@ -373,7 +373,7 @@ fn weights_given_to_some_targets_are_percentages() {
             "old=http://c/",
         ];
         let cli = loadgen::cli::Cli::try_parse_from(argv.iter().chain(args)).unwrap();
-        loadgen::plan::Plan::try_from(cli.hey)
+        engine::plan::Plan::try_from(cli.hey)
             .map(|p| p.targets.iter().map(|t| t.weight).collect::<Vec<_>>())
             .map_err(|e| e.to_string())
     };

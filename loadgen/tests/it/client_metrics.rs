@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Stdio;
 
-use loadgen::client_metrics::ClientMetrics;
-use loadgen::journey::{self, Live};
+use engine::client_metrics::ClientMetrics;
+use engine::journey::{self, Live};
 
 use super::CPU;
 use super::journey::journey_plan;

@@ -1,12 +1,12 @@
 //! Issue 24 item 2: loadgen's own endpoints (`--web` pages, `--metrics-addr`, the rehearsal's
-//! webhook, all served by `loadgen::serve`) had no head deadline and no connection cap, so a
+//! webhook, all served by `engine::serve`) had no head deadline and no connection cap, so a
 //! few silent clients held them for ever. Each case here was seen to hang before the policy.
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use engine::serve::{Access, HEAD_TIMEOUT, MAX_CONNECTIONS};
 use http_body_util::Full;
-use loadgen::serve::{Access, HEAD_TIMEOUT, MAX_CONNECTIONS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,7 +14,7 @@ async fn endpoint() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::serve::serve(
+    tokio::spawn(engine::serve::serve(
         listener,
         async {
             let _ = stopped.await;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use loadgen::journey::{self, Live};
+use engine::journey::{self, Live};
 
 use super::journey::journey_plan;
 use super::server::{Server, Spec};

@@ -22,7 +22,7 @@ async fn raw(reply: &'static [u8]) -> (String, tokio::task::JoinHandle<()>) {
     (url, task)
 }
 
-fn errors(r: &loadgen::report::Report) -> Vec<(&str, u64)> {
+fn errors(r: &engine::report::Report) -> Vec<(&str, u64)> {
     r.total
         .errors
         .iter()

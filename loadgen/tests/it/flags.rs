@@ -35,7 +35,7 @@ async fn q_limits_each_worker() {
         "{} requests",
         r.total.requests
     );
-    assert_eq!(r.pacing.mode, loadgen::report::PacingMode::PerWorker);
+    assert_eq!(r.pacing.mode, engine::report::PacingMode::PerWorker);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,15 +69,13 @@ async fn o_csv_streams_one_row_per_response() {
     })
     .await;
     let buf = Shared(Arc::new(Mutex::new(Vec::new())));
-    let sinks = loadgen::Sinks {
+    let sinks = engine::Sinks {
         csv: Some(Box::new(buf.clone())),
         progress: false,
         ..Default::default()
     };
     let p = plan(&["-o", "csv", "-n", "40", "-c", "4", &s.url("/")]);
-    loadgen::run(p, sinks, std::future::pending())
-        .await
-        .unwrap();
+    engine::run(p, sinks, std::future::pending()).await.unwrap();
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     let mut lines = text.lines();
     assert_eq!(

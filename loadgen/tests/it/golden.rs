@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 
 use clap::CommandFactory;
+use engine::failure::ErrorKind;
+use engine::journey::report::{EndpointReport, JourneyReport, LatencyMs};
+use engine::plan::Pacing;
+use engine::report::gate::Gate;
+use engine::report::stats::Stats;
+use engine::report::{PacingReport, Report, TargetReport, Window};
 use loadgen::canary::{CanaryResult, Rollback, StepResult, TargetSummary};
 use loadgen::cli::Cli;
-use loadgen::failure::ErrorKind;
-use loadgen::gate::Gate;
-use loadgen::journey::report::{EndpointReport, JourneyReport, LatencyMs};
-use loadgen::plan::Pacing;
-use loadgen::report::{PacingReport, Report, TargetReport, Window};
-use loadgen::stats::Stats;
 
 /// Compares `actual` with the golden file `name`, or rewrites it under `LOADGEN_BLESS=1`.
 fn golden(name: &str, actual: &str) {
@@ -138,7 +138,7 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
         })
         .collect();
     let mut r = Report {
-        schema_version: loadgen::report::SCHEMA_VERSION,
+        schema_version: engine::report::SCHEMA_VERSION,
         run_id: format!("{:032x}", 0x5eed_u128 + u128::from(interrupted)),
         duration_secs: secs,
         window: Window::LastAnswer,
@@ -164,13 +164,13 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
 
 fn summary(r: &Report, gates: &[Gate]) -> String {
     let mut out = Vec::new();
-    loadgen::render::summary(&mut out, r, gates).unwrap();
+    engine::output::render::summary(&mut out, r, gates).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn json(r: &Report) -> String {
     let mut out = Vec::new();
-    loadgen::render::json(&mut out, r).unwrap();
+    engine::output::render::json(&mut out, r).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -263,7 +263,7 @@ fn journey_report(several_targets: bool) -> JourneyReport {
     let mut total = endpoint("", "Aggregated", 240, 7, 2.0);
     total.failures_by_kind.clear();
     JourneyReport {
-        schema_version: loadgen::journey::report::SCHEMA_VERSION,
+        schema_version: engine::journey::report::SCHEMA_VERSION,
         duration_secs: 12.5,
         users: 7,
         interrupted: several_targets,
@@ -282,7 +282,7 @@ fn journey_report(several_targets: bool) -> JourneyReport {
 
 #[test]
 fn journey_text_json_and_locust_csv() {
-    use loadgen::journey::report;
+    use engine::journey::report;
     for (label, several) in [("one-target", false), ("two-targets", true)] {
         let r = journey_report(several);
         let mut text = Vec::new();

@@ -83,7 +83,7 @@ fn valid_ports_and_ipv6_hosts_still_parse() {
         );
     }
     assert!(
-        loadgen::plan::Plan::try_from(
+        engine::plan::Plan::try_from(
             super::parse(&["-n", "1", "-c", "1", "http://[::1]:99999/"]).hey
         )
         .is_err()
@@ -246,7 +246,7 @@ async fn requests_per_second_is_over_the_runs_window() {
     let text = super::text(&r);
     assert!(text.contains("  Rate window:\t1.33"), "{text}");
     assert!(text.contains("last -q/--rate slot"), "{text}");
-    let gate: loadgen::gate::Gate = "rps>10".parse().unwrap();
+    let gate: engine::report::gate::Gate = "rps>10".parse().unwrap();
     assert!(!gate.judge(&r).held, "the gate judges the window's figure");
 
     // A closed-loop -z run: the -z bound is the window (or the last answer, if later).
@@ -340,10 +340,10 @@ async fn journeys_end_at_their_run_time() {
 async fn merge_keeps_targets_apart_and_refuses_duplicates_and_bad_files() {
     let s = super::server::Server::start(super::server::Spec::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, r: &loadgen::report::Report| {
+    let write = |name: &str, r: &engine::report::Report| {
         let path = dir.path().join(name);
         let mut out = Vec::new();
-        loadgen::render::json(&mut out, r).unwrap();
+        engine::output::render::json(&mut out, r).unwrap();
         std::fs::write(&path, out).unwrap();
         path.display().to_string()
     };
@@ -465,9 +465,9 @@ async fn merge_refuses_reports_that_cannot_be_true() {
         std::fs::write(&path, doc).unwrap();
         path.display().to_string()
     };
-    let json = |r: &loadgen::report::Report| {
+    let json = |r: &engine::report::Report| {
         let mut out = Vec::new();
-        loadgen::render::json(&mut out, r).unwrap();
+        engine::output::render::json(&mut out, r).unwrap();
         serde_json::from_slice::<serde_json::Value>(&out).unwrap()
     };
 
@@ -483,7 +483,7 @@ async fn merge_refuses_reports_that_cannot_be_true() {
     huge["total"]["latency"]["histogram"] = STANDARD.encode(&header).into();
 
     // Each report alone is consistent; their sum does not fit in 64 bits.
-    let big = |r: &loadgen::report::Report| {
+    let big = |r: &engine::report::Report| {
         let mut r = r.clone();
         let half = 1u64 << 63;
         let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
@@ -494,9 +494,9 @@ async fn merge_refuses_reports_that_cannot_be_true() {
             (t.requests, t.responses, t.failures) = (half, half, 0);
             t.status_codes = [("200".to_owned(), half)].into();
             t.errors.clear();
-            t.latency = loadgen::report::Latency::from_histogram(h.clone());
+            t.latency = engine::report::Latency::from_histogram(h.clone());
         }
-        r.run_id = loadgen::report::new_run_id();
+        r.run_id = engine::report::new_run_id();
         r
     };
     let (big_a, big_b) = (json(&big(&good)), json(&big(&good)));
@@ -508,7 +508,7 @@ async fn merge_refuses_reports_that_cannot_be_true() {
     let mut no_id = json(&good);
     no_id["run_id"] = "".into();
     let mut other = json(&good);
-    other["run_id"] = loadgen::report::new_run_id().into();
+    other["run_id"] = engine::report::new_run_id().into();
     // A key given twice: the text is edited, as no JSON value can hold it.
     let twice = json(&good)
         .to_string()
@@ -713,7 +713,7 @@ fn a_user_transfer_encoding_is_refused() {
             "http://127.0.0.1:1/",
         ],
     ] {
-        let e = loadgen::plan::Plan::try_from(super::parse(&args).hey).unwrap_err();
+        let e = engine::plan::Plan::try_from(super::parse(&args).hey).unwrap_err();
         assert!(e.to_string().contains("Transfer-Encoding"), "{args:?}: {e}");
     }
 }

@@ -1,10 +1,10 @@
 //! `loadgen journey` against a real mock-server: the workshop swarm's task weights come out in
 //! the shares Locust's would, and the server counted exactly what the users sent.
 
+use engine::journey::report::{EndpointReport, JourneyReport};
+use engine::journey::{self, Live};
 use loadgen::cli::JourneyPlan;
 use loadgen::cli::{Cli, Command};
-use loadgen::journey::report::{EndpointReport, JourneyReport};
-use loadgen::journey::{self, Live};
 
 use super::CPU;
 use super::mock::{Mock, assert_binomial, value};
@@ -176,9 +176,9 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use loadgen::journey::stats::Recorder;
-    use loadgen::journey::swarm::{Swarm, Target};
-    use loadgen::journey::user::Ctx;
+    use engine::journey::stats::Recorder;
+    use engine::journey::swarm::{Swarm, Target};
+    use engine::journey::user::Ctx;
     use tokio::time::Instant;
 
     let plan = journey_plan(&["--host", "http://127.0.0.1:1", "--wait", "1s..1s"]).run;

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use loadgen::journey::report;
-use loadgen::journey::{self, Live};
+use engine::journey::report;
+use engine::journey::{self, Live};
 
 use super::CPU;
 use super::journey::journey_plan;
@@ -32,14 +32,15 @@ async fn users_send_their_header_and_the_journeys_bodies() {
         .unwrap();
     assert_eq!(r.tasks.values().sum::<u64>(), 30);
 
-    let chats: BTreeSet<String> =
-        toml::from_str::<toml::Table>(loadgen::journey::spec::DEFAULT_JOURNEY).unwrap()["task"][0]
-            ["request"][0]["json"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["content"].as_str().unwrap().to_owned())
-            .collect();
+    let chats: BTreeSet<String> = toml::from_str::<toml::Table>(
+        engine::journey::spec::DEFAULT_JOURNEY,
+    )
+    .unwrap()["task"][0]["request"][0]["json"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["content"].as_str().unwrap().to_owned())
+        .collect();
     let seen = s.state.seen.lock().unwrap().clone();
     assert!(seen.len() >= 30, "{} requests seen", seen.len());
     let mut users = BTreeSet::new();

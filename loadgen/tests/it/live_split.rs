@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use engine::journey::{self, Live};
+use engine::load::live_split::LiveSplit;
+use engine::load::run_view::RunView;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use loadgen::journey::{self, Live};
-use loadgen::live_split::LiveSplit;
-use loadgen::run_view::RunView;
 use tokio::net::TcpListener;
 
 use super::mock::{Mock, value};
@@ -77,13 +77,11 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
             (bad, ok)
         })
     };
-    let sinks = loadgen::Sinks {
+    let sinks = engine::Sinks {
         split: Some(split.clone()),
         ..Default::default()
     };
-    let report = loadgen::run(p, sinks, std::future::pending())
-        .await
-        .unwrap();
+    let report = engine::run(p, sinks, std::future::pending()).await.unwrap();
     let ((bad_status, bad), (ok_status, ok)) = change.await.unwrap();
     assert_eq!(bad_status, 400);
     assert!(
@@ -137,7 +135,7 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
 
     // The JSON report records the event, and still matches its schema.
     let mut out = Vec::new();
-    loadgen::render::json(&mut out, &report).unwrap();
+    engine::output::render::json(&mut out, &report).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         json["split_events"][0]["requests_before"]["canary"],
@@ -301,7 +299,7 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     );
     assert!(e.requests_before["canary"] > 0);
 
-    let html = loadgen::html_report::render(&scenario::html_page(&reports));
+    let html = engine::output::html_report::render(&scenario::html_page(&reports));
     assert!(html.contains("half and half"));
     assert!(
         html.contains("split changed to canary 0, good 100"),

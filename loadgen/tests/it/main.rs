@@ -33,9 +33,9 @@ mod stall;
 mod timeline;
 
 use clap::Parser;
+use engine::plan::Plan;
+use engine::report::Report;
 use loadgen::cli::{Cli, HeyRun, normalize};
-use loadgen::plan::Plan;
-use loadgen::report::Report;
 
 /// Parses a command line as the binary does (hey's one-dash flags included).
 pub fn parse(args: &[&str]) -> Cli {
@@ -64,22 +64,18 @@ pub async fn run(args: &[&str]) -> Report {
 
 /// Runs without taking the `CPU` lock (the caller holds it).
 pub async fn run_alone(args: &[&str]) -> Report {
-    loadgen::run(
-        plan(args),
-        loadgen::Sinks::default(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap()
+    engine::run(plan(args), engine::Sinks::default(), std::future::pending())
+        .await
+        .unwrap()
 }
 
 /// The summary text of a report.
 pub fn text(r: &Report) -> String {
     let mut out = Vec::new();
-    loadgen::render::summary(&mut out, r, &[]).unwrap();
+    engine::output::render::summary(&mut out, r, &[]).unwrap();
     String::from_utf8(out).unwrap()
 }
 
-pub fn status(r: &loadgen::report::TargetReport, code: &str) -> u64 {
+pub fn status(r: &engine::report::TargetReport, code: &str) -> u64 {
     r.status_codes.get(code).copied().unwrap_or(0)
 }

@@ -13,7 +13,7 @@ fn plan(args: &[&str]) -> bool {
     match cli.command {
         Some(Command::Canary(a)) => loadgen::canary::CanaryPlan::try_from(a).is_ok(),
         Some(_) => true,
-        None => loadgen::plan::Plan::try_from(cli.hey).is_ok(),
+        None => engine::plan::Plan::try_from(cli.hey).is_ok(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::run;
 use super::server::{Server, Spec};
-use loadgen::report::Report;
+use engine::report::Report;
 
 fn validator() -> jsonschema::Validator {
     let schema: serde_json::Value =
@@ -14,7 +14,7 @@ fn validator() -> jsonschema::Validator {
 
 fn to_json(r: &Report) -> serde_json::Value {
     let mut out = Vec::new();
-    loadgen::render::json(&mut out, r).unwrap();
+    engine::output::render::json(&mut out, r).unwrap();
     serde_json::from_slice(&out).unwrap()
 }
 
@@ -83,7 +83,7 @@ async fn shard_reports_merge_exactly() {
     // Through JSON, as `loadgen merge` reads them.
     let a2: Report = serde_json::from_value(to_json(&a)).unwrap();
     let b2: Report = serde_json::from_value(to_json(&b)).unwrap();
-    let m = loadgen::merge::merge(vec![a2, b2]).unwrap();
+    let m = engine::report::merge::merge(vec![a2, b2]).unwrap();
     assert_eq!(m.total.requests, 400);
     assert_eq!(m.total.status_codes["200"], 400);
     let mut want = a.total.latency.histogram.clone();
@@ -125,7 +125,7 @@ async fn shards_split_the_run_and_merge_back_exactly() {
     for s in &shards[1..] {
         want.add(&s.total.latency.histogram).unwrap();
     }
-    let merged = loadgen::merge::merge(shards).unwrap();
+    let merged = engine::report::merge::merge(shards).unwrap();
     assert_eq!(merged.total.requests, 1000);
     assert_eq!(merged.total.status_codes["200"], 1000);
     assert_eq!(buckets(&merged.total.latency.histogram), buckets(&want));
@@ -155,10 +155,10 @@ proptest::proptest! {
         let reports = parts.into_iter().map(|h| {
             let mut r = template.clone();
             r.total.requests = h.len();
-            r.total.latency = loadgen::report::Latency::from_histogram(h);
+            r.total.latency = engine::report::Latency::from_histogram(h);
             serde_json::from_value::<Report>(to_json(&r)).unwrap()
         });
-        let merged = loadgen::merge::merge(reports.collect()).unwrap();
+        let merged = engine::report::merge::merge(reports.collect()).unwrap();
         proptest::prop_assert_eq!(merged.total.requests, latencies.len() as u64);
         proptest::prop_assert_eq!(buckets(&merged.total.latency.histogram), buckets(&whole));
     }
@@ -183,7 +183,7 @@ fn bad_shards_are_usage_errors() {
         ]);
         let err = match parsed {
             Err(e) => e.to_string(),
-            Ok(cli) => loadgen::plan::Plan::try_from(cli.hey)
+            Ok(cli) => engine::plan::Plan::try_from(cli.hey)
                 .unwrap_err()
                 .to_string(),
         };
@@ -207,7 +207,7 @@ fn a_shard_takes_its_share_of_the_rate() {
         "http://127.0.0.1:1/",
     ])
     .unwrap();
-    let plan = loadgen::plan::Plan::try_from(cli.hey).unwrap();
-    assert_eq!(plan.pacing, loadgen::plan::Pacing::Open { rate: 75.0 });
+    let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
+    assert_eq!(plan.pacing, engine::plan::Pacing::Open { rate: 75.0 });
     assert_eq!(plan.concurrency, 2);
 }

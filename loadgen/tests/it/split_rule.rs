@@ -94,7 +94,7 @@ fn leaving_nothing_for_an_unweighted_target_is_an_error_everywhere() {
         .copied()
         .chain(["--split", "next=100"])
         .collect();
-    let hey = loadgen::plan::Plan::try_from(super::parse(&args).hey).unwrap_err();
+    let hey = engine::plan::Plan::try_from(super::parse(&args).hey).unwrap_err();
     assert!(
         hey.to_string().contains("leaving nothing for \"a\""),
         "{hey}"

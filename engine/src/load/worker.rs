@@ -20,13 +20,13 @@ use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use tokio::time::Instant;
 
-use crate::conn::Conn;
-use crate::exchange::{Timing, encoded, exchange, micros};
 use crate::failure::ErrorKind;
-use crate::live_split::LiveSplit;
+use crate::load::live_split::LiveSplit;
+use crate::load::schedule::{Schedule, WorkerClock};
+use crate::net::conn::Conn;
+use crate::net::exchange::{Timing, encoded, exchange, micros};
 use crate::plan::Plan;
-use crate::schedule::{Schedule, WorkerClock};
-use crate::stats::Stats;
+use crate::report::stats::Stats;
 use crate::weighted::Weighted;
 
 /// Where `-o csv` rows go; workers lock it once per 64 KiB of rows, not per request.
@@ -112,7 +112,7 @@ impl Shared {
                 .targets
                 .iter()
                 .any(|t| t.tls_name.is_some())
-                .then(|| crate::tls::connector(plan.protocol, plan.insecure)),
+                .then(|| crate::net::tls::connector(plan.protocol, plan.insecure)),
             plan,
             schedule,
             csv,

@@ -2,21 +2,27 @@
 //! and turns the workers' merged records into a `Report`. It neither parses flags nor judges
 //! gates nor prints: the runner above does those.
 
+pub mod live_split;
+pub mod progress;
+pub mod run_view;
+pub mod schedule;
+pub mod worker;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::live_split::LiveSplit;
+use crate::load::live_split::LiveSplit;
+use crate::load::run_view::RunView;
+use crate::load::schedule::Schedule;
+use crate::load::worker::{CsvOut, Shared};
 use crate::plan::Plan;
+use crate::report::series::Sampler;
+use crate::report::stats::Stats;
 use crate::report::{PacingReport, Report, TargetReport, Window};
-use crate::run_view::RunView;
-use crate::schedule::Schedule;
-use crate::series::Sampler;
-use crate::stats::Stats;
-use crate::worker::{CsvOut, Shared};
-use crate::{progress, report, stop, worker};
+use crate::{report, stop};
 
 /// A failure of the run itself (not of the system under test: those are counted, not raised).
 #[derive(Debug, thiserror::Error)]

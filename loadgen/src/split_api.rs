@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::live_split::LiveSplit;
+use engine::load::live_split::LiveSplit;
 
 /// Answers `GET` or `POST /split` for `split`: the status and the JSON body to send.
 /// `GET`: `{"weights": {...}, "events": [...]}`. `POST` with `{"NAME": WEIGHT, ...}`: the new
@@ -68,7 +68,7 @@ mod tests {
     use http::{Method, StatusCode};
 
     use super::handle_split;
-    use crate::live_split::LiveSplit;
+    use engine::load::live_split::LiveSplit;
 
     #[test]
     fn get_post_and_bad_input() {

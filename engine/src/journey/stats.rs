@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::client_metrics::EndpointMetrics;
 use crate::failure::{ErrorKind, Failure};
-use crate::stats::Stats;
+use crate::report::stats::Stats;
 
 /// A slot plus its live client-side metrics handles.
 struct Slot {

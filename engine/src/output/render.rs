@@ -5,9 +5,9 @@
 use std::io::{self, Write};
 
 use crate::failure::ErrorKind;
-use crate::gate::Gate;
+use crate::report::gate::Gate;
+use crate::report::stats::Phase;
 use crate::report::{Latency, Report, SplitEvent, TargetReport};
-use crate::stats::Phase;
 
 /// hey's percentiles, plus the tail it leaves out.
 /// Reads one figure out of a latency summary.

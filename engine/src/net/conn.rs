@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
 use crate::failure::{ErrorKind, classify_hyper, classify_io};
-use crate::h1;
+use crate::net::h1;
 use crate::plan::{Protocol, Target};
 
 pub type Body = Full<Bytes>;

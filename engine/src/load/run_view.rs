@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::live_split::{LiveSplit, SplitEvent};
-use crate::stats::{Stats, new_histogram};
+use crate::load::live_split::{LiveSplit, SplitEvent};
+use crate::report::stats::{Stats, new_histogram};
 
 /// Reads the records of the part of the run going on: one cumulative `Stats` per target.
 pub type Source = Arc<dyn Fn() -> Vec<Stats> + Send + Sync>;

@@ -11,9 +11,9 @@ use http_body_util::Full;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
-use crate::conn::{self, Conn, Sender};
 use crate::failure::ErrorKind;
-use crate::h1;
+use crate::net::conn::{self, Conn, Sender};
+use crate::net::h1;
 use crate::plan::{self, Plan, Protocol, Target};
 
 /// Time spent in each phase of one request, summed over redirect hops.

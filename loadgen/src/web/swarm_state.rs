@@ -10,14 +10,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use crate::client_metrics::ClientMetrics;
-use crate::journey::plan::{JourneyPlanError, MAX_RUN, MAX_USERS, RunPlan, targets};
-use crate::journey::report::JourneyReport;
-use crate::journey::spec::{Journey, SHIPPED};
-use crate::journey::swarm::Target;
-use crate::journey::{self, Handle, Live};
-use crate::live_split::LiveSplit;
-use crate::web::live::Window;
+use crate::web::window::Window;
+use engine::client_metrics::ClientMetrics;
+use engine::journey::plan::{JourneyPlanError, MAX_RUN, MAX_USERS, RunPlan, targets};
+use engine::journey::report::JourneyReport;
+use engine::journey::spec::{Journey, SHIPPED};
+use engine::journey::swarm::Target;
+use engine::journey::{self, Handle, Live};
+use engine::load::live_split::LiveSplit;
 
 /// What the page was started with (`--web [ADDR]`, `--autostart`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -430,7 +430,7 @@ impl Web {
     }
 }
 
-fn split_events(h: &Handle) -> Vec<crate::live_split::SplitEvent> {
+fn split_events(h: &Handle) -> Vec<engine::load::live_split::SplitEvent> {
     h.split.as_ref().map(LiveSplit::events).unwrap_or_default()
 }
 

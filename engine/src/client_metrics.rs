@@ -20,7 +20,7 @@ use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, O
 use tokio::net::TcpListener;
 
 use crate::failure::{ErrorKind, Failure};
-use crate::stats::STATUS_SLOTS;
+use crate::report::stats::STATUS_SLOTS;
 
 /// Bucket bounds of the server's `movieguru_*` histograms, by path (reference doc), in seconds:
 /// the same bounds (5000 ms is 5 s), in the base unit `promtool check metrics` asks for.

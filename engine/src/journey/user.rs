@@ -13,12 +13,12 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::conn::{self, Conn};
 use crate::failure::ErrorKind;
 use crate::journey::plan::{JourneyTarget, RunPlan, TaskPacing};
 use crate::journey::spec::RequestSpec;
 use crate::journey::stats::Recorder;
-use crate::live_split::LiveSplit;
+use crate::load::live_split::LiveSplit;
+use crate::net::conn::{self, Conn};
 use crate::plan::Protocol;
 use crate::weighted::Weighted;
 
@@ -64,7 +64,7 @@ impl Ctx {
             .targets
             .iter()
             .any(|t| t.target.tls_name.is_some())
-            .then(|| crate::tls::connector(Protocol::Http1, plan.insecure));
+            .then(|| crate::net::tls::connector(Protocol::Http1, plan.insecure));
         Ctx {
             tasks: Weighted::new(plan.journey.tasks.iter().map(|t| t.weight)),
             targets: Weighted::new(plan.targets.iter().map(|t| t.weight)),

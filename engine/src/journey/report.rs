@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::journey::spec::Journey;
 use crate::report::SplitEvent;
-use crate::stats::Stats;
+use crate::report::stats::Stats;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -36,7 +36,7 @@ pub struct JourneyReport {
     pub split_events: Vec<SplitEvent>,
     /// The run second by second, when it was recorded (`--html`); absent otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub series: Vec<crate::series::Point>,
+    pub series: Vec<crate::report::series::Point>,
     /// Every response's latency in one histogram, for the HTML report (not in the JSON).
     #[serde(skip)]
     pub latency: Option<hdrhistogram::Histogram<u64>>,
@@ -221,7 +221,7 @@ pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
             }
         }
     }
-    crate::render::split_events(w, &r.split_events)
+    crate::output::render::split_events(w, &r.split_events)
 }
 
 /// Locust's stats CSV columns (milliseconds), one row per endpoint, then "Aggregated".
@@ -261,8 +261,8 @@ fn csv_field(s: &str) -> String {
 }
 
 /// The journey's HTML report page (`--html`).
-pub fn html_page(r: &JourneyReport) -> crate::html_report::Page {
-    use crate::html_report::{
+pub fn html_page(r: &JourneyReport) -> crate::output::html_report::Page {
+    use crate::output::html_report::{
         Cell, Notice, Page, Table, histogram_bars, load_charts, ms, split_parts,
     };
     let t = &r.total;

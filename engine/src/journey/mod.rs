@@ -26,8 +26,8 @@ use crate::journey::report::JourneyReport;
 use crate::journey::stats::Recorder;
 use crate::journey::swarm::{Swarm, Target};
 use crate::journey::user::Ctx;
-use crate::live_split::LiveSplit;
-use crate::series::Sampler;
+use crate::load::live_split::LiveSplit;
+use crate::report::series::Sampler;
 
 /// How long requests in flight may finish after a Ctrl-C before they are abandoned.
 pub use crate::stop::INTERRUPT_GRACE;
@@ -46,7 +46,7 @@ pub struct Live {
     /// Record the run second by second (`JourneyReport::series`), for the HTML report.
     pub series: bool,
     /// `--web`'s run page (`scenario run`): it reads the recorder when it polls, never otherwise.
-    pub view: Option<Arc<crate::run_view::RunView>>,
+    pub view: Option<Arc<crate::load::run_view::RunView>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +129,7 @@ pub async fn run_with(
         let targets = names.len();
         v.attach(Arc::new(move || {
             // Slots are (target, endpoint), target-major: one record per target.
-            let mut per = vec![crate::stats::Stats::default(); targets];
+            let mut per = vec![crate::report::stats::Stats::default(); targets];
             for (i, s) in recorder.snapshot().iter().enumerate() {
                 if let Some(acc) = per.get_mut(i / n) {
                     acc.merge(s);
@@ -235,8 +235,8 @@ pub fn final_report(
 }
 
 /// Every slot's record in one.
-fn merged(slots: &[crate::stats::Stats]) -> crate::stats::Stats {
-    let mut total = crate::stats::Stats::default();
+fn merged(slots: &[crate::report::stats::Stats]) -> crate::report::stats::Stats {
+    let mut total = crate::report::stats::Stats::default();
     for s in slots {
         total.merge(s);
     }

@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::render::hey_buckets;
+use crate::output::render::hey_buckets;
+use crate::report::series::Point;
 use crate::report::{Latency, Report, SplitEvent};
-use crate::series::Point;
 
 /// No network at all: only the page's own inline script and style, and images from `data:`.
 pub const CSP: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";

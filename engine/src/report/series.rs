@@ -6,7 +6,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{Stats, new_histogram};
+use crate::report::stats::{Stats, new_histogram};
 
 /// One interval of the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,7 +102,7 @@ impl Sampler {
 mod tests {
     use super::Sampler;
     use crate::failure::ErrorKind;
-    use crate::stats::Stats;
+    use crate::report::stats::Stats;
 
     #[test]
     fn points_are_the_differences_of_cumulative_samples() {

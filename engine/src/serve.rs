@@ -52,10 +52,7 @@ fn refused(refusal: &guard::Refusal) -> Response<Full<Bytes>> {
 }
 
 /// A page's answer with its type, the shared security headers and `no-store`.
-pub(crate) fn secured(
-    mut r: Response<Full<Bytes>>,
-    content_type: &'static str,
-) -> Response<Full<Bytes>> {
+pub fn secured(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     for (name, value) in webui::SECURITY_HEADERS {

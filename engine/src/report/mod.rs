@@ -5,6 +5,11 @@
 //! Each latency summary carries its full histogram (HdrHistogram V2 serialisation, base64), so
 //! shard reports combine exactly.
 
+pub mod gate;
+pub mod merge;
+pub mod series;
+pub mod stats;
+
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
@@ -12,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::failure::ErrorKind;
 use crate::plan::Pacing;
-use crate::series::Point;
-use crate::stats::{Phases, Stats};
+use crate::report::series::Point;
+use crate::report::stats::{Phases, Stats};
 
 /// Version of the JSON layout; bump on incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::load::worker::Shared;
 use crate::plan::Stop;
-use crate::worker::Shared;
 
 const TICK: Duration = Duration::from_millis(200);
 

@@ -1,0 +1,39 @@
+//! engine: loadgen's load engine. It turns a checked [`plan::Plan`] into a [`report::Report`]
+//! (hey mode), or a journey plan into a journey report, and renders reports as text, JSON and
+//! HTML. It parses no flags, starts no mock and knows no Prometheus: the `loadgen` crate above
+//! does those, and Cargo keeps the direction (this crate depends on neither clap, mock-server
+//! nor slo).
+//!
+//! # Layout
+//!
+//! Layers, bottom to top. A module imports only modules listed before it here (lower in its own
+//! layer, or in a layer below); `tests/tests/module_layers.rs` checks exactly that at every
+//! depth, and fails on any import cycle.
+//!
+//! 1. Shared vocabulary: `failure` (error kinds and their classification), `weighted` (the one
+//!    weighted pick), `plan` (validated targets, pacing, stop), `report` (the result: `stats`,
+//!    the per-worker recorder; `series`, a run over time; `gate`, SLO gates judged against a
+//!    report; `merge`, shard reports combined exactly), `output` (`render`: hey's summary and
+//!    JSON; `html_report`: one self-contained HTML page per report), `stop` (stop -> grace ->
+//!    cancel), `serve` (the one accept loop, and connection policy, of loadgen's own small HTTP
+//!    endpoints).
+//! 2. The engine: `net` (`h1`, the lean HTTP/1 client; `tls`; `conn`, connections and the one
+//!    hyper exchange; `exchange`, one request of the load, redirects included), `load` (runs a
+//!    `Plan`, returns a `Report`: `schedule`, `live_split`, the split a running load can change;
+//!    `run_view`, what `--web`'s run page reads of a running load; `worker`; `progress`).
+//! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `journey` (simulated users).
+
+pub mod client_metrics;
+pub mod failure;
+pub mod journey;
+pub mod load;
+pub mod net;
+pub mod output;
+pub mod plan;
+pub mod report;
+pub mod serve;
+pub mod stop;
+pub mod weighted;
+
+pub use load::{Error, Sinks, run};
+pub use stop::INTERRUPT_GRACE;
