@@ -11,7 +11,7 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
-use mock_server::latency::{LatencyRange, Shape};
+use mock_server::answer::latency::{LatencyRange, Shape};
 use mock_server::metrics::Metrics;
 use mock_server::route::Route;
 use mock_server::{Config, LatencyMode, Phase};

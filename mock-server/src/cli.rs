@@ -8,11 +8,11 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use http::StatusCode;
 
+use crate::answer::profile::Profile;
 use crate::config::{Config, LatencyMode, LogFormat};
-use crate::draw::DrawMode;
+use crate::drive::timeline::{PhasePlan, StepError};
 use crate::phase::{Phase, PhaseError};
-use crate::profile::Profile;
-use crate::timeline::{PhasePlan, StepError};
+use crate::state::draw::DrawMode;
 
 /// Which release of the service this process plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

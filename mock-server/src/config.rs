@@ -9,10 +9,10 @@ use std::time::Duration;
 use clap::ValueEnum;
 use webui::guard::HostPolicy;
 
-use crate::draw::DrawMode;
+use crate::answer::profile::Profile;
+use crate::drive::timeline::PhasePlan;
 use crate::phase::Phase;
-use crate::profile::Profile;
-use crate::timeline::PhasePlan;
+use crate::state::draw::DrawMode;
 
 /// Whether a drawn latency is felt by the client or only recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,45 +10,39 @@
 //! Layers, bottom to top; a module imports only from layers below its own (or its own layer's
 //! earlier entries), never above, and there are no import circles.
 //!
-//! 1. Vocabulary, importing nothing above: [`route`] (paths, methods, labels), [`latency`]
-//!    (ranges and shapes), [`fault`] (transport faults), [`precise`] (an exact sleep),
-//!    [`bodies`] (canned answers), [`profile`] (which release this process plays) and [`phase`]
+//! 1. Vocabulary, importing nothing above: [`route`] (paths, methods, labels); in [`answer`]:
+//!    [`latency`](answer::latency)
+//!    (ranges and shapes), [`fault`](answer::fault) (transport faults), [`precise`](answer::precise) (an exact sleep),
+//!    [`bodies`](answer::bodies) (canned answers), [`profile`](answer::profile) (which release this process plays); and [`phase`]
 //!    (the phase document: its fields, parsing, validation and errors).
 //! 2. Shared state: [`metrics`] (the registry and the workshop's series), [`state`] (the
-//!    phase store and the per-request random source) and [`draw`] (the exact draws'
+//!    phase store and the per-request random source) with [`draw`](state::draw) inside it (the exact draws'
 //!    low-discrepancy sequences, `--draws exact`).
-//! 3. Phase drivers, which change the phase in the store: [`timeline`] (`--timeline`) and
-//!    [`watch`] (`--watch-phase`).
+//! 3. Phase drivers ([`drive`]), which change the phase in the store: [`timeline`](drive::timeline) (`--timeline`) and
+//!    [`watch`](drive::watch) (`--watch-phase`).
 //! 4. [`config`]: the validated configuration, every value checked.
 //! 5. The engine: [`console`] (the `/ui` page: samples of the metrics in a fixed ring, the
 //!    dashboards' data, SLOs from the embedded spec), [`app`](mod@app) (a request's way through the route table, with the endpoints, faults
-//!    and operator routes one floor down in `app/`), [`drain`] (the open connections, for a
-//!    bounded shutdown) and [`server`] (the accept loop and the per-connection limits).
+//!    and operator routes one floor down in `app/`), and, in [`net`], [`drain`](net::drain) (the open
+//!    connections, for a bounded shutdown) and [`server`](net::server) (the accept loop and the per-connection limits).
 //! 6. The top: [`cli`] (clap's flags and their `TryFrom` into a [`Config`]), [`probe`]
 //!    (`--probe`), `testing` (the test fixture, behind the `test-util` feature) and [`run`]
 //!    here; `main.rs` only parses, sets up logging and maps errors to exit codes.
 
+pub mod answer;
 pub mod app;
-pub mod bodies;
 pub mod cli;
 pub mod config;
 pub mod console;
-pub mod drain;
-pub mod draw;
-pub mod fault;
-pub mod latency;
+pub mod drive;
 pub mod metrics;
+pub mod net;
 pub mod phase;
-pub mod precise;
 pub mod probe;
-pub mod profile;
 pub mod route;
-pub mod server;
 pub mod state;
 #[cfg(feature = "test-util")]
 pub mod testing;
-pub mod timeline;
-pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -105,11 +99,15 @@ pub async fn run(
         })
     };
     let watcher = config.watch_phase.clone().map(|path| {
-        let watcher = watch::Watcher::start(path, app.phases(), app.metrics());
+        let watcher = drive::watch::Watcher::start(path, app.phases(), app.metrics());
         let app = app.clone();
-        tokio::spawn(async move { watcher.run(app.phases(), app.metrics(), watch::POLL).await })
+        tokio::spawn(async move {
+            watcher
+                .run(app.phases(), app.metrics(), drive::watch::POLL)
+                .await
+        })
     });
-    server::serve(listener, app, shutdown, &config).await;
+    net::server::serve(listener, app, shutdown, &config).await;
     for task in [timeline, watcher, Some(sampler)].into_iter().flatten() {
         task.abort();
     }

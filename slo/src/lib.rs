@@ -16,34 +16,31 @@
 //! - [`compress_rules`] divides every duration of any rule file by a [`Compression`] factor, and
 //!   [`Resolution`] says how often a rehearsal's Prometheus scrapes and evaluates at that factor.
 
-pub mod api;
+pub mod client;
 pub mod compress;
 pub mod dashboards;
 pub mod duration;
 pub mod export;
 pub mod files;
-pub mod local_alertmanager;
-pub mod local_prometheus;
+pub mod local;
 pub mod panels;
 pub mod predict;
-pub mod report;
 pub mod rules;
 pub mod selector;
 pub mod spec;
 pub mod testgen;
-pub mod wait;
 
-pub use api::{ApiError, PrometheusClient};
+pub use client::api::{ApiError, PrometheusClient};
+pub use client::report::{Report, SloStatus, slo_report};
+pub use client::wait::{AlertState, WaitError, WaitFor, WaitOutcome, alerts_wait, alerts_wait_for};
 pub use compress::{CompressError, Resolution, compress_rules};
 pub use dashboards::{Dashboard, dashboard_files, dashboards};
 pub use duration::{Compression, PromDuration};
 pub use export::export_files;
 pub use export::openslo::{OpenSloError, from_openslo, load_openslo, to_openslo};
 pub use files::{GeneratedFile, generated_files};
-pub use local_alertmanager::{LocalAlertmanager, LocalAlertmanagerError};
-pub use local_prometheus::{LocalPrometheus, LocalPrometheusError};
-pub use report::{Report, SloStatus, slo_report};
+pub use local::alertmanager::{LocalAlertmanager, LocalAlertmanagerError};
+pub use local::prometheus::{LocalPrometheus, LocalPrometheusError};
 pub use rules::{CompressionError, rules};
 pub use spec::{SkippedAlert, Sli, Spec, SpecError};
 pub use testgen::{TestFile, rule_tests};
-pub use wait::{AlertState, WaitError, WaitFor, WaitOutcome, alerts_wait, alerts_wait_for};

@@ -4,7 +4,7 @@
 //! One function serves both the real rules and the time-compressed copy: the [`Compression`]
 //! factor divides every window and the evaluation interval, and nothing else changes. Series and
 //! alert names keep the real windows (`slo:sli_error:ratio_rate1h` reads a 1m window at 60x), so
-//! queries, dashboards and [`crate::report`] work unchanged on either file. A windows-based SLI
+//! queries, dashboards and [`crate::client::report`] work unchanged on either file. A windows-based SLI
 //! records each window's verdict first and its error ratios as the share of bad windows, under
 //! the same names, so alerts and the report do not care which kind of SLI they read. No rule
 //! has a `for:`: the Workbook's short window already demands that the burn is still going on.

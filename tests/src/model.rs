@@ -11,9 +11,9 @@
 use std::time::Duration;
 
 use mock_server::Phase;
-use mock_server::latency::{LatencyRange, Shape};
+use mock_server::answer::latency::{LatencyRange, Shape};
+use mock_server::drive::timeline::PhasePlan;
 use mock_server::phase::{Ratio, Timed};
-use mock_server::timeline::PhasePlan;
 use slo::Compression;
 use slo::predict::{History, Span, firing_spans};
 use slo::spec::{Slo, Spec};

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use engine::report::Report;
+use mock_server::drive::timeline::PhasePlan;
 use mock_server::testing::TestServer;
-use mock_server::timeline::PhasePlan;
 use mock_server::{Config, LatencyMode};
 use slo::{Compression, LocalPrometheus, Spec};
 use tokio::net::TcpListener;
@@ -75,7 +75,7 @@ impl Stack {
             .local_addr()
             .expect("a bound listener has an address");
         let rules = slo::rules(spec, Compression::E2E).expect("the spec compresses 60x");
-        let scrape = slo::local_prometheus::fast_scrape_config(&[(JOB, mock)], &["rules.yml"]);
+        let scrape = slo::local::prometheus::fast_scrape_config(&[(JOB, mock)], &["rules.yml"]);
         let prometheus = LocalPrometheus::start(&scrape, &[("rules.yml", &rules)])
             .await
             .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));

@@ -66,7 +66,7 @@ async fn the_failing_canary_fires_the_fast_burn_and_the_rollback_resolves_it() {
     let good = revision("good", "jokes").await;
     let next = revision("next", "failing").await;
     let rules = slo::rules(&spec, Compression::E2E).unwrap();
-    let config = slo::local_prometheus::fast_scrape_config(
+    let config = slo::local::prometheus::fast_scrape_config(
         &[("good", good), ("next", next)],
         &["rules.yml"],
     );

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use e2e::stack::{Stack, Traffic};
-use mock_server::timeline::PhasePlan;
+use mock_server::drive::timeline::PhasePlan;
 
 /// A minute of challenge 6: chats slow enough that the chat-latency alerts fire, so the
 /// overview's alert-state table has rows.

@@ -77,7 +77,7 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
     let good = revision("good", "jokes").await;
     let next = revision("next", "failing").await;
     let rules = slo::rules(&spec, Compression::E2E).unwrap();
-    let config = slo::local_prometheus::fast_scrape_config(
+    let config = slo::local::prometheus::fast_scrape_config(
         &[("good", good), ("next", next)],
         &["rules.yml"],
     );

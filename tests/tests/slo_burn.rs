@@ -9,7 +9,7 @@ use std::time::Duration;
 use e2e::model::{Certain, predict};
 use e2e::observed::{LATE_SLACK, compare, current_error_ratios, firing_spans, first_sample};
 use e2e::stack::{JOB, Stack, Traffic};
-use mock_server::timeline::PhasePlan;
+use mock_server::drive::timeline::PhasePlan;
 
 /// Time after the timeline's end for Prometheus to scrape and evaluate its last second.
 const SETTLE: Duration = Duration::from_secs(2);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use mock_server::draw::DrawMode;
+use mock_server::state::draw::DrawMode;
 
 use crate::rehearse::{AlertmanagerSource, Rehearsal, RehearseError, RehearsePlan, RulesSource};
 

@@ -88,7 +88,11 @@ impl Expectation {
         if self.labels.is_empty() {
             self.alert.clone()
         } else {
-            format!("{}{}", self.alert, slo::wait::label_text(&self.labels))
+            format!(
+                "{}{}",
+                self.alert,
+                slo::client::wait::label_text(&self.labels)
+            )
         }
     }
 

@@ -59,7 +59,7 @@ pub struct RehearsePlan {
     pub rules: RulesSource,
     pub time_scale: u32,
     /// How the mocks it starts draw (exact by default: the verdict must not depend on dice).
-    pub draws: mock_server::draw::DrawMode,
+    pub draws: mock_server::state::draw::DrawMode,
     /// End at the first failed expectation.
     pub fail_fast: bool,
     /// Start an Alertmanager too, and where its config comes from.
@@ -205,7 +205,7 @@ fn deadlines(
     let scale = plan.time_scale;
     let by = slo::Compression::new(scale).ok_or(RehearseError::TimeScale)?;
     let startup = mock_server::Phase::workshop_default();
-    let phases = mock_server::timeline::PhasePlan::new(&plan.rehearsal.timeline, &startup)
+    let phases = mock_server::drive::timeline::PhasePlan::new(&plan.rehearsal.timeline, &startup)
         .map_err(|e| RehearseError::Start(e.to_string()))?;
     let steps: Vec<(Duration, &mock_server::Phase)> = durations
         .iter()
@@ -413,7 +413,7 @@ pub async fn run(
     };
     let client = prometheus.client();
     for t in unique_targets(&plan.rehearsal.expectations) {
-        slo::wait::check_alert_labels(&client, &t.alert, &t.labels)
+        slo::client::wait::check_alert_labels(&client, &t.alert, &t.labels)
             .await
             .map_err(|e| match e {
                 slo::WaitError::Api(a) => RehearseError::Api(a),
@@ -786,7 +786,7 @@ async fn poll(
                         active.iter().any(|a| {
                             a.state == "firing"
                                 && a.labels.get("alertname") == Some(&t.alert)
-                                && slo::wait::labels_match(&t.labels, &a.labels)
+                                && slo::client::wait::labels_match(&t.labels, &a.labels)
                         })
                     })
                     .map(|t| t.key.clone())

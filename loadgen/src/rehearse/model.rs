@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use mock_server::Phase;
-use mock_server::latency::{LatencyRange, Shape};
+use mock_server::answer::latency::{LatencyRange, Shape};
 use mock_server::phase::{Ratio, Timed};
 use slo::Compression;
 use slo::predict::{History, firing_spans};

@@ -19,9 +19,9 @@ use tokio::time::Instant;
 
 use super::response::{HttpResponse, TEXT, respond};
 use super::shared::Shared;
-use crate::bodies::Bodies;
+use crate::answer::bodies::Bodies;
+use crate::answer::profile;
 use crate::phase::{Ratio, Timed};
-use crate::profile;
 
 /// An answer and the latency drawn for it, in milliseconds (none: answer at once).
 pub type Drawn = (HttpResponse, Option<f64>);

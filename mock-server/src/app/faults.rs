@@ -8,7 +8,7 @@ use tokio::time::Duration;
 
 use super::response::{HttpResponse, Outcome, full_bytes};
 use super::shared::Shared;
-use crate::fault::{Fault, FaultBody};
+use crate::answer::fault::{Fault, FaultBody};
 use crate::phase::{MAX_LATENCY_MS, Timed};
 use crate::route::Route;
 

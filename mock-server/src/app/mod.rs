@@ -26,14 +26,14 @@ use self::admin::Admin;
 use self::endpoints::{Drawn, Endpoints};
 use self::response::json_response;
 use self::shared::Shared;
+use crate::answer::fault::Fault;
+use crate::answer::profile::Profile;
 use crate::config::{Config, LatencyMode};
 use crate::console::{self, Console};
-use crate::draw::Draws;
-use crate::fault::Fault;
 use crate::metrics::Metrics;
 use crate::phase::Timed;
-use crate::profile::Profile;
 use crate::route::Route;
+use crate::state::draw::Draws;
 use crate::state::{PhaseStore, RngSource};
 
 /// Largest request body any route reads; larger ones get a 413.
@@ -361,7 +361,8 @@ impl App {
     /// Sleep mode's wait for the drawn latency, counted from arrival (record mode answers at once).
     async fn wait(&self, arrival: Instant, ms: f64) {
         if self.mode == LatencyMode::Sleep {
-            crate::precise::sleep_until(arrival + Duration::from_secs_f64(ms / 1000.0)).await;
+            crate::answer::precise::sleep_until(arrival + Duration::from_secs_f64(ms / 1000.0))
+                .await;
         }
     }
 }

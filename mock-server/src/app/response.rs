@@ -10,7 +10,7 @@ use http::{Response, StatusCode};
 use http_body_util::{Either, Full};
 use hyper::body::Body;
 
-use crate::fault::FaultBody;
+use crate::answer::fault::FaultBody;
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");

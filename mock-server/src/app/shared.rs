@@ -2,8 +2,8 @@
 //! with `--draws exact`, the exact sequences.
 //! It sits below the handlers so each of them can take it without importing the app.
 
-use crate::draw::Draws;
 use crate::metrics::Metrics;
+use crate::state::draw::Draws;
 use crate::state::{PhaseStore, RngSource};
 
 pub struct Shared {

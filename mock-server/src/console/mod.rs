@@ -25,9 +25,9 @@ pub mod slos;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::answer::profile::Profile;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::profile::Profile;
 use ring::Ring;
 use sample::{ENDPOINTS, Reader, Sample};
 

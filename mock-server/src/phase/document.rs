@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::error::PhaseError;
 use super::fields::{FIELDS, MAX_LATENCY_MS, Slot};
 use super::value::Phase;
-use crate::fault::Fault;
-use crate::latency::Shape;
+use crate::answer::fault::Fault;
+use crate::answer::latency::Shape;
 
 impl Phase {
     /// Parses `body` and applies its fields on top of `self`; the result is validated as a whole.

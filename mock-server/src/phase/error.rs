@@ -1,7 +1,7 @@
 //! Why a phase document was refused, naming the field, with a suggestion for a mistyped key.
 
 use super::fields::{MAX_LATENCY_MS, field_names};
-use crate::fault::Fault;
+use crate::answer::fault::Fault;
 
 /// Why a phase document was refused. The phase in force is unchanged whenever one is returned.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -3,7 +3,7 @@
 use super::error::PhaseError;
 use super::fields::{OUTCOMES, SENTIMENTS, Slot, Timed, WEIGHT_SLACK, field_of};
 use super::value::Phase;
-use crate::fault::Fault;
+use crate::answer::fault::Fault;
 
 impl Phase {
     /// Called by [`Phase::merged`] on the merged result, so no invalid phase is ever built.

@@ -1,8 +1,8 @@
 //! The [`Phase`] value: one whole, valid phase and what a request reads from it.
 
 use super::fields::{OUTCOMES, RATIO_COUNT, Ratio, SENTIMENTS, TIMED_COUNT, Timed};
-use crate::fault::FaultSpec;
-use crate::latency::{LatencyRange, Shape};
+use crate::answer::fault::FaultSpec;
+use crate::answer::latency::{LatencyRange, Shape};
 
 /// One whole, valid phase. Built only through [`Phase::merged`] (or the workshop default), so
 /// every value a request handler reads has passed validation.

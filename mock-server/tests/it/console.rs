@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use mock_server::profile::Profile;
-use mock_server::timeline::PhasePlan;
+use mock_server::answer::profile::Profile;
+use mock_server::drive::timeline::PhasePlan;
 use mock_server::{Config, LatencyMode, Phase};
 use scenarios::Timeline;
 use serde_json::Value;

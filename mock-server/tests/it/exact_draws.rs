@@ -4,7 +4,7 @@
 //! server's answers and its `/metrics`.
 
 use http::StatusCode;
-use mock_server::draw::{Apportion, DrawMode, beatty};
+use mock_server::state::draw::{Apportion, DrawMode, beatty};
 use mock_server::{Config, LatencyMode};
 use proptest::prelude::*;
 

@@ -3,8 +3,8 @@
 use clap::Parser;
 use http::{Method, StatusCode};
 use mock_server::Config;
+use mock_server::answer::profile::Profile;
 use mock_server::cli::{Args, ConfigError};
-use mock_server::profile::Profile;
 
 use crate::support::{TestServer, assert_binomial, requests};
 

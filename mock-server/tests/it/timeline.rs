@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mock_server::timeline::PhasePlan;
+use mock_server::drive::timeline::PhasePlan;
 use mock_server::{Config, LatencyMode, Phase};
 use scenarios::Timeline;
 

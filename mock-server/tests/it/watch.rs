@@ -114,7 +114,7 @@ async fn a_phase_file_replaced_by_a_fifo_does_not_stall_the_watcher() {
     );
     std::fs::rename(&fifo, &file).unwrap();
     // Two polls on the FIFO: a blocked watcher would never get past the first.
-    tokio::time::sleep(2 * mock_server::watch::POLL + Duration::from_millis(200)).await;
+    tokio::time::sleep(2 * mock_server::drive::watch::POLL + Duration::from_millis(200)).await;
 
     let next = dir.path().join("next.json");
     std::fs::write(&next, r#"{"ChatSuccess": 0.25}"#).unwrap();

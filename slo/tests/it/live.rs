@@ -33,7 +33,7 @@ async fn compressed_rules_fire_the_canary_fast_burn_and_report_a_20x_burn() {
     let rules =
         std::fs::read_to_string(scenario_dir().join(slo::files::compressed_rules())).unwrap();
     let config =
-        slo::local_prometheus::fast_scrape_config(&[("canary", metrics.addr)], &["rules.yml"]);
+        slo::local::prometheus::fast_scrape_config(&[("canary", metrics.addr)], &["rules.yml"]);
     let prometheus = LocalPrometheus::start(&config, &[("rules.yml", &rules)])
         .await
         .unwrap();

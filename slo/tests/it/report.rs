@@ -1,7 +1,7 @@
 //! The report's JSON keeps to `slo/report.schema.json`, with and without values; the live test
 //! checks a report read from a real Prometheus against it too.
 
-use slo::report::{Report, SloStatus, WindowBurn};
+use slo::client::report::{Report, SloStatus, WindowBurn};
 
 use crate::support::assert_matches_report_schema;
 

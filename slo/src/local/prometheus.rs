@@ -14,7 +14,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::api::PrometheusClient;
+use crate::client::api::PrometheusClient;
 
 /// How long Prometheus may take to listen and then to report ready (it replays its WAL first).
 const START_TIMEOUT: Duration = Duration::from_secs(30);

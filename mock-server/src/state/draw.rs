@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::ValueEnum;
 
-use crate::latency::LatencyRange;
+use crate::answer::latency::LatencyRange;
 use crate::phase::Timed;
 
 /// How the endpoints decide: dice (the workshop's default), or the sequences of this module.

@@ -28,10 +28,10 @@ use tokio::sync::Semaphore;
 use tokio::task::coop::unconstrained;
 use tokio::time::{Duration, Instant, Sleep, timeout};
 
+use crate::answer::fault::FaultBody;
 use crate::app::{App, Begun, Outcome};
 use crate::config::Config;
-use crate::drain::Connections;
-use crate::fault::FaultBody;
+use crate::net::drain::Connections;
 
 /// How long, at the start of a drain, open connections stay open to serve what reaches them
 /// before the idle ones are closed (never longer than the grace period).

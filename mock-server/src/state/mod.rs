@@ -1,5 +1,7 @@
 //! Shared state with lock-free reads: the phase in force and the per-request random source.
 
+pub mod draw;
+
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,7 +10,7 @@ use arc_swap::{ArcSwap, Guard};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
-use crate::fault::Fault;
+use crate::answer::fault::Fault;
 use crate::metrics::Metrics;
 use crate::phase::{Phase, PhaseError, Timed};
 

@@ -89,7 +89,7 @@ impl LocalAlertmanager {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (address_tx, address_rx) = oneshot::channel();
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(crate::local_prometheus::collect_log(
+            tokio::spawn(crate::local::prometheus::collect_log(
                 stderr,
                 Arc::clone(&log),
                 address_tx,
@@ -127,7 +127,7 @@ impl LocalAlertmanager {
 
     async fn wait_ready(&mut self) -> Result<(), LocalAlertmanagerError> {
         let ready = format!("http://{}/-/ready", self.address);
-        crate::local_prometheus::wait_ready(&mut self.child, &ready)
+        crate::local::prometheus::wait_ready(&mut self.child, &ready)
             .await
             .map_err(|reason| self.not_ready(&reason))
     }

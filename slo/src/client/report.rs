@@ -17,7 +17,7 @@ use std::fmt::{self, Write};
 
 use serde::Serialize;
 
-use crate::api::{ApiError, PrometheusClient};
+use crate::client::api::{ApiError, PrometheusClient};
 use crate::duration::PromDuration;
 use crate::rules::{error_ratio_series, num, recorded_windows};
 use crate::spec::Spec;
@@ -124,7 +124,7 @@ pub async fn slo_report(prometheus_url: &str, spec: &Spec) -> Result<Report, Api
 
 /// The loaded rules' time scale: the 5m error ratio's name over the window its query reads
 /// (`slo:sli_error:ratio_rate5m` computed over `[5s]` is 60x).
-pub fn time_scale(groups: &[crate::api::RuleGroup]) -> Option<u32> {
+pub fn time_scale(groups: &[crate::client::api::RuleGroup]) -> Option<u32> {
     groups
         .iter()
         .flat_map(|g| &g.rules)
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn the_time_scale_is_read_from_the_loaded_rules() {
-        let rule = |name: &str, query: &str| crate::api::LoadedRule {
+        let rule = |name: &str, query: &str| crate::client::api::LoadedRule {
             name: name.into(),
             kind: "recording".into(),
             health: "ok".into(),
@@ -371,7 +371,7 @@ mod tests {
             labels: Default::default(),
         };
         let groups = |rules| {
-            vec![crate::api::RuleGroup {
+            vec![crate::client::api::RuleGroup {
                 name: "slo-x".into(),
                 file: "rules.yml".into(),
                 rules,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::api::{ApiError, LoadedRule, PrometheusClient};
+use crate::client::api::{ApiError, LoadedRule, PrometheusClient};
 
 /// How often Prometheus is asked; its own rule evaluation is rarely faster than this.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);

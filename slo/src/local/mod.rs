@@ -1,0 +1,5 @@
+//! Starting a real Prometheus (`prometheus`) or Alertmanager (`alertmanager`) on a free
+//! loopback port, for tests and rehearsals.
+
+pub mod alertmanager;
+pub mod prometheus;
