@@ -210,15 +210,7 @@ fn profile(args: &Args) -> Result<Profile, ConfigError> {
 
 fn revision(name: &Option<String>) -> Result<Option<String>, ConfigError> {
     match name {
-        Some(r)
-            if r.is_empty()
-                || r.len() > 63
-                || !r
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) =>
-        {
-            Err(ConfigError::Revision(r.clone()))
-        }
+        Some(r) if !crate::config::valid_revision(r) => Err(ConfigError::Revision(r.clone())),
         _ => Ok(name.clone()),
     }
 }
@@ -342,5 +334,27 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Text => builder
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::ProfileName;
+    use crate::answer::profile::Profile;
+
+    /// A rehearsal's `profile =` and `--profile` must mean the same names.
+    #[test]
+    fn profile_names_match_the_flag() {
+        let flag: Vec<String> = ProfileName::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_owned())
+            .collect();
+        assert_eq!(flag, Profile::NAMES);
+        for name in Profile::NAMES {
+            assert_eq!(Profile::named(name).unwrap().name(), name);
+        }
+        assert!(Profile::named("broken").is_none());
     }
 }

@@ -81,6 +81,16 @@ impl Default for Config {
     }
 }
 
+/// Whether `name` can name a revision: it becomes an `X-Revision` header and a `revision`
+/// label, so 1 to 63 letters, digits, '.', '_' or '-'.
+pub fn valid_revision(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 impl Config {
     /// The body read timeout in force: its own, or else the header read timeout.
     pub fn body_read_timeout(&self) -> Duration {

@@ -671,32 +671,34 @@ fn host_authority(url: &str) -> Result<String, RehearseError> {
     Ok(format!("{}:{port}", authority.host()))
 }
 
-/// The mock of one revision: its `--profile`, recording latencies rather than sleeping them.
+/// The mock of one revision: its profile, recording latencies rather than sleeping them.
 fn revision_config(r: &file::Revision) -> Result<mock_server::Config, RehearseError> {
-    use clap::Parser;
-    let args = [
-        "mock-server",
-        "--latency-mode",
-        "record",
-        "--profile",
-        &r.profile,
-        "--revision",
-        &r.name,
-    ];
+    use mock_server::answer::profile::Profile;
     let bad = |message: String| RehearseError::Revision {
         name: r.name.clone(),
         message,
     };
-    let args = mock_server::cli::Args::try_parse_from(args).map_err(|e| {
-        bad(e
-            .to_string()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_owned())
+    let profile = Profile::named(&r.profile).ok_or_else(|| {
+        bad(format!(
+            "profile {:?} is not one of {}",
+            r.profile,
+            Profile::NAMES.join(", ")
+        ))
     })?;
-    mock_server::Config::try_from(args).map_err(|e| bad(e.to_string()))
+    if !mock_server::config::valid_revision(&r.name) {
+        return Err(bad(
+            "a revision's name must be 1 to 63 letters, digits, '.', '_' or '-' (it becomes a \
+             header and a label)"
+                .into(),
+        ));
+    }
+    Ok(mock_server::Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        latency_mode: mock_server::LatencyMode::Record,
+        profile,
+        revision: Some(r.name.clone()),
+        ..mock_server::Config::default()
+    })
 }
 
 /// Scrapes the mocks and loadgen's client metrics, and evaluates, as often as `every` says.

@@ -102,7 +102,7 @@ async fn bad_rehearsal_files_exit_64_naming_the_problem() {
         ),
         (
             "[revision.next]\nprofile = \"broken\"\n[[step]]\nname = \"a\"\nduration = \"1m\"\n[[step.expect]]\nalert = \"A\"\nstate = \"inactive\"\n",
-            "revision \"next\": invalid value 'broken' for '--profile",
+            "revision \"next\": profile \"broken\" is not one of movie-guru, jokes, failing",
         ),
         (
             "[[step]]\nname = \"a\"\nduration = \"soon\"\n[[step.expect]]\nalert = \"A\"\nstate = \"inactive\"\n",

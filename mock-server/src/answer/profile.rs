@@ -21,6 +21,32 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile's name, as `--profile` and a rehearsal's `profile =` spell it.
+    pub const NAMES: [&'static str; 3] = ["movie-guru", "jokes", "failing"];
+
+    /// The profile called `name`; `failing` fails every request with a 500, as `--profile
+    /// failing` does without `--failing-status` or `--failing-ratio`.
+    pub fn named(name: &str) -> Option<Profile> {
+        match name {
+            "movie-guru" => Some(Profile::MovieGuru),
+            "jokes" => Some(Profile::Jokes),
+            "failing" => Some(Profile::Failing {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                ratio: 1.0,
+            }),
+            _ => None,
+        }
+    }
+
+    /// This profile's name, one of [`Profile::NAMES`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            Profile::MovieGuru => "movie-guru",
+            Profile::Jokes => "jokes",
+            Profile::Failing { .. } => "failing",
+        }
+    }
+
     /// The status this request must fail with under the failing profile, if any.
     pub fn injected_failure<R: Rng + ?Sized>(
         &self,

@@ -25,7 +25,6 @@ pub mod slos;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::answer::profile::Profile;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use ring::Ring;
@@ -68,11 +67,7 @@ impl Console {
                         .collect()
                 })
                 .unwrap_or_default(),
-            profile: match config.profile {
-                Profile::MovieGuru => "movie-guru",
-                Profile::Jokes => "jokes",
-                Profile::Failing { .. } => "failing",
-            },
+            profile: config.profile.name(),
             revision: config.revision.clone(),
             writes_need_token: config.admin_token.is_some(),
         };
