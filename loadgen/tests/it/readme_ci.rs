@@ -1,5 +1,5 @@
-//! The README's "Test your alerts in CI" jobs, run as written: the `rehearse` step's lines of the
-//! GitHub Actions job and the GitLab `script:` lines are extracted from README.md, checked to be
+//! The "Test your alerts in CI" page's jobs, run as written: the `rehearse` step's lines of the
+//! GitHub Actions job and the GitLab `script:` lines are extracted from docs/ci.md, checked to be
 //! the same commands, and run by bash from the workspace root with this build's loadgen first on
 //! PATH (the jobs' install steps are what CI does before). Needs the prometheus binary; skipped,
 //! saying why, without it (failed under REQUIRE_PROMETHEUS=1).
@@ -13,13 +13,9 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The README's section, from its heading to the next `## `.
-fn section(readme: &str) -> &str {
-    let start = readme
-        .find("## Test your alerts in CI")
-        .expect("README has the section");
-    let rest = &readme[start + 3..];
-    &readme[start..start + 3 + rest.find("\n## ").unwrap_or(rest.len())]
+/// The CI page, where both jobs are shown.
+fn ci_page() -> String {
+    std::fs::read_to_string(workspace().join("docs/ci.md")).expect("docs/ci.md is readable")
 }
 
 /// The lines under `run: |` of the step named `rehearse`.
@@ -48,8 +44,8 @@ fn gitlab_lines(section: &str) -> Vec<String> {
 
 #[test]
 fn the_ci_jobs_extract_to_the_same_commands() {
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    let s = section(&readme);
+    let page = ci_page();
+    let s = page.as_str();
     let github = github_lines(s);
     assert!(github.len() >= 2, "{github:?}");
     assert!(
@@ -60,7 +56,7 @@ fn the_ci_jobs_extract_to_the_same_commands() {
 }
 
 #[tokio::test]
-async fn the_readme_ci_job_lines_pass_verbatim() {
+async fn the_ci_page_job_lines_pass_verbatim() {
     let Some(prometheus) = std::env::var_os("PATH")
         .and_then(|p| std::env::split_paths(&p).find(|d| d.join("prometheus").is_file()))
     else {
@@ -72,8 +68,7 @@ async fn the_readme_ci_job_lines_pass_verbatim() {
         return;
     };
     let _cpu = CPU.write().await;
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    let script = github_lines(section(&readme)).join("\n");
+    let script = github_lines(&ci_page()).join("\n");
     let out_dir = tempfile::tempdir().unwrap();
     let bin = Path::new(env!("CARGO_BIN_EXE_loadgen")).parent().unwrap();
     let path =
