@@ -165,18 +165,8 @@ pub enum PlanError {
     DuplicateTarget(String),
     #[error("{what} names {name:?}, which is not a --target")]
     UnknownTarget { what: String, name: String },
-    #[error("--split {name}={value}: weight must be a whole number >= 0")]
-    BadWeight { name: String, value: String },
-    #[error(
-        "--split weights given to some targets sum to 100 or more, leaving nothing for {0:?}: give it a weight"
-    )]
-    MissingWeight(String),
-    #[error("all --split weights are 0")]
-    ZeroWeights,
-    #[error("--split weights sum to over 100: they are percentages")]
-    SplitOverHundred,
-    #[error("--split {0} is given twice")]
-    RepeatedSplit(String),
+    #[error(transparent)]
+    Split(#[from] crate::weighted::SplitFlagError),
     #[error(
         "-H Transfer-Encoding: loadgen frames the body itself (Content-Length); drop the header"
     )]

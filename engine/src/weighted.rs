@@ -96,20 +96,29 @@ pub fn split(given: &[Option<u32>], hundred: u32) -> Result<Vec<u32>, SplitError
     Ok(weights)
 }
 
-/// What is wrong with a command's `--split NAME=WEIGHT` flags; each command words it its own way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What is wrong with a command's `--split NAME=WEIGHT` flags: the one wording of these mistakes
+/// for hey mode and journeys, which carry it as their plan errors' `Split` variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SplitFlagError {
     /// A name given twice.
+    #[error("--split {0} is given twice")]
     Repeated(String),
     /// A name that is not one of the targets.
+    #[error("--split {0} names {0:?}, which is not a --target")]
     Unknown(String),
     /// A weight that is not a whole number >= 0.
+    #[error("--split {name}={value}: weight must be a whole number >= 0")]
     BadWeight { name: String, value: String },
     /// A target given no weight when the others leave it nothing.
+    #[error(
+        "--split weights given to some targets sum to 100 or more, leaving nothing for {0:?}: give it a weight"
+    )]
     MissingWeight(String),
     /// Every weight is 0.
+    #[error("all --split weights are 0")]
     AllZero,
     /// The weights given sum to more than 100.
+    #[error("--split weights sum to over 100: they are percentages")]
     OverHundred,
 }
 

@@ -62,20 +62,8 @@ pub enum JourneyPlanError {
         what: &'static str,
         value: String,
     },
-    #[error("--split names {0:?}, which is not a --target")]
-    UnknownTarget(String),
-    #[error("--split {0}: weight must be a whole number")]
-    BadWeight(String),
-    #[error("every target's weight is 0")]
-    ZeroWeights,
-    #[error("--split weights sum to over 100: they are percentages")]
-    SplitOverHundred,
-    #[error("--split {0} is given twice")]
-    RepeatedSplit(String),
-    #[error(
-        "split weights given to some targets sum to 100 or more, leaving nothing for {0:?}: give it a weight"
-    )]
-    MissingWeight(String),
+    #[error(transparent)]
+    Split(#[from] SplitFlagError),
 }
 
 pub const MAX_USERS: usize = 100_000;
@@ -95,16 +83,7 @@ pub fn targets(
     named: &[(String, String)],
     splits: &[(String, String)],
 ) -> Result<Vec<JourneyTarget>, JourneyPlanError> {
-    let weights = split_flags(named, splits).map_err(|e| match e {
-        SplitFlagError::Repeated(name) => JourneyPlanError::RepeatedSplit(name),
-        SplitFlagError::Unknown(name) => JourneyPlanError::UnknownTarget(name),
-        SplitFlagError::BadWeight { name, value } => {
-            JourneyPlanError::BadWeight(format!("{name}={value}"))
-        }
-        SplitFlagError::MissingWeight(name) => JourneyPlanError::MissingWeight(name),
-        SplitFlagError::AllZero => JourneyPlanError::ZeroWeights,
-        SplitFlagError::OverHundred => JourneyPlanError::SplitOverHundred,
-    })?;
+    let weights = split_flags(named, splits)?;
     named
         .iter()
         .zip(weights)

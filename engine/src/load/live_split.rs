@@ -37,6 +37,14 @@ pub struct LiveSplit {
     inner: Arc<Inner>,
 }
 
+/// What a page shows of a live split: the weights in force and every change so far (the run
+/// page and the swarm page both answer it in their stats document).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SplitDoc {
+    pub weights: Vec<(String, u32)>,
+    pub events: Vec<SplitEvent>,
+}
+
 #[derive(Debug)]
 struct Inner {
     names: Vec<String>,
@@ -167,6 +175,14 @@ impl LiveSplit {
         let generation = state.weights.len() as u64 - 1;
         self.inner.generation.store(generation, Ordering::Release);
         self.event(state, generation as usize)
+    }
+
+    /// The weights in force and the changes so far, as the pages show them.
+    pub fn doc(&self) -> SplitDoc {
+        SplitDoc {
+            weights: self.weights(),
+            events: self.events(),
+        }
     }
 
     /// Every change so far, oldest first, with the requests counted so far (exact once the run

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::load::live_split::{LiveSplit, SplitEvent};
+use crate::load::live_split::{LiveSplit, SplitDoc};
 use crate::report::stats::{Stats, new_histogram};
 
 /// Reads the records of the part of the run going on: one cumulative `Stats` per target.
@@ -73,12 +73,6 @@ pub struct RunSnapshot {
     pub p99_ms: Option<f64>,
     /// With several targets and a live split: the weights in force and the changes so far.
     pub split: Option<SplitDoc>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SplitDoc {
-    pub weights: Vec<(String, u32)>,
-    pub events: Vec<SplitEvent>,
 }
 
 /// The run page's view of one run, shared by the run and the page's server.
@@ -283,10 +277,7 @@ impl RunView {
             p50_ms,
             p95_ms,
             p99_ms,
-            split: self.split.as_ref().map(|s| SplitDoc {
-                weights: s.weights(),
-                events: s.events(),
-            }),
+            split: self.split.as_ref().map(LiveSplit::doc),
         }
     }
 

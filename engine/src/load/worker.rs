@@ -244,7 +244,7 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
                 let latency = micros(done - ticket.due.map_or(sent, |due| due.min(sent)));
                 let service = ticket.due.map(|_| micros(done - sent));
                 s.record_response(status, latency, service, bytes);
-                let p = &mut s.phases;
+                let p = &mut s.stages;
                 p.dns.record(micros(timing.dns));
                 p.dns_dialup.record(micros(timing.dns_dialup));
                 p.req_write.record(micros(timing.req_write));

@@ -204,7 +204,7 @@ pub async fn reuse_or_open<'a>(
     Ok((slot.as_mut().expect("just filled"), dial))
 }
 
-/// What opening a connection cost, for hey's DNS+dialup and DNS-lookup phases.
+/// What opening a connection cost, for hey's DNS+dialup and DNS-lookup stages.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DialTimes {
     pub dns: Duration,

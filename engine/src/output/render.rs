@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use crate::failure::ErrorKind;
 use crate::report::gate::Gate;
-use crate::report::stats::Phase;
+use crate::report::stats::StageStats;
 use crate::report::{Latency, Report, SplitEvent, TargetReport};
 
 /// hey's percentiles, plus the tail it leaves out.
@@ -156,7 +156,7 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
         )?;
     }
 
-    let p = &t.phases;
+    let p = &t.stages;
     writeln!(w, "\nDetails (average, fastest, slowest):")?;
     phase(w, "DNS+dialup", &p.dns_dialup)?;
     phase(w, "DNS-lookup", &p.dns)?;
@@ -178,7 +178,7 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
     Ok(())
 }
 
-fn phase(w: &mut dyn Write, name: &str, p: &Phase) -> io::Result<()> {
+fn phase(w: &mut dyn Write, name: &str, p: &StageStats) -> io::Result<()> {
     let s = |us: u64| us as f64 / 1e6;
     writeln!(
         w,

@@ -235,7 +235,7 @@ fn add(a: &mut TargetReport, b: TargetReport) -> Result<(), MergeError> {
     }
     a.latency = add_latency(&a.latency, &b.latency)?;
     a.service = add_latency(&a.service, &b.service)?;
-    a.phases.merge(&b.phases);
+    a.stages.merge(&b.stages);
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::failure::ErrorKind;
 use crate::plan::Pacing;
 use crate::report::series::Point;
-use crate::report::stats::{Phases, Stats};
+use crate::report::stats::{Stages, Stats};
 
 /// Version of the JSON layout; bump on incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -155,7 +155,9 @@ pub struct TargetReport {
     pub service: Latency,
     pub status_codes: BTreeMap<String, u64>,
     pub errors: BTreeMap<String, u64>,
-    pub phases: Phases,
+    /// Kept as "phases" in JSON: the report format predates the name.
+    #[serde(rename = "phases")]
+    pub stages: Stages,
 }
 
 /// A latency distribution: headline figures in seconds, plus the histogram they came from.
@@ -256,7 +258,7 @@ impl TargetReport {
             latency: Latency::from_histogram(s.latency),
             status_codes,
             errors,
-            phases: s.phases,
+            stages: s.stages,
         }
     }
 }

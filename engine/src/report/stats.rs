@@ -16,19 +16,20 @@ pub const SIGFIG: u8 = 3;
 /// anything else before we see it.
 pub const STATUS_SLOTS: usize = 1000;
 
-/// Running min / max / sum of one request phase (DNS, dial, write, wait, read), in microseconds.
+/// Running min / max / sum of one stage of a request (DNS, dial, write, wait, read), in
+/// microseconds. (Not the mock's phase: a stage is part of one request's time.)
 /// hey reports only average, fastest and slowest for these, so a histogram would be waste.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Phase {
+pub struct StageStats {
     pub count: u64,
     pub sum_us: u64,
     pub min_us: u64,
     pub max_us: u64,
 }
 
-impl Default for Phase {
+impl Default for StageStats {
     fn default() -> Self {
-        Phase {
+        StageStats {
             count: 0,
             sum_us: 0,
             min_us: u64::MAX,
@@ -37,7 +38,7 @@ impl Default for Phase {
     }
 }
 
-impl Phase {
+impl StageStats {
     pub fn record(&mut self, us: u64) {
         self.count += 1;
         self.sum_us += us;
@@ -47,7 +48,7 @@ impl Phase {
 
     /// Saturates rather than wraps: only a damaged report file can get near 2^64, and a
     /// wrapped sum would read as a plausible small mean.
-    pub fn merge(&mut self, other: &Phase) {
+    pub fn merge(&mut self, other: &StageStats) {
         self.count = self.count.saturating_add(other.count);
         self.sum_us = self.sum_us.saturating_add(other.sum_us);
         self.min_us = self.min_us.min(other.min_us);
@@ -68,22 +69,22 @@ impl Phase {
     }
 }
 
-/// The phases of one request, in microseconds, as hey breaks them down.
+/// The stages of one request, in microseconds, as hey breaks them down.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Phases {
+pub struct Stages {
     /// DNS lookup plus TCP connect; 0 on a reused connection, as in hey.
-    pub dns_dialup: Phase,
-    pub dns: Phase,
+    pub dns_dialup: StageStats,
+    pub dns: StageStats,
     /// From sending until the request was written to the socket.
-    pub req_write: Phase,
+    pub req_write: StageStats,
     /// From the request written until the response head arrived.
-    pub resp_wait: Phase,
+    pub resp_wait: StageStats,
     /// From the response head until the body's last byte.
-    pub resp_read: Phase,
+    pub resp_read: StageStats,
 }
 
-impl Phases {
-    pub fn merge(&mut self, o: &Phases) {
+impl Stages {
+    pub fn merge(&mut self, o: &Stages) {
         self.dns_dialup.merge(&o.dns_dialup);
         self.dns.merge(&o.dns);
         self.req_write.merge(&o.req_write);
@@ -112,7 +113,7 @@ pub struct Stats {
     pub late: u64,
     /// Requests resent once on a fresh connection after the server closed a reused one.
     pub retries: u64,
-    pub phases: Phases,
+    pub stages: Stages,
 }
 
 impl Default for Stats {
@@ -125,7 +126,7 @@ impl Default for Stats {
             bytes: 0,
             late: 0,
             retries: 0,
-            phases: Phases::default(),
+            stages: Stages::default(),
         }
     }
 }
@@ -226,7 +227,7 @@ impl Stats {
         self.bytes += o.bytes;
         self.late += o.late;
         self.retries += o.retries;
-        self.phases.merge(&o.phases);
+        self.stages.merge(&o.stages);
     }
 }
 

@@ -16,7 +16,7 @@ use engine::plan::{
     Pacing, Plan, PlanError, Protocol, RequestSpec, Stop, Target, TargetSpec, out_of_range, target,
 };
 use engine::report::gate::Gate;
-use engine::weighted::{SplitFlagError, split_flags};
+use engine::weighted::split_flags;
 
 /// A hey-mode run as the runner carries it out: the engine's plan, plus the choices that are not
 /// the engine's (output, gates, runtime threads, progress bar).
@@ -128,7 +128,7 @@ impl TryFrom<HeyArgs> for HeyRun {
             (Some(url), true) => vec![("default".to_string(), url.clone())],
             (None, false) => a.targets.clone(),
         };
-        let weights = weights(&named, &a.splits)?;
+        let weights = split_flags(&named, &a.splits)?;
         let mut targets = Vec::with_capacity(named.len());
         for ((name, url), weight) in named.into_iter().zip(weights) {
             if targets.iter().any(|t: &Target| t.name == name) {
@@ -270,20 +270,6 @@ fn parse_proxy(s: &str) -> Result<(String, u16), PlanError> {
         .port_u16()
         .ok_or_else(|| PlanError::BadProxy(s.to_string()))?;
     Ok((auth.host().to_string(), port))
-}
-
-fn weights(named: &[(String, String)], splits: &[(String, String)]) -> Result<Vec<u32>, PlanError> {
-    split_flags(named, splits).map_err(|e| match e {
-        SplitFlagError::Repeated(name) => PlanError::RepeatedSplit(name),
-        SplitFlagError::Unknown(name) => PlanError::UnknownTarget {
-            what: format!("--split {name}"),
-            name,
-        },
-        SplitFlagError::BadWeight { name, value } => PlanError::BadWeight { name, value },
-        SplitFlagError::MissingWeight(name) => PlanError::MissingWeight(name),
-        SplitFlagError::AllZero => PlanError::ZeroWeights,
-        SplitFlagError::OverHundred => PlanError::SplitOverHundred,
-    })
 }
 
 /// Shard `i` of `n` takes an even share of the requests, the workers and the rate, the first

@@ -11,6 +11,7 @@ use crate::web::window::{
     Current, MIN_WINDOW, RecentErrors, now_ms, record_recent, window_percentiles,
 };
 use engine::journey::report::{self, EndpointReport};
+use engine::load::live_split::{LiveSplit, SplitDoc};
 
 /// One row of the failures tab.
 #[derive(Debug, Clone, Serialize)]
@@ -48,12 +49,6 @@ pub struct StatsDoc {
     pub journeys: Vec<String>,
     /// With several targets: the weights in force and the changes so far.
     pub split: Option<SplitDoc>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SplitDoc {
-    pub weights: Vec<(String, u32)>,
-    pub events: Vec<engine::load::live_split::SplitEvent>,
 }
 
 impl Web {
@@ -179,10 +174,7 @@ impl Web {
             form: run.form.clone(),
             targets: self.targets(),
             journeys: self.journeys(),
-            split: run.handle.split.as_ref().map(|s| SplitDoc {
-                weights: s.weights(),
-                events: s.events(),
-            }),
+            split: run.handle.split.as_ref().map(LiveSplit::doc),
         }
     }
 }

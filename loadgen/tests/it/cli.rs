@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use engine::plan::{Pacing, Plan, PlanError, Protocol, Stop};
+use engine::weighted::SplitFlagError;
 use loadgen::cli::{Cli, Command, HeyRun, OutputKind, normalize};
 
 use super::{hey_run, parse, plan};
@@ -273,7 +274,7 @@ fn bad_input_is_a_clear_usage_error() {
     ));
     assert!(matches!(
         err(&["--target", "a=http://a/", "--split", "b=1"]),
-        PlanError::UnknownTarget { .. }
+        PlanError::Split(SplitFlagError::Unknown(_))
     ));
     assert!(matches!(
         err(&[
@@ -284,7 +285,7 @@ fn bad_input_is_a_clear_usage_error() {
             "--split",
             "a=100"
         ]),
-        PlanError::MissingWeight(_)
+        PlanError::Split(SplitFlagError::MissingWeight(_))
     ));
     assert!(matches!(
         err(&["-d", "x", "-D", "/nonexistent", URL]),

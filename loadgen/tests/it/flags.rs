@@ -229,7 +229,7 @@ async fn disable_keepalive_opens_a_connection_per_request() {
     assert_eq!(status(&r.total, "200"), 30);
     assert_eq!(s.connections(), 30);
     assert!(
-        r.total.phases.dns_dialup.min_us > 0,
+        r.total.stages.dns_dialup.min_us > 0,
         "every request dialled"
     );
 }

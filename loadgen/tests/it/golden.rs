@@ -94,12 +94,12 @@ fn stats(scale: u64, with_errors: bool, open: bool) -> Stats {
         // Under an open-model rate the latency from due time exceeds the service time.
         let service = open.then(|| us - us / 5);
         s.record_response(status, us, service, 120 + i % 7);
-        s.phases.resp_wait.record(us - 300);
-        s.phases.resp_read.record(40 + i % 9);
-        s.phases.req_write.record(12 + i % 3);
+        s.stages.resp_wait.record(us - 300);
+        s.stages.resp_read.record(40 + i % 9);
+        s.stages.req_write.record(12 + i % 3);
         if i % 50 == 0 {
-            s.phases.dns_dialup.record(900 + i);
-            s.phases.dns.record(100 + i);
+            s.stages.dns_dialup.record(900 + i);
+            s.stages.dns.record(100 + i);
         }
     }
     if with_errors {
