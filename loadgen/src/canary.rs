@@ -7,6 +7,7 @@
 //! period. Each step runs the ordinary engine in slices whose reports merge exactly, so the
 //! verdict at any check covers everything the step has sent so far.
 
+use engine::output::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -421,9 +422,51 @@ pub fn render_text(result: &CanaryResult) -> String {
 
 /// The rollout's HTML report page (`--html`): each check's canary error rate and p99 over
 /// time, each step's start marked, the steps and their gates.
-pub fn html_page(result: &CanaryResult) -> engine::output::html_report::Page {
-    use engine::output::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
-    // Each step is judged on its own traffic: its line starts afresh (a gap between steps).
+pub fn html_page(result: &CanaryResult) -> Page {
+    let steps = result.steps.len();
+    let checks = result.checks.len();
+    Page {
+        title: "loadgen canary report".into(),
+        subtitle: format!(
+            "{steps} step{}, {checks} check{}",
+            if steps == 1 { "" } else { "s" },
+            if checks == 1 { "" } else { "s" },
+        ),
+        stats: vec![
+            (
+                "verdict".into(),
+                if result.promoted {
+                    "promoted"
+                } else {
+                    "not promoted"
+                }
+                .into(),
+            ),
+            ("steps".into(), steps.to_string()),
+            (
+                "canary requests".into(),
+                result
+                    .steps
+                    .iter()
+                    .map(|s| s.canary_requests)
+                    .sum::<u64>()
+                    .to_string(),
+            ),
+        ],
+        notices: vec![verdict_notice(result)],
+        charts: check_charts(result),
+        markers: step_markers(result),
+        histogram: Vec::new(),
+        tables: vec![steps_table(result)],
+    }
+}
+
+/// The canary's error rate and p99 at each check. Each step is judged on its own traffic: its
+/// line starts afresh (a gap between steps).
+fn check_charts(result: &CanaryResult) -> Vec<Chart> {
+    if result.checks.is_empty() {
+        return Vec::new();
+    }
     let mut t = Vec::new();
     let mut rows: Vec<Option<&Check>> = Vec::new();
     for (i, c) in result.checks.iter().enumerate() {
@@ -435,30 +478,30 @@ pub fn html_page(result: &CanaryResult) -> engine::output::html_report::Page {
         rows.push(Some(c));
     }
     let col = |f: fn(&Check) -> f64| rows.iter().map(|c| c.map(f)).collect();
-    let charts = if result.checks.is_empty() {
-        Vec::new()
-    } else {
-        vec![
-            Chart {
-                title: "Canary error rate at each check".into(),
-                unit: "ratio".into(),
-                t_secs: t.clone(),
-                series: vec![Series {
-                    name: "error rate".into(),
-                    values: col(|c| c.canary_error_rate),
-                }],
-            },
-            Chart {
-                title: "Canary p99 at each check".into(),
-                unit: "ms".into(),
-                t_secs: t,
-                series: vec![Series {
-                    name: "p99".into(),
-                    values: col(|c| c.canary_p99 * 1000.0),
-                }],
-            },
-        ]
-    };
+    vec![
+        Chart {
+            title: "Canary error rate at each check".into(),
+            unit: "ratio".into(),
+            t_secs: t.clone(),
+            series: vec![Series {
+                name: "error rate".into(),
+                values: col(|c| c.canary_error_rate),
+            }],
+        },
+        Chart {
+            title: "Canary p99 at each check".into(),
+            unit: "ms".into(),
+            t_secs: t,
+            series: vec![Series {
+                name: "p99".into(),
+                values: col(|c| c.canary_p99 * 1000.0),
+            }],
+        },
+    ]
+}
+
+/// A marker where each step starts, named by its weight.
+fn step_markers(result: &CanaryResult) -> Vec<Marker> {
     let mut markers = Vec::new();
     for (i, c) in result.checks.iter().enumerate() {
         if i == 0 || result.checks[i - 1].step != c.step {
@@ -473,7 +516,12 @@ pub fn html_page(result: &CanaryResult) -> engine::output::html_report::Page {
             });
         }
     }
-    let steps = Table {
+    markers
+}
+
+/// One row per step: its traffic, error rate, p99, gates and verdict.
+fn steps_table(result: &CanaryResult) -> Table {
+    Table {
         title: "Steps".into(),
         columns: [
             "step",
@@ -516,8 +564,12 @@ pub fn html_page(result: &CanaryResult) -> engine::output::html_report::Page {
                 ]
             })
             .collect(),
-    };
-    let verdict = match &result.rollback {
+    }
+}
+
+/// Rolled back, promoted, or neither, in a sentence.
+fn verdict_notice(result: &CanaryResult) -> Notice {
+    match &result.rollback {
         Some(r) => Notice {
             text: format!(
                 "Rolled back at step {} ({}%): detected {:.2} s into the step; canary at weight 0 {:.3} s later.",
@@ -533,41 +585,5 @@ pub fn html_page(result: &CanaryResult) -> engine::output::html_report::Page {
             text: "Not promoted: a step had no canary traffic to judge.".into(),
             good: Some(false),
         },
-    };
-    Page {
-        title: "loadgen canary report".into(),
-        subtitle: format!(
-            "{} step{}, {} check{}",
-            result.steps.len(),
-            if result.steps.len() == 1 { "" } else { "s" },
-            result.checks.len(),
-            if result.checks.len() == 1 { "" } else { "s" },
-        ),
-        stats: vec![
-            (
-                "verdict".into(),
-                if result.promoted {
-                    "promoted"
-                } else {
-                    "not promoted"
-                }
-                .into(),
-            ),
-            ("steps".into(), result.steps.len().to_string()),
-            (
-                "canary requests".into(),
-                result
-                    .steps
-                    .iter()
-                    .map(|s| s.canary_requests)
-                    .sum::<u64>()
-                    .to_string(),
-            ),
-        ],
-        notices: vec![verdict],
-        charts,
-        markers,
-        histogram: Vec::new(),
-        tables: vec![steps],
     }
 }

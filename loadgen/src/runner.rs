@@ -445,18 +445,29 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
     if let Some(path) = &args.html {
         write_html(path, &scenario::html_page(&reports))?;
     }
+    print_timeline(&reports, json)?;
+    Ok(timeline_exit(&reports))
+}
+
+/// The timeline's summary per step (and each step's split changes), or its JSON.
+fn print_timeline(reports: &[scenario::StepReport], json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &reports)?;
+        serde_json::to_writer_pretty(&mut out, reports)?;
         writeln!(out)?;
     } else {
         writeln!(out, "\nSummary per step:")?;
-        scenario::summary(&mut out, &reports)?;
+        scenario::summary(&mut out, reports)?;
         for step in reports.iter().filter(|s| !s.split_events.is_empty()) {
             write!(out, "\nStep {:?}:", step.name)?;
             render::split_events(&mut out, &step.split_events)?;
         }
     }
+    Ok(())
+}
+
+/// 130 if interrupted, 1 if a step's load got no answer at all, else 0.
+fn timeline_exit(reports: &[scenario::StepReport]) -> i32 {
     let interrupted = reports
         .iter()
         .any(|s| s.report.as_ref().is_some_and(|r| r.interrupted));
@@ -465,7 +476,7 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         .filter(|s| s.report.as_ref().is_some_and(|r| r.nothing_answered()))
         .map(|s| s.name.as_str())
         .collect();
-    Ok(if interrupted {
+    if interrupted {
         self::interrupted()
     } else if !dead.is_empty() {
         eprintln!(
@@ -475,7 +486,7 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         exit::FAILED
     } else {
         exit::OK
-    })
+    }
 }
 
 /// `loadgen rehearse FILE`: verdicts as they come on stderr, the table or JSON on stdout.
@@ -565,7 +576,9 @@ fn print_out(text: &str) -> anyhow::Result<()> {
         .context("cannot write to standard output")
 }
 
-fn print_outcome(outcome: Result<slo_cmd::Outcome, slo_cmd::SloCmdError>) -> anyhow::Result<i32> {
+fn print_outcome(
+    outcome: Result<slo_cmd::CommandOutput, slo_cmd::SloCmdError>,
+) -> anyhow::Result<i32> {
     match outcome {
         Ok(done) => {
             for warning in &done.warnings {

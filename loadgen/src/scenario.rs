@@ -8,6 +8,9 @@
 //! `users` (simulated users, 0 for none), `rate` (tasks started per second, in total),
 //! `wait` (think time `MIN..MAX`, instead of a rate), `journey` (a shipped journey or a file).
 
+use engine::output::html_report::{
+    Cell, Chart, Marker, Page, Table, histogram_bars, load_charts, ms, split_parts,
+};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -528,10 +531,7 @@ fn phase_line(doc: &str) -> String {
 
 /// The timeline's HTML report page (`--html`): the steps one after another on the charts, each
 /// step's start marked, the phase in force per step.
-pub fn html_page(steps: &[StepReport]) -> engine::output::html_report::Page {
-    use engine::output::html_report::{
-        Cell, Chart, Marker, Page, Table, histogram_bars, load_charts, ms, split_parts,
-    };
+pub fn html_page(steps: &[StepReport]) -> Page {
     let mut offset = 0.0;
     let mut charts: Vec<Chart> = Vec::new();
     let mut markers = Vec::new();
@@ -546,55 +546,19 @@ pub fn html_page(steps: &[StepReport]) -> engine::output::html_report::Page {
             label: format!("step {}: {}", i + 1, s.name),
         });
         events.extend(s.split_events.iter().cloned());
-        // The step's own phase document, on one line, as the timeline wrote it.
-        let phase = s
-            .phase
-            .as_deref()
-            .map(phase_line)
-            .unwrap_or_else(|| "(unchanged)".into());
-        let mut row = vec![
-            Cell::num(i + 1),
-            Cell::text(&s.name),
-            Cell::text(phase),
-            Cell::num(s.load.users),
-        ];
+        rows.push(step_row(i, s));
         match &s.report {
             Some(r) => {
-                let t = &r.total;
-                requests += t.requests;
-                failures += t.failures;
-                row.extend([
-                    Cell::num(t.requests),
-                    Cell::num(format!(
-                        "{:.2}%",
-                        100.0 * t.failures as f64 / t.requests.max(1) as f64
-                    )),
-                    Cell::num(ms(t.latency_ms.median)),
-                    Cell::num(ms(t.latency_ms.p95)),
-                    Cell::num(ms(t.latency_ms.p99)),
-                ]);
+                requests += r.total.requests;
+                failures += r.total.failures;
                 if let Some(h) = &r.latency {
                     let _ = latency.add(h);
                 }
-                for (k, c) in load_charts(&r.series, offset).into_iter().enumerate() {
-                    match charts.get_mut(k) {
-                        Some(acc) => {
-                            acc.t_secs.extend(c.t_secs);
-                            for (a, b) in acc.series.iter_mut().zip(c.series) {
-                                a.values.extend(b.values);
-                            }
-                        }
-                        None => charts.push(c),
-                    }
-                }
+                append_charts(&mut charts, load_charts(&r.series, offset));
                 offset += r.duration_secs;
             }
-            None => {
-                row.extend([Cell::text("no load")]);
-                offset += s.duration_secs;
-            }
+            None => offset += s.duration_secs,
         }
-        rows.push(row);
     }
     let (split_markers, split_table) = split_parts(&events);
     markers.extend(split_markers);
@@ -634,5 +598,53 @@ pub fn html_page(steps: &[StepReport]) -> engine::output::html_report::Page {
             histogram_bars(&engine::report::Latency::from_histogram(latency))
         },
         tables,
+    }
+}
+
+/// Step `i`'s row of the steps table: its phase document on one line, as the timeline wrote
+/// it, and its load's figures ("no load" for a step without).
+fn step_row(i: usize, s: &StepReport) -> Vec<Cell> {
+    let phase = s
+        .phase
+        .as_deref()
+        .map(phase_line)
+        .unwrap_or_else(|| "(unchanged)".into());
+    let mut row = vec![
+        Cell::num(i + 1),
+        Cell::text(&s.name),
+        Cell::text(phase),
+        Cell::num(s.load.users),
+    ];
+    match &s.report {
+        Some(r) => {
+            let t = &r.total;
+            row.extend([
+                Cell::num(t.requests),
+                Cell::num(format!(
+                    "{:.2}%",
+                    100.0 * t.failures as f64 / t.requests.max(1) as f64
+                )),
+                Cell::num(ms(t.latency_ms.median)),
+                Cell::num(ms(t.latency_ms.p95)),
+                Cell::num(ms(t.latency_ms.p99)),
+            ]);
+        }
+        None => row.push(Cell::text("no load")),
+    }
+    row
+}
+
+/// Appends a step's charts to the timeline's, chart by chart and series by series.
+fn append_charts(charts: &mut Vec<Chart>, step: Vec<Chart>) {
+    for (k, c) in step.into_iter().enumerate() {
+        match charts.get_mut(k) {
+            Some(acc) => {
+                acc.t_secs.extend(c.t_secs);
+                for (a, b) in acc.series.iter_mut().zip(c.series) {
+                    a.values.extend(b.values);
+                }
+            }
+            None => charts.push(c),
+        }
     }
 }

@@ -74,13 +74,13 @@ impl SloCmdError {
 
 /// What a command produced: the text for stdout, the exit code, and warnings for stderr.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct CommandOutput {
     pub text: String,
     pub code: i32,
     pub warnings: Vec<String>,
 }
 
-impl Outcome {
+impl CommandOutput {
     fn ok(text: String) -> Self {
         Self::with_code(text, crate::exit::OK)
     }
@@ -121,15 +121,15 @@ fn spec(path: Option<&Path>) -> Result<slo::Spec, SloCmdError> {
 
 /// `loadgen slo rules`: the recording rules and alerts of `spec` (default: the shipped one),
 /// windows divided by `compress`.
-pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<Outcome, SloCmdError> {
+pub fn rules(spec_path: Option<&Path>, compress: u32) -> Result<CommandOutput, SloCmdError> {
     let by = slo::Compression::new(compress).ok_or(SloCmdError::Compress)?;
     let spec = spec(spec_path)?;
-    Ok(Outcome::ok(slo::rules(&spec, by)?).warn(&spec))
+    Ok(CommandOutput::ok(slo::rules(&spec, by)?).warn(&spec))
 }
 
 /// `loadgen slo compress`: the rule file at `path` with every duration divided by `time_scale`.
 /// An unreadable file is bad input (64), as an unreadable spec is.
-pub fn compress(path: &Path, time_scale: u32) -> Result<Outcome, SloCmdError> {
+pub fn compress(path: &Path, time_scale: u32) -> Result<CommandOutput, SloCmdError> {
     let by = slo::Compression::new(time_scale).ok_or(SloCmdError::Compress)?;
     let text =
         scenarios::read_text(path, scenarios::RULES_LIMIT).map_err(|source| SloCmdError::Read {
@@ -140,13 +140,13 @@ pub fn compress(path: &Path, time_scale: u32) -> Result<Outcome, SloCmdError> {
         path: path.to_owned(),
         source,
     })?;
-    Ok(Outcome::ok(out))
+    Ok(CommandOutput::ok(out))
 }
 
 /// `loadgen slo check`: whether the spec is valid, and what it generates: every SLO with its
 /// objective, period and alerts, then the alerts left out and why. Exit 0 for a valid spec
 /// (skipped alerts included: they are a warning, not an error), 64 otherwise.
-pub fn check(spec_path: Option<&Path>) -> Result<Outcome, SloCmdError> {
+pub fn check(spec_path: Option<&Path>) -> Result<CommandOutput, SloCmdError> {
     use std::fmt::Write;
     let spec = spec(spec_path)?;
     let mut text = String::new();
@@ -178,7 +178,7 @@ pub fn check(spec_path: Option<&Path>) -> Result<Outcome, SloCmdError> {
     for line in warnings(&spec) {
         let _ = writeln!(text, "{line}");
     }
-    Ok(Outcome::ok(text))
+    Ok(CommandOutput::ok(text))
 }
 
 /// What `loadgen slo export` writes.
@@ -192,7 +192,7 @@ pub enum ExportFormat {
 
 /// `loadgen slo dashboards`: writes the Grafana dashboards and provisioning files of `spec`
 /// under `out` (deploy/grafana's layout) and lists the files written.
-pub fn dashboards(spec_path: Option<&Path>, out: &Path) -> Result<Outcome, SloCmdError> {
+pub fn dashboards(spec_path: Option<&Path>, out: &Path) -> Result<CommandOutput, SloCmdError> {
     let spec = spec(spec_path)?;
     let mut written = Vec::new();
     for file in slo::dashboard_files(&spec) {
@@ -207,11 +207,14 @@ pub fn dashboards(spec_path: Option<&Path>, out: &Path) -> Result<Outcome, SloCm
         })?;
         written.push(path.display().to_string());
     }
-    Ok(Outcome::ok(written.join("\n")).warn(&spec))
+    Ok(CommandOutput::ok(written.join("\n")).warn(&spec))
 }
 
 /// `loadgen slo export`: the spec as Cloud Monitoring bodies or as OpenSLO.
-pub fn export(spec_path: Option<&Path>, format: ExportFormat) -> Result<Outcome, SloCmdError> {
+pub fn export(
+    spec_path: Option<&Path>,
+    format: ExportFormat,
+) -> Result<CommandOutput, SloCmdError> {
     let spec = spec(spec_path)?;
     let text = match format {
         ExportFormat::OpenSlo => slo::to_openslo(&spec),
@@ -224,7 +227,7 @@ pub fn export(spec_path: Option<&Path>, format: ExportFormat) -> Result<Outcome,
             lines
         }
     };
-    Ok(Outcome::ok(text).warn(&spec))
+    Ok(CommandOutput::ok(text).warn(&spec))
 }
 
 /// `loadgen slo report`: SLIs and burn rates from a live Prometheus, as a table or JSON.
@@ -232,7 +235,7 @@ pub async fn report(
     prometheus: &str,
     spec_path: Option<&Path>,
     json: bool,
-) -> Result<Outcome, SloCmdError> {
+) -> Result<CommandOutput, SloCmdError> {
     let spec = spec(spec_path)?;
     let report = slo::slo_report(prometheus, &spec).await?;
     let text = if json {
@@ -240,7 +243,7 @@ pub async fn report(
     } else {
         report.to_string()
     };
-    Ok(Outcome::ok(text).warn(&spec))
+    Ok(CommandOutput::ok(text).warn(&spec))
 }
 
 /// Said with every "Prometheus is unavailable" error (exit 69).
@@ -253,7 +256,7 @@ pub async fn alerts_wait(
     prometheus: &str,
     alert: &str,
     wait: slo::WaitFor,
-) -> Result<Outcome, SloCmdError> {
+) -> Result<CommandOutput, SloCmdError> {
     let secs = |d: Duration| d.as_secs_f64();
     let held = if wait.hold.is_zero() {
         String::new()
@@ -261,7 +264,7 @@ pub async fn alerts_wait(
         format!(" and held it for {:.1} s", secs(wait.hold))
     };
     match slo::alerts_wait_for(prometheus, alert, wait).await? {
-        slo::WaitOutcome::Reached { after } => Ok(Outcome::with_code(
+        slo::WaitOutcome::Reached { after } => Ok(CommandOutput::with_code(
             format!(
                 "{alert} reached {} at {:.1} s{held}",
                 wait.state,
@@ -269,7 +272,7 @@ pub async fn alerts_wait(
             ),
             crate::exit::OK,
         )),
-        slo::WaitOutcome::TimedOut { last } => Ok(Outcome::with_code(
+        slo::WaitOutcome::TimedOut { last } => Ok(CommandOutput::with_code(
             format!(
                 "{alert} did not reach {} within {:.1} s (by {:.1} s); last seen {last}",
                 wait.state,
@@ -278,7 +281,7 @@ pub async fn alerts_wait(
             ),
             crate::exit::FAILED,
         )),
-        slo::WaitOutcome::NotHeld { after, left, now } => Ok(Outcome::with_code(
+        slo::WaitOutcome::NotHeld { after, left, now } => Ok(CommandOutput::with_code(
             format!(
                 "{alert} reached {} at {:.1} s but was {now} {:.1} s later, before the {:.1} s hold ended",
                 wait.state,

@@ -57,40 +57,8 @@ impl TryFrom<HeyArgs> for HeyRun {
         if !(1..=MAX_WORKERS).contains(&a.concurrency) {
             return Err(out_of_range("-c", "between 1 and 100000", a.concurrency));
         }
-        let stop = match a.duration {
-            Some(d) if d.is_zero() || d > MAX_DURATION => {
-                return Err(out_of_range(
-                    "-z",
-                    "longer than 0 and at most 365 days",
-                    humantime::format_duration(d),
-                ));
-            }
-            Some(d) => Stop::Duration(d),
-            None if a.requests == 0 => return Err(out_of_range("-n", "at least 1", 0)),
-            None if a.requests < a.concurrency as u64 => {
-                return Err(PlanError::FewerRequestsThanWorkers {
-                    requests: a.requests,
-                    concurrency: a.concurrency,
-                });
-            }
-            None => Stop::Count(a.requests),
-        };
-        if !(a.qps == 0.0 || (MIN_RATE..=MAX_RATE).contains(&a.qps)) {
-            return Err(out_of_range(
-                "-q",
-                "0 (no limit) or between 0.001 and 1e9",
-                a.qps,
-            ));
-        }
-        if let Some(rate) = a.rate.filter(|r| !(MIN_RATE..=MAX_RATE).contains(r)) {
-            return Err(out_of_range("--rate", "between 0.001 and 1e9", rate));
-        }
-        let pacing = match (a.qps > 0.0, a.rate) {
-            (true, Some(_)) => return Err(PlanError::QpsAndRate),
-            (true, None) => Pacing::PerWorker { qps: a.qps },
-            (false, Some(rate)) => Pacing::Open { rate },
-            (false, None) => Pacing::Closed,
-        };
+        let stop = stop(&a)?;
+        let pacing = pacing(&a)?;
         if !(0.0..=MAX_DURATION.as_secs_f64()).contains(&a.timeout_secs) {
             return Err(out_of_range(
                 "-t",
@@ -108,61 +76,10 @@ impl TryFrom<HeyArgs> for HeyRun {
         };
         let method = Method::from_bytes(a.method.to_ascii_uppercase().as_bytes())
             .map_err(|_| PlanError::BadMethod(a.method.clone()))?;
-        let body = match (&a.body, &a.body_file) {
-            (Some(_), Some(_)) => return Err(PlanError::TwoBodies),
-            (Some(b), None) => Bytes::from(b.clone()),
-            (None, Some(p)) => {
-                Bytes::from(std::fs::read(p).map_err(|source| PlanError::BodyFile {
-                    path: p.display().to_string(),
-                    source,
-                })?)
-            }
-            (None, None) => Bytes::new(),
-        };
+        let body = body(&a)?;
         let proxy = a.proxy.as_deref().map(parse_proxy).transpose()?;
-        let headers = common_headers(&a, &body)?;
-
-        let named: Vec<(String, String)> = match (&a.url, a.targets.is_empty()) {
-            (None, true) => return Err(PlanError::NoUrl),
-            (Some(_), false) => return Err(PlanError::UrlAndTargets),
-            (Some(url), true) => vec![("default".to_string(), url.clone())],
-            (None, false) => a.targets.clone(),
-        };
-        let weights = split_flags(&named, &a.splits)?;
-        let mut targets = Vec::with_capacity(named.len());
-        for ((name, url), weight) in named.into_iter().zip(weights) {
-            if targets.iter().any(|t: &Target| t.name == name) {
-                return Err(PlanError::DuplicateTarget(name));
-            }
-            let t = target(TargetSpec {
-                name: &name,
-                url: &url,
-                weight,
-                proxy: proxy.as_ref(),
-                host: a.host.as_deref(),
-                h2: a.h2,
-                headers: &headers,
-            })?;
-            targets.push(t);
-        }
-
-        let mut gates = Vec::with_capacity(a.slo.len());
-        for text in &a.slo {
-            let gate: Gate = text.parse().map_err(PlanError::BadGate)?;
-            if let Some(name) = &gate.target {
-                if !targets.iter().any(|t| &t.name == name) {
-                    return Err(PlanError::UnknownTarget {
-                        what: format!("--slo {text:?}"),
-                        name: name.clone(),
-                    });
-                }
-            }
-            gates.push(gate);
-        }
-        if a.expect_breach && gates.is_empty() {
-            return Err(PlanError::ExpectBreachWithoutGates);
-        }
-
+        let targets = targets(&a, &body, proxy.as_ref())?;
+        let gates = gates(&a, &targets)?;
         let plan = Plan {
             targets,
             request: RequestSpec { method, body },
@@ -195,6 +112,112 @@ impl TryFrom<HeyArgs> for HeyRun {
             html: a.html.clone(),
         })
     }
+}
+
+/// `-z` or `-n`: a duration, or a count of at least one request per worker.
+fn stop(a: &HeyArgs) -> Result<Stop, PlanError> {
+    match a.duration {
+        Some(d) if d.is_zero() || d > MAX_DURATION => Err(out_of_range(
+            "-z",
+            "longer than 0 and at most 365 days",
+            humantime::format_duration(d),
+        )),
+        Some(d) => Ok(Stop::Duration(d)),
+        None if a.requests == 0 => Err(out_of_range("-n", "at least 1", 0)),
+        None if a.requests < a.concurrency as u64 => Err(PlanError::FewerRequestsThanWorkers {
+            requests: a.requests,
+            concurrency: a.concurrency,
+        }),
+        None => Ok(Stop::Count(a.requests)),
+    }
+}
+
+/// `-q` (hey's per-worker limit) or `--rate` (an open model), not both; neither is closed.
+fn pacing(a: &HeyArgs) -> Result<Pacing, PlanError> {
+    if !(a.qps == 0.0 || (MIN_RATE..=MAX_RATE).contains(&a.qps)) {
+        return Err(out_of_range(
+            "-q",
+            "0 (no limit) or between 0.001 and 1e9",
+            a.qps,
+        ));
+    }
+    if let Some(rate) = a.rate.filter(|r| !(MIN_RATE..=MAX_RATE).contains(r)) {
+        return Err(out_of_range("--rate", "between 0.001 and 1e9", rate));
+    }
+    match (a.qps > 0.0, a.rate) {
+        (true, Some(_)) => Err(PlanError::QpsAndRate),
+        (true, None) => Ok(Pacing::PerWorker { qps: a.qps }),
+        (false, Some(rate)) => Ok(Pacing::Open { rate }),
+        (false, None) => Ok(Pacing::Closed),
+    }
+}
+
+/// `-d` or `-D`, not both; none is an empty body.
+fn body(a: &HeyArgs) -> Result<Bytes, PlanError> {
+    match (&a.body, &a.body_file) {
+        (Some(_), Some(_)) => Err(PlanError::TwoBodies),
+        (Some(b), None) => Ok(Bytes::from(b.clone())),
+        (None, Some(p)) => Ok(Bytes::from(std::fs::read(p).map_err(|source| {
+            PlanError::BodyFile {
+                path: p.display().to_string(),
+                source,
+            }
+        })?)),
+        (None, None) => Ok(Bytes::new()),
+    }
+}
+
+/// The URL, or the `--target`s with their `--split` weights, each prepared once.
+fn targets(
+    a: &HeyArgs,
+    body: &Bytes,
+    proxy: Option<&(String, u16)>,
+) -> Result<Vec<Target>, PlanError> {
+    let headers = common_headers(a, body)?;
+    let named: Vec<(String, String)> = match (&a.url, a.targets.is_empty()) {
+        (None, true) => return Err(PlanError::NoUrl),
+        (Some(_), false) => return Err(PlanError::UrlAndTargets),
+        (Some(url), true) => vec![("default".to_string(), url.clone())],
+        (None, false) => a.targets.clone(),
+    };
+    let weights = split_flags(&named, &a.splits)?;
+    let mut targets = Vec::with_capacity(named.len());
+    for ((name, url), weight) in named.into_iter().zip(weights) {
+        if targets.iter().any(|t: &Target| t.name == name) {
+            return Err(PlanError::DuplicateTarget(name));
+        }
+        targets.push(target(TargetSpec {
+            name: &name,
+            url: &url,
+            weight,
+            proxy,
+            host: a.host.as_deref(),
+            h2: a.h2,
+            headers: &headers,
+        })?);
+    }
+    Ok(targets)
+}
+
+/// The `--slo` gates, each naming (if it names one) a target of the run.
+fn gates(a: &HeyArgs, targets: &[Target]) -> Result<Vec<Gate>, PlanError> {
+    let mut gates = Vec::with_capacity(a.slo.len());
+    for text in &a.slo {
+        let gate: Gate = text.parse().map_err(PlanError::BadGate)?;
+        if let Some(name) = &gate.target {
+            if !targets.iter().any(|t| &t.name == name) {
+                return Err(PlanError::UnknownTarget {
+                    what: format!("--slo {text:?}"),
+                    name: name.clone(),
+                });
+            }
+        }
+        gates.push(gate);
+    }
+    if a.expect_breach && gates.is_empty() {
+        return Err(PlanError::ExpectBreachWithoutGates);
+    }
+    Ok(gates)
 }
 
 /// Bounds that keep every later computation (due times, deadlines, allocations per worker)

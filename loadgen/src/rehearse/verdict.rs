@@ -165,6 +165,31 @@ fn first_firing(seen: &Seen, alert: &str, from: f64) -> Option<f64> {
         .map(|(t, _)| *t)
 }
 
+/// A decision on one expectation: what was observed (seconds into its step), whether it
+/// passed, and the words the verdict table shows.
+type Decided = (Option<f64>, bool, String);
+
+/// Where the judging stands for one expectation: its step's start and the deadline (seconds
+/// since the timeline began / into the step), the time now, and whether this is the last call.
+struct Watch {
+    start: f64,
+    deadline: f64,
+    now: f64,
+    last: bool,
+}
+
+impl Watch {
+    /// Whether the expectation can no longer pass by waiting.
+    fn over(&self) -> bool {
+        self.last || self.now - self.start > self.deadline
+    }
+
+    /// Seconds watched into the step.
+    fn watched(&self) -> f64 {
+        (self.now - self.start).max(0.0)
+    }
+}
+
 fn judge(
     e: &Expectation,
     predicted: Option<Duration>,
@@ -174,7 +199,7 @@ fn judge(
     now: f64,
     last: bool,
 ) -> Option<Verdict> {
-    let verdict = |observed: Option<f64>, passed: bool, detail: String| Verdict {
+    let verdict = |(observed, passed, detail): Decided| Verdict {
         expectation: e.title(),
         step: e.step_name.clone(),
         alert: e.alert.clone(),
@@ -188,126 +213,136 @@ fn judge(
     };
     let Some(start) = step_start(ends, e.step) else {
         return last.then(|| {
-            verdict(
+            verdict((
                 None,
                 false,
                 "its step was not played (interrupted, or --fail-fast)".into(),
-            )
+            ))
         });
     };
-    if let Some(receiver) = &e.notified {
-        let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
-        let reached = seen
-            .notified
-            .iter()
-            .filter(|(t, r, a)| *t >= start && r == receiver && *a == e.alert)
-            .map(|(t, _, _)| t - start)
-            .reduce(f64::min);
-        return match reached {
-            Some(t) if t <= d => Some(verdict(
-                Some(t),
-                true,
-                format!("reached {receiver} at {t:.1} s, deadline {d:.1} s"),
-            )),
-            Some(t) => Some(verdict(
-                Some(t),
-                false,
-                format!("reached {receiver} late, at {t:.1} s; deadline {d:.1} s"),
-            )),
-            None if last || now - start > d => Some(verdict(
-                None,
-                false,
-                format!(
-                    "no notification to {receiver} by {:.1} s; deadline {d:.1} s",
-                    (now - start).max(0.0)
-                ),
-            )),
-            None => None,
-        };
+    let watch = Watch {
+        start,
+        deadline: deadline.map_or(f64::INFINITY, |d| d.as_secs_f64()),
+        now,
+        last,
+    };
+    let decided = match (&e.notified, e.state) {
+        (Some(receiver), _) => notified(e, receiver, seen, &watch),
+        (None, Expected::Resolved) => resolved(&e.target(), seen, &watch),
+        (None, Expected::Firing) => firing(&e.target(), seen, &watch),
+        (None, Expected::Inactive) => {
+            inactive(&e.target(), seen, ends.get(e.step).copied(), &watch)
+        }
+    };
+    decided.map(verdict)
+}
+
+/// `notified = RECEIVER`: the first notification of the alert to the receiver in the step.
+fn notified(e: &Expectation, receiver: &str, seen: &Seen, w: &Watch) -> Option<Decided> {
+    let d = w.deadline;
+    let reached = seen
+        .notified
+        .iter()
+        .filter(|(t, r, a)| *t >= w.start && r == receiver && *a == e.alert)
+        .map(|(t, _, _)| t - w.start)
+        .reduce(f64::min);
+    match reached {
+        Some(t) if t <= d => Some((
+            Some(t),
+            true,
+            format!("reached {receiver} at {t:.1} s, deadline {d:.1} s"),
+        )),
+        Some(t) => Some((
+            Some(t),
+            false,
+            format!("reached {receiver} late, at {t:.1} s; deadline {d:.1} s"),
+        )),
+        None if w.over() => Some((
+            None,
+            false,
+            format!(
+                "no notification to {receiver} by {:.1} s; deadline {d:.1} s",
+                w.watched()
+            ),
+        )),
+        None => None,
     }
-    // The poller records each expectation's target (name and labels) as firing or not.
-    let key = e.target();
-    let fired = first_firing(seen, &key, start).map(|t| t - start);
-    match e.state {
-        Expected::Resolved => {
-            let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
-            match first_resolved(seen, &key, start).map(|t| t - start) {
-                Some(t) if t <= d => Some(verdict(
-                    Some(t),
-                    true,
-                    format!("not firing at {t:.1} s, deadline {d:.1} s"),
-                )),
-                Some(t) => Some(verdict(
-                    Some(t),
-                    false,
-                    format!("resolved late, at {t:.1} s; deadline {d:.1} s"),
-                )),
-                None if (last || now - start > d) && !ever_fired(seen, &key) => Some(verdict(
-                    None,
-                    false,
-                    format!(
-                        "never fired in this rehearsal, so it cannot resolve (watched to \
-                             {:.1} s; deadline {d:.1} s)",
-                        (now - start).max(0.0)
-                    ),
-                )),
-                None if last || now - start > d => Some(verdict(
-                    None,
-                    false,
-                    format!(
-                        "still firing at {:.1} s; deadline {d:.1} s",
-                        (now - start).max(0.0)
-                    ),
-                )),
-                None => None,
-            }
-        }
-        Expected::Firing => {
-            let d = deadline.map_or(f64::INFINITY, |d| d.as_secs_f64());
-            match fired {
-                Some(t) if t <= d => Some(verdict(
-                    Some(t),
-                    true,
-                    format!("fired at {t:.1} s, deadline {d:.1} s"),
-                )),
-                Some(t) => Some(verdict(
-                    Some(t),
-                    false,
-                    format!("fired late, at {t:.1} s; deadline {d:.1} s"),
-                )),
-                None if last || now - start > d => Some(verdict(
-                    None,
-                    false,
-                    format!(
-                        "did not fire by {:.1} s; deadline {d:.1} s",
-                        (now - start).max(0.0)
-                    ),
-                )),
-                None => None,
-            }
-        }
-        Expected::Inactive => {
-            let end = ends.get(e.step).copied();
-            let in_step = fired.filter(|t| end.is_none_or(|end| start + t <= end));
-            match (in_step, end) {
-                (Some(t), _) => Some(verdict(
-                    Some(t),
-                    false,
-                    format!("fired at {t:.1} s of the step"),
-                )),
-                (None, Some(end)) => Some(verdict(
-                    None,
-                    true,
-                    format!("quiet for the whole step ({:.1} s)", end - start),
-                )),
-                (None, None) if last => Some(verdict(
-                    None,
-                    false,
-                    "its step did not finish (interrupted, or --fail-fast)".into(),
-                )),
-                (None, None) => None,
-            }
-        }
+}
+
+/// `state = "resolved"`: not firing by the deadline, having fired at some point (`key` is the
+/// expectation's target, name and labels, as the poller records it).
+fn resolved(key: &str, seen: &Seen, w: &Watch) -> Option<Decided> {
+    let d = w.deadline;
+    match first_resolved(seen, key, w.start).map(|t| t - w.start) {
+        Some(t) if t <= d => Some((
+            Some(t),
+            true,
+            format!("not firing at {t:.1} s, deadline {d:.1} s"),
+        )),
+        Some(t) => Some((
+            Some(t),
+            false,
+            format!("resolved late, at {t:.1} s; deadline {d:.1} s"),
+        )),
+        None if w.over() && !ever_fired(seen, key) => Some((
+            None,
+            false,
+            format!(
+                "never fired in this rehearsal, so it cannot resolve (watched to \
+                     {:.1} s; deadline {d:.1} s)",
+                w.watched()
+            ),
+        )),
+        None if w.over() => Some((
+            None,
+            false,
+            format!("still firing at {:.1} s; deadline {d:.1} s", w.watched()),
+        )),
+        None => None,
+    }
+}
+
+/// `state = "firing"`: firing by the deadline.
+fn firing(key: &str, seen: &Seen, w: &Watch) -> Option<Decided> {
+    let d = w.deadline;
+    match first_firing(seen, key, w.start).map(|t| t - w.start) {
+        Some(t) if t <= d => Some((
+            Some(t),
+            true,
+            format!("fired at {t:.1} s, deadline {d:.1} s"),
+        )),
+        Some(t) => Some((
+            Some(t),
+            false,
+            format!("fired late, at {t:.1} s; deadline {d:.1} s"),
+        )),
+        None if w.over() => Some((
+            None,
+            false,
+            format!("did not fire by {:.1} s; deadline {d:.1} s", w.watched()),
+        )),
+        None => None,
+    }
+}
+
+/// `state = "inactive"`: quiet for the whole step, which ended at `end` if it has.
+fn inactive(key: &str, seen: &Seen, end: Option<f64>, w: &Watch) -> Option<Decided> {
+    let start = w.start;
+    let fired = first_firing(seen, key, start).map(|t| t - start);
+    let in_step = fired.filter(|t| end.is_none_or(|end| start + t <= end));
+    match (in_step, end) {
+        (Some(t), _) => Some((Some(t), false, format!("fired at {t:.1} s of the step"))),
+        (None, Some(end)) => Some((
+            None,
+            true,
+            format!("quiet for the whole step ({:.1} s)", end - start),
+        )),
+        (None, None) if w.last => Some((
+            None,
+            false,
+            "its step did not finish (interrupted, or --fail-fast)".into(),
+        )),
+        (None, None) => None,
     }
 }
 

@@ -4,12 +4,9 @@
 //! page asks: with no page open the run does no work for it.
 
 use serde::Serialize;
-use tokio::time::Instant;
 
 use crate::web::swarm_state::{self, Status, SwarmForm, Web};
-use crate::web::window::{
-    Current, MIN_WINDOW, RecentErrors, now_ms, record_recent, window_percentiles,
-};
+use crate::web::window::{RecentErrors, now_ms};
 use engine::journey::report::{self, EndpointReport};
 use engine::load::live_split::{LiveSplit, SplitDoc};
 
@@ -59,96 +56,18 @@ impl Web {
         let state = swarm_state::status(&inner);
         let inner = &mut *inner;
         let Some(run) = inner.run.as_ref() else {
-            let (stats, total) = report::build(&self.base_journey(), &[], &[], None, 1.0);
-            return StatsDoc {
-                state,
-                user_count: 0,
-                target_users: 0,
-                spawn_rate: 0.0,
-                elapsed_secs: 0.0,
-                time_ms,
-                total_rps: 0.0,
-                total_fail_per_sec: 0.0,
-                fail_ratio: 0.0,
-                p50_ms: None,
-                p95_ms: None,
-                p99_ms: None,
-                stats,
-                total,
-                errors: Vec::new(),
-                recent_errors: Vec::new(),
-                form: self.defaults(),
-                targets: self.targets(),
-                journeys: self.journeys(),
-                split: None,
-            };
+            return self.idle_stats(state, time_ms);
         };
         let elapsed = swarm_state::elapsed(run);
         let names = &run.handle.names;
         let slots = run.handle.recorder.snapshot();
         let (stats, total) =
             report::build(&run.journey, names, &slots, None, elapsed.as_secs_f64());
-        let w = &mut inner.window;
-        let now = Instant::now();
         let ended = run.ended.is_some();
-        match w.prev.take() {
-            _ if ended => w.current = Current::default(),
-            Some((at, prev)) if now.duration_since(at) < MIN_WINDOW => w.prev = Some((at, prev)),
-            Some((at, prev)) => {
-                let secs = now.duration_since(at).as_secs_f64();
-                let (rows, tot) = report::build(&run.journey, names, &slots, Some(&prev), secs);
-                w.current = Current {
-                    rates: rows
-                        .iter()
-                        .map(|e| (e.target.clone(), e.name.clone(), e.rps, e.failures_per_sec))
-                        .collect(),
-                    total_rps: tot.rps,
-                    total_fail_per_sec: tot.failures_per_sec,
-                    ..window_percentiles(&slots, &prev)
-                };
-                record_recent(&mut w.recent, &run.journey.endpoints, names, &slots, &prev);
-                w.prev = Some((now, slots));
-            }
-            None => {
-                // The first poll: rates over the run so far.
-                w.current = Current {
-                    rates: stats
-                        .iter()
-                        .map(|e| (e.target.clone(), e.name.clone(), e.rps, e.failures_per_sec))
-                        .collect(),
-                    total_rps: total.rps,
-                    total_fail_per_sec: total.failures_per_sec,
-                    ..window_percentiles(&slots, &[])
-                };
-                w.prev = Some((now, slots));
-            }
-        }
-        let stats: Vec<EndpointReport> = stats
-            .into_iter()
-            .map(|mut e| {
-                let r = w
-                    .current
-                    .rates
-                    .iter()
-                    .find(|r| r.0 == e.target && r.1 == e.name);
-                (e.rps, e.failures_per_sec) = r.map_or((0.0, 0.0), |r| (r.2, r.3));
-                e
-            })
-            .collect();
-        let mut total = total;
-        total.rps = w.current.total_rps;
-        total.failures_per_sec = w.current.total_fail_per_sec;
-        let errors = stats
-            .iter()
-            .flat_map(|e| {
-                e.failures_by_kind.iter().map(|(kind, n)| ErrorRow {
-                    target: e.target.clone(),
-                    name: e.name.clone(),
-                    kind: kind.clone(),
-                    count: *n,
-                })
-            })
-            .collect();
+        let w = &mut inner.window;
+        w.advance(&run.journey, names, slots, (&stats, &total), ended);
+        let (stats, total) = w.apply_rates(stats, total);
+        let errors = error_rows(&stats);
         let target = run.handle.swarm.target();
         StatsDoc {
             state,
@@ -177,4 +96,46 @@ impl Web {
             split: run.handle.split.as_ref().map(LiveSplit::doc),
         }
     }
+
+    /// Before the first run: the journey's endpoints, all zero, and the command line's form.
+    fn idle_stats(&self, state: Status, time_ms: u64) -> StatsDoc {
+        let (stats, total) = report::build(&self.base_journey(), &[], &[], None, 1.0);
+        StatsDoc {
+            state,
+            user_count: 0,
+            target_users: 0,
+            spawn_rate: 0.0,
+            elapsed_secs: 0.0,
+            time_ms,
+            total_rps: 0.0,
+            total_fail_per_sec: 0.0,
+            fail_ratio: 0.0,
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: None,
+            stats,
+            total,
+            errors: Vec::new(),
+            recent_errors: Vec::new(),
+            form: self.defaults(),
+            targets: self.targets(),
+            journeys: self.journeys(),
+            split: None,
+        }
+    }
+}
+
+/// One row per endpoint and kind of failure, as Locust's failures table.
+fn error_rows(stats: &[EndpointReport]) -> Vec<ErrorRow> {
+    stats
+        .iter()
+        .flat_map(|e| {
+            e.failures_by_kind.iter().map(|(kind, n)| ErrorRow {
+                target: e.target.clone(),
+                name: e.name.clone(),
+                kind: kind.clone(),
+                count: *n,
+            })
+        })
+        .collect()
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use crate::web::window::Window;
+use crate::web::window::PollWindow;
 use engine::client_metrics::ClientMetrics;
 use engine::journey::plan::{JourneyPlanError, MAX_RUN, MAX_USERS, RunPlan, targets};
 use engine::journey::report::JourneyReport;
@@ -90,7 +90,7 @@ pub(crate) struct Inner {
     pub run: Option<Run>,
     /// A start is under way (between the form's check and the swarm's existence).
     starting: bool,
-    pub window: Window,
+    pub window: PollWindow,
 }
 
 /// The page's state, shared by its server and the runs it starts.
@@ -125,7 +125,7 @@ impl Web {
             inner: Mutex::new(Inner {
                 run: None,
                 starting: false,
-                window: Window::default(),
+                window: PollWindow::default(),
             }),
         })
     }
@@ -216,7 +216,7 @@ impl Web {
             let mut inner = me.lock();
             inner.starting = false;
             let (run, registered) = run?;
-            inner.window = Window::default();
+            inner.window = PollWindow::default();
             inner.run = Some(run);
             let now = status(&inner);
             drop(inner);
@@ -259,7 +259,7 @@ impl Web {
             return Err(FormError::NotRunning("reset"));
         };
         run.handle.recorder.reset();
-        inner.window = Window::default();
+        inner.window = PollWindow::default();
         Ok(())
     }
 

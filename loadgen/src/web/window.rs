@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use engine::journey::report::{self, EndpointReport};
+use engine::journey::spec::Journey;
 use engine::report::stats::Stats;
 
 /// Polls closer together than this reuse the last rates (two tabs must not halve the window).
@@ -17,10 +19,82 @@ const RECENT: usize = 50;
 
 /// What the previous poll saw, and the figures derived from it.
 #[derive(Default)]
-pub struct Window {
+pub struct PollWindow {
     pub(super) prev: Option<(Instant, Vec<Stats>)>,
     pub(super) current: Current,
     pub(super) recent: VecDeque<RecentErrors>,
+}
+
+impl PollWindow {
+    /// Moves the window on to this poll's `slots`: rates and percentiles over the time since
+    /// the previous poll once at least [`MIN_WINDOW`] has passed (the first poll reads the run
+    /// so far, `so_far`), and the recent errors in between. An ended run has no rates.
+    pub(super) fn advance(
+        &mut self,
+        journey: &Journey,
+        names: &[String],
+        slots: Vec<Stats>,
+        so_far: (&[EndpointReport], &EndpointReport),
+        ended: bool,
+    ) {
+        let now = Instant::now();
+        let rates = |rows: &[EndpointReport]| {
+            rows.iter()
+                .map(|e| (e.target.clone(), e.name.clone(), e.rps, e.failures_per_sec))
+                .collect()
+        };
+        match self.prev.take() {
+            _ if ended => self.current = Current::default(),
+            Some((at, prev)) if now.duration_since(at) < MIN_WINDOW => {
+                self.prev = Some((at, prev));
+            }
+            Some((at, prev)) => {
+                let secs = now.duration_since(at).as_secs_f64();
+                let (rows, tot) = report::build(journey, names, &slots, Some(&prev), secs);
+                self.current = Current {
+                    rates: rates(&rows),
+                    total_rps: tot.rps,
+                    total_fail_per_sec: tot.failures_per_sec,
+                    ..window_percentiles(&slots, &prev)
+                };
+                record_recent(&mut self.recent, &journey.endpoints, names, &slots, &prev);
+                self.prev = Some((now, slots));
+            }
+            None => {
+                let (stats, total) = so_far;
+                self.current = Current {
+                    rates: rates(stats),
+                    total_rps: total.rps,
+                    total_fail_per_sec: total.failures_per_sec,
+                    ..window_percentiles(&slots, &[])
+                };
+                self.prev = Some((now, slots));
+            }
+        }
+    }
+
+    /// The run's rows and total with the window's rates in place of the whole run's.
+    pub(super) fn apply_rates(
+        &self,
+        stats: Vec<EndpointReport>,
+        mut total: EndpointReport,
+    ) -> (Vec<EndpointReport>, EndpointReport) {
+        let stats = stats
+            .into_iter()
+            .map(|mut e| {
+                let r = self
+                    .current
+                    .rates
+                    .iter()
+                    .find(|r| r.0 == e.target && r.1 == e.name);
+                (e.rps, e.failures_per_sec) = r.map_or((0.0, 0.0), |r| (r.2, r.3));
+                e
+            })
+            .collect();
+        total.rps = self.current.total_rps;
+        total.failures_per_sec = self.current.total_fail_per_sec;
+        (stats, total)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
