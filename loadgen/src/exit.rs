@@ -18,3 +18,45 @@ pub const SLO: i32 = 99;
 pub const INTERRUPTED: i32 = 130;
 /// Stopped by SIGTERM (128 + SIGTERM), as Kubernetes stops a pod; a partial report was printed.
 pub const TERMINATED: i32 = 143;
+
+/// A failure the binary ends with: every error type a command can end in says its code here
+/// (and, for a missing service, what to install), so the runner maps them all one way.
+pub trait Exit: std::fmt::Display {
+    fn exit_code(&self) -> i32;
+
+    /// A line of help printed after the error (an install hint for a missing Prometheus).
+    fn hint(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A failure of the runner's own (a `--web` address that cannot be had is 69) carried through
+/// `anyhow` to `runner::run`, which ends with its code rather than 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Coded {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Exit for Coded {
+    fn exit_code(&self) -> i32 {
+        self.code
+    }
+}
+
+/// A mistake found while checking the command line (a plan that cannot be made): always 64.
+#[derive(Debug)]
+pub struct Usage<E>(pub E);
+
+impl<E: std::fmt::Display> std::fmt::Display for Usage<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::fmt::Display> Exit for Usage<E> {
+    fn exit_code(&self) -> i32 {
+        USAGE
+    }
+}

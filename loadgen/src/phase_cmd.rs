@@ -46,9 +46,9 @@ const QUOTED: usize = 2000;
 /// The whole exchange, connection included: a server that trickles its answer is given up on.
 const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-impl PhaseError {
+impl crate::exit::Exit for PhaseError {
     /// A document the server refused as invalid is a usage error (64); anything else failed (1).
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             PhaseError::Refused { status: 400, .. }
             | PhaseError::Preset(_)

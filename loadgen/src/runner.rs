@@ -13,9 +13,10 @@ use crate::cli::{
     MergeArgs, OutputKind, PhaseArgs, RehearseArgs, RehearseOutput, RehearseRun, ReportFormat,
     ScenarioCommand, SloCommand,
 };
+use crate::exit::{self, Coded, Exit, Usage};
 use crate::scenario::{self, ScenarioOptions};
 use crate::web::{self, WebOptions};
-use crate::{canary, exit, phase_cmd, rehearse, slo_cmd};
+use crate::{canary, phase_cmd, rehearse, slo_cmd};
 use engine::client_metrics::ClientMetrics;
 use engine::journey::{self, Live, report as journey_report};
 use engine::load::Sinks;
@@ -39,23 +40,30 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Rehearse(a)) => rehearse(a),
         Some(Command::Canary(args)) => match CanaryRun::try_from(args) {
             Ok(run) => canary(run),
-            Err(e) => {
-                eprintln!("loadgen canary: {e}");
-                return exit::USAGE;
-            }
+            Err(e) => Ok(fail("loadgen canary", &Usage(e))),
         },
         None => match HeyRun::try_from(cli.hey) {
             Ok(run) => hey(run),
-            Err(e) => {
-                eprintln!("loadgen: {e}");
-                return exit::USAGE;
-            }
+            Err(e) => Ok(fail("loadgen", &Usage(e))),
         },
     };
-    result.unwrap_or_else(|e| {
-        eprintln!("loadgen: {e:#}");
-        exit::FAILED
+    result.unwrap_or_else(|e| match e.downcast_ref::<Coded>() {
+        Some(coded) => fail("loadgen", coded),
+        None => {
+            eprintln!("loadgen: {e:#}");
+            exit::FAILED
+        }
     })
+}
+
+/// The one way a command ends in failure: the error on stderr after the command's name, its
+/// hint if it has one, and its exit code.
+fn fail(command: &str, e: &dyn Exit) -> i32 {
+    eprintln!("{command}: {e}");
+    if let Some(hint) = e.hint() {
+        eprintln!("{hint}");
+    }
+    e.exit_code()
 }
 
 /// The exit code a finished hey-mode report calls for.
@@ -115,20 +123,14 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         view: view.clone(),
     };
     let report = runtime.block_on(async {
-        let _page = match serve_page(run.web.as_ref(), view.as_ref()).await? {
-            Ok(guard) => guard,
-            Err(code) => return anyhow::Ok(Err(code)),
-        };
+        let _page = serve_page(run.web.as_ref(), view.as_ref()).await?;
         let report = engine::load::run(run.plan, sinks, ctrl_c()).await?;
         if let Some(v) = &view {
             v.finished();
         }
-        anyhow::Ok(Ok(report))
+        anyhow::Ok(report)
     })?;
-    let mut report = match report {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
+    let mut report = report;
     report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
     let mut out = std::io::stdout().lock();
     match run.output {
@@ -194,22 +196,21 @@ fn write_html(path: &std::path::Path, page: &html_report::Page) -> anyhow::Resul
 }
 
 /// Serves `--web`'s run page for `view`, until the returned guard is dropped (the run's end);
-/// `Err(69)` when the address cannot be had.
+/// an address that cannot be had is 69 ([`Coded`]).
 async fn serve_page(
     page: Option<&engine::serve::PageAddr>,
     view: Option<&Arc<RunView>>,
-) -> anyhow::Result<Result<Option<tokio::sync::oneshot::Sender<()>>, i32>> {
+) -> anyhow::Result<Option<tokio::sync::oneshot::Sender<()>>> {
     let (Some(page), Some(view)) = (page, view) else {
-        return Ok(Ok(None));
+        return Ok(None);
     };
     let addr = page.addr;
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("loadgen: cannot listen on {addr} for --web: {e}");
-            return Ok(Err(exit::UNAVAILABLE));
-        }
-    };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Coded {
+            code: exit::UNAVAILABLE,
+            message: format!("cannot listen on {addr} for --web: {e}"),
+        })?;
     eprintln!(
         "loadgen: the run page is on http://{}/",
         listener.local_addr()?
@@ -223,7 +224,7 @@ async fn serve_page(
             let _ = stopped.await;
         },
     ));
-    Ok(Ok(Some(stop)))
+    Ok(Some(stop))
 }
 
 /// Starts the client-side metrics server when asked for; it lives as long as the runtime.
@@ -242,10 +243,7 @@ async fn metrics(addr: Option<std::net::SocketAddr>) -> anyhow::Result<Option<Ar
 fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
     let plan = match JourneyPlan::try_from(args) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("loadgen journey: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(fail("loadgen journey", &Usage(e))),
     };
     let rt = runtime(None)?;
     if let Some(opts) = plan.web.clone() {
@@ -369,10 +367,7 @@ fn phase(args: PhaseArgs) -> anyhow::Result<i32> {
             print_out(&serde_json::to_string_pretty(&doc)?)?;
             Ok(exit::OK)
         }
-        Err(e) => {
-            eprintln!("loadgen phase: {e}");
-            Ok(e.exit_code())
-        }
+        Err(e) => Ok(fail("loadgen phase", &e)),
     }
 }
 
@@ -381,10 +376,7 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
     let options = ScenarioOptions::from(&args);
     let steps = match scenario::plan(&options) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("loadgen scenario: {e}");
-            return Ok(e.exit_code());
-        }
+        Err(e) => return Ok(fail("loadgen scenario", &e)),
     };
     let total = steps.len();
     let rt = runtime(None)?;
@@ -419,10 +411,7 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             addr,
             hosts: args.allowed_hosts.policy(),
         });
-        let _page = match serve_page(web.as_ref(), view.as_ref()).await? {
-            Ok(guard) => guard,
-            Err(code) => return anyhow::Ok(Err(code)),
-        };
+        let _page = serve_page(web.as_ref(), view.as_ref()).await?;
         let live = scenario::TimelineLive {
             split,
             series: args.html.is_some(),
@@ -432,15 +421,11 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         if let Some(v) = &view {
             v.finished();
         }
-        anyhow::Ok(Ok(r))
+        anyhow::Ok(r)
     })?;
     let reports = match result {
-        Ok(Ok(r)) => r,
-        Err(code) => return Ok(code),
-        Ok(Err(e)) => {
-            eprintln!("loadgen scenario: {e}");
-            return Ok(e.exit_code());
-        }
+        Ok(r) => r,
+        Err(e) => return Ok(fail("loadgen scenario", &e)),
     };
     if let Some(path) = &args.html {
         write_html(path, &scenario::html_page(&reports))?;
@@ -491,16 +476,9 @@ fn timeline_exit(reports: &[scenario::StepReport]) -> i32 {
 
 /// `loadgen rehearse FILE`: verdicts as they come on stderr, the table or JSON on stdout.
 fn rehearse(args: RehearseArgs) -> anyhow::Result<i32> {
-    let fail = |e: rehearse::RehearseError| {
-        eprintln!("loadgen rehearse: {e}");
-        if e.exit_code() == exit::UNAVAILABLE {
-            eprintln!("{}", slo_cmd::PROMETHEUS_HINT);
-        }
-        e.exit_code()
-    };
     let run = match RehearseRun::try_from(args) {
         Ok(r) => r,
-        Err(e) => return Ok(fail(e)),
+        Err(e) => return Ok(fail("loadgen rehearse", &e)),
     };
     let on_verdict = |v: &rehearse::Verdict| {
         let mark = if v.passed { "PASS" } else { "FAIL" };
@@ -508,7 +486,7 @@ fn rehearse(args: RehearseArgs) -> anyhow::Result<i32> {
     };
     let report = match runtime(None)?.block_on(rehearse::run(run.plan, on_verdict, ctrl_c())) {
         Ok(r) => r,
-        Err(e) => return Ok(fail(e)),
+        Err(e) => return Ok(fail("loadgen rehearse", &e)),
     };
     if let Some(path) = &run.junit {
         std::fs::write(path, rehearse::verdict::junit(&report))
@@ -552,10 +530,7 @@ fn alerts(cmd: AlertsCommand) -> anyhow::Result<i32> {
     let AlertsCommand::Wait(a) = cmd;
     let wait = match a.wait_for(unix_now()) {
         Ok(w) => w,
-        Err(e) => {
-            eprintln!("loadgen alerts wait: {e}");
-            return Ok(exit::USAGE);
-        }
+        Err(e) => return Ok(fail("loadgen alerts wait", &Usage(e))),
     };
     print_outcome(runtime(None)?.block_on(slo_cmd::alerts_wait(&a.prometheus, &a.alert, wait)))
 }
@@ -587,12 +562,6 @@ fn print_outcome(
             print_out(done.text.trim_end())?;
             Ok(done.code)
         }
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            if let Some(hint) = e.hint() {
-                eprintln!("{hint}");
-            }
-            Ok(e.exit_code())
-        }
+        Err(e) => Ok(fail("loadgen", &e)),
     }
 }

@@ -80,8 +80,8 @@ pub enum ScenarioError {
     Run(#[from] journey::RunError),
 }
 
-impl ScenarioError {
-    pub fn exit_code(&self) -> i32 {
+impl crate::exit::Exit for ScenarioError {
+    fn exit_code(&self) -> i32 {
         match self {
             ScenarioError::Phase { source, .. } => source.exit_code(),
             ScenarioError::Run(_) => crate::exit::FAILED,

@@ -43,11 +43,11 @@ pub enum SloCmdError {
     Wait(#[from] slo::WaitError),
 }
 
-impl SloCmdError {
+impl crate::exit::Exit for SloCmdError {
     /// Bad input (a spec, a URL, an alert name Prometheus does not know) is a usage error (64);
     /// a Prometheus that cannot answer is an unavailable service (69), never "the alert did
     /// not fire" (1), so a CI gate such as `! loadgen alerts wait ...` cannot pass by accident.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         use crate::exit::{UNAVAILABLE, USAGE};
         match self {
             SloCmdError::Spec(_)
@@ -67,7 +67,7 @@ impl SloCmdError {
     }
 
     /// What to do about it, for errors a user can fix by installing or starting something.
-    pub fn hint(&self) -> Option<&'static str> {
+    fn hint(&self) -> Option<&'static str> {
         (self.exit_code() == crate::exit::UNAVAILABLE).then_some(PROMETHEUS_HINT)
     }
 }

@@ -110,9 +110,9 @@ pub enum RehearseError {
     Interrupted,
 }
 
-impl RehearseError {
+impl crate::exit::Exit for RehearseError {
     /// 64 for what the user wrote, 69 for Prometheus missing or failing, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         use crate::exit::{FAILED, UNAVAILABLE, USAGE};
         match self {
             RehearseError::Scenario(e) => e.exit_code(),
@@ -124,6 +124,10 @@ impl RehearseError {
             RehearseError::Interrupted => crate::exit::INTERRUPTED,
             _ => USAGE,
         }
+    }
+
+    fn hint(&self) -> Option<&'static str> {
+        (self.exit_code() == crate::exit::UNAVAILABLE).then_some(crate::slo_cmd::PROMETHEUS_HINT)
     }
 }
 

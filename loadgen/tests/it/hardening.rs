@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
 use super::CPU;
+use loadgen::exit::Exit;
 
 /// The binary, bounded in time.
 async fn loadgen(args: &[&str]) -> Output {
@@ -947,6 +948,27 @@ async fn the_timeout_bounds_endless_interim_heads() {
             let (s, _) = h2_listener.accept().await.unwrap();
             tokio::spawn(async move {
                 let (mut r, mut w) = s.into_split();
+                // Heads on stream 1 before the client opened it would be a connection error:
+                // wait for the client's HEADERS frame (after the 24-byte preface, frames of a
+                // 9-byte header: length 3, type 1, flags 1, stream 4).
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                let mut at = 24;
+                'opened: loop {
+                    match r.read(&mut buf).await {
+                        Ok(n) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                    while seen.len() >= at + 9 {
+                        if seen[at + 3] == 1 {
+                            break 'opened;
+                        }
+                        let len = usize::from(seen[at]) << 16
+                            | usize::from(seen[at + 1]) << 8
+                            | usize::from(seen[at + 2]);
+                        at += 9 + len;
+                    }
+                }
                 tokio::spawn(async move {
                     let mut buf = [0u8; 4096];
                     while r.read(&mut buf).await.is_ok_and(|n| n > 0) {}
@@ -978,9 +1000,9 @@ async fn the_timeout_bounds_endless_interim_heads() {
     .await;
     let json: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
-    // The first request times out. The fake server keeps writing stream 1's heads after the
-    // client reset it, so the second may end as a protocol error instead: either way the run
-    // ended, both requests failed, and none of them waited past the timeout.
+    // The first request times out (the server sends its heads only once stream 1 is open). The
+    // fake server keeps writing stream 1's heads after the client reset it, so the second may
+    // end as a protocol error instead: either way the run ended and both requests failed.
     assert_eq!(json["total"]["failures"], 2, "--h2: {json}");
     let timeouts = json["total"]["errors"]["timeout"].as_u64().unwrap_or(0);
     assert!(timeouts >= 1, "--h2: {json}");

@@ -11,6 +11,7 @@ use loadgen::scenario::{self, ScenarioOptions};
 use super::CPU;
 use super::journey::endpoint;
 use super::mock::{Mock, assert_binomial, value};
+use loadgen::exit::Exit;
 
 const JOURNEY: &str = r#"
 wait = "1ms..3ms"
