@@ -8,8 +8,8 @@ use std::sync::{Mutex, OnceLock};
 
 use http::StatusCode;
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::phase::{Phase, Ratio, Timed};
@@ -142,6 +142,20 @@ impl Reg<'_> {
         Ok(g)
     }
 
+    /// A registered integer gauge.
+    fn int_gauge(&self, name: &str, help: &str) -> Result<IntGauge, MetricsError> {
+        let g = IntGauge::with_opts(Opts::new(name, help))?;
+        self.0.register(Box::new(g.clone()))?;
+        Ok(g)
+    }
+
+    /// A registered gauge.
+    fn gauge(&self, name: &str, help: &str) -> Result<Gauge, MetricsError> {
+        let g = Gauge::with_opts(Opts::new(name, help))?;
+        self.0.register(Box::new(g.clone()))?;
+        Ok(g)
+    }
+
     /// The original's `<prefix>_attempts_total`, `_success_total` and `_latency_milliseconds`.
     fn endpoint(
         &self,
@@ -165,6 +179,127 @@ impl Reg<'_> {
             )?,
         })
     }
+
+    /// The original's `movieguru_chat_*` series, one counter per sentiment and outcome.
+    fn chat(&self) -> Result<ChatMetrics, MetricsError> {
+        let sentiment = self.counter_vec(
+            "movieguru_chat_sentiment_counter_total",
+            "Chat replies by the user's sentiment",
+            &["Sentiment"],
+        )?;
+        let outcome = self.counter_vec(
+            "movieguru_chat_outcome_counter_total",
+            "Chat replies by conversation outcome",
+            &["Outcome"],
+        )?;
+        Ok(ChatMetrics {
+            calls: self.counter("movieguru_chat_calls_total", "Chat requests received")?,
+            success: self.counter(
+                "movieguru_chat_calls_success_total",
+                "Chat requests answered successfully",
+            )?,
+            safety_issue: self.counter(
+                "movieguru_chat_safetyissue_counter_total",
+                "Chat requests flagged with a safety issue",
+            )?,
+            sentiment: SENTIMENTS.map(|s| sentiment.with_label_values(&[s])),
+            outcome: OUTCOMES.map(|o| outcome.with_label_values(&[o])),
+            latency: self.histogram(
+                "movieguru_chat_latency_milliseconds",
+                "Chat latency drawn from the phase, in milliseconds",
+                CHAT_BUCKETS,
+            )?,
+        })
+    }
+
+    /// The original's `movieguru_healthcheck_*` series.
+    fn health(&self) -> Result<HealthMetrics, MetricsError> {
+        Ok(HealthMetrics {
+            attempts: self.counter(
+                "movieguru_healthcheck_attempts_total",
+                "Health checks on GET /",
+            )?,
+            latency: self.histogram(
+                "movieguru_healthcheck_latency_milliseconds",
+                "Measured health check latency, in milliseconds",
+                HEALTH_BUCKETS,
+            )?,
+        })
+    }
+
+    /// The per-route `http_*` series, labelled with `revision` when there is one.
+    fn http(&self, revision: Option<&str>) -> Result<HttpMetrics, MetricsError> {
+        let with_revision = |opts: Opts| match revision {
+            Some(r) => opts.const_label("revision", r),
+            None => opts,
+        };
+        let requests = IntCounterVec::new(
+            with_revision(Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route, method and status code",
+            )),
+            &["route", "method", "code"],
+        )?;
+        self.0.register(Box::new(requests.clone()))?;
+        let duration = prometheus::HistogramVec::new(
+            HistogramOpts::from(with_revision(Opts::new(
+                "http_request_duration_seconds",
+                "Time from request arrival to response, by route",
+            )))
+            .buckets(HTTP_BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        self.0.register(Box::new(duration.clone()))?;
+        Ok(HttpMetrics {
+            requests,
+            cache: (0..Route::ALL.len() * METHOD_SLOTS * CACHED_CODES.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+            duration: Route::ALL
+                .iter()
+                .map(|route| duration.with_label_values(&[route.label()]))
+                .collect(),
+        })
+    }
+
+    /// The `mockserver_phase_*` gauges and the count of phase changes.
+    fn phase_gauges(&self) -> Result<PhaseGauges, MetricsError> {
+        Ok(PhaseGauges {
+            success: self.gauge_vec(
+                "mockserver_phase_success_ratio",
+                "Success ratio the current phase sets, by endpoint",
+                "endpoint",
+            )?,
+            latency_min: self.gauge_vec(
+                "mockserver_phase_latency_min_seconds",
+                "Lower latency bound the current phase sets, by endpoint",
+                "endpoint",
+            )?,
+            latency_max: self.gauge_vec(
+                "mockserver_phase_latency_max_seconds",
+                "Upper latency bound the current phase sets, by endpoint",
+                "endpoint",
+            )?,
+            outcome: self.gauge_vec(
+                "mockserver_phase_chat_outcome_ratio",
+                "Chat outcome weight the current phase sets",
+                "Outcome",
+            )?,
+            sentiment: self.gauge_vec(
+                "mockserver_phase_chat_sentiment_ratio",
+                "Chat sentiment weight the current phase sets",
+                "Sentiment",
+            )?,
+            safety_issue: self.gauge(
+                "mockserver_phase_chat_safety_issue_ratio",
+                "Chat safety-issue ratio the current phase sets",
+            )?,
+            changes: self.counter(
+                "mockserver_phase_changes_total",
+                "Phase changes accepted since start (POST or DELETE /phase)",
+            )?,
+        })
+    }
 }
 
 impl Metrics {
@@ -172,131 +307,20 @@ impl Metrics {
     /// good revision from its canary.
     pub fn new(revision: Option<&str>) -> Result<Metrics, MetricsError> {
         let registry = Registry::new();
-        let with_revision = |opts: Opts| match revision {
-            Some(r) => opts.const_label("revision", r),
-            None => opts,
-        };
         let r = Reg(&registry);
-        let sentiment = r.counter_vec(
-            "movieguru_chat_sentiment_counter_total",
-            "Chat replies by the user's sentiment",
-            &["Sentiment"],
-        )?;
-        let outcome = r.counter_vec(
-            "movieguru_chat_outcome_counter_total",
-            "Chat replies by conversation outcome",
-            &["Outcome"],
-        )?;
-        let chat = ChatMetrics {
-            calls: r.counter("movieguru_chat_calls_total", "Chat requests received")?,
-            success: r.counter(
-                "movieguru_chat_calls_success_total",
-                "Chat requests answered successfully",
-            )?,
-            safety_issue: r.counter(
-                "movieguru_chat_safetyissue_counter_total",
-                "Chat requests flagged with a safety issue",
-            )?,
-            sentiment: SENTIMENTS.map(|s| sentiment.with_label_values(&[s])),
-            outcome: OUTCOMES.map(|o| outcome.with_label_values(&[o])),
-            latency: r.histogram(
-                "movieguru_chat_latency_milliseconds",
-                "Chat latency drawn from the phase, in milliseconds",
-                CHAT_BUCKETS,
-            )?,
-        };
-        let health = HealthMetrics {
-            attempts: r.counter(
-                "movieguru_healthcheck_attempts_total",
-                "Health checks on GET /",
-            )?,
-            latency: r.histogram(
-                "movieguru_healthcheck_latency_milliseconds",
-                "Measured health check latency, in milliseconds",
-                HEALTH_BUCKETS,
-            )?,
-        };
-        let http = HttpMetrics {
-            requests: {
-                let c = IntCounterVec::new(
-                    with_revision(Opts::new(
-                        "http_requests_total",
-                        "HTTP requests answered, by route, method and status code",
-                    )),
-                    &["route", "method", "code"],
-                )?;
-                registry.register(Box::new(c.clone()))?;
-                c
-            },
-            cache: (0..Route::ALL.len() * METHOD_SLOTS * CACHED_CODES.len())
-                .map(|_| OnceLock::new())
-                .collect(),
-            duration: {
-                let opts = with_revision(Opts::new(
-                    "http_request_duration_seconds",
-                    "Time from request arrival to response, by route",
-                ));
-                let h = prometheus::HistogramVec::new(
-                    HistogramOpts::from(opts).buckets(HTTP_BUCKETS.to_vec()),
-                    &["route"],
-                )?;
-                registry.register(Box::new(h.clone()))?;
-                Route::ALL
-                    .iter()
-                    .map(|route| h.with_label_values(&[route.label()]))
-                    .collect()
-            },
-        };
-        let phase = PhaseGauges {
-            success: r.gauge_vec(
-                "mockserver_phase_success_ratio",
-                "Success ratio the current phase sets, by endpoint",
-                "endpoint",
-            )?,
-            latency_min: r.gauge_vec(
-                "mockserver_phase_latency_min_seconds",
-                "Lower latency bound the current phase sets, by endpoint",
-                "endpoint",
-            )?,
-            latency_max: r.gauge_vec(
-                "mockserver_phase_latency_max_seconds",
-                "Upper latency bound the current phase sets, by endpoint",
-                "endpoint",
-            )?,
-            outcome: r.gauge_vec(
-                "mockserver_phase_chat_outcome_ratio",
-                "Chat outcome weight the current phase sets",
-                "Outcome",
-            )?,
-            sentiment: r.gauge_vec(
-                "mockserver_phase_chat_sentiment_ratio",
-                "Chat sentiment weight the current phase sets",
-                "Sentiment",
-            )?,
-            safety_issue: {
-                let g = Gauge::with_opts(Opts::new(
-                    "mockserver_phase_chat_safety_issue_ratio",
-                    "Chat safety-issue ratio the current phase sets",
-                ))?;
-                registry.register(Box::new(g.clone()))?;
-                g
-            },
-            changes: r.counter(
-                "mockserver_phase_changes_total",
-                "Phase changes accepted since start (POST or DELETE /phase)",
-            )?,
-        };
-        let connections_open = prometheus::IntGauge::with_opts(Opts::new(
+        let chat = r.chat()?;
+        let health = r.health()?;
+        let http = r.http(revision)?;
+        let phase = r.phase_gauges()?;
+        let connections_open = r.int_gauge(
             "mockserver_connections_open",
             "Client connections being served",
-        ))?;
-        registry.register(Box::new(connections_open.clone()))?;
-        let timeline_step = prometheus::IntGauge::with_opts(Opts::new(
+        )?;
+        let timeline_step = r.int_gauge(
             "mockserver_timeline_step",
             "Index of the --timeline step in force, -1 when no timeline runs",
-        ))?;
+        )?;
         timeline_step.set(-1);
-        registry.register(Box::new(timeline_step.clone()))?;
         Ok(Metrics {
             timeline_step,
             connections_open,

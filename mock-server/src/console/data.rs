@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::quantile::histogram_quantile;
-use super::sample::{ENDPOINTS, Sample};
+use super::sample::{ENDPOINTS, Endpoint, Sample};
 use super::slos::{self, SloDef, SloStatus};
 
 /// The windows the page offers.
@@ -122,87 +122,135 @@ pub fn build(ctx: &Context<'_>, held: &[&Sample], live: Sample, window_s: u64) -
     // The window's baseline: its first sample, or the newest one before it when the window
     // holds none (so an idle minute still shows zero, not "no data").
     let base = in_window.first().or(held.last()).copied().unwrap_or(&live);
-    let stride = (window_s / POINTS).max(1) as usize;
-    let mut points: Vec<&Sample> = in_window.iter().copied().step_by(stride).collect();
-    points.push(&live);
-    let lookback = (LOOKBACK_MS).max(stride as u64 * 1000);
-    // For each point, the point it is compared with: the latest one at least `lookback` older.
-    let prev: Vec<Option<usize>> = (0..points.len())
-        .map(|k| {
-            let target = points[k].at_ms.saturating_sub(lookback);
-            (0..k).rev().find(|&j| points[j].at_ms <= target).or(
-                // Near the window's start, compare with what there is.
-                (k > 0).then_some(0),
-            )
-        })
-        .collect();
-    let series = |f: &dyn Fn(&Sample, &Sample) -> Option<f64>| -> Series {
-        points
+    let points = Points::new(&in_window, &live, window_s);
+    Data {
+        now_ms: now,
+        window_s,
+        from_ms: start.max(held.first().map_or(now, |s| s.at_ms)),
+        t: points.points.iter().map(|p| p.at_ms).collect(),
+        endpoints: ENDPOINTS
             .iter()
-            .zip(&prev)
-            .map(|(p, j)| j.and_then(|j| f(points[j], p)))
-            .collect()
-    };
-    let secs = |a: &Sample, b: &Sample| (b.at_ms.saturating_sub(a.at_ms)) as f64 / 1000.0;
-    let share = |num: u64, den: u64| (den > 0).then(|| num as f64 / den as f64);
+            .enumerate()
+            .map(|(i, e)| endpoint(ctx, i, e, &points, base, &live))
+            .collect(),
+        chat: chat(&points),
+        slos: slo_statuses(ctx, held, base, &live),
+        markers: markers(&in_window, base, &live),
+        timeline: timeline(ctx, held, &live),
+        service: service(ctx, &points, base, &live),
+        writes_need_token: ctx.writes_need_token,
+    }
+}
 
-    let endpoints = ENDPOINTS
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let bounds = &ctx.bounds[i];
-            let quantile = |q: f64, a: &Sample, b: &Sample| {
-                let buckets: Vec<(f64, f64)> = bounds
-                    .iter()
-                    .zip(b.endpoints[i].buckets.iter().zip(&a.endpoints[i].buckets))
-                    .map(|(&ub, (&n1, &n0))| (ub, n1.saturating_sub(n0) as f64))
-                    .collect();
-                histogram_quantile(q, &buckets)
-            };
-            let d = |a: &Sample, b: &Sample| {
-                let (x, y) = (&a.endpoints[i], &b.endpoints[i]);
-                (
-                    y.attempts.saturating_sub(x.attempts),
-                    y.success.saturating_sub(x.success),
+/// The charts' points, each paired with the earlier point its rates and shares are taken from.
+struct Points<'s> {
+    points: Vec<&'s Sample>,
+    /// For each point, the point it is compared with: the latest one at least the lookback older.
+    prev: Vec<Option<usize>>,
+}
+
+impl<'s> Points<'s> {
+    /// Takes about `POINTS` of the window's samples, and the live one last.
+    fn new(in_window: &[&'s Sample], live: &'s Sample, window_s: u64) -> Self {
+        let stride = (window_s / POINTS).max(1) as usize;
+        let mut points: Vec<&Sample> = in_window.iter().copied().step_by(stride).collect();
+        points.push(live);
+        let lookback = (LOOKBACK_MS).max(stride as u64 * 1000);
+        let prev = (0..points.len())
+            .map(|k| {
+                let target = points[k].at_ms.saturating_sub(lookback);
+                (0..k).rev().find(|&j| points[j].at_ms <= target).or(
+                    // Near the window's start, compare with what there is.
+                    (k > 0).then_some(0),
                 )
-            };
-            let (requests, success) = d(base, &live);
-            EndpointData {
-                key: e.key,
-                title: e.title,
-                rate: series(&|a, b| {
-                    let s = secs(a, b);
-                    (s > 0.0).then(|| d(a, b).0 as f64 / s)
-                }),
-                success: series(&|a, b| {
-                    let (n, ok) = d(a, b);
-                    share(ok, n)
-                }),
-                latency: QUANTILES
-                    .iter()
-                    .map(|&(name, q)| (name, series(&|a, b| quantile(q, a, b))))
-                    .collect(),
-                totals: Totals {
-                    requests,
-                    success,
-                    success_share: share(success, requests),
-                    p50_ms: quantile(0.5, base, &live),
-                    p99_ms: quantile(0.99, base, &live),
-                },
-                latency_slo_ms: ctx
-                    .slos
-                    .iter()
-                    .find_map(|s| s.latency_bound.filter(|(k, _)| *k == e.key))
-                    .map(|(_, ms)| ms),
-                success_slo: ctx
-                    .slos
-                    .iter()
-                    .find(|s| s.success_of == Some(e.key))
-                    .map(|s| s.objective),
-            }
-        })
-        .collect();
+            })
+            .collect();
+        Points { points, prev }
+    }
 
+    /// `f(earlier, point)` at every point; none where a point has nothing to compare with.
+    fn series(&self, f: &dyn Fn(&Sample, &Sample) -> Option<f64>) -> Series {
+        self.points
+            .iter()
+            .zip(&self.prev)
+            .map(|(p, j)| j.and_then(|j| f(self.points[j], p)))
+            .collect()
+    }
+}
+
+/// Seconds from sample `a` to sample `b`.
+fn secs(a: &Sample, b: &Sample) -> f64 {
+    (b.at_ms.saturating_sub(a.at_ms)) as f64 / 1000.0
+}
+
+/// `num / den`, or none when there is nothing to divide by.
+fn share(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+/// Endpoint `i`'s charts, its totals over the window, and the SLO bounds drawn on it.
+fn endpoint(
+    ctx: &Context<'_>,
+    i: usize,
+    e: &Endpoint,
+    points: &Points<'_>,
+    base: &Sample,
+    live: &Sample,
+) -> EndpointData {
+    let bounds = &ctx.bounds[i];
+    let quantile = |q: f64, a: &Sample, b: &Sample| {
+        let buckets: Vec<(f64, f64)> = bounds
+            .iter()
+            .zip(b.endpoints[i].buckets.iter().zip(&a.endpoints[i].buckets))
+            .map(|(&ub, (&n1, &n0))| (ub, n1.saturating_sub(n0) as f64))
+            .collect();
+        histogram_quantile(q, &buckets)
+    };
+    let d = |a: &Sample, b: &Sample| {
+        let (x, y) = (&a.endpoints[i], &b.endpoints[i]);
+        (
+            y.attempts.saturating_sub(x.attempts),
+            y.success.saturating_sub(x.success),
+        )
+    };
+    let (requests, success) = d(base, live);
+    EndpointData {
+        key: e.key,
+        title: e.title,
+        rate: points.series(&|a, b| {
+            let s = secs(a, b);
+            (s > 0.0).then(|| d(a, b).0 as f64 / s)
+        }),
+        success: points.series(&|a, b| {
+            let (n, ok) = d(a, b);
+            share(ok, n)
+        }),
+        latency: QUANTILES
+            .iter()
+            .map(|&(name, q)| (name, points.series(&|a, b| quantile(q, a, b))))
+            .collect(),
+        totals: Totals {
+            requests,
+            success,
+            success_share: share(success, requests),
+            p50_ms: quantile(0.5, base, live),
+            p99_ms: quantile(0.99, base, live),
+        },
+        latency_slo_ms: ctx
+            .slos
+            .iter()
+            .find_map(|s| s.latency_bound.filter(|(k, _)| *k == e.key))
+            .map(|(_, ms)| ms),
+        success_slo: ctx
+            .slos
+            .iter()
+            .find(|s| s.success_of == Some(e.key))
+            .map(|s| s.objective),
+    }
+}
+
+/// The chat's outcome, sentiment and safety shares at every point.
+fn chat(points: &Points<'_>) -> ChatData {
     let outcome_share = |a: &Sample, b: &Sample, which: &[usize]| {
         let delta = |k: usize| b.outcome[k].saturating_sub(a.outcome[k]);
         share(
@@ -216,33 +264,41 @@ pub fn build(ctx: &Context<'_>, held: &[&Sample], live: Sample, window_s: u64) -
             .success
             .saturating_sub(a.endpoints[i].success)
     };
-    let chat = ChatData {
-        engaged: series(&|a, b| outcome_share(a, b, &[0])),
-        engaged_or_acknowledged: series(&|a, b| outcome_share(a, b, &[0, 1])),
+    ChatData {
+        engaged: points.series(&|a, b| outcome_share(a, b, &[0])),
+        engaged_or_acknowledged: points.series(&|a, b| outcome_share(a, b, &[0, 1])),
         sentiment: crate::metrics::SENTIMENTS
             .iter()
             .enumerate()
             .map(|(k, &name)| {
                 (
                     name,
-                    series(&|a, b| {
+                    points.series(&|a, b| {
                         let delta = |j: usize| b.sentiment[j].saturating_sub(a.sentiment[j]);
                         share(delta(k), (0..4).map(delta).sum())
                     }),
                 )
             })
             .collect(),
-        safety: series(&|a, b| share(b.safety.saturating_sub(a.safety), chat_ok(a, b))),
-    };
+        safety: points.series(&|a, b| share(b.safety.saturating_sub(a.safety), chat_ok(a, b))),
+    }
+}
 
+/// Every SLO's status over the window and over its recent stretch.
+fn slo_statuses(
+    ctx: &Context<'_>,
+    held: &[&Sample],
+    base: &Sample,
+    live: &Sample,
+) -> Vec<SloStatus> {
+    let now = live.at_ms;
     let recent_ms = slos::burn_lookback_ms(now, base.at_ms);
     let recent = held
         .iter()
         .copied()
         .find(|s| s.at_ms >= recent_ms)
         .unwrap_or(base);
-    let slos = ctx
-        .slos
+    ctx.slos
         .iter()
         .enumerate()
         .map(|(i, def)| {
@@ -255,46 +311,41 @@ pub fn build(ctx: &Context<'_>, held: &[&Sample], live: Sample, window_s: u64) -
                     .unwrap_or(base),
                 None => recent,
             };
-            slos::status(def, i, base, recent, &live)
+            slos::status(def, i, base, recent, live)
         })
-        .collect();
+        .collect()
+}
 
+/// When the phase changed within the window: the first sample to count each change.
+fn markers(in_window: &[&Sample], base: &Sample, live: &Sample) -> Vec<u64> {
     let mut markers = Vec::new();
     let mut last = base.phase_changes;
-    for s in in_window.iter().copied().chain(std::iter::once(&live)) {
+    for s in in_window.iter().copied().chain(std::iter::once(live)) {
         if s.phase_changes > last {
             markers.push(s.at_ms);
         }
         last = s.phase_changes;
     }
+    markers
+}
 
-    Data {
-        now_ms: now,
-        window_s,
-        from_ms: start.max(held.first().map_or(now, |s| s.at_ms)),
-        t: points.iter().map(|p| p.at_ms).collect(),
-        endpoints,
-        chat,
-        slos,
-        markers,
-        timeline: timeline(ctx, held, &live),
-        service: ServiceData {
-            profile: ctx.profile,
-            revision: ctx.revision.map(str::to_owned),
-            root_rate: series(&|a, b| {
-                let s = secs(a, b);
-                (s > 0.0).then(|| b.root_total.saturating_sub(a.root_total) as f64 / s)
-            }),
-            root_error_share: series(&|a, b| {
-                share(
-                    b.root_errors.saturating_sub(a.root_errors),
-                    b.root_total.saturating_sub(a.root_total),
-                )
-            }),
-            root_requests: live.root_total.saturating_sub(base.root_total),
-            root_errors: live.root_errors.saturating_sub(base.root_errors),
-        },
-        writes_need_token: ctx.writes_need_token,
+/// The service's identity and its `route="/"` traffic at every point and over the window.
+fn service(ctx: &Context<'_>, points: &Points<'_>, base: &Sample, live: &Sample) -> ServiceData {
+    ServiceData {
+        profile: ctx.profile,
+        revision: ctx.revision.map(str::to_owned),
+        root_rate: points.series(&|a, b| {
+            let s = secs(a, b);
+            (s > 0.0).then(|| b.root_total.saturating_sub(a.root_total) as f64 / s)
+        }),
+        root_error_share: points.series(&|a, b| {
+            share(
+                b.root_errors.saturating_sub(a.root_errors),
+                b.root_total.saturating_sub(a.root_total),
+            )
+        }),
+        root_requests: live.root_total.saturating_sub(base.root_total),
+        root_errors: live.root_errors.saturating_sub(base.root_errors),
     }
 }
 

@@ -24,14 +24,14 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::coop::unconstrained;
 use tokio::time::{Duration, Instant, Sleep, timeout};
 
 use crate::answer::fault::FaultBody;
 use crate::app::{App, Begun, Outcome};
 use crate::config::Config;
-use crate::net::drain::Connections;
+use crate::net::drain::{Connections, Tracked};
 
 /// How long, at the start of a drain, open connections stay open to serve what reaches them
 /// before the idle ones are closed (never longer than the grace period).
@@ -52,29 +52,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     config: &Config,
 ) {
-    let grace = config.shutdown_grace;
     let head_timeout = config.header_read_timeout;
-    // HTTP/1 only: the head deadline is ConnIo's, so hyper arms no timer per request. The read
-    // buffer's cap alone is not a hard limit (one read can take it past the cap and complete
-    // the head), so the head size is capped as well.
-    let mut h1 = http1::Builder::new();
-    // Half-close: a client that sends its request and shuts its write side (`nc -N`,
-    // `socat`) still reads the answer; without it hyper closes at the EOF, unanswered.
-    h1.header_read_timeout(None)
-        .half_close(true)
-        .max_buf_size(MAX_HEAD_BYTES)
-        .max_header_size(MAX_HEAD_BYTES);
-    // Connections that may be h2c: hyper-util tells the versions apart and keeps its own timer.
-    let mut auto = auto::Builder::new(TokioExecutor::new());
-    auto.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(head_timeout)
-        .half_close(true)
-        .max_buf_size(MAX_HEAD_BYTES);
-    auto.http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(MAX_HEAD_BYTES as u32);
-    let builders = Arc::new((h1, auto));
+    let builders = Arc::new(Builders::new(head_timeout));
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let connections = Connections::new();
     tokio::pin!(shutdown);
@@ -97,71 +76,124 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let builders = builders.clone();
-        let mut tracked = connections.track();
-        tokio::spawn(async move {
-            let open = app.metrics().connections_open.clone();
-            open.inc();
-            // The head deadline starts with the first byte; a client that connects and sends
-            // nothing would hold its slot forever, so it gets the same deadline for that byte.
-            let mut first = [0u8; 2];
-            if let Ok(Ok(n @ 1..)) = timeout(head_timeout, stream.peek(&mut first)).await {
-                // Only h2c's preface ("PRI * HTTP/2.0") starts with "PR"; a lone "P" is unknown.
-                let maybe_h2 = first[0] == b'P' && (n < 2 || first[1] == b'R');
-                let state = Arc::new(ConnState {
-                    app,
-                    reset: AtomicBool::new(false),
-                    head: AtomicU64::new(AWAITING),
-                });
-                // A possible h2c connection gets the watchdog too, until its first request
-                // head: `P`, `PR` or a whole preface followed by silence would otherwise hold
-                // a slot for ever (hyper-util's timer starts only once it knows the version).
-                let io = ConnIo {
-                    stream,
-                    watchdog: Some(Watchdog::new(head_timeout)),
-                    first_head_only: maybe_h2,
-                    write_stall: None,
-                    write_timeout: head_timeout,
-                    state: state.clone(),
-                };
-                let service = service_fn(move |req| {
-                    state.head_received();
-                    match state.app.begin(req) {
-                        Begun::Done(outcome) => Answer::Now(Some(state.reply(outcome))),
-                        Begun::Later(later) => {
-                            let state = state.clone();
-                            Answer::Later(Box::pin(async move {
-                                let outcome = state.app.finish(later).await;
-                                state.reply(outcome)
-                            }))
-                        }
-                    }
-                });
-                let io = TokioIo::new(io);
-                let (h1, auto) = &*builders;
-                let ended = if maybe_h2 {
-                    tracked
-                        .serve(auto.serve_connection(io, service))
-                        .await
-                        .map(|r| r.map_err(|e| e.to_string()))
-                } else {
-                    tracked
-                        .serve(h1.serve_connection(io, service))
-                        .await
-                        .map(|r| r.map_err(|e| e.to_string()))
-                };
-                if let Some(Err(e)) = ended {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
-            }
-            open.dec();
-            drop(slot);
-            drop(tracked);
-        });
+        tokio::spawn(connection(
+            stream,
+            app.clone(),
+            builders.clone(),
+            head_timeout,
+            slot,
+            connections.track(),
+        ));
     }
     app.set_ready(false);
     drop(listener);
+    drain(&connections, config.shutdown_grace).await;
+}
+
+/// The connection builders every connection shares, set up once.
+struct Builders {
+    h1: http1::Builder,
+    auto: auto::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    /// HTTP/1 with [`ConnIo`]'s head deadline, and hyper-util's auto (HTTP/1 or h2c) with its own.
+    fn new(head_timeout: Duration) -> Builders {
+        // HTTP/1 only: the head deadline is ConnIo's, so hyper arms no timer per request. The read
+        // buffer's cap alone is not a hard limit (one read can take it past the cap and complete
+        // the head), so the head size is capped as well.
+        let mut h1 = http1::Builder::new();
+        // Half-close: a client that sends its request and shuts its write side (`nc -N`,
+        // `socat`) still reads the answer; without it hyper closes at the EOF, unanswered.
+        h1.header_read_timeout(None)
+            .half_close(true)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .max_header_size(MAX_HEAD_BYTES);
+        // Connections that may be h2c: hyper-util tells the versions apart and keeps its own timer.
+        let mut auto = auto::Builder::new(TokioExecutor::new());
+        auto.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(head_timeout)
+            .half_close(true)
+            .max_buf_size(MAX_HEAD_BYTES);
+        auto.http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(MAX_HEAD_BYTES as u32);
+        Builders { h1, auto }
+    }
+}
+
+/// Serves one accepted connection to its end, holding its slot under the cap until then.
+async fn connection(
+    stream: TcpStream,
+    app: Arc<App>,
+    builders: Arc<Builders>,
+    head_timeout: Duration,
+    slot: OwnedSemaphorePermit,
+    mut tracked: Tracked,
+) {
+    let open = app.metrics().connections_open.clone();
+    open.inc();
+    // The head deadline starts with the first byte; a client that connects and sends
+    // nothing would hold its slot forever, so it gets the same deadline for that byte.
+    let mut first = [0u8; 2];
+    if let Ok(Ok(n @ 1..)) = timeout(head_timeout, stream.peek(&mut first)).await {
+        // Only h2c's preface ("PRI * HTTP/2.0") starts with "PR"; a lone "P" is unknown.
+        let maybe_h2 = first[0] == b'P' && (n < 2 || first[1] == b'R');
+        let state = Arc::new(ConnState {
+            app,
+            reset: AtomicBool::new(false),
+            head: AtomicU64::new(AWAITING),
+        });
+        // A possible h2c connection gets the watchdog too, until its first request
+        // head: `P`, `PR` or a whole preface followed by silence would otherwise hold
+        // a slot for ever (hyper-util's timer starts only once it knows the version).
+        let io = ConnIo {
+            stream,
+            watchdog: Some(Watchdog::new(head_timeout)),
+            first_head_only: maybe_h2,
+            write_stall: None,
+            write_timeout: head_timeout,
+            state: state.clone(),
+        };
+        let service = service_fn(move |req| {
+            state.head_received();
+            match state.app.begin(req) {
+                Begun::Done(outcome) => Answer::Now(Some(state.reply(outcome))),
+                Begun::Later(later) => {
+                    let state = state.clone();
+                    Answer::Later(Box::pin(async move {
+                        let outcome = state.app.finish(later).await;
+                        state.reply(outcome)
+                    }))
+                }
+            }
+        });
+        let io = TokioIo::new(io);
+        let Builders { h1, auto } = &*builders;
+        let ended = if maybe_h2 {
+            tracked
+                .serve(auto.serve_connection(io, service))
+                .await
+                .map(|r| r.map_err(|e| e.to_string()))
+        } else {
+            tracked
+                .serve(h1.serve_connection(io, service))
+                .await
+                .map(|r| r.map_err(|e| e.to_string()))
+        };
+        if let Some(Err(e)) = ended {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    }
+    open.dec();
+    drop(slot);
+    drop(tracked);
+}
+
+/// The bounded drain: a short linger for requests already on their way, then idle connections
+/// close, and at the end of the grace period whatever is still open is closed.
+async fn drain(connections: &Connections, grace: Duration) {
     tracing::info!(open_connections = connections.count(), grace = ?grace, "shutting down: draining");
     let deadline = Instant::now() + grace;
     // A request already on its way over an open keep-alive connection is answered (`/readyz`
