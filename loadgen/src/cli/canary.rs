@@ -36,11 +36,11 @@ impl TryFrom<CanaryArgs> for CanaryRun {
 
 #[derive(Debug, Clone, Args)]
 pub struct CanaryArgs {
-    /// URL of the stable (good) revision.
-    #[arg(long)]
+    /// URL of the stable (good) revision (a bare host:port means http://host:port).
+    #[arg(long, value_parser = crate::cli::values::parse_base_url)]
     pub stable: String,
     /// URL of the canary revision.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::values::parse_base_url)]
     pub canary: String,
     /// Canary traffic percentages, in order; the last should be 100 to promote.
     #[arg(long, value_delimiter = ',', default_value = "5,20,50,100")]

@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cli::OutputKind;
-use crate::cli::values::{parse_count, parse_duration, parse_pair, parse_rate, parse_shard};
+use crate::cli::values::{
+    parse_count, parse_duration, parse_named_url, parse_pair, parse_rate, parse_shard,
+};
 
 /// hey's flags, with hey's defaults, plus loadgen's own.
 #[derive(Debug, Clone, Args)]
@@ -104,7 +106,7 @@ pub struct HeyArgs {
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u64, u64)>,
     /// A named target, NAME=URL, repeatable; use instead of URL to split traffic.
-    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_pair)]
+    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_named_url)]
     pub targets: Vec<(String, String)>,
     /// Traffic weight of a target, NAME=WEIGHT, repeatable (default: equal weights).
     #[arg(long = "split", value_name = "NAME=WEIGHT", value_parser = parse_pair)]

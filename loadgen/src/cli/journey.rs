@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::values::{parse_duration, parse_pair};
+use crate::cli::values::{parse_duration, parse_named_url, parse_pair};
 use crate::web::WebOptions;
 use engine::journey::plan::{
     JourneyPlanError, MAX_RUN, MAX_USERS, MIN_STATS_INTERVAL, RunPlan, TaskPacing, TaskStop,
@@ -32,10 +32,10 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Args)]
 pub struct JourneyArgs {
     /// Base URL of the service (e.g. http://mockserver-service.movie-guru.svc.cluster.local).
-    #[arg(long, required_unless_present_any = ["targets", "web"])]
+    #[arg(long, required_unless_present_any = ["targets", "web"], value_parser = crate::cli::values::parse_base_url)]
     pub host: Option<String>,
     /// A named target, NAME=URL, repeatable, instead of --host; tasks are split by --split.
-    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_pair, conflicts_with = "host")]
+    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_named_url, conflicts_with = "host")]
     pub targets: Vec<(String, String)>,
     /// Traffic weight of a target, NAME=WEIGHT (default: equal).
     #[arg(long = "split", value_name = "NAME=WEIGHT", value_parser = parse_pair)]

@@ -35,8 +35,8 @@ pub struct PhaseArgs {
 /// Where the mock-server is and how to be allowed to change it.
 #[derive(Debug, Clone, Args)]
 pub struct AdminArgs {
-    /// Base URL of the mock-server.
-    #[arg(long)]
+    /// Base URL of the mock-server (a bare host:port means http://host:port).
+    #[arg(long, value_parser = crate::cli::values::parse_base_url)]
     pub host: String,
     /// The server's --admin-token, sent as `Authorization: Bearer`.
     #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]

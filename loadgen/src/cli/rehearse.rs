@@ -19,7 +19,7 @@ pub struct RehearseArgs {
     /// A rehearsal: a timeline whose steps carry [[step.expect]] tables (scenarios/rehearsals/).
     pub file: PathBuf,
     /// Base URL of a running mock-server to use instead of starting one in-process.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::values::parse_base_url)]
     pub host: Option<String>,
     /// That mock-server's --admin-token, for posting phases.
     #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]

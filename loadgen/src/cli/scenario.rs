@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::values::{parse_duration, parse_pair};
+use crate::cli::values::{parse_duration, parse_named_url};
 use crate::scenario::ScenarioOptions;
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -22,11 +22,11 @@ pub struct ScenarioArgs {
     #[arg(value_name = "FILE|NAME")]
     pub file: PathBuf,
     /// Base URL of the service; phases are posted to its /phase.
-    #[arg(long, required_unless_present = "targets")]
+    #[arg(long, required_unless_present = "targets", value_parser = crate::cli::values::parse_base_url)]
     pub host: Option<String>,
     /// Named targets, NAME=URL, instead of --host; a step's `split` weighs them, and phases go
     /// to every one.
-    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_pair, conflicts_with = "host")]
+    #[arg(long = "target", value_name = "NAME=URL", value_parser = parse_named_url, conflicts_with = "host")]
     pub targets: Vec<(String, String)>,
     /// The mock-server's --admin-token, for posting phases.
     #[arg(long, env = "LOADGEN_ADMIN_TOKEN", hide_env_values = true)]

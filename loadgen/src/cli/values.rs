@@ -59,6 +59,25 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A base URL as given, or a bare `host:port` (how the workshop's BACKEND_ADDRESS often looks,
+/// and what curl accepts) as `http://host:port`. Anything else is left for the plan to judge.
+pub fn parse_base_url(s: &str) -> Result<String, String> {
+    let bare = !s.contains("://")
+        && s.parse::<http::uri::Authority>()
+            .is_ok_and(|a| a.port_u16().is_some() && a.as_str() == s);
+    Ok(if bare {
+        format!("http://{s}")
+    } else {
+        s.to_owned()
+    })
+}
+
+/// `NAME=URL`, the URL read as [`parse_base_url`] does.
+pub fn parse_named_url(s: &str) -> Result<(String, String), String> {
+    let (name, url) = parse_pair(s)?;
+    Ok((name, parse_base_url(&url)?))
+}
+
 /// `--allowed-host`, on every command that serves a page (`--web`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct AllowedHosts {
@@ -98,4 +117,23 @@ pub enum OutputKind {
     Csv,
     /// The report as JSON (schema: loadgen/schema/report.schema.json).
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bare_host_and_port_is_an_http_url() {
+        use super::parse_base_url as b;
+        assert_eq!(b("127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(b("localhost:8080").unwrap(), "http://localhost:8080");
+        assert_eq!(b("[::1]:8080").unwrap(), "http://[::1]:8080");
+        assert_eq!(b("https://a:1/x").unwrap(), "https://a:1/x");
+        // Not bare host:port: left as given, for the plan's own error.
+        assert_eq!(b("localhost").unwrap(), "localhost");
+        assert_eq!(b("a:1/x").unwrap(), "a:1/x");
+        assert_eq!(
+            super::parse_named_url("good=127.0.0.1:1").unwrap(),
+            ("good".to_owned(), "http://127.0.0.1:1".to_owned())
+        );
+    }
 }

@@ -97,3 +97,25 @@ async fn apply_show_reset_and_refusals() {
     );
     mock.stop().await;
 }
+
+/// Issue 22 item 5: the workshop's BACKEND_ADDRESS is often a bare `host:port`, as curl takes
+/// it; `--host` reads it as `http://host:port` (here `phase apply` and `phase show`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_host_and_port_is_read_as_http() {
+    let mock = Mock::start(None).await;
+    let bare = mock.url();
+    let bare = bare
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(!bare.contains('/'), "{bare}");
+    let (code, out, err) = loadgen(&["phase", "apply", "challenge6", "--host", &bare], None).await;
+    assert_eq!(code, 0, "{err}");
+    let applied: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = loadgen(&["phase", "show", "--host", &bare], None).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        applied
+    );
+}
