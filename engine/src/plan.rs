@@ -230,32 +230,8 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
         h2,
         headers: common,
     } = spec;
-    let bad = |reason: &str| PlanError::BadUrl {
-        url: raw.to_string(),
-        reason: reason.to_string(),
-    };
-    let url: Uri = raw
-        .parse()
-        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
-    let tls = match url.scheme() {
-        Some(s) if *s == Scheme::HTTP => false,
-        Some(s) if *s == Scheme::HTTPS => true,
-        Some(_) => return Err(bad("the scheme must be http or https")),
-        None => {
-            return Err(bad(
-                "it needs a scheme and host, e.g. http://localhost:8080/",
-            ));
-        }
-    };
-    let authority = url
-        .authority()
-        .cloned()
-        .ok_or_else(|| bad("it has no host"))?;
-    if authority.as_str().contains('@') {
-        return Err(bad(
-            "credentials in the URL are not supported; use -a user:pass",
-        ));
-    }
+    let bad = |reason: &str| bad_url(raw, reason);
+    let (url, authority, tls) = checked_url(raw)?;
     let url_port = url_port(&authority, tls).map_err(|reason| bad(&reason))?;
     let path = url
         .path_and_query()
@@ -273,20 +249,10 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
     };
     let (host, port) = match proxy {
         Some((h, p)) => (h.clone(), *p),
-        None => {
-            let h = authority
-                .host()
-                .trim_start_matches('[')
-                .trim_end_matches(']');
-            (h.to_string(), url_port)
-        }
+        None => (unbracketed(&authority).to_string(), url_port),
     };
     let tls_name = if tls {
-        let name = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let name = rustls::pki_types::ServerName::try_from(name.to_string())
+        let name = rustls::pki_types::ServerName::try_from(unbracketed(&authority).to_string())
             .map_err(|_| bad("its host is not a valid TLS server name"))?;
         Some(name)
     } else {
@@ -321,6 +287,51 @@ pub fn target(spec: TargetSpec<'_>) -> Result<Target, PlanError> {
         tunnel: (tls && proxy.is_some()).then(|| format!("{}:{}", authority.host(), url_port)),
         tls_name,
     })
+}
+
+/// Why `raw` is not a usable target URL.
+fn bad_url(raw: &str, reason: &str) -> PlanError {
+    PlanError::BadUrl {
+        url: raw.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The URL parsed, its authority, and whether it is https: an absolute http(s) URL with a host
+/// and no credentials, or an error saying which of those it lacks.
+fn checked_url(raw: &str) -> Result<(Uri, Authority, bool), PlanError> {
+    let bad = |reason: &str| bad_url(raw, reason);
+    let url: Uri = raw
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| bad(&e.to_string()))?;
+    let tls = match url.scheme() {
+        Some(s) if *s == Scheme::HTTP => false,
+        Some(s) if *s == Scheme::HTTPS => true,
+        Some(_) => return Err(bad("the scheme must be http or https")),
+        None => {
+            return Err(bad(
+                "it needs a scheme and host, e.g. http://localhost:8080/",
+            ));
+        }
+    };
+    let authority = url
+        .authority()
+        .cloned()
+        .ok_or_else(|| bad("it has no host"))?;
+    if authority.as_str().contains('@') {
+        return Err(bad(
+            "credentials in the URL are not supported; use -a user:pass",
+        ));
+    }
+    Ok((url, authority, tls))
+}
+
+/// The authority's host without an IPv6 address's brackets, as sockets and TLS names want it.
+fn unbracketed(authority: &Authority) -> &str {
+    authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
 }
 
 /// The URL's port, or the scheme's default when it names none. `http` reads a port it cannot

@@ -20,13 +20,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::client_metrics::{ClientMetrics, MetricsError};
+use crate::client_metrics::{ClientMetrics, EndpointMetrics, MetricsError};
 use crate::journey::plan::RunPlan;
 use crate::journey::report::JourneyReport;
 use crate::journey::stats::Recorder;
-use crate::journey::swarm::{Swarm, Target};
+use crate::journey::swarm::{Joined, Swarm, Target};
 use crate::journey::user::Ctx;
 use crate::load::live_split::LiveSplit;
+use crate::load::run_view::RunView;
 use crate::report::series::Sampler;
 
 /// How long requests in flight may finish after a Ctrl-C before they are abandoned.
@@ -87,16 +88,7 @@ pub async fn run_with(
 ) -> Result<JourneyReport, RunError> {
     let journey = plan.journey.clone();
     let names: Vec<String> = plan.targets.iter().map(|t| t.target.name.clone()).collect();
-    let handles = match &live.metrics {
-        Some(m) => Some(
-            names
-                .iter()
-                .flat_map(|t| journey.endpoints.iter().map(move |e| (t, e)))
-                .map(|(t, e)| m.endpoint(t, &e.name, &e.path))
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        None => None,
-    };
+    let handles = endpoint_metrics(live.metrics.as_deref(), &names, &journey)?;
     let recorder = Arc::new(Recorder::new(
         names.len() * journey.endpoints.len(),
         journey.tasks.len(),
@@ -122,21 +114,9 @@ pub async fn run_with(
         names: names.clone().into(),
         split: split.clone(),
     });
-    let mut joined = Box::pin(async move { Ok::<_, RunError>(joined.await??) });
     if let Some(v) = &live.view {
         v.started(start);
-        let (recorder, n) = (recorder.clone(), journey.endpoints.len().max(1));
-        let targets = names.len();
-        v.attach(Arc::new(move || {
-            // Slots are (target, endpoint), target-major: one record per target.
-            let mut per = vec![crate::report::stats::Stats::default(); targets];
-            for (i, s) in recorder.snapshot().iter().enumerate() {
-                if let Some(acc) = per.get_mut(i / n) {
-                    acc.merge(s);
-                }
-            }
-            per
-        }));
+        attach_view(v, recorder.clone(), names.len(), journey.endpoints.len());
     }
 
     let ticker = spawn_ticker(
@@ -147,35 +127,8 @@ pub async fn run_with(
         start,
     );
     let sampler = live.series.then(|| spawn_sampler(recorder.clone(), start));
-    let deadline = async {
-        match run_time {
-            Some(d) => tokio::time::sleep_until(start + d).await,
-            None => std::future::pending().await,
-        }
-    };
-    let (abandoned, interrupted) = tokio::select! {
-        r = &mut joined => (r?, false),
-        () = deadline => {
-            // The run time bounds the run: requests in flight get the grace, as after Ctrl-C,
-            // so a slow server cannot stretch it.
-            let stop = || {
-                ctx.stop.send_replace(true);
-            };
-            let cancel = || {
-                ctx.cancel.send_replace(true);
-            };
-            (crate::stop::drain(&mut joined, stop, cancel).await?, false)
-        }
-        () = shutdown => {
-            let stop = || {
-                ctx.stop.send_replace(true);
-            };
-            let cancel = || {
-                ctx.cancel.send_replace(true);
-            };
-            (crate::stop::drain(&mut joined, stop, cancel).await?, true)
-        }
-    };
+    let deadline = run_time.map(|d| start + d);
+    let (abandoned, interrupted) = wait(joined, &ctx, deadline, shutdown).await?;
     if let Some(t) = ticker {
         t.abort();
     }
@@ -198,6 +151,68 @@ pub async fn run_with(
         split_events: split.map(|s| s.events()).unwrap_or_default(),
         series,
         ..final_report(&journey, &names, &recorder, elapsed, users)
+    })
+}
+
+/// Each (target, endpoint) slot's client metrics, target-major as the recorder's slots are.
+fn endpoint_metrics(
+    metrics: Option<&ClientMetrics>,
+    names: &[String],
+    journey: &spec::Journey,
+) -> Result<Option<Vec<EndpointMetrics>>, MetricsError> {
+    let Some(m) = metrics else {
+        return Ok(None);
+    };
+    names
+        .iter()
+        .flat_map(|t| journey.endpoints.iter().map(move |e| (t, e)))
+        .map(|(t, e)| m.endpoint(t, &e.name, &e.path))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Lets `--web`'s run page read one record per target when it polls.
+fn attach_view(view: &RunView, recorder: Arc<Recorder>, targets: usize, endpoints: usize) {
+    let n = endpoints.max(1);
+    view.attach(Arc::new(move || {
+        // Slots are (target, endpoint), target-major: one record per target.
+        let mut per = vec![crate::report::stats::Stats::default(); targets];
+        for (i, s) in recorder.snapshot().iter().enumerate() {
+            if let Some(acc) = per.get_mut(i / n) {
+                acc.merge(s);
+            }
+        }
+        per
+    }));
+}
+
+/// Waits for every user to end, or for the run time (`deadline`) or `shutdown` and then the
+/// drain; returns the requests abandoned in flight and whether the run was interrupted.
+async fn wait(
+    joined: Joined,
+    ctx: &Ctx,
+    deadline: Option<Instant>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(u64, bool), RunError> {
+    let mut joined = Box::pin(async move { Ok::<_, RunError>(joined.await??) });
+    let deadline = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    let stop = || {
+        ctx.stop.send_replace(true);
+    };
+    let cancel = || {
+        ctx.cancel.send_replace(true);
+    };
+    Ok(tokio::select! {
+        r = &mut joined => (r?, false),
+        // The run time bounds the run: requests in flight get the grace, as after Ctrl-C,
+        // so a slow server cannot stretch it.
+        () = deadline => (crate::stop::drain(&mut joined, stop, cancel).await?, false),
+        () = shutdown => (crate::stop::drain(&mut joined, stop, cancel).await?, true),
     })
 }
 

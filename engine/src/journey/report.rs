@@ -8,6 +8,9 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::journey::spec::Journey;
+use crate::output::html_report::{
+    Cell, Page, Table, histogram_bars, interrupted_notice, load_charts, ms, split_parts,
+};
 use crate::report::SplitEvent;
 use crate::report::stats::Stats;
 
@@ -261,89 +264,14 @@ fn csv_field(s: &str) -> String {
 }
 
 /// The journey's HTML report page (`--html`).
-pub fn html_page(r: &JourneyReport) -> crate::output::html_report::Page {
-    use crate::output::html_report::{
-        Cell, Notice, Page, Table, histogram_bars, load_charts, ms, split_parts,
-    };
+pub fn html_page(r: &JourneyReport) -> Page {
     let t = &r.total;
-    let endpoints = Table {
-        title: "Requests by endpoint".into(),
-        columns: [
-            "target",
-            "endpoint",
-            "requests",
-            "failures",
-            "req/s",
-            "median ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: r
-            .endpoints
-            .iter()
-            .chain(std::iter::once(t))
-            .map(|e| {
-                vec![
-                    Cell::text(&e.target),
-                    Cell::text(&e.name),
-                    Cell::num(e.requests),
-                    Cell::num(e.failures),
-                    Cell::num(format!("{:.2}", e.rps)),
-                    Cell::num(ms(e.latency_ms.median)),
-                    Cell::num(ms(e.latency_ms.p95)),
-                    Cell::num(ms(e.latency_ms.p99)),
-                    Cell::num(ms(e.latency_ms.max)),
-                ]
-            })
-            .collect(),
-    };
-    let tasks = Table {
-        title: "Tasks started".into(),
-        columns: vec!["task".into(), "started".into()],
-        rows: r
-            .tasks
-            .iter()
-            .map(|(name, n)| vec![Cell::text(name), Cell::num(n)])
-            .collect(),
-    };
-    let failures = Table {
-        title: "Failures".into(),
-        columns: vec![
-            "target".into(),
-            "endpoint".into(),
-            "kind".into(),
-            "count".into(),
-        ],
-        rows: r
-            .endpoints
-            .iter()
-            .flat_map(|e| {
-                e.failures_by_kind.iter().map(move |(kind, n)| {
-                    vec![
-                        Cell::text(&e.target),
-                        Cell::text(&e.name),
-                        Cell::text(kind),
-                        Cell::num(n),
-                    ]
-                })
-            })
-            .collect(),
-    };
     let (markers, split_table) = split_parts(&r.split_events);
-    let mut tables = vec![endpoints, tasks, failures];
+    let mut tables = vec![endpoints_table(r), tasks_table(r), failures_table(r)];
     tables.extend(split_table);
     let mut notices = Vec::new();
     if r.interrupted {
-        notices.push(Notice {
-            text: format!(
-                "Interrupted: partial report ({} requests abandoned in flight).",
-                r.abandoned
-            ),
-            good: Some(false),
-        });
+        notices.push(interrupted_notice(r.abandoned));
     }
     Page {
         title: "loadgen journey report".into(),
@@ -367,5 +295,83 @@ pub fn html_page(r: &JourneyReport) -> crate::output::html_report::Page {
             .map(|h| histogram_bars(&crate::report::Latency::from_histogram(h)))
             .unwrap_or_default(),
         tables,
+    }
+}
+
+/// One row per target and endpoint, then the total.
+fn endpoints_table(r: &JourneyReport) -> Table {
+    Table {
+        title: "Requests by endpoint".into(),
+        columns: [
+            "target",
+            "endpoint",
+            "requests",
+            "failures",
+            "req/s",
+            "median ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: r
+            .endpoints
+            .iter()
+            .chain(std::iter::once(&r.total))
+            .map(|e| {
+                vec![
+                    Cell::text(&e.target),
+                    Cell::text(&e.name),
+                    Cell::num(e.requests),
+                    Cell::num(e.failures),
+                    Cell::num(format!("{:.2}", e.rps)),
+                    Cell::num(ms(e.latency_ms.median)),
+                    Cell::num(ms(e.latency_ms.p95)),
+                    Cell::num(ms(e.latency_ms.p99)),
+                    Cell::num(ms(e.latency_ms.max)),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// How often each task was started.
+fn tasks_table(r: &JourneyReport) -> Table {
+    Table {
+        title: "Tasks started".into(),
+        columns: vec!["task".into(), "started".into()],
+        rows: r
+            .tasks
+            .iter()
+            .map(|(name, n)| vec![Cell::text(name), Cell::num(n)])
+            .collect(),
+    }
+}
+
+/// Each endpoint's failures, by kind.
+fn failures_table(r: &JourneyReport) -> Table {
+    Table {
+        title: "Failures".into(),
+        columns: vec![
+            "target".into(),
+            "endpoint".into(),
+            "kind".into(),
+            "count".into(),
+        ],
+        rows: r
+            .endpoints
+            .iter()
+            .flat_map(|e| {
+                e.failures_by_kind.iter().map(move |(kind, n)| {
+                    vec![
+                        Cell::text(&e.target),
+                        Cell::text(&e.name),
+                        Cell::text(kind),
+                        Cell::num(n),
+                    ]
+                })
+            })
+            .collect(),
     }
 }

@@ -12,12 +12,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::load::live_split::LiveSplit;
 use crate::load::run_view::RunView;
 use crate::load::schedule::Schedule;
-use crate::load::worker::{CsvOut, Shared};
+use crate::load::worker::{CsvOut, CsvSink, Finished, Shared};
 use crate::plan::Plan;
 use crate::report::series::Sampler;
 use crate::report::stats::Stats;
@@ -60,16 +61,7 @@ pub async fn run(
     sinks: Sinks,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Report, Error> {
-    let csv = match sinks.csv {
-        Some(mut w) => {
-            w.write_all(b"response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset\n")?;
-            Some(Arc::new(Mutex::new(CsvOut {
-                out: w,
-                error: None,
-            })))
-        }
-        None => None,
-    };
+    let csv = open_csv(sinks.csv)?;
     let split = sinks.split;
     let start = Instant::now();
     if let Some(s) = &split {
@@ -86,24 +78,81 @@ pub async fn run(
         let shared = shared.clone();
         v.attach(Arc::new(move || shared.take_stats()));
     }
-    let sampler = sinks
-        .series
-        .then(|| Arc::new(Mutex::new(Sampler::default())));
-    let sampling = sampler.clone().map(|s| {
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(start + SAMPLE_EVERY, SAMPLE_EVERY);
-            loop {
-                tick.tick().await;
-                let total = merged(&shared.take_stats());
-                let t = start.elapsed().as_secs_f64();
-                s.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .sample(t, &total);
-            }
-        })
-    });
+    let sampling = sinks.series.then(|| spawn_sampler(shared.clone(), start));
 
+    let (finished, interrupted) = wait(workers, &shared, shutdown).await?;
+    let last_answer = start.elapsed();
+    bar.finish();
+    if let Some(v) = &sinks.view {
+        v.detach();
+    }
+    if let Some((task, _)) = &sampling {
+        task.abort();
+    }
+    if let Some(csv) = csv {
+        close_csv(&csv)?;
+    }
+    let sampler = sampling.map(|(_, s)| s);
+    Ok(report_of(
+        &shared,
+        &finished,
+        interrupted,
+        last_answer,
+        sampler,
+        split,
+    ))
+}
+
+/// How often `Sinks::series` samples the run.
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
+
+/// The `-o csv` sink, its header already written.
+fn open_csv(out: Option<Box<dyn Write + Send>>) -> Result<Option<CsvSink>, Error> {
+    let Some(mut w) = out else {
+        return Ok(None);
+    };
+    w.write_all(b"response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset\n")?;
+    Ok(Some(Arc::new(Mutex::new(CsvOut {
+        out: w,
+        error: None,
+    }))))
+}
+
+/// Rows that could not be written fail the run, as a summary that cannot be printed does.
+fn close_csv(csv: &CsvSink) -> Result<(), Error> {
+    let mut csv = csv.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = csv.error.take() {
+        return Err(Error::Output(e));
+    }
+    csv.out.flush()?;
+    Ok(())
+}
+
+/// Samples the run every `SAMPLE_EVERY` for `Report::series`.
+fn spawn_sampler(shared: Arc<Shared>, start: Instant) -> (JoinHandle<()>, Arc<Mutex<Sampler>>) {
+    let sampler = Arc::new(Mutex::new(Sampler::default()));
+    let s = sampler.clone();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(start + SAMPLE_EVERY, SAMPLE_EVERY);
+        loop {
+            tick.tick().await;
+            let total = merged(&shared.take_stats());
+            let t = start.elapsed().as_secs_f64();
+            s.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sample(t, &total);
+        }
+    });
+    (task, sampler)
+}
+
+/// Waits for every worker to end, or for the `-z` bound or `shutdown` and then the drain;
+/// returns what the workers handed back and whether the run was interrupted.
+async fn wait(
+    workers: Vec<JoinHandle<Finished>>,
+    shared: &Shared,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(Vec<Finished>, bool), Error> {
     let mut joined = Box::pin(async move {
         let mut out = Vec::with_capacity(workers.len());
         for w in workers {
@@ -118,7 +167,7 @@ pub async fn run(
             None => std::future::pending().await,
         }
     };
-    let (finished, interrupted) = tokio::select! {
+    Ok(tokio::select! {
         r = &mut joined => (r?, false),
         () = bound => {
             let r = stop::drain(&mut joined, || shared.schedule.stop(), || shared.cancel()).await?;
@@ -128,27 +177,22 @@ pub async fn run(
             let r = stop::drain(&mut joined, || shared.schedule.stop(), || shared.cancel()).await?;
             (r, true)
         }
-    };
-    let last_answer = start.elapsed();
-    let elapsed = last_answer.as_secs_f64();
-    bar.finish();
-    if let Some(v) = &sinks.view {
-        v.detach();
-    }
-    if let Some(task) = sampling {
-        task.abort();
-    }
-    if let Some(csv) = csv {
-        // Rows that could not be written fail the run, as a summary that cannot be printed does.
-        let mut csv = csv.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = csv.error.take() {
-            return Err(Error::Output(e));
-        }
-        csv.out.flush()?;
-    }
+    })
+}
 
+/// The report of an ended run, from the workers' merged records; `last_answer` is from the
+/// start to when the last worker ended (or was abandoned).
+fn report_of(
+    shared: &Shared,
+    finished: &[Finished],
+    interrupted: bool,
+    last_answer: Duration,
+    sampler: Option<Arc<Mutex<Sampler>>>,
+    split: Option<LiveSplit>,
+) -> Report {
+    let elapsed = last_answer.as_secs_f64();
     let plan = &shared.plan;
-    let (window, window_secs) = rate_window(&shared, last_answer, interrupted);
+    let (window, window_secs) = rate_window(shared, last_answer, interrupted);
     let per_target = shared.take_stats();
     let abandoned = finished.iter().map(|f| f.abandoned).sum();
     let total = merged(&per_target);
@@ -192,11 +236,8 @@ pub async fn run(
         series,
     };
     report.peak_rss_kib = report::peak_rss_kib();
-    Ok(report)
+    report
 }
-
-/// How often `Sinks::series` samples the run.
-const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// Every target's record in one.
 fn merged(per_target: &[Stats]) -> Stats {

@@ -230,41 +230,12 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
             abandoned = 1;
             break;
         };
-        let done = Instant::now();
-        let mut stripe = shared.stripe();
-        let s = &mut stripe[t];
-        if let (Some(due), Some(limit)) = (ticket.due, shared.late_threshold) {
-            if sent.saturating_duration_since(due) > limit {
-                s.late += 1;
-            }
+        let timed_out = outcome == Err(ErrorKind::Timeout);
+        let failed = record(&shared, t, ticket.due, sent, &timing, outcome, csv.as_mut());
+        if timed_out {
+            // The connection is mid-exchange; it cannot carry the next request.
+            conns[t] = None;
         }
-        s.retries += u64::from(timing.retried);
-        let failed = match outcome {
-            Ok((status, bytes)) => {
-                let latency = micros(done - ticket.due.map_or(sent, |due| due.min(sent)));
-                let service = ticket.due.map(|_| micros(done - sent));
-                s.record_response(status, latency, service, bytes);
-                let p = &mut s.stages;
-                p.dns.record(micros(timing.dns));
-                p.dns_dialup.record(micros(timing.dns_dialup));
-                p.req_write.record(micros(timing.req_write));
-                p.resp_wait.record(micros(timing.resp_wait));
-                p.resp_read.record(micros(timing.resp_read));
-                if let Some(csv) = &mut csv {
-                    csv.row(done - sent, &timing, status, sent - epoch);
-                }
-                status >= 400
-            }
-            Err(kind) => {
-                if kind == ErrorKind::Timeout {
-                    // The connection is mid-exchange; it cannot carry the next request.
-                    conns[t] = None;
-                }
-                s.record_error(kind);
-                true
-            }
-        };
-        drop(stripe);
         progress.done.fetch_add(1, Ordering::Relaxed);
         if failed {
             progress.failed.fetch_add(1, Ordering::Relaxed);
@@ -274,6 +245,49 @@ pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
         csv.flush();
     }
     Finished { abandoned }
+}
+
+/// Records one exchange's outcome (and its CSV row) into the calling thread's stripe; returns
+/// whether it counts as failed.
+fn record(
+    shared: &Shared,
+    t: usize,
+    due: Option<Instant>,
+    sent: Instant,
+    timing: &Timing,
+    outcome: Result<(u16, u64), ErrorKind>,
+    csv: Option<&mut CsvBuf>,
+) -> bool {
+    let done = Instant::now();
+    let mut stripe = shared.stripe();
+    let s = &mut stripe[t];
+    if let (Some(due), Some(limit)) = (due, shared.late_threshold) {
+        if sent.saturating_duration_since(due) > limit {
+            s.late += 1;
+        }
+    }
+    s.retries += u64::from(timing.retried);
+    match outcome {
+        Ok((status, bytes)) => {
+            let latency = micros(done - due.map_or(sent, |due| due.min(sent)));
+            let service = due.map(|_| micros(done - sent));
+            s.record_response(status, latency, service, bytes);
+            let p = &mut s.stages;
+            p.dns.record(micros(timing.dns));
+            p.dns_dialup.record(micros(timing.dns_dialup));
+            p.req_write.record(micros(timing.req_write));
+            p.resp_wait.record(micros(timing.resp_wait));
+            p.resp_read.record(micros(timing.resp_read));
+            if let Some(csv) = csv {
+                csv.row(done - sent, timing, status, sent - shared.schedule.start);
+            }
+            status >= 400
+        }
+        Err(kind) => {
+            s.record_error(kind);
+            true
+        }
+    }
 }
 
 /// A worker's buffer of CSV rows, handed to the shared sink in 64 KiB pieces.

@@ -225,15 +225,55 @@ pub fn histogram_bars(lat: &Latency) -> Vec<(String, u64)> {
 pub fn hey_page(r: &Report) -> Page {
     let t = &r.total;
     let lat = &t.latency;
+    let mut tables = vec![targets_table(r)];
+    // What changed during the run, and what was judged, before the details.
+    let (markers, split_table) = split_parts(&r.split_events);
+    tables.extend(split_table);
+    tables.extend(gates_table(r));
+    tables.push(percentiles_table(lat));
+    tables.push(status_table(r));
+    Page {
+        title: "loadgen report".into(),
+        subtitle: hey_subtitle(r),
+        stats: vec![
+            ("requests".into(), t.requests.to_string()),
+            ("req/s".into(), format!("{:.1}", t.rps)),
+            ("error rate".into(), pct(t.error_rate)),
+            ("p50".into(), format!("{} ms", ms(lat.p50 * 1e3))),
+            ("p95".into(), format!("{} ms", ms(lat.p95 * 1e3))),
+            ("p99".into(), format!("{} ms", ms(lat.p99 * 1e3))),
+            ("duration".into(), format!("{:.1} s", r.duration_secs)),
+        ],
+        notices: hey_notices(r),
+        charts: load_charts(&r.series, 0.0),
+        markers,
+        histogram: histogram_bars(lat),
+        tables,
+    }
+}
+
+/// The line under a hey page's title: how many targets, how long, how paced.
+fn hey_subtitle(r: &Report) -> String {
+    format!(
+        "{} target{}, {:.1} s, {} pacing",
+        r.targets.len(),
+        if r.targets.len() == 1 { "" } else { "s" },
+        r.duration_secs,
+        match r.pacing.mode {
+            crate::report::PacingMode::Closed => "closed-loop".to_owned(),
+            crate::report::PacingMode::PerWorker =>
+                format!("{} req/s per worker", r.pacing.rate.unwrap_or(0.0)),
+            crate::report::PacingMode::Open =>
+                format!("open-model {} req/s", r.pacing.rate.unwrap_or(0.0)),
+        }
+    )
+}
+
+/// What a hey run's reader must not miss: an interrupt, requests not sent, the gates' verdict.
+fn hey_notices(r: &Report) -> Vec<Notice> {
     let mut notices = Vec::new();
     if r.interrupted {
-        notices.push(Notice {
-            text: format!(
-                "Interrupted: partial report ({} requests abandoned in flight).",
-                r.abandoned
-            ),
-            good: Some(false),
-        });
+        notices.push(interrupted_notice(r.abandoned));
     }
     if r.not_sent > 0 {
         notices.push(Notice {
@@ -255,7 +295,20 @@ pub fn hey_page(r: &Report) -> Page {
             good: Some(held),
         });
     }
-    let mut tables = vec![Table {
+    notices
+}
+
+/// The notice of a run cut short, journey or hey.
+pub(crate) fn interrupted_notice(abandoned: u64) -> Notice {
+    Notice {
+        text: format!("Interrupted: partial report ({abandoned} requests abandoned in flight)."),
+        good: Some(false),
+    }
+}
+
+/// One row per target, then the total.
+fn targets_table(r: &Report) -> Table {
+    Table {
         title: "Targets".into(),
         columns: [
             "target",
@@ -274,7 +327,7 @@ pub fn hey_page(r: &Report) -> Page {
         rows: r
             .targets
             .iter()
-            .chain(std::iter::once(t))
+            .chain(std::iter::once(&r.total))
             .map(|x| {
                 vec![
                     Cell::text(&x.name),
@@ -290,12 +343,12 @@ pub fn hey_page(r: &Report) -> Page {
                 ]
             })
             .collect(),
-    }];
-    // What changed during the run, and what was judged, before the details.
-    let (markers, split_table) = split_parts(&r.split_events);
-    tables.extend(split_table);
-    tables.extend(gates_table(r));
-    tables.push(Table {
+    }
+}
+
+/// The whole run's latency percentiles, in ms.
+fn percentiles_table(lat: &Latency) -> Table {
+    Table {
         title: "Latency percentiles".into(),
         columns: ["percentile", "ms"].map(String::from).to_vec(),
         rows: [
@@ -311,7 +364,11 @@ pub fn hey_page(r: &Report) -> Page {
         .iter()
         .map(|(q, v)| vec![Cell::text(*q), Cell::num(ms(v * 1e3))])
         .collect(),
-    });
+    }
+}
+
+/// Each target's status codes, then its errors, counted.
+fn status_table(r: &Report) -> Table {
     let mut status = Vec::new();
     for x in &r.targets {
         for (code, n) in &x.status_codes {
@@ -321,42 +378,12 @@ pub fn hey_page(r: &Report) -> Page {
             status.push(vec![Cell::text(&x.name), Cell::text(kind), Cell::num(n)]);
         }
     }
-    tables.push(Table {
+    Table {
         title: "Status codes and errors".into(),
         columns: ["target", "status or error", "count"]
             .map(String::from)
             .to_vec(),
         rows: status,
-    });
-    Page {
-        title: "loadgen report".into(),
-        subtitle: format!(
-            "{} target{}, {:.1} s, {} pacing",
-            r.targets.len(),
-            if r.targets.len() == 1 { "" } else { "s" },
-            r.duration_secs,
-            match r.pacing.mode {
-                crate::report::PacingMode::Closed => "closed-loop".to_owned(),
-                crate::report::PacingMode::PerWorker =>
-                    format!("{} req/s per worker", r.pacing.rate.unwrap_or(0.0)),
-                crate::report::PacingMode::Open =>
-                    format!("open-model {} req/s", r.pacing.rate.unwrap_or(0.0)),
-            }
-        ),
-        stats: vec![
-            ("requests".into(), t.requests.to_string()),
-            ("req/s".into(), format!("{:.1}", t.rps)),
-            ("error rate".into(), pct(t.error_rate)),
-            ("p50".into(), format!("{} ms", ms(lat.p50 * 1e3))),
-            ("p95".into(), format!("{} ms", ms(lat.p95 * 1e3))),
-            ("p99".into(), format!("{} ms", ms(lat.p99 * 1e3))),
-            ("duration".into(), format!("{:.1} s", r.duration_secs)),
-        ],
-        notices,
-        charts: load_charts(&r.series, 0.0),
-        markers,
-        histogram: histogram_bars(lat),
-        tables,
     }
 }
 

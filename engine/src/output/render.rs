@@ -76,16 +76,37 @@ pub fn summary(w: &mut dyn Write, r: &Report, gates: &[Gate]) -> io::Result<()> 
     Ok(())
 }
 
+/// One target's blocks (or the whole run's), in hey's order.
 fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
+    target_summary(w, r, t)?;
+    writeln!(w, "\nResponse time histogram:")?;
+    histogram(w, &t.latency)?;
+    latency_distribution(w, r, t)?;
+    let p = &t.stages;
+    writeln!(w, "\nDetails (average, fastest, slowest):")?;
+    phase(w, "DNS+dialup", &p.dns_dialup)?;
+    phase(w, "DNS-lookup", &p.dns)?;
+    phase(w, "req write", &p.req_write)?;
+    phase(w, "resp wait", &p.resp_wait)?;
+    phase(w, "resp read", &p.resp_read)?;
+    outcomes(w, t)
+}
+
+/// Under an open-model rate, the service time (from the send) beside a latency counted from
+/// the due time; nothing otherwise.
+fn uncorrected(open: bool, v: f64) -> String {
+    if open {
+        format!(" (uncorrected {v:4.4} secs)")
+    } else {
+        String::new()
+    }
+}
+
+/// hey's "Summary:" block: total time, slowest, fastest, average, rates and data.
+fn target_summary(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
     let open = r.pacing.is_open();
     let lat = &t.latency;
-    let svc = |v: f64| {
-        if open {
-            format!(" (uncorrected {v:4.4} secs)")
-        } else {
-            String::new()
-        }
-    };
+    let svc = |v: f64| uncorrected(open, v);
     writeln!(w, "\nSummary:")?;
     writeln!(w, "  Total:\t{:4.4} secs", r.duration_secs)?;
     writeln!(w, "  Slowest:\t{:4.4} secs{}", lat.max, svc(t.service.max))?;
@@ -134,10 +155,14 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
         writeln!(w, "  Total data:\t{} bytes", t.bytes)?;
         writeln!(w, "  Size/request:\t{} bytes", t.bytes / t.responses.max(1))?;
     }
+    Ok(())
+}
 
-    writeln!(w, "\nResponse time histogram:")?;
-    histogram(w, lat)?;
-
+/// hey's "Latency distribution:" block, with the tail it leaves out.
+fn latency_distribution(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
+    let open = r.pacing.is_open();
+    let lat = &t.latency;
+    let svc = |v: f64| uncorrected(open, v);
     writeln!(w, "\nLatency distribution:")?;
     if lat.count > 0 {
         for (label, get) in QUANTILES {
@@ -155,15 +180,11 @@ fn target(w: &mut dyn Write, r: &Report, t: &TargetReport) -> io::Result<()> {
             svc(t.service.max)
         )?;
     }
+    Ok(())
+}
 
-    let p = &t.stages;
-    writeln!(w, "\nDetails (average, fastest, slowest):")?;
-    phase(w, "DNS+dialup", &p.dns_dialup)?;
-    phase(w, "DNS-lookup", &p.dns)?;
-    phase(w, "req write", &p.req_write)?;
-    phase(w, "resp wait", &p.resp_wait)?;
-    phase(w, "resp read", &p.resp_read)?;
-
+/// The status codes, then the errors, counted.
+fn outcomes(w: &mut dyn Write, t: &TargetReport) -> io::Result<()> {
     writeln!(w, "\nStatus code distribution:")?;
     for (code, n) in &t.status_codes {
         writeln!(w, "  [{code}]\t{n} responses")?;
