@@ -35,5 +35,5 @@ pub mod serve;
 pub mod stop;
 pub mod weighted;
 
-pub use load::{Error, Sinks, run};
+pub use load::{Error, Live, run};
 pub use stop::INTERRUPT_GRACE;

@@ -14,11 +14,12 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use engine::load::{self, Sinks};
+use engine::Live;
+use engine::load;
 use engine::plan::{Plan, PlanError, Stop};
 use engine::report::gate::Gate;
 use engine::report::merge;
-use engine::report::{Outcome, Report, TargetReport};
+use engine::report::{GateOutcome, Report, TargetReport};
 
 /// The names of the two targets in every step's plan.
 pub const STABLE: &str = "stable";
@@ -121,7 +122,7 @@ pub struct StepResult {
     pub canary_error_rate: f64,
     /// The canary's p99 latency, in seconds.
     pub canary_p99: f64,
-    pub gates: Vec<Outcome>,
+    pub gates: Vec<GateOutcome>,
     pub passed: bool,
 }
 
@@ -184,7 +185,7 @@ impl CanaryPlan {
         plan
     }
 
-    async fn queries_hold(&self) -> Vec<Outcome> {
+    async fn queries_hold(&self) -> Vec<GateOutcome> {
         let Some(url) = &self.prometheus else {
             return Vec::new();
         };
@@ -198,7 +199,7 @@ impl CanaryPlan {
                 Ok(samples) => samples.first().map_or(f64::NAN, |s| s.value),
                 Err(_) => f64::NAN,
             };
-            outcomes.push(Outcome {
+            outcomes.push(GateOutcome {
                 gate: q.text.clone(),
                 actual: value,
                 threshold: q.threshold,
@@ -246,7 +247,7 @@ impl CanaryPlan {
             let mut step = loop {
                 let left = self.step_duration.saturating_sub(started.elapsed());
                 let slice = self.slice(weight, left.min(self.check_every).max(MIN_SLICE));
-                reports.push(load::run(slice, Sinks::default(), std::future::pending()).await?);
+                reports.push(load::run(slice, Live::default(), std::future::pending()).await?);
                 let merged = merge::merge(reports.clone())?;
                 let step = self.judge(i + 1, weight, &merged, started).await;
                 report(&step);
@@ -291,7 +292,7 @@ impl CanaryPlan {
         report: &Report,
         started: Instant,
     ) -> StepResult {
-        let mut gates: Vec<Outcome> = self.gates.iter().map(|g| g.judge(report)).collect();
+        let mut gates: Vec<GateOutcome> = self.gates.iter().map(|g| g.judge(report)).collect();
         gates.extend(self.queries_hold().await);
         let canary = target(report, CANARY);
         StepResult {
@@ -317,7 +318,7 @@ impl CanaryPlan {
         if self.verify.is_zero() {
             return Ok((rolled_back, None));
         }
-        let report = load::run(plan, Sinks::default(), std::future::pending()).await?;
+        let report = load::run(plan, Live::default(), std::future::pending()).await?;
         Ok((
             rolled_back,
             target(&report, STABLE).map(|t| TargetSummary {

@@ -17,9 +17,9 @@ use crate::exit::{self, Coded, Exit, Usage};
 use crate::scenario::{self, ScenarioOptions};
 use crate::web::{self, WebOptions};
 use crate::{canary, phase_cmd, rehearse, slo_cmd};
+use engine::Live;
 use engine::client_metrics::ClientMetrics;
-use engine::journey::{self, Live, report as journey_report};
-use engine::load::Sinks;
+use engine::journey::{self, report as journey_report};
 use engine::load::live_split::LiveSplit;
 use engine::load::run_view::RunView;
 use engine::output::{html_report, render};
@@ -114,13 +114,14 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         let names = targets.iter().map(|t| t.0.clone()).collect();
         RunView::new("hey".into(), names, split.clone())
     });
-    let sinks = Sinks {
+    let sinks = Live {
         csv: (run.output == OutputKind::Csv)
             .then(|| Box::new(std::io::stdout()) as Box<dyn Write + Send>),
         progress: run.progress && std::io::stderr().is_terminal(),
         split: split.clone(),
         series: run.html.is_some(),
         view: view.clone(),
+        ..Live::default()
     };
     let report = runtime.block_on(async {
         let _page = serve_page(run.web.as_ref(), view.as_ref()).await?;
@@ -252,12 +253,13 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
     let report = rt.block_on(async {
         let metrics = metrics(plan.metrics_addr).await?;
         let live = Live {
-            sink: Some(Box::new(std::io::stderr())),
+            table: Some(Box::new(std::io::stderr())),
             interval: plan.stats_interval,
             metrics,
             split: None,
             series: plan.html.is_some(),
             view: None,
+            ..Live::default()
         };
         anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
     })?;
@@ -412,12 +414,14 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             hosts: args.allowed_hosts.policy(),
         });
         let _page = serve_page(web.as_ref(), view.as_ref()).await?;
-        let live = scenario::TimelineLive {
+        let live = Live {
+            metrics,
             split,
             series: args.html.is_some(),
             view: view.clone(),
+            ..Live::default()
         };
-        let r = scenario::run_live(steps, &options, metrics, live, on_step, ctrl_c()).await;
+        let r = scenario::run(steps, &options, live, on_step, ctrl_c()).await;
         if let Some(v) = &view {
             v.finished();
         }

@@ -19,15 +19,15 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::phase_cmd::{Admin, PhaseError};
-use engine::client_metrics::ClientMetrics;
+use engine::Live;
+use engine::journey;
 use engine::journey::plan::{
     JourneyPlanError, JourneyTarget, MIN_STATS_INTERVAL, RunPlan, TaskPacing, TaskStop, targets,
 };
 use engine::journey::report::JourneyReport;
 use engine::journey::spec::{Journey, SpecError, Wait};
-use engine::journey::{self, Live};
 use engine::load::live_split::LiveSplit;
-use engine::load::run_view::{RunView, StepInfo};
+use engine::load::run_view::StepInfo;
 use engine::weighted::SplitError;
 
 /// What a timeline run needs besides the timeline: where to send load and phases, and the load
@@ -326,50 +326,25 @@ fn resplit(
     Ok(current)
 }
 
-/// Runs the planned steps in order; `on_step` sees each step's report as it ends.
+/// Runs the planned steps in order; `on_step` sees each step's report as it ends. Of `live`,
+/// a timeline reads `metrics`, `split` (from [`live_split`]: each step's report holds the
+/// changes made during it, timed from the start of the timeline, with requests counted over
+/// the whole timeline), `series` and `view` (the step going on, and each step's records); each
+/// step prints its own table every `--stats-interval`.
 pub async fn run(
     steps: Vec<PlannedStep>,
     args: &ScenarioOptions,
-    metrics: Option<Arc<ClientMetrics>>,
-    on_step: impl FnMut(usize, &StepReport),
-    shutdown: impl Future<Output = ()>,
-) -> Result<Vec<StepReport>, ScenarioError> {
-    run_live(
-        steps,
-        args,
-        metrics,
-        TimelineLive::default(),
-        on_step,
-        shutdown,
-    )
-    .await
-}
-
-/// What a timeline run does besides the load: a split that can change while it runs, a record
-/// second by second for the HTML report.
-#[derive(Debug, Clone, Default)]
-pub struct TimelineLive {
-    /// `--web`'s run page: the step going on, and the records of each step as it runs.
-    pub view: Option<Arc<RunView>>,
-    /// From [`live_split`]; each step's report holds the changes made during it, timed from the
-    /// start of the timeline, with requests counted over the whole timeline.
-    pub split: Option<LiveSplit>,
-    pub series: bool,
-}
-
-/// [`run`] with a live split and series (`TimelineLive`).
-pub async fn run_live(
-    steps: Vec<PlannedStep>,
-    args: &ScenarioOptions,
-    metrics: Option<Arc<ClientMetrics>>,
-    TimelineLive {
-        split,
-        series,
-        view,
-    }: TimelineLive,
+    live: Live,
     mut on_step: impl FnMut(usize, &StepReport),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<StepReport>, ScenarioError> {
+    let Live {
+        metrics,
+        split,
+        series,
+        view,
+        ..
+    } = live;
     if let Some(s) = &split {
         s.started(tokio::time::Instant::now());
     }
@@ -440,13 +415,14 @@ pub async fn run_live(
                 insecure: args.insecure,
             };
             let live = Live {
-                sink: (!args.stats_interval.is_zero())
+                table: (!args.stats_interval.is_zero())
                     .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write + Send>),
                 interval: (!args.stats_interval.is_zero()).then_some(args.stats_interval),
                 metrics: metrics.clone(),
                 split: split.clone(),
                 series,
                 view: view.clone(),
+                ..Live::default()
             };
             Some(journey::run(plan, live, &mut shutdown).await?)
         };

@@ -140,7 +140,7 @@ impl Stack {
             .map(|plan| {
                 tokio::spawn(engine::run(
                     plan,
-                    engine::Sinks::default(),
+                    engine::Live::default(),
                     until(load_stopped.clone()),
                 ))
             })

@@ -29,7 +29,7 @@ fn load(args: &[String]) -> tokio::task::JoinHandle<engine::report::Report> {
     let cli = loadgen::cli::Cli::try_parse_from(argv).unwrap();
     let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
     tokio::spawn(async move {
-        engine::run(plan, engine::Sinks::default(), std::future::pending())
+        engine::run(plan, engine::Live::default(), std::future::pending())
             .await
             .unwrap()
     })

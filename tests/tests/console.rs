@@ -113,7 +113,7 @@ async fn load(addr: SocketAddr, secs: u64, only_chat: bool) {
                 async move {
                     let cli = loadgen::cli::Cli::try_parse_from(args).unwrap();
                     let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
-                    engine::run(plan, engine::Sinks::default(), std::future::pending())
+                    engine::run(plan, engine::Live::default(), std::future::pending())
                         .await
                         .unwrap()
                 }

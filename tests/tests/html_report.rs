@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use e2e::browser::{self, Browser, HEIGHT, WIDTH};
-use engine::journey::{self, Live};
+use engine::Live;
+use engine::journey;
 use engine::load::live_split::LiveSplit;
 use mock_server::testing::TestServer;
 
@@ -173,7 +174,7 @@ async fn journey_and_split_reports_render_offline_with_their_charts() {
         tokio::time::sleep(Duration::from_secs(4)).await;
         mover.change(&[("good".into(), 100)]).unwrap();
     });
-    let sinks = engine::Sinks {
+    let sinks = engine::Live {
         split: Some(split),
         series: true,
         ..Default::default()

@@ -132,7 +132,7 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
         webui::guard::HostPolicy::default(),
         std::future::pending(),
     ));
-    let sinks = engine::Sinks {
+    let sinks = engine::Live {
         split: Some(split),
         ..Default::default()
     };

@@ -98,13 +98,9 @@ async fn counters_match_the_client_under_phase_churn() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     });
-    let report: Report = engine::run(
-        load(&args),
-        engine::Sinks::default(),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let report: Report = engine::run(load(&args), engine::Live::default(), std::future::pending())
+        .await
+        .unwrap();
     churn.abort();
     let m = metrics(addr).await;
     assert_eq!(report.total.requests, requests);
@@ -170,7 +166,7 @@ async fn a_server_that_dies_and_comes_back_is_reported_not_fatal() {
         .collect();
     let run = tokio::spawn(engine::run(
         load(&args),
-        engine::Sinks::default(),
+        engine::Live::default(),
         std::future::pending(),
     ));
     tokio::time::sleep(Duration::from_millis(800)).await;

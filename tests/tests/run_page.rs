@@ -93,7 +93,7 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
             let _ = stopped.await;
         },
     ));
-    let sinks = engine::Sinks {
+    let sinks = engine::Live {
         split: Some(split),
         view: Some(view.clone()),
         ..Default::default()
@@ -195,7 +195,7 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
 /// A timeline's run page names the step going on and its phase (none here: "(unchanged)").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timeline_run_page_shows_its_step() {
-    use loadgen::scenario::{self, TimelineLive};
+    use loadgen::scenario;
     let Some(b) = Browser::start().await else {
         return;
     };
@@ -250,20 +250,12 @@ async fn a_timeline_run_page_shows_its_step() {
             let _ = stopped.await;
         },
     ));
-    let live = TimelineLive {
+    let live = engine::Live {
         view: Some(view.clone()),
-        ..TimelineLive::default()
+        ..engine::Live::default()
     };
     let run = tokio::spawn(async move {
-        scenario::run_live(
-            steps,
-            &options,
-            None,
-            live,
-            |_, _| {},
-            std::future::pending(),
-        )
-        .await
+        scenario::run(steps, &options, live, |_, _| {}, std::future::pending()).await
     });
     b.open(page, "/").await;
     let step = b

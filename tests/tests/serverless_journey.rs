@@ -44,7 +44,7 @@ async fn ten_percent_to_the_failing_canary_makes_availability_ninety_percent() {
     ])
     .unwrap();
     let plan = engine::plan::Plan::try_from(cli.hey).unwrap();
-    let report = engine::run(plan, engine::Sinks::default(), std::future::pending())
+    let report = engine::run(plan, engine::Live::default(), std::future::pending())
         .await
         .unwrap();
     assert_eq!(report.total.requests, 50_000);

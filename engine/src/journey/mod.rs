@@ -24,31 +24,15 @@ use crate::client_metrics::{ClientMetrics, EndpointMetrics, MetricsError};
 use crate::journey::plan::RunPlan;
 use crate::journey::report::JourneyReport;
 use crate::journey::stats::Recorder;
-use crate::journey::swarm::{Joined, Swarm, Target};
+use crate::journey::swarm::{Joined, Swarm, SwarmSize};
 use crate::journey::user::Ctx;
+use crate::load::Live;
 use crate::load::live_split::LiveSplit;
 use crate::load::run_view::RunView;
 use crate::report::series::Sampler;
 
 /// How long requests in flight may finish after a Ctrl-C before they are abandoned.
 pub use crate::stop::INTERRUPT_GRACE;
-
-/// What a run is connected to while it runs: live output, metrics, a changeable split, and
-/// whether to record it second by second.
-#[derive(Default)]
-pub struct Live {
-    /// Receives the stats table every `interval`.
-    pub sink: Option<Box<dyn Write + Send>>,
-    pub interval: Option<Duration>,
-    /// Client-side metrics to record into (`--metrics-addr`).
-    pub metrics: Option<Arc<ClientMetrics>>,
-    /// The split, changeable while the run goes on; `None` keeps the plan's weights.
-    pub split: Option<LiveSplit>,
-    /// Record the run second by second (`JourneyReport::series`), for the HTML report.
-    pub series: bool,
-    /// `--web`'s run page (`scenario run`): it reads the recorder when it polls, never otherwise.
-    pub view: Option<Arc<crate::load::run_view::RunView>>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -101,7 +85,7 @@ pub async fn run_with(
     if let Some(s) = &split {
         s.started(start);
     }
-    let target = Target {
+    let target = SwarmSize {
         users,
         spawn_rate: plan.spawn_rate,
     };
@@ -289,7 +273,7 @@ fn spawn_ticker(
     start: Instant,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let every = live.interval?;
-    let mut sink = live.sink.take()?;
+    let mut sink = live.table.take()?;
     Some(tokio::spawn(async move {
         let mut prev = recorder.snapshot();
         let mut tick = tokio::time::interval_at(start + every, every);

@@ -140,7 +140,7 @@ pub struct Task {
     pub weight: u32,
     /// Skip the task's remaining requests after a failure (a user who cannot log in stops).
     pub stop_on_failure: bool,
-    pub requests: Vec<RequestSpec>,
+    pub requests: Vec<TaskRequest>,
 }
 
 /// What stats are kept under: requests with the same name share them.
@@ -152,7 +152,7 @@ pub struct Endpoint {
 }
 
 #[derive(Debug, Clone)]
-pub struct RequestSpec {
+pub struct TaskRequest {
     pub endpoint: usize,
     pub method: Method,
     pub path: PathAndQuery,
@@ -239,7 +239,7 @@ impl Journey {
     }
 }
 
-fn check_request(r: RawRequest, endpoints: &mut Vec<Endpoint>) -> Result<RequestSpec, String> {
+fn check_request(r: RawRequest, endpoints: &mut Vec<Endpoint>) -> Result<TaskRequest, String> {
     let method_text = r.method.unwrap_or_else(|| "GET".into());
     let method = Method::from_bytes(method_text.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("{method_text:?} is not an HTTP method"))?;
@@ -297,7 +297,7 @@ fn check_request(r: RawRequest, endpoints: &mut Vec<Endpoint>) -> Result<Request
             endpoints.len() - 1
         }
     };
-    Ok(RequestSpec {
+    Ok(TaskRequest {
         endpoint,
         method,
         path,

@@ -20,7 +20,7 @@ use crate::journey::user::{self, Ctx};
 /// How many users the swarm should have, and how fast it gets there (users per second, up or
 /// down).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Target {
+pub struct SwarmSize {
     pub users: usize,
     pub spawn_rate: f64,
 }
@@ -30,7 +30,7 @@ pub struct Target {
 #[derive(Clone)]
 pub struct Swarm {
     ctx: Arc<Ctx>,
-    control: Arc<watch::Sender<Target>>,
+    control: Arc<watch::Sender<SwarmSize>>,
     running: Arc<AtomicUsize>,
 }
 
@@ -39,7 +39,7 @@ pub type Joined = JoinHandle<Result<u64, JoinError>>;
 
 impl Swarm {
     /// Starts the controller, which starts users toward `target` from `ctx.start`.
-    pub fn start(ctx: Arc<Ctx>, target: Target) -> (Swarm, Joined) {
+    pub fn start(ctx: Arc<Ctx>, target: SwarmSize) -> (Swarm, Joined) {
         let (control, rx) = watch::channel(target);
         let running = Arc::new(AtomicUsize::new(0));
         let joined = tokio::spawn(control_loop(ctx.clone(), rx, running.clone()));
@@ -56,11 +56,11 @@ impl Swarm {
     }
 
     /// A new target: the controller moves toward it from now, at its rate.
-    pub fn set(&self, target: Target) {
+    pub fn set(&self, target: SwarmSize) {
         self.control.send_replace(target);
     }
 
-    pub fn target(&self) -> Target {
+    pub fn target(&self) -> SwarmSize {
         *self.control.borrow()
     }
 
@@ -78,7 +78,7 @@ fn step(rate: f64) -> Duration {
 
 async fn control_loop(
     ctx: Arc<Ctx>,
-    mut control: watch::Receiver<Target>,
+    mut control: watch::Receiver<SwarmSize>,
     running: Arc<AtomicUsize>,
 ) -> Result<u64, JoinError> {
     let mut stop = ctx.stop.subscribe();

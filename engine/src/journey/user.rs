@@ -15,10 +15,10 @@ use tokio::time::Instant;
 
 use crate::failure::ErrorKind;
 use crate::journey::plan::{JourneyTarget, RunPlan, TaskPacing};
-use crate::journey::spec::RequestSpec;
+use crate::journey::spec::TaskRequest;
 use crate::journey::stats::Recorder;
 use crate::load::live_split::LiveSplit;
-use crate::net::conn::{self, Conn};
+use crate::net::conn::{self, TargetConn};
 use crate::plan::Protocol;
 use crate::weighted::Weighted;
 
@@ -86,7 +86,7 @@ impl Ctx {
     }
 }
 
-fn uri(t: &JourneyTarget, r: &RequestSpec) -> Uri {
+fn uri(t: &JourneyTarget, r: &TaskRequest) -> Uri {
     let path = format!("{}{}", t.base_path, r.path.as_str());
     path.parse().unwrap_or_else(|_| Uri::from(r.path.clone()))
 }
@@ -108,7 +108,7 @@ pub async fn run(ctx: Arc<Ctx>, id: usize, mut stop: watch::Receiver<bool>) -> u
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let user = HeaderValue::from_str(&format!("user{id}@loadgen.example"))
         .expect("digits and ascii are a valid header value");
-    let mut conns: Vec<Option<Conn>> = plan.targets.iter().map(|_| None).collect();
+    let mut conns: Vec<Option<TargetConn>> = plan.targets.iter().map(|_| None).collect();
     let interval = match plan.pacing {
         TaskPacing::Rate(r) => Some(Duration::from_secs_f64(plan.users as f64 / r)),
         TaskPacing::Wait(_) => None,
@@ -197,8 +197,8 @@ pub async fn run(ctx: Arc<Ctx>, id: usize, mut stop: watch::Receiver<bool>) -> u
 async fn exchange(
     ctx: &Ctx,
     target: &JourneyTarget,
-    slot: &mut Option<Conn>,
-    spec: &RequestSpec,
+    slot: &mut Option<TargetConn>,
+    spec: &TaskRequest,
     uri: &Uri,
     user: &HeaderValue,
     rng: &mut SmallRng,

@@ -22,7 +22,7 @@ use crate::load::worker::{CsvOut, CsvSink, Finished, Shared};
 use crate::plan::Plan;
 use crate::report::series::Sampler;
 use crate::report::stats::Stats;
-use crate::report::{PacingReport, Report, TargetReport, Window};
+use crate::report::{PacingReport, RateWindow, Report, TargetReport};
 use crate::{report, stop};
 
 /// A failure of the run itself (not of the system under test: those are counted, not raised).
@@ -36,18 +36,25 @@ pub enum Error {
     Encode(#[from] serde_json::Error),
 }
 
-/// What a run is connected to while it runs: where its live output goes, the split that can
-/// change under it, and whether to record it second by second.
+/// What a run is connected to while it runs, for every kind of run (hey mode, a journey, a
+/// timeline's steps): where its live output goes, its client metrics, the split that can change
+/// under it, its page, and whether to record it second by second. A kind of run reads the parts
+/// it has: hey mode `csv` and `progress`, journeys `table` and `metrics`.
 #[derive(Default)]
-pub struct Sinks {
+pub struct Live {
     /// Receives hey's CSV rows as they happen (`-o csv`), header first.
     pub csv: Option<Box<dyn Write + Send>>,
-    /// Draw a progress bar on stderr (only if stderr is a terminal).
+    /// Draw hey's progress bar on stderr (only if stderr is a terminal).
     pub progress: bool,
+    /// Receives a journey's stats table every `interval`.
+    pub table: Option<Box<dyn Write + Send>>,
+    pub interval: Option<Duration>,
+    /// Client-side metrics a journey records into (`--metrics-addr`).
+    pub metrics: Option<Arc<crate::client_metrics::ClientMetrics>>,
     /// The split, changeable while the run goes on (`--web`'s pages); `None` keeps
     /// the plan's weights for the whole run.
     pub split: Option<LiveSplit>,
-    /// Record the run second by second (`Report::series`), for the HTML report's charts.
+    /// Record the run second by second (the reports' `series`), for the HTML report's charts.
     pub series: bool,
     /// `--web`'s run page: it reads the workers' records when it polls, never otherwise.
     pub view: Option<Arc<RunView>>,
@@ -58,7 +65,7 @@ pub struct Sinks {
 /// report (marked `interrupted`) covers what completed.
 pub async fn run(
     plan: Plan,
-    sinks: Sinks,
+    sinks: Live,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Report, Error> {
     let csv = open_csv(sinks.csv)?;
@@ -103,7 +110,7 @@ pub async fn run(
     ))
 }
 
-/// How often `Sinks::series` samples the run.
+/// How often `Live::series` samples the run.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// The `-o csv` sink, its header already written.
@@ -251,21 +258,21 @@ fn merged(per_target: &[Stats]) -> Stats {
 /// The window Requests/sec is counted over: the `-z` bound, or the end of the last paced slot
 /// (`-q`, `--rate`: a request sent at the start of its slot stands for the whole slot), or the
 /// last answer, whichever is latest. An interrupted run's bound is where it was stopped.
-fn rate_window(shared: &Shared, last_answer: Duration, interrupted: bool) -> (Window, f64) {
+fn rate_window(shared: &Shared, last_answer: Duration, interrupted: bool) -> (RateWindow, f64) {
     let bound = shared
         .schedule
         .deadline()
         .filter(|_| !interrupted)
         .map(|at| at - shared.schedule.start);
     let candidates = [
-        (Window::LastAnswer, Some(last_answer)),
-        (Window::Bound, bound),
-        (Window::PacingSlot, shared.schedule.slot_end()),
+        (RateWindow::LastAnswer, Some(last_answer)),
+        (RateWindow::Bound, bound),
+        (RateWindow::PacingSlot, shared.schedule.slot_end()),
     ];
     let (kind, secs) = candidates
         .into_iter()
         .filter_map(|(k, d)| d.map(|d| (k, d)))
         .max_by_key(|(_, d)| *d)
-        .unwrap_or((Window::LastAnswer, last_answer));
+        .unwrap_or((RateWindow::LastAnswer, last_answer));
     (kind, secs.as_secs_f64())
 }

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use crate::failure::ErrorKind;
 use crate::load::live_split::LiveSplit;
 use crate::load::schedule::{Schedule, WorkerClock};
-use crate::net::conn::Conn;
+use crate::net::conn::TargetConn;
 use crate::net::exchange::{Timing, encoded, exchange, micros};
 use crate::plan::Plan;
 use crate::report::stats::Stats;
@@ -175,7 +175,7 @@ pub struct Finished {
 pub async fn run(shared: Arc<Shared>, id: usize) -> Finished {
     let mut abandoned = 0;
     let plan = &shared.plan;
-    let mut conns: Vec<Option<Conn>> = plan.targets.iter().map(|_| None).collect();
+    let mut conns: Vec<Option<TargetConn>> = plan.targets.iter().map(|_| None).collect();
     let mut clock = WorkerClock::default();
     let mut rng = SmallRng::from_rng(&mut rand::rng());
     let mut csv = shared.csv.clone().map(CsvBuf::new);

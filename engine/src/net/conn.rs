@@ -34,7 +34,7 @@ pub type Body = Full<Bytes>;
 
 /// A ready-to-use connection to one target. Futures of `sender` make progress only inside
 /// `driver.run(..)`.
-pub struct Conn {
+pub struct TargetConn {
     pub sender: Sender,
     pub driver: Driver,
     /// Nanoseconds after `epoch` of the last completed socket write.
@@ -104,11 +104,11 @@ pub struct Reply {
 /// `keep_body`, up to that many body bytes are kept; a longer body stops the read there
 /// (`truncated`), so an endless answer costs that much memory and no more.
 pub async fn exchange(
-    conn: &mut Conn,
+    conn: &mut TargetConn,
     req: http::Request<Body>,
     keep_body: Option<usize>,
 ) -> Result<Reply, ErrorKind> {
-    let Conn { sender, driver, .. } = conn;
+    let TargetConn { sender, driver, .. } = conn;
     driver
         .run(async {
             let resp = sender.send(req).await?;
@@ -181,13 +181,13 @@ impl Driver {
 /// The connection in `slot`, opened first when there is none or the peer has closed it since
 /// its last use. Also answers what opening cost, when it had to be opened.
 pub async fn reuse_or_open<'a>(
-    slot: &'a mut Option<Conn>,
+    slot: &'a mut Option<TargetConn>,
     target: &Target,
     protocol: Protocol,
     engine: Engine,
     tls: Option<&TlsConnector>,
     epoch: Instant,
-) -> Result<(&'a mut Conn, Option<DialTimes>), ErrorKind> {
+) -> Result<(&'a mut TargetConn, Option<DialTimes>), ErrorKind> {
     if let Some(c) = slot.as_mut() {
         if !c.driver.run(c.sender.ready()).await {
             *slot = None;
@@ -211,14 +211,14 @@ pub struct DialTimes {
     pub dns_dialup: Duration,
 }
 
-/// Resolves, connects and handshakes. The connection ends when the `Conn` is dropped.
+/// Resolves, connects and handshakes. The connection ends when the `TargetConn` is dropped.
 pub async fn open(
     target: &Target,
     protocol: Protocol,
     engine: Engine,
     tls: Option<&TlsConnector>,
     epoch: Instant,
-) -> Result<(Conn, DialTimes), ErrorKind> {
+) -> Result<(TargetConn, DialTimes), ErrorKind> {
     let t0 = Instant::now();
     let addrs: Vec<std::net::SocketAddr> = match target.host.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![(ip, target.port).into()],
@@ -257,7 +257,7 @@ pub async fn open(
             (Some(_), None) => return Err(ErrorKind::Tls),
             (None, _) => Box::new(stream),
         };
-        let conn = Conn {
+        let conn = TargetConn {
             sender: Sender::Lean(h1::Conn::new(io)),
             driver: Driver(None),
             last_write,
@@ -282,7 +282,7 @@ pub async fn open(
         (None, _) => handshake(TokioIo::new(io), protocol).await?,
     };
     let dns_dialup = t0.elapsed();
-    let conn = Conn {
+    let conn = TargetConn {
         sender,
         driver,
         last_write,

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
 use crate::failure::ErrorKind;
-use crate::net::conn::{self, Conn, Sender};
+use crate::net::conn::{self, Sender, TargetConn};
 use crate::net::h1;
 use crate::plan::{self, Plan, Protocol, Target};
 
@@ -24,7 +24,7 @@ pub struct Timing {
     pub req_write: Duration,
     pub resp_wait: Duration,
     pub resp_read: Duration,
-    /// The request was resent once on a fresh connection (`h1::Conn::closed_before_answer`).
+    /// The request was resent once on a fresh connection (`h1::TargetConn::closed_before_answer`).
     pub retried: bool,
 }
 
@@ -63,7 +63,7 @@ fn hyper_request(
 /// One request over hyper (HTTP/2), answered in the lean client's terms. `written_at` is the
 /// connection's last write, which the caller clamps into this request's span.
 async fn send_hyper(
-    conn: &mut Conn,
+    conn: &mut TargetConn,
     req: http::Request<conn::Body>,
     epoch: Instant,
 ) -> Result<h1::Answer, ErrorKind> {
@@ -86,7 +86,7 @@ pub async fn exchange(
     tls: Option<&TlsConnector>,
     target: &Target,
     first_request: &[u8],
-    slot: &mut Option<Conn>,
+    slot: &mut Option<TargetConn>,
     epoch: Instant,
     timing: &mut Timing,
 ) -> Result<(u16, u64), ErrorKind> {
@@ -98,7 +98,7 @@ pub async fn exchange(
     // Set while a redirect has taken the request to another origin: that hop gets a connection
     // of its own, closed when the request ends, and the worker's connection stays as it was.
     let mut elsewhere: Option<Target> = None;
-    let mut elsewhere_conn: Option<Conn> = None;
+    let mut elsewhere_conn: Option<TargetConn> = None;
     loop {
         let (here, slot) = match &elsewhere {
             Some(t) => (t, &mut elsewhere_conn),
@@ -237,10 +237,10 @@ async fn ready_conn<'a>(
     plan: &Plan,
     tls: Option<&TlsConnector>,
     target: &Target,
-    slot: &'a mut Option<Conn>,
+    slot: &'a mut Option<TargetConn>,
     epoch: Instant,
     timing: &mut Timing,
-) -> Result<&'a mut Conn, ErrorKind> {
+) -> Result<&'a mut TargetConn, ErrorKind> {
     let (c, dial) =
         conn::reuse_or_open(slot, target, plan.protocol, conn::Engine::Lean, tls, epoch).await?;
     if let Some(dial) = dial {

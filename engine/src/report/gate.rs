@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::report::{Outcome, Report, TargetReport};
+use crate::report::{GateOutcome, Report, TargetReport};
 
 /// What a gate measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,7 +130,7 @@ fn parse_fraction(v: &str) -> Option<f64> {
 }
 
 impl Gate {
-    pub fn judge(&self, report: &Report) -> Outcome {
+    pub fn judge(&self, report: &Report) -> GateOutcome {
         let scope: &TargetReport = match &self.target {
             Some(name) => report
                 .targets
@@ -145,7 +145,7 @@ impl Gate {
             Metric::Mean => scope.latency.histogram.mean() / 1e6,
             Metric::Quantile(q) => scope.latency.histogram.value_at_quantile(q) as f64 / 1e6,
         };
-        Outcome {
+        GateOutcome {
             gate: self.text.clone(),
             actual,
             threshold: self.threshold,

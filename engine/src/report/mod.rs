@@ -34,7 +34,7 @@ pub struct Report {
     pub duration_secs: f64,
     /// What bounds the window that `rps` is counted over.
     #[serde(default)]
-    pub window: Window,
+    pub window: RateWindow,
     /// The window `rps` is counted over, in seconds (0 in reports of older loadgens: then
     /// `duration_secs`).
     #[serde(default)]
@@ -51,7 +51,7 @@ pub struct Report {
     pub not_sent: u64,
     pub total: TargetReport,
     pub targets: Vec<TargetReport>,
-    pub slo: Vec<Outcome>,
+    pub slo: Vec<GateOutcome>,
     /// Peak resident memory of the process (Linux VmHWM), when known.
     pub peak_rss_kib: Option<u64>,
     /// Changes of the split while the run went on (`--web`'s pages); absent if none.
@@ -74,7 +74,7 @@ pub struct PacingReport {
 /// What ends the window `rps` is counted over: the latest of these.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Window {
+pub enum RateWindow {
     /// The last answer (hey's "Total"): runs with `-n` and no pacing.
     #[default]
     LastAnswer,
@@ -84,19 +84,19 @@ pub enum Window {
     PacingSlot,
 }
 
-impl Window {
+impl RateWindow {
     pub fn describe(self) -> &'static str {
         match self {
-            Window::LastAnswer => "to the last answer",
-            Window::Bound => "the -z bound",
-            Window::PacingSlot => "to the end of the last -q/--rate slot",
+            RateWindow::LastAnswer => "to the last answer",
+            RateWindow::Bound => "the -z bound",
+            RateWindow::PacingSlot => "to the end of the last -q/--rate slot",
         }
     }
 }
 
 /// A gate judged against a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
+pub struct GateOutcome {
     pub gate: String,
     /// The measured value, in the gate's base unit.
     pub actual: f64,

@@ -202,10 +202,14 @@ impl Play<'_> {
                 }
             }
         };
+        let live = engine::Live {
+            metrics: Some(self.stack.metrics.clone()),
+            ..engine::Live::default()
+        };
         let load = scenario::run(
             steps,
             options,
-            Some(self.stack.metrics.clone()),
+            live,
             |_, _| {
                 if let Ok(mut ends) = judging.ends.lock() {
                     ends.push(began.elapsed().as_secs_f64());

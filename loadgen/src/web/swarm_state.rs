@@ -11,12 +11,13 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use crate::web::window::PollWindow;
+use engine::Live;
 use engine::client_metrics::ClientMetrics;
 use engine::journey::plan::{JourneyPlanError, MAX_RUN, MAX_USERS, RunPlan, targets};
 use engine::journey::report::JourneyReport;
 use engine::journey::spec::{Journey, SHIPPED};
-use engine::journey::swarm::Target;
-use engine::journey::{self, Handle, Live};
+use engine::journey::swarm::SwarmSize;
+use engine::journey::{self, Handle};
 use engine::load::live_split::LiveSplit;
 
 /// What the page was started with (`--web [ADDR]`, `--autostart`).
@@ -196,7 +197,7 @@ impl Web {
                     });
                 }
                 let spawn_rate = check_rate(form.spawn_rate.unwrap_or(now.spawn_rate))?;
-                run.handle.swarm.set(Target { users, spawn_rate });
+                run.handle.swarm.set(SwarmSize { users, spawn_rate });
                 run.form.users = Some(users);
                 run.form.spawn_rate = Some(spawn_rate);
                 return Ok(status(&inner));
@@ -365,7 +366,7 @@ impl Web {
             LiveSplit::new(&weights)
         });
         let live = Live {
-            sink: self
+            table: self
                 .stats_interval
                 .map(|_| Box::new(std::io::stderr()) as Box<dyn std::io::Write + Send>),
             interval: self.stats_interval,
@@ -373,6 +374,7 @@ impl Web {
             split,
             series: self.series,
             view: None,
+            ..Live::default()
         };
         let me = self.clone();
         let stopped = stop.clone();

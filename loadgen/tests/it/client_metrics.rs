@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::Stdio;
 
+use engine::Live;
 use engine::client_metrics::ClientMetrics;
-use engine::journey::{self, Live};
+use engine::journey;
 
 use super::CPU;
 use super::journey::journey_plan;

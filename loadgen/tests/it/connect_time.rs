@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use engine::journey::{self, Live};
+use engine::Live;
+use engine::journey;
 
 use super::journey::journey_plan;
 use super::server::{Server, Spec};

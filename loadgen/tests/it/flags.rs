@@ -69,7 +69,7 @@ async fn o_csv_streams_one_row_per_response() {
     })
     .await;
     let buf = Shared(Arc::new(Mutex::new(Vec::new())));
-    let sinks = engine::Sinks {
+    let sinks = engine::Live {
         csv: Some(Box::new(buf.clone())),
         progress: false,
         ..Default::default()

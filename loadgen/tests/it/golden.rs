@@ -11,7 +11,7 @@ use engine::journey::report::{EndpointReport, JourneyReport, LatencyMs};
 use engine::plan::Pacing;
 use engine::report::gate::Gate;
 use engine::report::stats::Stats;
-use engine::report::{PacingReport, Report, TargetReport, Window};
+use engine::report::{PacingReport, RateWindow, Report, TargetReport};
 use loadgen::canary::{CanaryResult, Rollback, StepResult, TargetSummary};
 use loadgen::cli::Cli;
 
@@ -141,7 +141,7 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
         schema_version: engine::report::SCHEMA_VERSION,
         run_id: format!("{:032x}", 0x5eed_u128 + u128::from(interrupted)),
         duration_secs: secs,
-        window: Window::LastAnswer,
+        window: RateWindow::LastAnswer,
         window_secs: secs,
         pacing: PacingReport::new(pacing),
         interrupted,

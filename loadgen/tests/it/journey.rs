@@ -1,8 +1,9 @@
 //! `loadgen journey` against a real mock-server: the workshop swarm's task weights come out in
 //! the shares Locust's would, and the server counted exactly what the users sent.
 
+use engine::Live;
+use engine::journey;
 use engine::journey::report::{EndpointReport, JourneyReport};
-use engine::journey::{self, Live};
 use loadgen::cli::JourneyPlan;
 use loadgen::cli::{Cli, Command};
 
@@ -177,7 +178,7 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
     use std::time::Duration;
 
     use engine::journey::stats::Recorder;
-    use engine::journey::swarm::{Swarm, Target};
+    use engine::journey::swarm::{Swarm, SwarmSize};
     use engine::journey::user::Ctx;
     use tokio::time::Instant;
 
@@ -189,7 +190,7 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
     let rate = 10.0;
     let (swarm, joined) = Swarm::start(
         ctx.clone(),
-        Target {
+        SwarmSize {
             users: 8,
             spawn_rate: rate,
         },
@@ -210,7 +211,7 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
         start.elapsed()
     );
     let changed = Instant::now();
-    swarm.set(Target {
+    swarm.set(SwarmSize {
         users: 3,
         spawn_rate: rate,
     });

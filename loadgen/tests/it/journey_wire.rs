@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use engine::Live;
+use engine::journey;
 use engine::journey::report;
-use engine::journey::{self, Live};
 
 use super::CPU;
 use super::journey::journey_plan;

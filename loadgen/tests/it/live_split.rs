@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use engine::journey::{self, Live};
+use engine::Live;
+use engine::journey;
 use engine::load::live_split::LiveSplit;
 use engine::load::run_view::RunView;
 use http_body_util::{BodyExt, Full};
@@ -77,7 +78,7 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
             (bad, ok)
         })
     };
-    let sinks = engine::Sinks {
+    let sinks = engine::Live {
         split: Some(split.clone()),
         ..Default::default()
     };
@@ -234,7 +235,7 @@ path = "/startup"
 /// step's report carries the event, and the HTML page marks it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
-    use loadgen::scenario::{self, TimelineLive};
+    use loadgen::scenario;
     let _cpu = CPU.read().await;
     let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
     let dir = tempfile::tempdir().unwrap();
@@ -271,12 +272,12 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         call("POST", &url, r#"{"good": 100}"#).await
     });
-    let live = TimelineLive {
+    let live = engine::Live {
         split: Some(split),
         series: true,
-        ..TimelineLive::default()
+        ..engine::Live::default()
     };
-    let reports = scenario::run_live(steps, &args, None, live, |_, _| {}, std::future::pending())
+    let reports = scenario::run(steps, &args, live, |_, _| {}, std::future::pending())
         .await
         .unwrap();
     assert_eq!(change.await.unwrap().0, 200);

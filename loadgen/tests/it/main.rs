@@ -64,7 +64,7 @@ pub async fn run(args: &[&str]) -> Report {
 
 /// Runs without taking the `CPU` lock (the caller holds it).
 pub async fn run_alone(args: &[&str]) -> Report {
-    engine::run(plan(args), engine::Sinks::default(), std::future::pending())
+    engine::run(plan(args), engine::Live::default(), std::future::pending())
         .await
         .unwrap()
 }

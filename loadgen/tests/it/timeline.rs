@@ -83,7 +83,7 @@ async fn each_step_phase_takes_effect_in_its_step() {
     let reports = scenario::run(
         steps,
         &args,
-        None,
+        engine::Live::default(),
         |i, s| seen.push((i, s.name.clone())),
         std::future::pending(),
     )
@@ -225,7 +225,7 @@ async fn a_steps_split_weighs_the_targets() {
     let reports = scenario::run(
         scenario::plan(&args).unwrap(),
         &args,
-        None,
+        engine::Live::default(),
         |_, _| {},
         std::future::pending(),
     )
