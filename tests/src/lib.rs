@@ -93,6 +93,33 @@ pub fn workspace_path(relative: &str) -> PathBuf {
         .join(relative)
 }
 
+/// Every page of the docs: the README, BENCHMARKS.md, the guide under `docs/` and each crate's
+/// README (what the docs tests read).
+pub fn doc_pages() -> Vec<PathBuf> {
+    let root = workspace_path("");
+    let mut pages = vec![root.join("README.md"), root.join("BENCHMARKS.md")];
+    let mut guide: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/ is readable")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    guide.sort();
+    pages.extend(guide);
+    for c in [
+        "mock-server",
+        "engine",
+        "loadgen",
+        "slo",
+        "scenarios",
+        "webui",
+        "tests",
+        "bench",
+    ] {
+        pages.push(root.join(c).join("README.md"));
+    }
+    pages
+}
+
 /// The one SLO spec, `scenarios/slo/slos.toml`: the rules Prometheus loads are generated from it.
 pub fn checked_in_spec() -> slo::Spec {
     let path = workspace_path("scenarios/slo/slos.toml");

@@ -94,34 +94,10 @@ fn broken(page: &Path, read: &dyn Fn(&Path) -> Option<String>) -> Vec<String> {
     out
 }
 
-fn pages() -> Vec<PathBuf> {
-    let root = workspace();
-    let mut pages = vec![root.join("README.md"), root.join("BENCHMARKS.md")];
-    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension().is_some_and(|e| e == "md") {
-            pages.push(p);
-        }
-    }
-    for c in [
-        "mock-server",
-        "engine",
-        "loadgen",
-        "slo",
-        "scenarios",
-        "webui",
-        "tests",
-        "bench",
-    ] {
-        pages.push(root.join(c).join("README.md"));
-    }
-    pages
-}
-
 #[test]
 fn every_relative_link_in_the_docs_resolves() {
     let read = |p: &Path| std::fs::read_to_string(p).ok();
-    let pages = pages();
+    let pages = e2e::doc_pages();
     let mut bad = Vec::new();
     let mut seen = 0;
     for p in &pages {

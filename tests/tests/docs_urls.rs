@@ -9,18 +9,7 @@ use e2e::{have_prometheus, http, workspace_path};
 /// The documented URLs of a service on `port`: (page, path with query).
 fn documented(port: u16) -> Vec<(String, String)> {
     let root = workspace_path("");
-    let mut pages = vec![root.join("README.md")];
-    for dir in ["docs", "."] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            let readme = path.join("README.md");
-            if path.extension().is_some_and(|e| e == "md") && dir == "docs" {
-                pages.push(path);
-            } else if dir == "." && readme.is_file() {
-                pages.push(readme);
-            }
-        }
-    }
+    let pages = e2e::doc_pages();
     let mut found = Vec::new();
     for page in pages {
         let text = std::fs::read_to_string(&page).unwrap();
