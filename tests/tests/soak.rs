@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use clap::Parser;
+use mock_server::testing::http::{raw, request};
 use mock_server::{Config, LatencyMode};
 use tokio::net::TcpListener;
 
@@ -36,21 +37,11 @@ async fn memory_and_descriptors_stay_flat() {
     tokio::spawn(mock_server::run(listener, config, std::future::pending()));
     // Short latencies, so the run makes many requests; 10% fail, so error paths run too.
     let phase = r#"{"StartupSuccess": 0.9, "StartupLatencyMinMS": 1, "StartupLatencyMaxMS": 20}"#;
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "POST /phase HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{phase}",
-        phase.len()
-    );
-    tokio::io::AsyncWriteExt::write_all(&mut s, req.as_bytes())
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut s, &mut answer)
-        .await
-        .unwrap();
+    let headers = ["host: localhost", "content-type: application/json"];
+    let answer = raw(addr, &request("POST", "/phase", &headers, phase)).await;
     assert!(
-        answer.starts_with("HTTP/1.1 200"),
-        "the phase was refused: {answer}"
+        answer.head.starts_with("HTTP/1.1 200"),
+        "the phase was refused: {answer:?}"
     );
     let argv = [
         "loadgen",
