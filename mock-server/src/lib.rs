@@ -26,8 +26,8 @@
 //!    and operator routes one floor down in `app/`), and, in [`net`], [`drain`](net::drain) (the open
 //!    connections, for a bounded shutdown) and [`server`](net::server) (the accept loop and the per-connection limits).
 //! 6. The top: [`cli`] (clap's flags and their `TryFrom` into a [`Config`]), [`probe`]
-//!    (`--probe`), `testing` (the test fixture, behind the `test-util` feature) and [`run`]
-//!    here; `main.rs` only parses, sets up logging and maps errors to exit codes.
+//!    (`--probe`), `testing` (the test fixture, behind the `test-util` feature: a server, the
+//!    suites' one HTTP client and `/metrics` reader) and [`run`] here; `main.rs` only parses, sets up logging and maps errors to exit codes.
 
 pub mod answer;
 pub mod app;

@@ -7,6 +7,9 @@
 //! - [`model`] says what the alerts must do: each SLO's error ratio under each phase, run
 //!   through `slo::predict` with the history Prometheus really has, with a 4-sigma band.
 //! - [`observed`] reads back what Prometheus did, from its `ALERTS` series, and compares.
+//!
+//! Here too: [`http`] (a JSON request over `mock_server::testing::http`, the suites' one
+//! client) and [`wait_for_series`], the one "wait until Prometheus has scraped" of the suite.
 
 pub mod browser;
 pub mod model;
@@ -16,37 +19,22 @@ pub mod stack;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
+use mock_server::testing;
+use mock_server::testing::http::Answer;
 
-/// One HTTP/1.1 exchange over a fresh connection (JSON body, optional bearer token): the status,
-/// the raw head and the body. Raw on purpose: the pages' tests check headers as sent.
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-    auth: Option<&str>,
-) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = auth
-        .map(|t| format!("authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n{auth}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
+/// One JSON request over a fresh connection with `host: localhost`, read raw (the pages' tests
+/// check headers as sent).
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Answer {
+    http_as(addr, "localhost", method, path, body).await
+}
+
+/// [`http`] with a `host` of the caller's choice (another name, as DNS rebinding sends).
+pub async fn http_as(addr: SocketAddr, host: &str, method: &str, path: &str, body: &str) -> Answer {
+    let headers = [&format!("host: {host}"), "content-type: application/json"];
+    testing::http::raw(addr, &testing::http::request(method, path, &headers, body)).await
 }
 
 /// Starts a revision as its image would (`mock-server --profile PROFILE --revision NAME`, recording
@@ -84,6 +72,26 @@ pub fn have_prometheus() -> bool {
         "SKIPPED: prometheus is not on PATH (apt-get install prometheus)"
     );
     false
+}
+
+/// Waits until Prometheus answers `promql` with at least `series` samples (`up == 1` for two
+/// targets: both scraped); panics, with its log, past `within`.
+pub async fn wait_for_series(
+    prometheus: &slo::LocalPrometheus,
+    promql: &str,
+    series: usize,
+    within: Duration,
+) {
+    let client = prometheus.client();
+    let deadline = tokio::time::Instant::now() + within;
+    while client.query(promql).await.map_or(0, |found| found.len()) < series {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Prometheus did not answer {promql} with {series} series within {within:?}\n{}",
+            prometheus.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A path relative to the workspace root.

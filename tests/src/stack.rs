@@ -183,20 +183,8 @@ impl Stack {
 /// Waits until Prometheus has tried to scrape the mock once (it fails: nobody serves the port
 /// yet), so the mock's first answer lands in Prometheus within a scrape interval.
 async fn wait_for_first_scrape(prometheus: &LocalPrometheus) {
-    let client = prometheus.client();
-    let deadline = tokio::time::Instant::now() + FIRST_SCRAPE_TIMEOUT;
-    let query = format!("up{{job={JOB:?}}}");
-    loop {
-        if client.query(&query).await.is_ok_and(|up| !up.is_empty()) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Prometheus did not scrape within {FIRST_SCRAPE_TIMEOUT:?}\n{}",
-            prometheus.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let up = format!("up{{job={JOB:?}}}");
+    crate::wait_for_series(prometheus, &up, 1, FIRST_SCRAPE_TIMEOUT).await;
 }
 
 /// Two whole-number rates as `--split` weights in the same ratio, reduced so they sum to at most

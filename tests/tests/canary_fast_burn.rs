@@ -75,15 +75,7 @@ async fn the_failing_canary_fires_the_fast_burn_and_the_rollback_resolves_it() {
         .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
     let client = prometheus.client();
     // Prometheus picks targets up on a 5-second tick: the warm-up must not run before it scrapes.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while client.query("up == 1").await.map_or(0, |up| up.len()) < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Prometheus did not scrape both revisions within 30 s\n{}",
-            prometheus.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    e2e::wait_for_series(&prometheus, "up == 1", 2, Duration::from_secs(30)).await;
 
     let good_only = |seconds: Duration| {
         load(&[

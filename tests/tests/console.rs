@@ -7,13 +7,14 @@
 //! there, and
 //! `CONSOLE_LOAD_SECS` sets how long each load runs (default 4 s); `scripts/screenshots` uses both.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
 use e2e::browser::{self, Browser, HEIGHT, WIDTH};
 use mock_server::console::quantile::histogram_quantile;
-use mock_server::testing::TestServer;
+use mock_server::testing::{TestServer, label, parse_metrics, sample};
 use serde_json::Value;
 
 const TOKEN: &str = "console-test-token";
@@ -37,36 +38,28 @@ async fn server(extra: &[&str]) -> TestServer {
 use e2e::http;
 
 async fn phase(addr: SocketAddr) -> Value {
-    let (status, _, body) = http(addr, "GET", "/phase", "", None).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str::<Value>(&body).unwrap()["CurrentProbMetrics"].clone()
-}
-
-/// One unlabelled sample of the exposition, e.g. `movieguru_chat_calls_total`.
-fn sample(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no sample {series} in /metrics"))
+    let answer = http(addr, "GET", "/phase", "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()["CurrentProbMetrics"].clone()
 }
 
 /// A histogram's cumulative buckets as `/metrics` exports them, `+Inf` last.
-fn buckets(metrics: &str, histogram: &str) -> Vec<(f64, f64)> {
+fn buckets(metrics: &BTreeMap<String, f64>, histogram: &str) -> Vec<(f64, f64)> {
     let prefix = format!("{histogram}_bucket{{le=\"");
-    metrics
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix(&prefix)?;
-            let (le, value) = rest.split_once("\"} ")?;
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().ok()?
+    let mut buckets: Vec<(f64, f64)> = metrics
+        .iter()
+        .filter(|(series, _)| series.starts_with(&prefix))
+        .filter_map(|(series, value)| {
+            let le = match label(series, "le")? {
+                "+Inf" => f64::INFINITY,
+                le => le.parse().ok()?,
             };
-            Some((le, value.trim().parse().ok()?))
+            Some((le, *value))
         })
-        .collect()
+        .collect();
+    // The map is in text order; the exposition's (and the quantile's) is by bound.
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    buckets
 }
 
 fn load_secs() -> u64 {
@@ -155,8 +148,9 @@ async fn the_page_numbers_agree_with_metrics_over_the_window() {
     let addr = srv.addr;
     load(addr, 2, false).await;
     // Nothing else is sent now, so /metrics and the window's end hold the same counts.
-    let (_, _, metrics) = http(addr, "GET", "/metrics", "", None).await;
-    let (status, head, body) = http(addr, "GET", "/ui/data?window=5m", "", None).await;
+    let metrics = parse_metrics(&http(addr, "GET", "/metrics", "").await.body);
+    let answer = http(addr, "GET", "/ui/data?window=5m", "").await;
+    let (status, head, body) = (answer.status, answer.head, answer.body);
     assert_eq!(status, 200, "{body}");
     assert!(
         head.to_ascii_lowercase()
@@ -244,7 +238,7 @@ async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values()
     )
     .await;
     // The page's total chats is what /metrics counts (nothing is sent meanwhile).
-    let (_, _, metrics) = http(addr, "GET", "/metrics", "", None).await;
+    let metrics = parse_metrics(&http(addr, "GET", "/metrics", "").await.body);
     let calls = sample(&metrics, "movieguru_chat_calls_total");
     b.wait_until(
         "the page's total chats to equal /metrics",
@@ -281,7 +275,8 @@ async fn the_page_fills_takes_a_preset_shows_the_breach_and_refuses_bad_values()
             |v| v.as_str().is_some_and(|s| !s.is_empty()),
         )
         .await;
-    let (status, _, refusal) = http(addr, "POST", "/phase", r#"{"ChatSuccess": 1.5}"#, None).await;
+    let answer = http(addr, "POST", "/phase", r#"{"ChatSuccess": 1.5}"#).await;
+    let (status, refusal) = (answer.status, answer.body);
     assert_eq!(status, 400);
     let server_says: Value = serde_json::from_str(&refusal).unwrap();
     assert_eq!(
@@ -430,7 +425,7 @@ async fn with_an_admin_token_a_write_fails_until_the_token_is_entered() {
         "fields not edited stay as they were"
     );
     // The token never appears in what the server sends the page.
-    let (_, _, data) = http(addr, "GET", "/ui/data", "", None).await;
+    let data = http(addr, "GET", "/ui/data", "").await.body;
     assert!(
         !data.contains(TOKEN) && data.contains("\"writes_need_token\":true"),
         "{data}"

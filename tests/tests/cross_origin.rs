@@ -19,17 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One request over a fresh connection with a `Host` of the caller's choice: (status, body).
 async fn raw(addr: SocketAddr, host: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head[9..12].parse().unwrap(), body.to_owned())
+    let answer = e2e::http_as(addr, host, method, path, body).await;
+    (answer.status, answer.body)
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Value {

@@ -44,16 +44,14 @@ async fn all_answer(service: &str, addr: &str, urls: &[(String, String)]) {
     let addr = addr.parse().unwrap();
     let mut failed = Vec::new();
     for (page, path) in urls {
-        let (mut status, head, mut body) = http(addr, "GET", path, "", None).await;
+        let mut answer = http(addr, "GET", path, "").await;
         // A base URL (`--prometheus http://127.0.0.1:9090`) redirects to a page, as a browser
         // follows: the page it lands on must answer.
-        let location = head.lines().find_map(|l| {
-            l.strip_prefix("Location: ")
-                .or(l.strip_prefix("location: "))
-        });
-        if let (300..=399, Some(to)) = (status, location) {
-            (status, _, body) = http(addr, "GET", to.trim(), "", None).await;
+        if let (300..=399, Some(to)) = (answer.status, answer.header("location")) {
+            let to = to.trim().to_owned();
+            answer = http(addr, "GET", &to, "").await;
         }
+        let (status, body) = (answer.status, answer.body);
         if status != 200 {
             failed.push(format!(
                 "{page}: {path} -> {status} {}",

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use e2e::revision;
 use engine::load::live_split::LiveSplit;
+use mock_server::testing::http::{raw, request};
 use slo::{AlertState, Compression, LocalPrometheus, WaitOutcome};
 
 const ALERT: &str = "CanaryAvailabilityFastBurn5m";
@@ -24,34 +25,20 @@ async fn wait(prometheus: &LocalPrometheus, state: AlertState, within: Duration)
 
 /// GETs `path` from `addr`: the body.
 async fn get(addr: &str, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
+    let req = request("GET", path, &[&format!("Host: {addr}")], "");
+    raw(addr.parse().unwrap(), &req).await.body
 }
 
 /// POSTs `body` to the run page's `/split` at `url`: the status.
 async fn post(url: &str, body: &str) -> u16 {
-    let mut stream = tokio::net::TcpStream::connect(url).await.unwrap();
-    let req = format!(
-        "POST /split HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let host = format!("Host: {url}");
+    let req = request(
+        "POST",
+        "/split",
+        &[&host, "Content-Type: application/json"],
+        body,
     );
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    answer
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    raw(url.parse().unwrap(), &req).await.status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,16 +71,7 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
     let prometheus = LocalPrometheus::start(&config, &[("rules.yml", &rules)])
         .await
         .unwrap_or_else(|e| panic!("starting Prometheus: {e}"));
-    let client = prometheus.client();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while client.query("up == 1").await.map_or(0, |up| up.len()) < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Prometheus did not scrape both revisions within 30 s\n{}",
-            prometheus.log()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    e2e::wait_for_series(&prometheus, "up == 1", 2, Duration::from_secs(30)).await;
 
     // The walkthrough's command line: a 90/10 split at 100 requests a second, with --web.
     let (g, n) = (

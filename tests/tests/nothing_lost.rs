@@ -11,36 +11,30 @@ use std::time::Duration;
 
 use clap::Parser;
 use engine::report::Report;
+use mock_server::testing::http::{raw, request};
+use mock_server::testing::parse_metrics;
 use mock_server::{Config, LatencyMode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-async fn http(addr: SocketAddr, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.unwrap();
-    text
-}
-
+/// The server's counters (phase changes included), by series text.
 async fn metrics(addr: SocketAddr) -> BTreeMap<String, u64> {
-    let text = http(
+    let answer = raw(
         addr,
         "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
     )
     .await;
-    text.lines()
-        .filter(|l| {
+    parse_metrics(&answer.body)
+        .into_iter()
+        .filter(|(series, _)| {
             [
                 "movieguru_",
                 "http_requests_total",
                 "mockserver_phase_changes_total",
             ]
             .iter()
-            .any(|p| l.starts_with(p))
+            .any(|p| series.starts_with(p))
         })
-        .filter_map(|l| l.rsplit_once(' '))
-        .filter_map(|(k, v)| v.parse::<f64>().ok().map(|v| (k.to_owned(), v as u64)))
+        .map(|(series, value)| (series, value as u64))
         .collect()
 }
 
@@ -89,11 +83,9 @@ async fn counters_match_the_client_under_phase_churn() {
         loop {
             let ratio = if changes % 2 == 0 { 0.3 } else { 0.9 };
             let body = format!(r#"{{"StartupSuccess": {ratio}, "PrefGetSuccess": {ratio}}}"#);
-            let answer = http(addr, &format!(
-                "POST /phase HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            )).await;
-            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            let headers = ["host: localhost", "content-type: application/json"];
+            let answer = raw(addr, &request("POST", "/phase", &headers, &body)).await;
+            assert!(answer.head.starts_with("HTTP/1.1 200"), "{answer:?}");
             changes += 1;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -16,13 +16,14 @@ use e2e::browser::{self, Browser, HEIGHT, WIDTH};
 use e2e::revision;
 use engine::load::live_split::LiveSplit;
 use engine::load::run_view::RunView;
+use mock_server::testing::parse_metrics;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
 /// Sends `method path` with `body`: (status, body).
 async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let (status, _, body) = e2e::http(addr, method, path, body, None).await;
-    (status, body)
+    let answer = e2e::http(addr, method, path, body).await;
+    (answer.status, answer.body)
 }
 
 async fn get(addr: SocketAddr, path: &str) -> String {
@@ -31,12 +32,11 @@ async fn get(addr: SocketAddr, path: &str) -> String {
 
 /// Requests the revision answered (`http_requests_total`, the scrapes of `/metrics` left out).
 async fn served(addr: SocketAddr) -> u64 {
-    get(addr, "/metrics")
-        .await
-        .lines()
-        .filter_map(|l| l.strip_prefix("http_requests_total{"))
-        .filter(|l| !l.contains("route=\"/metrics\""))
-        .map(|l| l.rsplit(' ').next().unwrap().trim().parse::<u64>().unwrap())
+    parse_metrics(&get(addr, "/metrics").await)
+        .iter()
+        .filter(|(series, _)| series.starts_with("http_requests_total{"))
+        .filter(|(series, _)| !series.contains("route=\"/metrics\""))
+        .map(|(_, value)| *value as u64)
         .sum()
 }
 

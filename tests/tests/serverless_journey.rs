@@ -6,22 +6,20 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use e2e::revision;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use mock_server::testing::http::raw;
+use mock_server::testing::{parse_metrics, value};
 
 /// `http_requests_total` for `GET /` with `code` on the revision at `addr`.
 async fn served(addr: SocketAddr, revision: &str, code: u16) -> u64 {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.unwrap();
+    let answer = raw(
+        addr,
+        "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
     let series = format!(
-        r#"http_requests_total{{code="{code}",method="GET",revision="{revision}",route="/"}} "#
+        r#"http_requests_total{{code="{code}",method="GET",revision="{revision}",route="/"}}"#
     );
-    text.lines()
-        .find_map(|l| l.strip_prefix(series.as_str()))
-        .map_or(0, |v| v.trim().parse().unwrap())
+    value(&parse_metrics(&answer.body), &series)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,54 +8,38 @@
 //! `swarm-start.png` and `swarm-split.png` (1280x800) there, and `SWARM_LOAD_SECS` (default 0) lets the run go on
 //! that much longer before them, so the charts have some history.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
 use e2e::browser::{self, Browser, HEIGHT, WIDTH};
-use mock_server::testing::TestServer;
+use mock_server::testing::{TestServer, label, parse_metrics, sample};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(15);
 
 async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let (status, _, body) = e2e::http(addr, method, path, body, None).await;
-    (status, body)
+    let answer = e2e::http(addr, method, path, body).await;
+    (answer.status, answer.body)
 }
 
 /// Requests the server answered, and those it answered with a status >= 400, from
 /// `http_requests_total` (the scrapes of `/metrics` left out).
-fn served(metrics: &str) -> (u64, u64) {
+fn served(metrics: &BTreeMap<String, f64>) -> (u64, u64) {
     let (mut all, mut failed) = (0, 0);
-    for line in metrics.lines() {
-        let Some(rest) = line.strip_prefix("http_requests_total{") else {
-            continue;
-        };
-        let (labels, value) = rest.split_once("} ").unwrap();
-        if labels.contains("route=\"/metrics\"") {
+    for (series, value) in metrics {
+        if !series.starts_with("http_requests_total{") || series.contains("route=\"/metrics\"") {
             continue;
         }
-        let n: u64 = value.trim().parse().unwrap();
-        let code: u16 = labels
-            .split("code=\"")
-            .nth(1)
-            .and_then(|c| c.split('"').next())
-            .and_then(|c| c.parse().ok())
-            .unwrap();
+        let n = *value as u64;
+        let code: u16 = label(series, "code").unwrap().parse().unwrap();
         all += n;
         if code >= 400 {
             failed += n;
         }
     }
     (all, failed)
-}
-
-fn sample(metrics: &str, series: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no sample {series} in /metrics"))
 }
 
 /// The CSV's row for `name`: (requests, failures).
@@ -244,7 +228,7 @@ async fn the_swarm_page_starts_scales_stops_and_its_csv_matches_the_server() {
         .await
         .unwrap();
     let csv = csv.as_str().unwrap().to_owned();
-    let (_, metrics) = http(srv.addr, "GET", "/metrics", "").await;
+    let metrics = parse_metrics(&http(srv.addr, "GET", "/metrics", "").await.1);
     let (requests, failures) = csv_row(&csv, "Aggregated");
     assert!(requests > 20, "only {requests} requests in\n{csv}");
     assert_eq!(
@@ -254,7 +238,7 @@ async fn the_swarm_page_starts_scales_stops_and_its_csv_matches_the_server() {
     );
     assert_eq!(
         csv_row(&csv, "POST /chat").0,
-        sample(&metrics, "movieguru_chat_calls_total"),
+        sample(&metrics, "movieguru_chat_calls_total") as u64,
         "chats"
     );
     b.close().await;

@@ -8,10 +8,12 @@ use std::process::Stdio;
 use engine::Live;
 use engine::client_metrics::ClientMetrics;
 use engine::journey;
+use mock_server::testing::http::call;
+use mock_server::testing::parse_metrics;
 
 use super::CPU;
 use super::journey::journey_plan;
-use super::mock::{Mock, get, parse_exposition};
+use super::mock::Mock;
 
 fn series(name: &str, labels: &[(&str, &str)]) -> String {
     let mut labels = labels.to_vec();
@@ -61,7 +63,8 @@ async fn client_metrics_pass_promtool_and_agree_with_the_report() {
     let report = journey::run(plan.run, live, std::future::pending())
         .await
         .unwrap();
-    let (status, text) = get(&metrics_url).await;
+    let answer = call("GET", &metrics_url, &[], "").await;
+    let (status, text) = (answer.status, answer.body);
     let _ = stop.send(());
     server.await.unwrap();
     mock.stop().await;
@@ -95,7 +98,7 @@ async fn client_metrics_pass_promtool_and_agree_with_the_report() {
         }
     }
 
-    let m = parse_exposition(&text);
+    let m = parse_metrics(&text);
     let get = |s: &str| {
         m.get(s)
             .copied()

@@ -6,9 +6,10 @@ use engine::journey;
 use engine::journey::report::{EndpointReport, JourneyReport};
 use loadgen::cli::JourneyPlan;
 use loadgen::cli::{Cli, Command};
+use mock_server::testing::{assert_binomial, value};
 
 use super::CPU;
-use super::mock::{Mock, assert_binomial, value};
+use super::mock::Mock;
 
 /// Parses `loadgen journey ARGS` as the binary does and checks it into a plan.
 pub fn journey_plan(args: &[&str]) -> JourneyPlan {

@@ -4,36 +4,23 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use engine::Live;
 use engine::journey;
 use engine::load::live_split::LiveSplit;
 use engine::load::run_view::RunView;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use mock_server::testing::http::{self, JSON};
+use mock_server::testing::{assert_binomial, value};
 use tokio::net::TcpListener;
 
-use super::mock::{Mock, value};
+use super::mock::Mock;
 use super::{CPU, plan};
 
 const STARTUPS: &str = "movieguru_startup_attempts_total";
 
 /// Sends `method` with `body` to `url`: (status, JSON answer).
 async fn call(method: &str, url: &str, body: &str) -> (u16, serde_json::Value) {
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-    let req = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    let answer = http::call(method, url, &[JSON], body).await;
+    (answer.status, answer.json())
 }
 
 /// Serves `--web`'s run page for `split` on a free loopback port; returns its /split URL.
@@ -123,7 +110,7 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
     // that came too early or too late would show here).
     let before: u64 = e.requests_before.values().sum();
     assert!((200..800).contains(&before), "{before} requests before");
-    super::mock::assert_binomial(
+    assert_binomial(
         "canary before the change",
         e.requests_before["canary"],
         before,

@@ -5,44 +5,20 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use mock_server::testing::http::{JSON, call};
+use mock_server::testing::value;
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
 use super::CPU;
-use super::mock::{Mock, value};
+use super::mock::Mock;
 
 const STARTUPS: &str = "movieguru_startup_attempts_total";
 
-/// Sends `method` with `body` to `url`: (status, headers, body text).
-async fn call(method: &str, url: &str, body: &str) -> (u16, http::HeaderMap, String) {
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build(HttpConnector::new());
-    let req = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        headers,
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
-}
-
+/// Sends `method` with `body` to `url`: (status, JSON answer).
 async fn json(method: &str, url: &str, body: &str) -> (u16, Value) {
-    let (status, _, text) = call(method, url, body).await;
-    let doc = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"));
-    (status, doc)
+    let answer = call(method, url, &[JSON], body).await;
+    (answer.status, answer.json())
 }
 
 /// Starts the binary with `args`; returns it and the page's base URL from its stderr.
@@ -72,21 +48,26 @@ async fn start(args: &[&str]) -> (tokio::process::Child, String) {
 
 /// The page, its shared split panel and its security headers are served.
 async fn page_is_served(base: &str) {
-    let (status, headers, html) = call("GET", &format!("{base}/"), "").await;
-    assert_eq!(status, 200);
+    let page = call("GET", &format!("{base}/"), &[JSON], "").await;
+    let html = &page.body;
+    assert_eq!(page.status, 200);
     assert!(
         html.contains("/run.js") && html.contains("/split.js"),
         "{html}"
     );
     assert!(html.contains("id=\"split-panel\""));
     assert!(!html.contains("<script>"), "no inline script");
-    let csp = headers["content-security-policy"].to_str().unwrap();
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("script-src 'self'"), "{csp}");
     for asset in ["run.js", "split.js", "chart.js", "swarm.css", "base.css"] {
-        let (status, _, _) = call("GET", &format!("{base}/{asset}"), "").await;
+        let status = call("GET", &format!("{base}/{asset}"), &[JSON], "")
+            .await
+            .status;
         assert_eq!(status, 200, "{asset}");
     }
-    let (status, _, _) = call("GET", &format!("{base}/nope.js"), "").await;
+    let status = call("GET", &format!("{base}/nope.js"), &[JSON], "")
+        .await
+        .status;
     assert_eq!(status, 404);
 }
 

@@ -7,10 +7,11 @@ use std::io::Write;
 use loadgen::cli::ScenarioCommand;
 use loadgen::cli::{Cli, Command};
 use loadgen::scenario::{self, ScenarioOptions};
+use mock_server::testing::{assert_binomial, value};
 
 use super::CPU;
 use super::journey::endpoint;
-use super::mock::{Mock, assert_binomial, value};
+use super::mock::Mock;
 use loadgen::exit::Exit;
 
 const JOURNEY: &str = r#"

@@ -2,64 +2,29 @@
 
 use std::time::Duration;
 
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http::{Method, StatusCode};
+use mock_server::testing::http::{JSON, exchange, send};
 use mock_server::{Config, LatencyMode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::TestServer;
 
-/// Sends one request on `stream` and reads one response (head and content-length body).
-async fn exchange(stream: &mut TcpStream, request: &str) -> (u16, String) {
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(
-            n > 0,
-            "connection closed mid-response: {:?}",
-            String::from_utf8_lossy(&buf)
-        );
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")
-                        .map(|v| v.trim().parse::<usize>().unwrap())
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return (
-                    text[9..12].parse().unwrap(),
-                    text[end + 4..end + 4 + length].to_owned(),
-                );
-            }
-        }
-    }
-}
-
 async fn phase_request(server: &TestServer, method: Method, auth: Option<&str>) -> StatusCode {
-    let mut req = Request::builder().method(method).uri(server.url("/phase"));
-    if let Some(auth) = auth {
-        req = req.header("authorization", auth);
-    }
-    let req = req
-        .header("content-type", "application/json")
-        .body(Full::new(bytes::Bytes::from_static(
-            br#"{"ChatSuccess": 0.1}"#,
-        )))
-        .unwrap();
-    let resp = server.client.request(req).await.unwrap();
-    let status = resp.status();
+    let auth = auth.map(|a| ("authorization", a));
+    let headers: Vec<_> = auth.into_iter().chain([JSON]).collect();
+    let answer = send(
+        &server.client,
+        method.as_str(),
+        &server.url("/phase"),
+        &headers,
+        r#"{"ChatSuccess": 0.1}"#,
+    )
+    .await;
+    let status = StatusCode::from_u16(answer.status).unwrap();
     if status == StatusCode::UNAUTHORIZED {
-        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+        assert_eq!(answer.headers["www-authenticate"], "Bearer");
     }
-    resp.into_body().collect().await.unwrap();
     status
 }
 
@@ -133,17 +98,18 @@ async fn connections_over_the_cap_get_a_503_not_a_hang() {
     let mut held = Vec::new();
     for _ in 0..3 {
         let mut s = TcpStream::connect(server.addr).await.unwrap();
-        assert_eq!(exchange(&mut s, &get("/healthz")).await.0, 200);
+        assert_eq!(exchange(&mut s, &get("/healthz")).await.status, 200);
         held.push(s);
     }
     let mut extra = TcpStream::connect(server.addr).await.unwrap();
-    let (status, body) = exchange(&mut extra, &get("/healthz")).await;
+    let refused = exchange(&mut extra, &get("/healthz")).await;
     assert_eq!(
-        (status, body.as_str()),
+        (refused.status, refused.body.as_str()),
         (503, r#"{"error":"too many connections"}"#)
     );
-    let (status, metrics) = exchange(&mut held[0], &get("/metrics")).await;
-    assert_eq!(status, 200);
+    let scrape = exchange(&mut held[0], &get("/metrics")).await;
+    assert_eq!(scrape.status, 200);
+    let metrics = scrape.body;
     assert!(
         metrics.contains("mockserver_connections_rejected_total 1"),
         "{metrics}"
@@ -157,7 +123,7 @@ async fn connections_over_the_cap_get_a_503_not_a_hang() {
     let mut again = None;
     for _ in 0..50 {
         let mut s = TcpStream::connect(server.addr).await.unwrap();
-        if exchange(&mut s, &get("/healthz")).await.0 == 200 {
+        if exchange(&mut s, &get("/healthz")).await.status == 200 {
             again = Some(s);
             break;
         }
@@ -197,12 +163,12 @@ async fn chunked_given_twice_is_a_400_that_closes() {
     );
     // One chunked is fine.
     let mut s = TcpStream::connect(server.addr).await.unwrap();
-    let (status, _) = exchange(
+    let answer = exchange(
         &mut s,
         "POST /login HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
     )
     .await;
-    assert_eq!(status, 200);
+    assert_eq!(answer.status, 200);
     server.stop().await;
 }
 
@@ -368,8 +334,8 @@ async fn a_client_that_never_reads_is_closed_and_its_slot_freed() {
     let freed = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let mut s = TcpStream::connect(server.addr).await.unwrap();
-            let (status, _) = exchange(&mut s, "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await;
-            if status == 200 {
+            let answer = exchange(&mut s, "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await;
+            if answer.status == 200 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -481,7 +447,7 @@ async fn a_body_that_never_arrives_is_timed_out_and_the_cap_recovers() {
     // Locked out while the four wait for their bodies.
     let mut extra = TcpStream::connect(server.addr).await.unwrap();
     let get = "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n";
-    assert_eq!(exchange(&mut extra, get).await.0, 503);
+    assert_eq!(exchange(&mut extra, get).await.status, 503);
     // Each stalled connection is closed without an answer well before 5 s.
     for (i, s) in stalled.iter_mut().enumerate() {
         let mut rest = Vec::new();
@@ -496,7 +462,7 @@ async fn a_body_that_never_arrives_is_timed_out_and_the_cap_recovers() {
     let mut served = false;
     for _ in 0..50 {
         let mut s = TcpStream::connect(server.addr).await.unwrap();
-        if exchange(&mut s, get).await.0 == 200 {
+        if exchange(&mut s, get).await.status == 200 {
             served = true;
             break;
         }

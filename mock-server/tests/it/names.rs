@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use mock_server::testing::http::raw;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// Starts the binary on a free port in `cwd`, and returns it with its address and every stderr
@@ -53,15 +54,13 @@ async fn spawn(cwd: &Path, format: &str, extra: &[&str]) -> (Child, SocketAddr, 
 
 /// `GET /phase`'s fields in force.
 async fn phase(addr: SocketAddr) -> serde_json::Value {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /phase HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).await.unwrap();
-    assert!(buf.starts_with("HTTP/1.1 200"), "{buf}");
-    let body = &buf[buf.find("\r\n\r\n").unwrap() + 4..];
-    serde_json::from_str::<serde_json::Value>(body).unwrap()["CurrentProbMetrics"].clone()
+    let answer = raw(
+        addr,
+        "GET /phase HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(answer.head.starts_with("HTTP/1.1 200"), "{answer:?}");
+    answer.json()["CurrentProbMetrics"].clone()
 }
 
 /// True when every field of the shipped preset `name` is in force.

@@ -4,27 +4,18 @@
 
 use clap::Parser;
 use mock_server::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use mock_server::testing::http::{raw, request};
 
 use crate::support::TestServer;
 
 const PHASE: &str = r#"{"StartupSuccess": 0.25}"#;
 
-/// One request over a fresh connection, with `headers` (each `name: value`) and `body`:
-/// (status, body).
+/// One request (`head` is `METHOD PATH`) over a fresh connection, with `headers` (each
+/// `name: value`) and `body`: (status, body).
 async fn send(server: &TestServer, head: &str, headers: &[&str], body: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let mut req = format!("{head} HTTP/1.1\r\nconnection: close\r\n");
-    for h in headers {
-        req.push_str(h);
-        req.push_str("\r\n");
-    }
-    req.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).await.unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head[9..12].parse().unwrap(), body.to_owned())
+    let (method, path) = head.split_once(' ').unwrap();
+    let answer = raw(server.addr, &request(method, path, headers, body)).await;
+    (answer.status, answer.body)
 }
 
 async fn startup_success(server: &TestServer) -> f64 {

@@ -5,8 +5,9 @@ use http::{Method, StatusCode};
 use mock_server::Config;
 use mock_server::answer::profile::Profile;
 use mock_server::cli::{Args, ConfigError};
+use mock_server::testing::assert_binomial;
 
-use crate::support::{TestServer, assert_binomial, requests};
+use crate::support::{TestServer, requests};
 
 fn config(args: &[&str]) -> Result<Config, ConfigError> {
     Config::try_from(Args::parse_from(

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use mock_server::testing::http::try_raw;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -67,28 +68,15 @@ fn sigterm(child: &Child) {
     assert!(status.success());
 }
 
+/// A bare HTTP/1.1 GET on its own connection, so each request is in flight independently: the
+/// status, or why there is none (refused, cut off, no status line).
 async fn get(addr: SocketAddr, path: &str) -> Result<u16, String> {
-    let (status, _) = raw_get(addr, path).await?;
-    Ok(status)
-}
-
-/// A bare HTTP/1.1 GET on its own connection, so each request is in flight independently.
-async fn raw_get(addr: SocketAddr, path: &str) -> Result<(u16, String), String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| e.to_string())?;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf)
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = buf
-        .get(9..12)
-        .ok_or_else(|| format!("no status line in {buf:?}"))?;
-    Ok((status.parse().map_err(|_| buf.clone())?, buf))
+    let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    let answer = try_raw(addr, &request).await.map_err(|e| e.to_string())?;
+    match answer.status {
+        0 => Err(format!("no status line in {:?}", answer.head)),
+        status => Ok(status),
+    }
 }
 
 #[tokio::test]

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
+use mock_server::testing::assert_binomial;
 use mock_server::{LatencyMode, Phase};
 
-use crate::support::{Scrape, TestServer, assert_binomial, exclusive, requests};
+use crate::support::{Scrape, TestServer, exclusive, requests};
 
 const N: u64 = 20_000;
 const CONNECTIONS: usize = 32;

@@ -1,14 +1,11 @@
-//! Test fixtures: a server on a free loopback port, an HTTP client, and a `/metrics` reader.
+//! Test fixtures: a server on a free loopback port with a keep-alive client, and a `/metrics`
+//! scrape (both over the shared `mock_server::testing`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
+use mock_server::testing::http::{self as client, HttpClient, JSON};
 use mock_server::testing::{self, parse_metrics};
 use mock_server::{Config, LatencyMode, Phase};
 
@@ -16,7 +13,7 @@ use mock_server::{Config, LatencyMode, Phase};
 /// `stop` just aborts it.
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub client: Client<HttpConnector, Full<Bytes>>,
+    pub client: HttpClient,
     server: testing::TestServer,
 }
 
@@ -47,11 +44,9 @@ impl TestServer {
     /// `config` as given, its own seed included.
     pub async fn seeded(config: Config) -> TestServer {
         let server = testing::TestServer::start(config).await;
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
         TestServer {
             addr: server.addr,
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: client::client(),
             server,
         }
     }
@@ -66,19 +61,18 @@ impl TestServer {
         path: &str,
         body: &str,
     ) -> (StatusCode, http::HeaderMap, String) {
-        let req = Request::builder()
-            .method(method)
-            .uri(self.url(path))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap();
-        let resp = self.client.request(req).await.unwrap();
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
+        let answer = client::send(
+            &self.client,
+            method.as_str(),
+            &self.url(path),
+            &[JSON],
+            body,
+        )
+        .await;
         (
-            parts.status,
-            parts.headers,
-            String::from_utf8_lossy(&body).into_owned(),
+            StatusCode::from_u16(answer.status).unwrap(),
+            answer.headers,
+            answer.body,
         )
     }
 
@@ -133,21 +127,8 @@ impl Scrape {
     }
 
     pub fn count(&self, series: &str) -> u64 {
-        self.get(series) as u64
+        testing::value(&self.samples, series)
     }
-}
-
-/// Asserts that `hits` out of `n` trials is within `sigmas` standard deviations of `p`.
-#[track_caller]
-pub fn assert_binomial(what: &str, hits: u64, n: u64, p: f64, sigmas: f64) {
-    let expected = n as f64 * p;
-    let sd = (n as f64 * p * (1.0 - p)).sqrt();
-    // A probability of exactly 0 or 1 has no spread: the count must be exact.
-    let tolerance = (sigmas * sd).max(if sd == 0.0 { 0.0 } else { 1.0 });
-    assert!(
-        (hits as f64 - expected).abs() <= tolerance,
-        "{what}: {hits} of {n}, expected {expected:.1} ± {tolerance:.1} (p = {p}, {sigmas} sd)"
-    );
 }
 
 /// The `http_requests_total` series as the exposition writes it (labels sorted by name).

@@ -1,11 +1,17 @@
 //! The test fixture every suite shares (behind the `test-util` feature): a real mock-server on
-//! a free loopback port, and a reader of its `/metrics`.
+//! a free loopback port, the one HTTP client ([`http`]), the one reader of `/metrics`
+//! ([`parse_metrics`] and its look-ups) and the one bound on a random count
+//! ([`assert_binomial`]).
 //!
 //! As linkerd's test servers do, the handle stops the server gracefully and re-raises whatever
 //! the server task panicked with, so a bug in the server fails the test that found it rather
 //! than vanishing with a detached task.
 
-use std::collections::BTreeMap;
+pub mod http;
+
+mod binomial;
+mod metrics;
+
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -13,6 +19,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::{Config, Error, LatencyMode, Phase};
+
+pub use binomial::assert_binomial;
+pub use metrics::{label, parse_metrics, sample, value};
 
 /// A running mock-server. `stop` ends it and re-raises its panics; dropping it aborts it.
 pub struct TestServer {
@@ -90,38 +99,9 @@ impl Drop for TestServer {
     }
 }
 
-/// The samples of a Prometheus text exposition, by full series text as exposed, e.g.
-/// `movieguru_chat_outcome_counter_total{Outcome="Engaged"}`. Panics on a line that is not a
-/// sample, so a broken exposition fails the test that read it.
-pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (series, value) = l
-                .rsplit_once(' ')
-                .unwrap_or_else(|| panic!("not a sample line: {l:?}"));
-            let value = value
-                .parse::<f64>()
-                .unwrap_or_else(|e| panic!("sample {series}: value {value:?}: {e}"));
-            (series.to_owned(), value)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_samples_and_skips_comments() {
-        let m = parse_metrics(
-            "# HELP a_total A.\n# TYPE a_total counter\na_total 3\nb{l=\"x y\"} 0.5\n\nc +Inf\n",
-        );
-        assert_eq!(m.len(), 3);
-        assert_eq!(m["a_total"], 3.0);
-        assert_eq!(m["b{l=\"x y\"}"], 0.5);
-        assert_eq!(m["c"], f64::INFINITY);
-    }
 
     #[tokio::test]
     async fn stop_re_raises_nothing_from_a_healthy_server_and_frees_its_port() {
