@@ -17,11 +17,13 @@
 //!    JSON; `html_report`: one self-contained HTML page per report), `stop` (stop -> grace ->
 //!    cancel), `serve` (the one accept loop, and connection policy, of loadgen's own small HTTP
 //!    endpoints).
-//! 2. The engine: `net` (`h1`, the lean HTTP/1 client; `tls`; `conn`, connections and the one
-//!    hyper exchange; `exchange`, one request of the load, redirects included), `load` (runs a
-//!    `Plan`, returns a `Report`: `schedule`, `live_split`, the split a running load can change;
-//!    `run_view`, what `--web`'s run page reads of a running load; `worker`; `progress`).
-//! 3. Features over the engine: `client_metrics` (`--metrics-addr`), `journey` (simulated users).
+//! 2. The engine: `client_metrics` (the client-side metrics a run records into and serves on
+//!    `--metrics-addr`), `net` (`h1`, the lean HTTP/1 client; `tls`; `conn`, connections and
+//!    the one hyper exchange; `exchange`, one request of the load, redirects included), `load`
+//!    (runs a `Plan`, returns a `Report`: `Live`, what any run is connected to while it runs;
+//!    `schedule`, `live_split`, the split a running load can change; `run_view`, what `--web`'s
+//!    run page reads of a running load; `worker`; `progress`).
+//! 3. Features over the engine: `journey` (simulated users).
 
 pub mod client_metrics;
 pub mod failure;
