@@ -264,6 +264,7 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
         anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
     })?;
     print_journey(&plan, &report)?;
+    warn_rate("loadgen journey", &plan.run, &report);
     Ok(if report.interrupted {
         interrupted()
     } else if report.nothing_answered() {
@@ -334,6 +335,17 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
     } else {
         exit::OK
     })
+}
+
+/// Says so when a `--rate` was more than the users could give, with the rate reached.
+fn warn_rate(command: &str, run: &journey::plan::RunPlan, report: &journey_report::JourneyReport) {
+    if let Some(s) = report.rate_shortfall(run.pacing, run.users, run.spawn_rate) {
+        eprintln!(
+            "{command}: asked for {} tasks/s, reached {:.1}: {} users cannot start tasks faster \
+             than their requests answer; give more users",
+            s.asked, s.reached, run.users
+        );
+    }
 }
 
 /// The final report on stdout in `--output`'s format, and to `--csv`'s file.
@@ -435,6 +447,18 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         write_html(path, &scenario::html_page(&reports))?;
     }
     print_timeline(&reports, json)?;
+    for step in &reports {
+        // A step's users all start at once.
+        if let Some(r) = &step.report
+            && let Some(s) = r.rate_shortfall(step.load.pacing, step.load.users, f64::INFINITY)
+        {
+            eprintln!(
+                "loadgen scenario: step {:?} asked for {} tasks/s, reached {:.1}: its {} users \
+                 cannot start tasks faster than their requests answer; give the step more users",
+                step.name, s.asked, s.reached, step.load.users
+            );
+        }
+    }
     Ok(timeline_exit(&reports))
 }
 

@@ -45,7 +45,42 @@ pub struct JourneyReport {
     pub latency: Option<hdrhistogram::Histogram<u64>>,
 }
 
+/// A `--rate` the users could not give: tasks per second asked for, and reached.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateShortfall {
+    pub asked: f64,
+    pub reached: f64,
+}
+
 impl JourneyReport {
+    /// Whether a run paced at `pacing` by `users` users, started `spawn_rate` a second, fell
+    /// short of its rate. The rate it should reach counts the ramp-up: user i starts at
+    /// i / spawn_rate and then starts its share of tasks evenly, so over a run of D seconds the
+    /// users together start r·(D − (users − 1) / (2·spawn_rate)) tasks. Falling under 90% of
+    /// that is a shortfall worth a warning (a run that ended early by Ctrl-C is not judged).
+    pub fn rate_shortfall(
+        &self,
+        pacing: crate::journey::plan::TaskPacing,
+        users: usize,
+        spawn_rate: f64,
+    ) -> Option<RateShortfall> {
+        let crate::journey::plan::TaskPacing::Rate(asked) = pacing else {
+            return None;
+        };
+        let secs = self.duration_secs;
+        if self.interrupted || secs <= 0.0 {
+            return None;
+        }
+        let ramp = if spawn_rate.is_finite() && spawn_rate > 0.0 {
+            users.saturating_sub(1) as f64 / (2.0 * spawn_rate)
+        } else {
+            0.0
+        };
+        let expected = asked * (1.0 - ramp / secs).max(0.0);
+        let reached = self.tasks.values().sum::<u64>() as f64 / secs;
+        (reached < 0.9 * expected).then_some(RateShortfall { asked, reached })
+    }
+
     /// No request got an HTTP answer of any status: the service is down or unreachable, which
     /// every mode reports as a failed run (exit 1), so CI never passes against a dead host.
     pub fn nothing_answered(&self) -> bool {

@@ -240,3 +240,67 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
     assert_eq!(abandoned, 0);
     assert_eq!(swarm.users(), 0);
 }
+
+/// Issue 22 item 3: a `--rate` the users cannot give is said, with the rate reached; a rate
+/// they can give is not. The slow run: one user against a mock that holds login, startup, chat
+/// and preferences 100 ms each, asked for 50 tasks/s: 11 of the workshop journey's 14 task
+/// weights wait at least 100 ms (logout and history answer at once), so a task takes 79 ms on
+/// average at the least and one user starts at most about 13 a second. The quiet run: two
+/// users asked for 10 tasks/s of a mock that answers at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_the_users_cannot_give_is_said_with_the_rate_reached() {
+    let _cpu = CPU.read().await;
+    let slow = mock_server::testing::TestServer::with_phase(
+        mock_server::Phase::workshop_default()
+            .merged(
+                br#"{"LoginLatencyMinMS": 100, "LoginLatencyMaxMS": 100,
+                     "StartupLatencyMinMS": 100, "StartupLatencyMaxMS": 100,
+                     "ChatLatencyMinMS": 100, "ChatLatencyMaxMS": 100,
+                     "PrefGetLatencyMinMS": 100, "PrefGetLatencyMaxMS": 100,
+                     "PrefUpdateLatencyMinMS": 100, "PrefUpdateLatencyMaxMS": 100}"#,
+            )
+            .unwrap(),
+        mock_server::LatencyMode::Sleep,
+    )
+    .await;
+    let fast = Mock::start(None).await;
+    // The quiet run is longer: a run loses the task slots of any stall of the machine, and
+    // only stalls adding up to 10% of the run (0.6 s in 6 s) would make it warn.
+    let run = |url: String, users: &'static str, rate: &'static str, secs: &'static str| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+            .args([
+                "journey",
+                "--host",
+                &url,
+                "--users",
+                users,
+                "--spawn-rate",
+                "1000",
+            ])
+            .args(["--rate", rate, "--run-time", secs, "--stats-interval", "0s"])
+            .output()
+            .await
+            .unwrap()
+    };
+    let out = run(slow.url(""), "1", "50", "3s").await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("asked for 50 tasks/s, reached "))
+        .unwrap_or_else(|| panic!("no shortfall warning: {err}"));
+    let reached: f64 = line
+        .split("reached ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(reached > 0.0 && reached < 25.0, "{line}");
+
+    let out = run(fast.url(), "2", "10", "6s").await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("tasks/s, reached"), "{err}");
+    slow.stop().await;
+    fast.stop().await;
+}
