@@ -405,6 +405,7 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
             let _ = writeln!(out, "\n== step {}/{total}: {} ==", i + 1, s.name);
             if let Some(r) = &s.report {
                 let _ = journey_report::table(&mut out, &r.endpoints, &r.total);
+                let _ = journey_report::abandoned(&mut out, r.abandoned);
             }
         };
         let names: Vec<String> = steps

@@ -247,6 +247,7 @@ pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
         if r.interrupted { " (interrupted)" } else { "" }
     )?;
     table(w, &r.endpoints, &r.total)?;
+    abandoned(w, r.abandoned)?;
     writeln!(w, "\nTasks started:")?;
     for (name, n) in &r.tasks {
         writeln!(w, "  {name}: {n}")?;
@@ -260,6 +261,22 @@ pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
         }
     }
     crate::output::render::split_events(w, &r.split_events)
+}
+
+/// Requests still in flight when the run's end (or Ctrl-C) and its grace ran out: sent, so the
+/// server counts them, but in no row of the table. Said so that the two can be reconciled.
+pub fn abandoned(w: &mut dyn Write, n: u64) -> io::Result<()> {
+    match n {
+        0 => Ok(()),
+        1 => writeln!(
+            w,
+            "\n1 request in flight at the end was abandoned; the server counted it (it is in no row above)."
+        ),
+        n => writeln!(
+            w,
+            "\n{n} requests in flight at the end were abandoned; the server counted them (they are in no row above)."
+        ),
+    }
 }
 
 /// Locust's stats CSV columns (milliseconds), one row per endpoint, then "Aggregated".

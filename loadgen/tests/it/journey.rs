@@ -6,7 +6,7 @@ use engine::journey;
 use engine::journey::report::{EndpointReport, JourneyReport};
 use loadgen::cli::JourneyPlan;
 use loadgen::cli::{Cli, Command};
-use mock_server::testing::{assert_binomial, value};
+use mock_server::testing::{assert_binomial, parse_metrics, value};
 
 use super::CPU;
 use super::mock::Mock;
@@ -303,4 +303,78 @@ async fn a_rate_the_users_cannot_give_is_said_with_the_rate_reached() {
     assert!(!err.contains("tasks/s, reached"), "{err}");
     slow.stop().await;
     fast.stop().await;
+}
+
+/// Issue 22 item 2: a journey cut by `--run-time` with slow chats in flight. The chats
+/// abandoned after the grace are in no row of the report, but the server counted them (it
+/// counts a chat when it arrives): the text says how many, and POST /chat's row plus that
+/// number is the server's count exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_abandoned_at_the_end_are_said_and_reconcile_with_the_server() {
+    let _cpu = CPU.read().await;
+    // Chats take 5 s, past the run's 1 s and its 1 s grace; everything else answers at once
+    // (logout borrows login's latency), so only chats are in flight at the end.
+    let mock = mock_server::testing::TestServer::with_phase(
+        mock_server::Phase::workshop_default()
+            .merged(
+                br#"{"ChatLatencyMinMS": 5000, "ChatLatencyMaxMS": 5000,
+                     "LoginLatencyMinMS": 0, "LoginLatencyMaxMS": 0,
+                     "StartupLatencyMinMS": 0, "StartupLatencyMaxMS": 0,
+                     "PrefGetLatencyMinMS": 0, "PrefGetLatencyMaxMS": 0,
+                     "PrefUpdateLatencyMinMS": 0, "PrefUpdateLatencyMaxMS": 0}"#,
+            )
+            .unwrap(),
+        mock_server::LatencyMode::Sleep,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("stats.csv");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .args(["journey", "--host", &mock.url(""), "--users", "20"])
+        .args([
+            "--spawn-rate",
+            "1000",
+            "--wait",
+            "0ms..1ms",
+            "--run-time",
+            "1s",
+        ])
+        .args(["--stats-interval", "0s", "--csv"])
+        .arg(&csv)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let abandoned: u64 = text
+        .lines()
+        .find_map(|l| l.strip_suffix(" requests in flight at the end were abandoned; the server counted them (they are in no row above)."))
+        .unwrap_or_else(|| panic!("no abandoned line: {text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    // 20 users each end in a chat (6 of 14 task weights) within a few tasks of the start.
+    assert!(abandoned > 0, "{text}");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    let chats: u64 = rows
+        .lines()
+        .find(|l| l.contains(",POST /chat,"))
+        .and_then(|l| l.split(',').nth(2))
+        .map_or(0, |n| n.parse().unwrap());
+    let url = mock.url("/metrics");
+    let m = parse_metrics(
+        &mock_server::testing::http::call("GET", &url, &[], "")
+            .await
+            .body,
+    );
+    assert_eq!(
+        chats + abandoned,
+        value(&m, "movieguru_chat_calls_total"),
+        "{text}\n{rows}"
+    );
+    mock.stop().await;
 }
