@@ -340,10 +340,14 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
 /// Says so when a `--rate` was more than the users could give, with the rate reached.
 fn warn_rate(command: &str, run: &journey::plan::RunPlan, report: &journey_report::JourneyReport) {
     if let Some(s) = report.rate_shortfall(run.pacing, run.users, run.spawn_rate) {
+        let users = match run.users {
+            1 => "its one user".to_owned(),
+            n => format!("its {n} users"),
+        };
         eprintln!(
-            "{command}: asked for {} tasks/s, reached {:.1}: {} users cannot start tasks faster \
-             than their requests answer; give more users",
-            s.asked, s.reached, run.users
+            "{command}: asked for {} tasks/s, reached {:.1}: {users} cannot start tasks faster \
+             than their requests answer; give it more users",
+            s.asked, s.reached
         );
     }
 }
