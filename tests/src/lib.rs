@@ -101,6 +101,17 @@ pub fn workspace_path(relative: &str) -> PathBuf {
         .join(relative)
 }
 
+/// The workspace's crates, by folder.
+pub const CRATES: [&str; 7] = [
+    "mock-server",
+    "engine",
+    "loadgen",
+    "slo",
+    "scenarios",
+    "webui",
+    "tests",
+];
+
 /// Every page of the docs: the README, BENCHMARKS.md, the guide under `docs/` and each crate's
 /// README (what the docs tests read).
 pub fn doc_pages() -> Vec<PathBuf> {
@@ -113,16 +124,7 @@ pub fn doc_pages() -> Vec<PathBuf> {
         .collect();
     guide.sort();
     pages.extend(guide);
-    for c in [
-        "mock-server",
-        "engine",
-        "loadgen",
-        "slo",
-        "scenarios",
-        "webui",
-        "tests",
-        "bench",
-    ] {
+    for c in CRATES.iter().chain(&["bench"]) {
         pages.push(root.join(c).join("README.md"));
     }
     pages

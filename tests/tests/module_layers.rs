@@ -744,15 +744,7 @@ fn the_engine_depends_on_no_command_line_mock_or_slo() {
 fn no_source_folder_holds_more_than_twelve_files() {
     let root = crate_src("loadgen").join("../..");
     let mut crowded = Vec::new();
-    for name in [
-        "mock-server",
-        "engine",
-        "loadgen",
-        "slo",
-        "scenarios",
-        "webui",
-        "tests",
-    ] {
+    for name in e2e::CRATES {
         let mut stack = vec![root.join(name).join("src")];
         while let Some(dir) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {

@@ -241,6 +241,14 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
     assert_eq!(swarm.users(), 0);
 }
 
+/// A mock that sleeps its latencies, with `phase` over the workshop's defaults.
+async fn sleeping_mock(phase: &[u8]) -> mock_server::testing::TestServer {
+    let phase = mock_server::Phase::workshop_default()
+        .merged(phase)
+        .unwrap();
+    mock_server::testing::TestServer::with_phase(phase, mock_server::LatencyMode::Sleep).await
+}
+
 /// Issue 22 item 3: a `--rate` the users cannot give is said, with the rate reached; a rate
 /// they can give is not. The slow run: one user against a mock that holds login, startup, chat
 /// and preferences 100 ms each, asked for 50 tasks/s: 11 of the workshop journey's 14 task
@@ -250,17 +258,12 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_the_users_cannot_give_is_said_with_the_rate_reached() {
     let _cpu = CPU.read().await;
-    let slow = mock_server::testing::TestServer::with_phase(
-        mock_server::Phase::workshop_default()
-            .merged(
-                br#"{"LoginLatencyMinMS": 100, "LoginLatencyMaxMS": 100,
-                     "StartupLatencyMinMS": 100, "StartupLatencyMaxMS": 100,
-                     "ChatLatencyMinMS": 100, "ChatLatencyMaxMS": 100,
-                     "PrefGetLatencyMinMS": 100, "PrefGetLatencyMaxMS": 100,
-                     "PrefUpdateLatencyMinMS": 100, "PrefUpdateLatencyMaxMS": 100}"#,
-            )
-            .unwrap(),
-        mock_server::LatencyMode::Sleep,
+    let slow = sleeping_mock(
+        br#"{"LoginLatencyMinMS": 100, "LoginLatencyMaxMS": 100,
+             "StartupLatencyMinMS": 100, "StartupLatencyMaxMS": 100,
+             "ChatLatencyMinMS": 100, "ChatLatencyMaxMS": 100,
+             "PrefGetLatencyMinMS": 100, "PrefGetLatencyMaxMS": 100,
+             "PrefUpdateLatencyMinMS": 100, "PrefUpdateLatencyMaxMS": 100}"#,
     )
     .await;
     let fast = Mock::start(None).await;
@@ -314,17 +317,12 @@ async fn chats_abandoned_at_the_end_are_said_and_reconcile_with_the_server() {
     let _cpu = CPU.read().await;
     // Chats take 5 s, past the run's 1 s and its 1 s grace; everything else answers at once
     // (logout borrows login's latency), so only chats are in flight at the end.
-    let mock = mock_server::testing::TestServer::with_phase(
-        mock_server::Phase::workshop_default()
-            .merged(
-                br#"{"ChatLatencyMinMS": 5000, "ChatLatencyMaxMS": 5000,
-                     "LoginLatencyMinMS": 0, "LoginLatencyMaxMS": 0,
-                     "StartupLatencyMinMS": 0, "StartupLatencyMaxMS": 0,
-                     "PrefGetLatencyMinMS": 0, "PrefGetLatencyMaxMS": 0,
-                     "PrefUpdateLatencyMinMS": 0, "PrefUpdateLatencyMaxMS": 0}"#,
-            )
-            .unwrap(),
-        mock_server::LatencyMode::Sleep,
+    let mock = sleeping_mock(
+        br#"{"ChatLatencyMinMS": 5000, "ChatLatencyMaxMS": 5000,
+             "LoginLatencyMinMS": 0, "LoginLatencyMaxMS": 0,
+             "StartupLatencyMinMS": 0, "StartupLatencyMaxMS": 0,
+             "PrefGetLatencyMinMS": 0, "PrefGetLatencyMaxMS": 0,
+             "PrefUpdateLatencyMinMS": 0, "PrefUpdateLatencyMaxMS": 0}"#,
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
