@@ -305,6 +305,9 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
             .await
             .map_err(|e| anyhow::anyhow!("--autostart: {e}"))?;
     }
+    if plan.status_line {
+        tokio::spawn(print_status(page.clone()));
+    }
     let server = tokio::spawn(web::serve(
         page.clone(),
         listener,
@@ -349,6 +352,27 @@ fn warn_rate(command: &str, run: &journey::plan::RunPlan, report: &journey_repor
              than their requests answer; give it more users",
             s.asked, s.reached
         );
+    }
+}
+
+/// `journey --web` without `--stats-interval`: while a run goes on, one line every few
+/// seconds on stderr (the page has the table); nothing while the form waits.
+async fn print_status(page: Arc<web::Web>) {
+    let every = crate::cli::DEFAULT_STATS_INTERVAL;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tick.tick().await;
+        let s = page.stats();
+        if matches!(s.state, web::Status::Spawning | web::Status::Running) {
+            eprintln!(
+                "loadgen journey: {} users, {} requests, {:.1} req/s now, {:.2}% failed, {:.0} s in",
+                s.user_count,
+                s.total.requests,
+                s.total_rps,
+                100.0 * s.fail_ratio,
+                s.elapsed_secs
+            );
+        }
     }
 }
 

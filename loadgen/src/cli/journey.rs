@@ -17,6 +17,9 @@ use engine::journey::plan::{
 use engine::journey::spec::{Journey, Wait};
 use engine::plan::out_of_range;
 
+/// How often the live table (or, under `--web`, the status line) is printed by default.
+pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(5);
+
 /// How the final report is printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
@@ -65,9 +68,10 @@ pub struct JourneyArgs {
     /// Timeout of each request.
     #[arg(long, default_value = "20s", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Print live stats on stderr this often; 0s for none.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub stats_interval: Duration,
+    /// Print the live stats table on stderr this often (default 5s; 0s for none). With --web,
+    /// a one-line status every 5 s instead, unless this is given.
+    #[arg(long, value_parser = parse_duration)]
+    pub stats_interval: Option<Duration>,
     /// Serve client-side Prometheus metrics on this address (e.g. 0.0.0.0:9464).
     #[arg(long)]
     pub metrics_addr: Option<SocketAddr>,
@@ -100,6 +104,9 @@ pub struct JourneyArgs {
 pub struct JourneyPlan {
     pub run: RunPlan,
     pub stats_interval: Option<Duration>,
+    /// `--web` without `--stats-interval`: a one-line status on stderr every
+    /// [`DEFAULT_STATS_INTERVAL`] rather than the table.
+    pub status_line: bool,
     pub metrics_addr: Option<SocketAddr>,
     pub output: ReportFormat,
     pub csv: Option<PathBuf>,
@@ -169,13 +176,23 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
             ));
         }
         // Below this the live table is a flood (1 ns wrote 62 MB of stderr in 2 s).
-        if !a.stats_interval.is_zero() && a.stats_interval < MIN_STATS_INTERVAL {
+        if let Some(every) = a.stats_interval
+            && !every.is_zero()
+            && every < MIN_STATS_INTERVAL
+        {
             return Err(out_of_range(
                 "--stats-interval",
                 "0s (none) or at least 100ms",
-                humantime::format_duration(a.stats_interval),
+                humantime::format_duration(every),
             ));
         }
+        // The page shows the table; the terminal beside it gets one line, unless asked for more.
+        let status_line = a.web.is_some() && a.stats_interval.is_none();
+        let stats_interval = match a.stats_interval {
+            Some(every) => (!every.is_zero()).then_some(every),
+            None if status_line => None,
+            None => Some(DEFAULT_STATS_INTERVAL),
+        };
         Ok(JourneyPlan {
             run: RunPlan {
                 journey: Arc::new(journey),
@@ -190,7 +207,8 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
                 timeout: a.timeout,
                 insecure: a.insecure,
             },
-            stats_interval: (!a.stats_interval.is_zero()).then_some(a.stats_interval),
+            stats_interval,
+            status_line,
             metrics_addr: a.metrics_addr,
             output: a.output,
             csv: a.csv,

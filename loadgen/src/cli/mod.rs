@@ -20,7 +20,7 @@ use clap::{Args, Parser, Subcommand};
 pub use canary::{CanaryArgs, CanaryOutput, CanaryRun};
 pub use hey::HeyArgs;
 pub use hey_run::HeyRun;
-pub use journey::{JourneyArgs, JourneyPlan, ReportFormat};
+pub use journey::{DEFAULT_STATS_INTERVAL, JourneyArgs, JourneyPlan, ReportFormat};
 pub use phase::{AdminArgs, PhaseArgs, PhaseCommand};
 pub use rehearse::{RehearseArgs, RehearseOutput, RehearseRun};
 pub use scenario::{ScenarioArgs, ScenarioCommand};

@@ -359,3 +359,49 @@ async fn merge_combines_shard_reports() {
         std::fs::remove_file(f).unwrap();
     }
 }
+
+/// Issue 22 item 3: with `--web` the page has the table, so the terminal gets a one-line status
+/// every 5 s instead of the table, unless `--stats-interval` asks for the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journey_web_prints_a_status_line_unless_asked_for_the_table() {
+    let _cpu = CPU.read().await;
+    let mock = super::mock::Mock::start(None).await;
+    let url = mock.url();
+    let args = |extra: &'static [&'static str]| {
+        let mut a = vec![
+            "journey",
+            "--web",
+            "127.0.0.1:0",
+            "--autostart",
+            "--host",
+            &url,
+            "--users",
+            "2",
+            "--spawn-rate",
+            "100",
+            "--wait",
+            "10ms..20ms",
+        ];
+        a.extend(extra);
+        a
+    };
+    // 5 s to the first status line; 9 s leaves 4 s for the start-up of a debug build on a
+    // busy machine.
+    let out = interrupt_after(&args(&[]), Duration::from_secs(9)).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("loadgen journey: 2 users, ") && l.ends_with(" s in")),
+        "{err}"
+    );
+    assert!(!err.contains("# reqs"), "the table was printed: {err}");
+
+    let out = interrupt_after(&args(&["--stats-interval", "1s"]), Duration::from_secs(3)).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("# reqs"), "no table: {err}");
+    assert!(
+        !err.contains(" s in\n"),
+        "a status line beside the table: {err}"
+    );
+    mock.stop().await;
+}
