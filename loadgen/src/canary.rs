@@ -7,7 +7,6 @@
 //! period. Each step runs the ordinary engine in slices whose reports merge exactly, so the
 //! verdict at any check covers everything the step has sent so far.
 
-use engine::output::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use tokio::time::Instant;
 
 use engine::Live;
 use engine::load;
+use engine::output::html_report::{Cell, Chart, Marker, Notice, Page, Series, Table, pct};
 use engine::plan::{Plan, PlanError, Stop};
 use engine::report::gate::Gate;
 use engine::report::merge;

@@ -114,7 +114,7 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         let names = targets.iter().map(|t| t.0.clone()).collect();
         RunView::new("hey".into(), names, split.clone())
     });
-    let sinks = Live {
+    let live = Live {
         csv: (run.output == OutputKind::Csv)
             .then(|| Box::new(std::io::stdout()) as Box<dyn Write + Send>),
         progress: run.progress && std::io::stderr().is_terminal(),
@@ -123,15 +123,14 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         view: view.clone(),
         ..Live::default()
     };
-    let report = runtime.block_on(async {
+    let mut report = runtime.block_on(async {
         let _page = serve_page(run.web.as_ref(), view.as_ref()).await?;
-        let report = engine::load::run(run.plan, sinks, ctrl_c()).await?;
+        let report = engine::load::run(run.plan, live, ctrl_c()).await?;
         if let Some(v) = &view {
             v.finished();
         }
         anyhow::Ok(report)
     })?;
-    let mut report = report;
     report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
     let mut out = std::io::stdout().lock();
     match run.output {
@@ -264,7 +263,13 @@ fn journey(args: JourneyArgs) -> anyhow::Result<i32> {
         anyhow::Ok(journey::run(plan.run.clone(), live, ctrl_c()).await?)
     })?;
     print_journey(&plan, &report)?;
-    warn_rate("loadgen journey", &plan.run, &report);
+    let run = &plan.run;
+    warn_rate(
+        "loadgen journey:",
+        "it",
+        (run.pacing, run.users, run.spawn_rate),
+        &report,
+    );
     Ok(if report.interrupted {
         interrupted()
     } else if report.nothing_answered() {
@@ -340,16 +345,22 @@ async fn swarm_page(plan: JourneyPlan, opts: WebOptions) -> anyhow::Result<i32> 
     })
 }
 
-/// Says so when a `--rate` was more than the users could give, with the rate reached.
-fn warn_rate(command: &str, run: &journey::plan::RunPlan, report: &journey_report::JourneyReport) {
-    if let Some(s) = report.rate_shortfall(run.pacing, run.users, run.spawn_rate) {
-        let users = match run.users {
+/// Says so when a `--rate` was more than the users could give, with the rate reached: for a
+/// journey (`subject` "it") or a timeline step ("the step").
+fn warn_rate(
+    prefix: &str,
+    subject: &str,
+    (pacing, users, spawn_rate): (journey::plan::TaskPacing, usize, f64),
+    report: &journey_report::JourneyReport,
+) {
+    if let Some(s) = report.rate_shortfall(pacing, users, spawn_rate) {
+        let who = match users {
             1 => "its one user".to_owned(),
             n => format!("its {n} users"),
         };
         eprintln!(
-            "{command}: asked for {} tasks/s, reached {:.1}: {users} cannot start tasks faster \
-             than their requests answer; give it more users",
+            "{prefix} asked for {} tasks/s, reached {:.1}: {who} cannot start tasks faster \
+             than their requests answer; give {subject} more users",
             s.asked, s.reached
         );
     }
@@ -477,15 +488,11 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
     }
     print_timeline(&reports, json)?;
     for step in &reports {
-        // A step's users all start at once.
-        if let Some(r) = &step.report
-            && let Some(s) = r.rate_shortfall(step.load.pacing, step.load.users, f64::INFINITY)
-        {
-            eprintln!(
-                "loadgen scenario: step {:?} asked for {} tasks/s, reached {:.1}: its {} users \
-                 cannot start tasks faster than their requests answer; give the step more users",
-                step.name, s.asked, s.reached, step.load.users
-            );
+        if let Some(r) = &step.report {
+            let prefix = format!("loadgen scenario: step {:?}", step.name);
+            // A step's users all start at once.
+            let load = (step.load.pacing, step.load.users, f64::INFINITY);
+            warn_rate(&prefix, "the step", load, r);
         }
     }
     Ok(timeline_exit(&reports))

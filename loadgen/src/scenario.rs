@@ -8,9 +8,6 @@
 //! `users` (simulated users, 0 for none), `rate` (tasks started per second, in total),
 //! `wait` (think time `MIN..MAX`, instead of a rate), `journey` (a shipped journey or a file).
 
-use engine::output::html_report::{
-    Cell, Chart, Marker, Page, Table, histogram_bars, load_charts, ms, split_parts,
-};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +25,9 @@ use engine::journey::report::JourneyReport;
 use engine::journey::spec::{Journey, SpecError, Wait};
 use engine::load::live_split::LiveSplit;
 use engine::load::run_view::StepInfo;
+use engine::output::html_report::{
+    Cell, Chart, Marker, Page, Table, histogram_bars, load_charts, ms, split_parts,
+};
 use engine::weighted::SplitError;
 
 /// What a timeline run needs besides the timeline: where to send load and phases, and the load

@@ -174,12 +174,12 @@ async fn journey_and_split_reports_render_offline_with_their_charts() {
         tokio::time::sleep(Duration::from_secs(4)).await;
         mover.change(&[("good".into(), 100)]).unwrap();
     });
-    let sinks = engine::Live {
+    let live = engine::Live {
         split: Some(split),
         series: true,
         ..Default::default()
     };
-    let report = engine::run(plan, sinks, std::future::pending())
+    let report = engine::run(plan, live, std::future::pending())
         .await
         .unwrap();
     rollback.await.unwrap();

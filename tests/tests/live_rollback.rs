@@ -110,11 +110,11 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
         webui::guard::HostPolicy::default(),
         std::future::pending(),
     ));
-    let sinks = engine::Live {
+    let live = engine::Live {
         split: Some(split),
         ..Default::default()
     };
-    let run = tokio::spawn(engine::run(plan, sinks, std::future::pending()));
+    let run = tokio::spawn(engine::run(plan, live, std::future::pending()));
 
     let fired = wait(&prometheus, AlertState::Firing, Duration::from_secs(15)).await;
     let WaitOutcome::Reached { after } = fired else {

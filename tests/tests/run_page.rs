@@ -93,12 +93,12 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
             let _ = stopped.await;
         },
     ));
-    let sinks = engine::Live {
+    let live = engine::Live {
         split: Some(split),
         view: Some(view.clone()),
         ..Default::default()
     };
-    let load = tokio::spawn(engine::run(run.plan, sinks, std::future::pending()));
+    let load = tokio::spawn(engine::run(run.plan, live, std::future::pending()));
 
     b.open(page, "/").await;
     b.wait_until(

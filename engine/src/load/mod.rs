@@ -65,11 +65,11 @@ pub struct Live {
 /// report (marked `interrupted`) covers what completed.
 pub async fn run(
     plan: Plan,
-    sinks: Live,
+    live: Live,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Report, Error> {
-    let csv = open_csv(sinks.csv)?;
-    let split = sinks.split;
+    let csv = open_csv(live.csv)?;
+    let split = live.split;
     let start = Instant::now();
     if let Some(s) = &split {
         s.started(start);
@@ -79,18 +79,18 @@ pub async fn run(
     let workers: Vec<_> = (0..shared.plan.concurrency)
         .map(|id| tokio::spawn(worker::run(shared.clone(), id)))
         .collect();
-    let bar = progress::Bar::start(shared.clone(), sinks.progress);
-    if let Some(v) = &sinks.view {
+    let bar = progress::Bar::start(shared.clone(), live.progress);
+    if let Some(v) = &live.view {
         v.started(start);
         let shared = shared.clone();
         v.attach(Arc::new(move || shared.take_stats()));
     }
-    let sampling = sinks.series.then(|| spawn_sampler(shared.clone(), start));
+    let sampling = live.series.then(|| spawn_sampler(shared.clone(), start));
 
     let (finished, interrupted) = wait(workers, &shared, shutdown).await?;
     let last_answer = start.elapsed();
     bar.finish();
-    if let Some(v) = &sinks.view {
+    if let Some(v) = &live.view {
         v.detach();
     }
     if let Some((task, _)) = &sampling {

@@ -41,11 +41,14 @@ impl Interrupt {
 
     /// A future that resolves at the interrupt; owns its receiver, so it can outlive `self`.
     pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.0.clone();
-        async move {
-            let _ = rx.wait_for(|s| *s).await;
-        }
+        raised(self.0.clone())
     }
+}
+
+/// Resolves once `flag` is set (or its sender is gone): how every part the rehearsal starts is
+/// told to stop.
+async fn raised(mut flag: watch::Receiver<bool>) {
+    let _ = flag.wait_for(|s| *s).await;
 }
 
 /// The plan's inputs, checked: the revisions' mock configs and the user's Alertmanager config.
@@ -188,19 +191,16 @@ impl Stack {
         }
 
         let (mocks_stop, stop_rx) = watch::channel(false);
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
         let mocks = mocks
             .into_iter()
             .map(|(listener, config)| {
-                tokio::spawn(mock_server::run(listener, config, stopped(stop_rx.clone())))
+                tokio::spawn(mock_server::run(listener, config, raised(stop_rx.clone())))
             })
             .collect();
         tokio::spawn(
             metrics
                 .clone()
-                .serve(metrics_listener, stopped(stop_rx.clone())),
+                .serve(metrics_listener, raised(stop_rx.clone())),
         );
         Ok(Stack {
             targets,
@@ -303,7 +303,7 @@ type MocksAndTargets = (
 async fn webhook_config(
     plan: &RehearsePlan,
     notes: &notify::Notes,
-    mut stopped: watch::Receiver<bool>,
+    stopped: watch::Receiver<bool>,
     scale: u32,
 ) -> Result<String, RehearseError> {
     let hook = TcpListener::bind("127.0.0.1:0")
@@ -321,9 +321,7 @@ async fn webhook_config(
             receivers.push(r);
         }
     }
-    tokio::spawn(notify::webhook(hook, Arc::clone(notes), async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    }));
+    tokio::spawn(notify::webhook(hook, Arc::clone(notes), raised(stopped)));
     Ok(notify::generated_config(hook_addr, &receivers, scale))
 }
 

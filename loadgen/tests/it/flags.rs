@@ -69,13 +69,13 @@ async fn o_csv_streams_one_row_per_response() {
     })
     .await;
     let buf = Shared(Arc::new(Mutex::new(Vec::new())));
-    let sinks = engine::Live {
+    let live = engine::Live {
         csv: Some(Box::new(buf.clone())),
         progress: false,
         ..Default::default()
     };
     let p = plan(&["-o", "csv", "-n", "40", "-c", "4", &s.url("/")]);
-    engine::run(p, sinks, std::future::pending()).await.unwrap();
+    engine::run(p, live, std::future::pending()).await.unwrap();
     let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     let mut lines = text.lines();
     assert_eq!(

@@ -65,11 +65,11 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
             (bad, ok)
         })
     };
-    let sinks = engine::Live {
+    let live = engine::Live {
         split: Some(split.clone()),
         ..Default::default()
     };
-    let report = engine::run(p, sinks, std::future::pending()).await.unwrap();
+    let report = engine::run(p, live, std::future::pending()).await.unwrap();
     let ((bad_status, bad), (ok_status, ok)) = change.await.unwrap();
     assert_eq!(bad_status, 400);
     assert!(
