@@ -115,18 +115,59 @@ pub fn resolves_after(
     Duration::from_secs_f64(after)
 }
 
-/// A history of constant traffic whose error ratio changes in steps, as Prometheus stores it
+/// A history of traffic whose error ratio (and rate) changes in steps, as Prometheus stores it
 /// from its first sample on: a scenario with several phases (healthy, breach, recovery), where
 /// [`fires_after`] and [`resolves_after`] describe one step each. A window reaching back before
 /// the first sample sees only what exists, as `rate()` does.
 #[derive(Clone, Debug, PartialEq)]
 pub struct History {
-    /// `(seconds, error ratio)` in order.
-    segments: Vec<(f64, f64)>,
-    /// Events of the SLI per second: sets the binomial spread of a window's ratio.
+    /// `(seconds, error ratio, events per second)` in order.
+    segments: Vec<(f64, f64, f64)>,
+    /// Events of the SLI per second for [`History::then`]: sets the spread of a window's ratio.
     events_per_sec: f64,
     /// Prometheus needs two samples for a rate, so a window with less data than this has no value.
     scrape_interval: f64,
+}
+
+/// A window's error ratio as the model sees it at one moment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowRatio {
+    /// Bad events over all events in the window, as a ratio of `rate()`s computes it.
+    pub ratio: f64,
+    /// Its binomial standard deviation (each event bad independently, at its segment's ratio).
+    pub sd: f64,
+    /// How many events the window holds.
+    pub events: f64,
+    /// How many of its steps can draw either way (a ratio strictly between 0 and 1): a step
+    /// at 0 or 1 draws the same every time, whatever the draws.
+    pub uncertain_steps: u32,
+}
+
+/// How far chance may move a window's error ratio from the one its phases set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Spread {
+    /// Independent draws (the mock's `--draws random`): this many binomial standard deviations,
+    /// up for positive (fires first, resolves last), down for negative.
+    Sigmas(f64),
+    /// Exact draws (`--draws exact`): in any run of n consecutive events of one step the bad
+    /// ones are within this many of n times its ratio; the sign says which way, as for `Sigmas`.
+    Events(f64),
+}
+
+impl Spread {
+    /// The phases' own ratios, moved by nothing.
+    pub const NONE: Spread = Spread::Sigmas(0.0);
+
+    /// `w`'s ratio moved by this spread.
+    pub fn apply(self, w: WindowRatio) -> f64 {
+        match self {
+            Spread::Sigmas(k) => w.ratio + k * w.sd,
+            Spread::Events(k) => {
+                let moved = w.ratio + k * f64::from(w.uncertain_steps) / w.events.max(1.0);
+                moved.clamp(0.0, 1.0)
+            }
+        }
+    }
 }
 
 impl History {
@@ -138,39 +179,56 @@ impl History {
         }
     }
 
-    /// Appends `duration` of traffic at `error_ratio`.
-    pub fn then(mut self, duration: Duration, error_ratio: f64) -> Self {
-        self.segments.push((duration.as_secs_f64(), error_ratio));
+    /// Appends `duration` of traffic at `error_ratio`, at the history's events per second.
+    pub fn then(self, duration: Duration, error_ratio: f64) -> Self {
+        let events = self.events_per_sec;
+        self.then_at(duration, error_ratio, events)
+    }
+
+    /// Appends `duration` of traffic at `error_ratio` and `events_per_sec` (a step's own load).
+    pub fn then_at(mut self, duration: Duration, error_ratio: f64, events_per_sec: f64) -> Self {
+        self.segments
+            .push((duration.as_secs_f64(), error_ratio, events_per_sec));
         self
     }
 
     /// Seconds of history.
     pub fn len_secs(&self) -> f64 {
-        self.segments.iter().map(|(d, _)| d).sum()
+        self.segments.iter().map(|(d, _, _)| d).sum()
     }
 
-    /// The error ratio over the `window` seconds before `at` and its standard deviation (each
-    /// event bad independently, at its segment's ratio); `None` with less than a scrape interval
-    /// of data.
-    pub fn window_ratio(&self, window: f64, at: f64) -> Option<(f64, f64)> {
+    /// The error ratio over the `window` seconds before `at`, its spread and its events; `None`
+    /// with less than a scrape interval of data, or no events.
+    pub fn window(&self, window: f64, at: f64) -> Option<WindowRatio> {
         let from = (at - window).max(0.0);
-        let (mut seconds, mut bad, mut variance) = (0.0, 0.0, 0.0);
+        let (mut seconds, mut events, mut bad, mut variance) = (0.0, 0.0, 0.0, 0.0);
+        let mut uncertain_steps = 0;
         let mut start = 0.0;
-        for &(length, ratio) in &self.segments {
+        for &(length, ratio, rate) in &self.segments {
             let overlap = (start + length).min(at) - start.max(from);
             if overlap > 0.0 {
                 seconds += overlap;
-                bad += overlap * ratio;
-                variance += overlap * ratio * (1.0 - ratio);
+                events += overlap * rate;
+                bad += overlap * rate * ratio;
+                variance += overlap * rate * ratio * (1.0 - ratio);
+                uncertain_steps += u32::from(ratio > 0.0 && ratio < 1.0 && rate > 0.0);
             }
             start += length;
         }
-        if seconds < self.scrape_interval {
+        if seconds < self.scrape_interval || events <= 0.0 {
             return None;
         }
-        let events = seconds * self.events_per_sec;
-        let sd = (variance * self.events_per_sec).sqrt() / events;
-        Some((bad / seconds, sd))
+        Some(WindowRatio {
+            ratio: bad / events,
+            sd: variance.sqrt() / events,
+            events,
+            uncertain_steps,
+        })
+    }
+
+    /// [`History::window`]'s ratio and standard deviation.
+    pub fn window_ratio(&self, window: f64, at: f64) -> Option<(f64, f64)> {
+        self.window(window, at).map(|w| (w.ratio, w.sd))
     }
 }
 
@@ -186,8 +244,8 @@ pub struct Span {
 const STEP: f64 = 0.01;
 
 /// When `slo`'s alert of `policy` fires over `history`: while every window's error ratio exceeds
-/// the threshold. `sigmas` moves every window's ratio by that many standard deviations, so +4
-/// gives the earliest firing and latest resolution chance allows, and -4 the latest and earliest.
+/// the threshold. `spread` moves every window's ratio, so `Sigmas(4.0)` gives the earliest firing
+/// and latest resolution chance allows, and `Sigmas(-4.0)` the latest and earliest.
 /// The history's ratios are read as the SLI's own: for a windows-based SLI that is exact only
 /// while its requests keep every window good (ratio 0, as the end-to-end suite's canary).
 pub fn firing_spans(
@@ -195,7 +253,7 @@ pub fn firing_spans(
     policy: &Policy,
     history: &History,
     compression: Compression,
-    sigmas: f64,
+    spread: Spread,
 ) -> Vec<Span> {
     let threshold = policy.burn_rate * slo.error_budget();
     let windows: Vec<f64> = policy
@@ -209,8 +267,8 @@ pub fn firing_spans(
         let at = (i as f64 * STEP).min(end);
         let firing = windows.iter().all(|&w| {
             history
-                .window_ratio(w, at)
-                .is_some_and(|(ratio, sd)| ratio + sigmas * sd > threshold)
+                .window(w, at)
+                .is_some_and(|ratio| spread.apply(ratio) > threshold)
         });
         match (firing, open) {
             (true, None) => open = Some(at),
@@ -334,7 +392,7 @@ mod tests {
                 .then(Duration::from_secs(history), healthy)
                 .then(Duration::from_secs(120), breach)
                 .then(Duration::from_secs(120), healthy);
-            let spans = firing_spans(&slo, &policy, &run, Compression::E2E, 0.0);
+            let spans = firing_spans(&slo, &policy, &run, Compression::E2E, Spread::NONE);
             let fires = fires_after(&slo, &policy, healthy, breach, Duration::from_secs(history), Compression::E2E)
                 .unwrap()
                 .as_secs_f64();
@@ -355,7 +413,16 @@ mod tests {
         let run = History::new(1000.0, Duration::from_secs(1))
             .then(Duration::from_secs(60), 0.0)
             .then(Duration::from_secs(60), 0.2);
-        let at = |sigmas| firing_spans(&slo, &policy, &run, Compression::E2E, sigmas)[0].from;
+        let at = |sigmas| {
+            firing_spans(
+                &slo,
+                &policy,
+                &run,
+                Compression::E2E,
+                Spread::Sigmas(sigmas),
+            )[0]
+            .from
+        };
         assert!(
             at(4.0) < at(0.0) && at(0.0) < at(-4.0),
             "{} {} {}",
@@ -374,5 +441,36 @@ mod tests {
             None,
             "half a scrape interval of data"
         );
+    }
+
+    #[test]
+    fn a_window_weighs_each_step_by_its_events_and_exact_draws_move_it_by_events() {
+        // 10 s at 10/s all bad, then 10 s at 30/s all good: a quarter of the events are bad.
+        let run = History::new(10.0, Duration::from_secs(1))
+            .then(Duration::from_secs(10), 1.0)
+            .then_at(Duration::from_secs(10), 0.0, 30.0);
+        let w = run.window(20.0, 20.0).unwrap();
+        assert!((w.ratio - 0.25).abs() < 1e-12, "{w:?}");
+        assert!((w.events - 400.0).abs() < 1e-9, "{w:?}");
+        // All bad and all good draw the same whatever the draws: no spread at all.
+        assert_eq!(w.uncertain_steps, 0);
+        assert_eq!(Spread::Events(2.0).apply(w), w.ratio);
+        assert_eq!(Spread::NONE.apply(w), w.ratio);
+        // At a quarter bad throughout, two events either way in 400 move it by half a percent;
+        // across two such steps, each may be off by two.
+        let mixed = History::new(10.0, Duration::from_secs(1))
+            .then(Duration::from_secs(10), 0.25)
+            .then_at(Duration::from_secs(10), 0.25, 30.0);
+        let w = mixed.window(20.0, 20.0).unwrap();
+        assert!((Spread::Events(2.0).apply(w) - 0.26).abs() < 1e-12, "{w:?}");
+        assert!(
+            (Spread::Events(-2.0).apply(w) - 0.24).abs() < 1e-12,
+            "{w:?}"
+        );
+        let w = mixed.window(5.0, 10.0).unwrap();
+        assert!((Spread::Events(2.0).apply(w) - 0.29).abs() < 1e-12, "{w:?}");
+        // No events, no value: a step without load has no ratio, as rate() gives 0/0.
+        let idle = History::new(0.0, Duration::from_secs(1)).then(Duration::from_secs(10), 0.5);
+        assert_eq!(idle.window(5.0, 10.0), None);
     }
 }
