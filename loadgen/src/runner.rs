@@ -544,11 +544,14 @@ fn rehearse(args: RehearseArgs) -> anyhow::Result<i32> {
         Ok(r) => r,
         Err(e) => return Ok(fail("loadgen rehearse", &e)),
     };
-    let on_verdict = |v: &rehearse::Verdict| {
-        let mark = if v.passed { "PASS" } else { "FAIL" };
-        eprintln!("loadgen rehearse: {mark} {}: {}", v.expectation, v.detail);
+    let on_event = |e: rehearse::Event<'_>| match e {
+        rehearse::Event::Note(note) => eprintln!("loadgen rehearse: {note}"),
+        rehearse::Event::Verdict(v) => {
+            let mark = if v.passed { "PASS" } else { "FAIL" };
+            eprintln!("loadgen rehearse: {mark} {}: {}", v.expectation, v.detail);
+        }
     };
-    let report = match runtime(None)?.block_on(rehearse::run(run.plan, on_verdict, ctrl_c())) {
+    let report = match runtime(None)?.block_on(rehearse::run(run.plan, on_event, ctrl_c())) {
         Ok(r) => r,
         Err(e) => return Ok(fail("loadgen rehearse", &e)),
     };

@@ -101,6 +101,13 @@ pub struct Load {
     journey_spec: Arc<Journey>,
 }
 
+impl Load {
+    /// The journey the users run.
+    pub fn journey_spec(&self) -> &Journey {
+        &self.journey_spec
+    }
+}
+
 fn pacing_text<S: serde::Serializer>(p: &TaskPacing, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&match p {
         TaskPacing::Rate(r) => format!("rate {r} tasks/s"),
@@ -191,6 +198,30 @@ pub fn plan_timeline(
         None => args.targets.clone(),
     };
     let mut current_targets = targets(&named, &[])?;
+    let loads = step_loads(&timeline, args)?;
+    let mut out = Vec::new();
+    for (step, load) in timeline.steps.into_iter().zip(loads) {
+        if let Some(split) = &step.split {
+            current_targets = resplit(&step.name, current_targets, split)?;
+        }
+        out.push(PlannedStep {
+            name: step.name,
+            duration: step.duration,
+            phase: step.phase,
+            load,
+            targets: current_targets.clone(),
+            sets_split: step.split.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+/// The load each step of `timeline` runs: `args`' users, journey and think time, changed by
+/// each step's `load` table and kept by the steps after it.
+pub fn step_loads(
+    timeline: &scenarios::Timeline,
+    args: &ScenarioOptions,
+) -> Result<Vec<Load>, ScenarioError> {
     let base = Journey::load(&args.journey).map_err(|source| ScenarioError::Journey {
         step: "(--journey)".into(),
         source,
@@ -206,21 +237,11 @@ pub fn plan_timeline(
         journey_spec: Arc::new(base),
     };
     let mut out = Vec::new();
-    for step in timeline.steps {
+    for step in &timeline.steps {
         if let Some(table) = &step.load {
             load = apply_load(&step.name, load, table)?;
         }
-        if let Some(split) = &step.split {
-            current_targets = resplit(&step.name, current_targets, split)?;
-        }
-        out.push(PlannedStep {
-            name: step.name,
-            duration: step.duration,
-            phase: step.phase,
-            load: load.clone(),
-            targets: current_targets.clone(),
-            sets_split: step.split.is_some(),
-        });
+        out.push(load.clone());
     }
     Ok(out)
 }

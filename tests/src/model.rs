@@ -10,83 +10,33 @@
 
 use std::time::Duration;
 
+use loadgen::rehearse::model::{self, Traffic};
 use mock_server::Phase;
-use mock_server::answer::latency::{LatencyRange, Shape};
 use mock_server::drive::timeline::PhasePlan;
-use mock_server::phase::{Ratio, Timed};
 use slo::Compression;
-use slo::predict::{History, Span, firing_spans};
+use slo::predict::{History, Span, Spread};
 use slo::spec::{Slo, Spec};
 
-use crate::stack::{SCRAPE_INTERVAL, Traffic};
+use crate::stack::SCRAPE_INTERVAL;
 
 /// How many standard deviations chance may move a window's ratio (the suite's binomial bound).
 pub const SIGMAS: f64 = 4.0;
 
-/// Chat latency bound the chat-latency SLI counts as good (its `le` bucket), milliseconds.
-const CHAT_GOOD_MS: f64 = 5000.0;
-/// Startup latency bound the startup-latency SLI counts as good, milliseconds.
-const STARTUP_GOOD_MS: f64 = 1000.0;
-
-/// The error ratio `slo` sees under `phase` with `traffic`, and its events per second.
-/// Panics for an SLO this model does not know, naming it, so a new SLO cannot go unchecked.
+/// The error ratio `slo` sees under `phase` with `traffic`, and its events per second: loadgen
+/// rehearse's model, with one case of the suite's own. Panics for an SLO or phase it does not
+/// model, naming it, so a new SLO cannot go unchecked.
 pub fn error_ratio(slo: &Slo, phase: &Phase, traffic: &Traffic) -> (f64, f64) {
-    let failing = |r: Ratio| 1.0 - phase.ratio(r);
-    match slo.name.as_str() {
-        "chat-latency" => (
-            slower_than(phase.latency(Timed::Chat), CHAT_GOOD_MS),
-            traffic.chat,
-        ),
-        // Outcomes are drawn on successful chats only; weights left over go to Unclassified.
-        "chat-engagement" => {
-            let [engaged, acknowledged, _, _] = phase.outcome_weights();
-            (
-                1.0 - engaged - acknowledged,
-                traffic.chat * phase.ratio(Ratio::ChatSuccess),
-            )
-        }
-        "startup-latency" => (
-            slower_than(phase.latency(Timed::Startup), STARTUP_GOOD_MS),
-            traffic.startup,
-        ),
-        "startup-success" => (failing(Ratio::StartupSuccess), traffic.startup),
-        "login-availability" => (failing(Ratio::LoginSuccess), traffic.login),
-        // The canary SLO counts 5xx answers: of every route, or (scoped to the Serverless
-        // Journey's service) of `GET /`, which is the never-failing health check here. Only
-        // phases in which no request fails are modelled, and there both scopings read 0.
-        "canary-availability" => {
-            let failing = [
-                Ratio::ChatSuccess,
-                Ratio::LoginSuccess,
-                Ratio::StartupSuccess,
-            ]
-            .map(failing);
-            assert!(
-                failing.iter().all(|&f| f == 0.0),
-                "the canary SLO is modelled only for phases where every call succeeds: {failing:?}"
-            );
-            (0.0, traffic.root)
-        }
-        // Client-side (loadgen's client metrics): every request answered within a second in
-        // Record mode, which never sleeps. The stack does not export client metrics, so
-        // Prometheus sees no traffic and no alert; a ratio of 0 predicts the same silence.
-        "startup-latency-client" => (0.0, traffic.startup),
-        other => panic!("tests/src/model.rs has no model of SLO {other:?}: add one"),
+    // Client-side (loadgen's client metrics): the suite's stack does not export them, so
+    // Prometheus sees no traffic and no alert; a ratio of 0 predicts the same silence.
+    if slo.name == "startup-latency-client" {
+        return (0.0, traffic.startup);
     }
-}
-
-/// Share of draws above `bound` from a uniform latency range (the only shape modelled).
-fn slower_than(range: &LatencyRange, bound: f64) -> f64 {
-    assert_eq!(
-        range.shape,
-        Shape::Uniform,
-        "only uniform latency is modelled"
-    );
-    let (min, max) = (range.min_ms as f64, range.max_ms as f64);
-    if max <= min {
-        return f64::from(u8::from(min > bound));
-    }
-    ((max - bound) / (max - min)).clamp(0.0, 1.0)
+    model::sli(slo, phase, traffic).unwrap_or_else(|_| {
+        panic!(
+            "loadgen's rehearse model has no model of SLO {:?} under this phase: add one",
+            slo.name
+        )
+    })
 }
 
 /// When one alert fires, nominally and at the edges of chance.
@@ -162,12 +112,18 @@ pub fn predict(
         let history = history(slo, plan, traffic, first_sample, end);
         for &p in &slo.alerts {
             let policy = &spec.policies[p];
-            let run = |sigmas| firing_spans(slo, policy, &history, Compression::E2E, sigmas);
+            let runs = model::runs(
+                slo,
+                policy,
+                &history,
+                Compression::E2E,
+                Spread::Sigmas(SIGMAS),
+            );
             predictions.push(Prediction {
                 alert: slo.alert_name(policy),
-                nominal: run(0.0),
-                high: run(SIGMAS),
-                low: run(-SIGMAS),
+                nominal: runs.nominal,
+                high: runs.high,
+                low: runs.low,
             });
         }
     }

@@ -29,27 +29,16 @@ pub const JOB: &str = "mock-server";
 /// How long Prometheus may take to make its first scrape attempt after it is ready.
 const FIRST_SCRAPE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Requests per second loadgen sends to each endpoint an SLO watches.
-#[derive(Clone, Copy, Debug)]
-pub struct Traffic {
-    pub chat: f64,
-    pub login: f64,
-    pub startup: f64,
-    /// `GET /`, the route the canary availability SLO watches when it is scoped to the
-    /// Serverless Journey's service (the health check here, which never fails).
-    pub root: f64,
-}
+pub use loadgen::rehearse::model::Traffic;
 
-impl Traffic {
-    /// Enough chats that a compressed 5-minute window (5 s) holds 750 of them, so breach ratios
-    /// sit many standard deviations from every threshold; cheap, since the mock only records.
-    pub const E2E: Traffic = Traffic {
-        chat: 150.0,
-        login: 10.0,
-        startup: 10.0,
-        root: 10.0,
-    };
-}
+/// Enough chats that a compressed 5-minute window (5 s) holds 750 of them, so breach ratios
+/// sit many standard deviations from every threshold; cheap, since the mock only records.
+pub const E2E_TRAFFIC: Traffic = Traffic {
+    chat: 150.0,
+    login: 10.0,
+    startup: 10.0,
+    root: 10.0,
+};
 
 /// A running stack; `stop` ends it in order and returns loadgen's reports.
 pub struct Stack {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use e2e::stack::{Stack, Traffic};
+use e2e::stack::{E2E_TRAFFIC, Stack};
 use mock_server::drive::timeline::PhasePlan;
 
 /// A minute of challenge 6: chats slow enough that the chat-latency alerts fire, so the
@@ -29,7 +29,7 @@ async fn every_dashboard_panel_query_returns_data() {
     let timeline = scenarios::Timeline::parse(TIMELINE, None).unwrap();
     let plan = PhasePlan::new(&timeline, &mock_server::Phase::workshop_default()).unwrap();
     let length: Duration = plan.steps.iter().map(|s| s.duration).sum();
-    let stack = Stack::start(&spec, plan, Traffic::E2E, length + Duration::from_secs(30)).await;
+    let stack = Stack::start(&spec, plan, E2E_TRAFFIC, length + Duration::from_secs(30)).await;
     let client = stack.prometheus.client();
     stack.sleep_until(length).await;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use e2e::model::{Certain, predict};
 use e2e::observed::{LATE_SLACK, compare, current_error_ratios, firing_spans, first_sample};
-use e2e::stack::{JOB, Stack, Traffic};
+use e2e::stack::{E2E_TRAFFIC, JOB, Stack};
 use mock_server::drive::timeline::PhasePlan;
 
 /// Time after the timeline's end for Prometheus to scrape and evaluate its last second.
@@ -36,7 +36,7 @@ fn scenario(steps: usize) -> PhasePlan {
 /// returns the predictions; panics, with the whole table, on any disagreement.
 async fn run_and_compare(plan: PhasePlan) -> Vec<e2e::model::Prediction> {
     let spec = e2e::checked_in_spec();
-    let traffic = Traffic::E2E;
+    let traffic = E2E_TRAFFIC;
     let length: Duration = plan.steps.iter().map(|s| s.duration).sum();
     let stack = Stack::start(
         &spec,
@@ -178,7 +178,7 @@ fn the_scenario_is_certain_whenever_the_first_scrape_comes() {
         for delay in 0..=LATEST_FIRST_SCRAPE.as_secs() {
             let first = Duration::from_secs(delay);
             let end = length + SETTLE;
-            let predictions = predict(&spec, &plan, &Traffic::E2E, first, end);
+            let predictions = predict(&spec, &plan, &E2E_TRAFFIC, first, end);
             let when = format!("first scrape {delay} s after the mock starts, {steps} steps");
             for p in &predictions {
                 match p.certain() {

@@ -11,6 +11,7 @@
 //! `loadgen slo compress`). Prometheus scrapes and evaluates every 15 s / N, between 50 ms and
 //! 1 s, so a range holds about as many samples as in production.
 
+mod deadline;
 pub mod file;
 pub mod model;
 pub mod notify;
@@ -23,15 +24,23 @@ use std::future::Future;
 
 pub use file::{Expectation, Expected, Rehearsal, Within};
 pub use notify::AlertmanagerSource;
-pub use plan::{FIRST_SCRAPE, NOTIFY_SLACK, RehearseError, RehearsePlan, RulesSource, Timing};
+pub use plan::{FIRST_SCRAPE, POLL, RehearseError, RehearsePlan, RulesSource, Timing};
 pub use stack::{CLIENT_JOB, MOCK_JOB};
 pub use verdict::{RehearsalReport, Seen, Verdict};
 
-/// Runs the rehearsal; `on_verdict` sees each verdict as soon as it is decided. Everything it
-/// started is stopped before it returns, whatever the outcome.
+/// What a rehearsal says while it runs.
+pub enum Event<'a> {
+    /// Before the load: a deadline's parts, a warning, what it waits for.
+    Note(&'a str),
+    /// An expectation decided, the moment it is.
+    Verdict(&'a Verdict),
+}
+
+/// Runs the rehearsal; `on_event` sees each note and each verdict as soon as there is one.
+/// Everything it started is stopped before it returns, whatever the outcome.
 pub async fn run(
     plan: RehearsePlan,
-    mut on_verdict: impl FnMut(&Verdict),
+    mut on_event: impl FnMut(Event<'_>),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<RehearsalReport, RehearseError> {
     let interrupt = stack::Interrupt::listen(shutdown);
@@ -44,7 +53,11 @@ pub async fn run(
         .iter()
         .map(|s| s.duration / scale)
         .collect();
-    let deadlines = plan::deadlines(&plan, spec.as_ref(), &durations)?;
+    let derived = plan::deadlines(&plan, spec.as_ref(), &durations)?;
+    for note in &derived.notes {
+        on_event(Event::Note(note));
+    }
+    let deadlines = derived.timings;
     // Bad input is 64 before anything is looked for or started.
     let checked = stack::check(&plan)?;
     let stack = stack::Stack::start(&plan, &rules, checked, &interrupt).await?;
@@ -55,7 +68,7 @@ pub async fn run(
         deadlines: &deadlines,
         interrupt: &interrupt,
     }
-    .run(&mut on_verdict)
+    .run(&mut |v| on_event(Event::Verdict(v)))
     .await;
     stack.stop().await;
     outcome

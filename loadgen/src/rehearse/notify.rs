@@ -34,11 +34,21 @@ pub enum AlertmanagerSource {
     File(std::path::PathBuf),
 }
 
+/// One of Alertmanager's default waits, `default_ms`, divided by `scale`, at least 100 ms.
+fn scaled_ms(default_ms: u64, scale: u32) -> u64 {
+    (default_ms / u64::from(scale.max(1))).max(100)
+}
+
+/// How long the generated config holds a new alert's first notification (its `group_wait`).
+pub fn group_wait(scale: u32) -> Duration {
+    Duration::from_millis(scaled_ms(30_000, scale))
+}
+
 /// The generated `alertmanager.yml`: one webhook receiver per name (to `webhook`), every alert
 /// routed to each of them. Grouping waits are Alertmanager's defaults (30s, 5m, 4h) divided by
 /// `scale`, at least 100 ms, so a compressed rehearsal is notified within its compressed time.
 pub fn generated_config(webhook: SocketAddr, receivers: &[String], scale: u32) -> String {
-    let ms = |default_ms: u64| format!("{}ms", (default_ms / u64::from(scale.max(1))).max(100));
+    let ms = |default_ms: u64| format!("{}ms", scaled_ms(default_ms, scale));
     let names: Vec<&str> = if receivers.is_empty() {
         vec!["loadgen"]
     } else {

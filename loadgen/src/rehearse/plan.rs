@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::file::{self, Expectation, Rehearsal, Within};
+use super::deadline::{self, Derived};
+use super::file::{self, Expectation, Rehearsal};
 use super::model;
 use super::notify::AlertmanagerSource;
-use crate::scenario::ScenarioError;
+use crate::scenario::{ScenarioError, ScenarioOptions};
 
 /// How long Prometheus may take to scrape the mock once (its scrape manager ticks every 5 s).
 pub const FIRST_SCRAPE: Duration = Duration::from_secs(30);
@@ -40,9 +41,12 @@ pub struct RehearsePlan {
     pub alertmanager: Option<AlertmanagerSource>,
 }
 
-/// How much later than the alert's firing deadline its notification may arrive: Prometheus
-/// sends on its next evaluation (1 s), Alertmanager waits its (scaled) group_wait.
-pub const NOTIFY_SLACK: Duration = Duration::from_secs(2);
+/// How often the alerts (and, with the user's Alertmanager config, its routes) are read while
+/// the timeline plays.
+pub const POLL: Duration = Duration::from_millis(250);
+
+/// Simulated users of the load, unless a step's `load` says otherwise.
+const USERS: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RehearseError {
@@ -78,8 +82,15 @@ pub enum RehearseError {
     Prometheus(#[from] slo::LocalPrometheusError),
     #[error("asking Prometheus: {0}")]
     Api(#[from] slo::ApiError),
-    #[error("Prometheus did not scrape the mock at {target} within {FIRST_SCRAPE:?}")]
-    NoScrape { target: String },
+    #[error(
+        "the Prometheus rehearse started at {prometheus} did not scrape the mock at {target} \
+         within {FIRST_SCRAPE:?}: it reports {seen}"
+    )]
+    NoScrape {
+        target: String,
+        prometheus: String,
+        seen: String,
+    },
     #[error("--host {0:?} is not a URL with a host and port")]
     Host(String),
     #[error(
@@ -126,8 +137,17 @@ impl crate::exit::Exit for RehearseError {
         }
     }
 
+    /// What rehearse started, since the user gave no URL: a missing binary's message already
+    /// says how to install it, and a Prometheus that never got ready carries its log's tail.
     fn hint(&self) -> Option<&'static str> {
-        (self.exit_code() == crate::exit::UNAVAILABLE).then_some(crate::slo_cmd::PROMETHEUS_HINT)
+        match self {
+            RehearseError::Api(_) | RehearseError::NoScrape { .. } => Some(
+                "hint: rehearse starts its own Prometheus from PATH on loopback, scraping the \
+                 mock it starts (or --host); a machine too busy to let it scrape and evaluate \
+                 on time, or a firewall on loopback, stops it",
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -174,55 +194,49 @@ pub fn rule_files(plan: &RehearsePlan) -> Result<(RuleFiles, Option<slo::Spec>),
     }
 }
 
-/// Each expectation's deadline after its step starts (scaled), and its prediction if any.
+/// The timeline's load as `scenario run` would play it, before any target is known.
+pub fn load_options(plan: &RehearsePlan) -> ScenarioOptions {
+    ScenarioOptions {
+        file: plan.file.clone(),
+        host: None,
+        targets: Vec::new(),
+        token: plan.token.clone(),
+        users: USERS,
+        wait: None,
+        journey: "workshop".into(),
+        timeout: Duration::from_secs(20),
+        stats_interval: Duration::ZERO,
+        insecure: false,
+    }
+}
+
+/// Each expectation's prediction and deadline after its step starts (scaled), and what the
+/// rehearsal says about them before the load; `durations` are the steps' (scaled).
 pub fn deadlines(
     plan: &RehearsePlan,
     spec: Option<&slo::Spec>,
     durations: &[Duration],
-) -> Result<Vec<Timing>, RehearseError> {
-    let scale = plan.time_scale;
-    let by = slo::Compression::new(scale).ok_or(RehearseError::TimeScale)?;
+) -> Result<Derived, RehearseError> {
     let startup = mock_server::Phase::workshop_default();
     let phases = mock_server::drive::timeline::PhasePlan::new(&plan.rehearsal.timeline, &startup)
         .map_err(|e| RehearseError::Start(e.to_string()))?;
-    let steps: Vec<(Duration, &mock_server::Phase)> = durations
+    let loads = crate::scenario::step_loads(&plan.rehearsal.timeline, &load_options(plan))?;
+    let steps: Vec<model::StepModel<'_>> = durations
         .iter()
         .zip(&phases.steps)
-        .map(|(d, s)| (*d, &*s.phase))
-        .collect();
-    let mut out = Vec::new();
-    for e in &plan.rehearsal.expectations {
-        let no = |why: &str| RehearseError::NoPrediction {
-            step: e.step_name.clone(),
-            alert: e.alert.clone(),
-            why: why.into(),
-        };
-        out.push(match e.within {
-            None => (None, None),
-            Some(Within::Fixed(d)) => (None, Some(d / scale)),
-            Some(Within::Predicted) => {
-                let spec = spec.ok_or_else(|| {
-                    no("needs rules generated from a spec (--spec or the default), not --rules")
-                })?;
-                let at = model::fires_after(spec, &e.alert, &steps, e.step, by).map_err(
-                    |n| match n {
-                        model::NoPrediction::NotInSpec => no("is not an alert of the spec"),
-                        model::NoPrediction::Unmodelled => no("has no model for this SLO or phase"),
-                        model::NoPrediction::NeverFires => {
-                            no("is predicted never to fire in this step")
-                        }
-                    },
-                )?;
-                let extra = if e.notified.is_some() {
-                    NOTIFY_SLACK
-                } else {
-                    Duration::ZERO
-                };
-                (Some(at), Some(model::slack(at) + extra))
+        .zip(&loads)
+        .map(|((d, s), load)| {
+            let (traffic, tasks_per_sec) =
+                model::Traffic::of_journey(load.journey_spec(), load.users, &load.pacing);
+            model::StepModel {
+                duration: *d,
+                phase: &s.phase,
+                traffic,
+                tasks_per_sec,
             }
-        });
-    }
-    Ok(out)
+        })
+        .collect();
+    deadline::derive(plan, spec, &steps)
 }
 
 /// An alert name, the labels its instances must carry, and the key the verdicts look it up

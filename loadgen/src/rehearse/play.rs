@@ -10,13 +10,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::notify::{self, AlertmanagerSource};
-use super::plan::{AlertMatch, RehearseError, RehearsePlan, Timing, unique_alerts};
+use super::plan::{AlertMatch, POLL, RehearseError, RehearsePlan, Timing, unique_alerts};
 use super::stack::{Interrupt, Stack};
 use super::verdict::{self, RehearsalReport, Seen, Verdict};
 use crate::scenario::{self, ScenarioOptions, StepReport};
-
-/// How often the alerts are read while the timeline plays.
-const POLL: Duration = Duration::from_millis(250);
 
 /// What the timeline is played with.
 pub struct Play<'a> {
@@ -155,7 +152,6 @@ impl Play<'_> {
         let targets = &self.stack.targets;
         let single = plan.rehearsal.revisions.is_empty();
         ScenarioOptions {
-            file: plan.file.clone(),
             host: match (&plan.host, single) {
                 (Some(h), _) => Some(h.clone()),
                 (None, true) => Some(format!("http://{}", self.stack.target_list())),
@@ -169,13 +165,7 @@ impl Play<'_> {
                     .map(|(name, a)| (name.clone(), format!("http://{a}")))
                     .collect()
             },
-            token: plan.token.clone(),
-            users: 10,
-            wait: None,
-            journey: "workshop".into(),
-            timeout: Duration::from_secs(20),
-            stats_interval: Duration::ZERO,
-            insecure: false,
+            ..super::plan::load_options(plan)
         }
     }
 

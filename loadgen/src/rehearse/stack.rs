@@ -234,8 +234,19 @@ impl Stack {
                 return Ok(());
             }
             if Instant::now() >= deadline {
+                let seen = self
+                    .client
+                    .query(&format!("up{{job={MOCK_JOB:?}}}"))
+                    .await
+                    .map(|all| match all.len() {
+                        0 => "no scrape of it at all".to_owned(),
+                        n => format!("{} of its {n} targets up", up.len()),
+                    })
+                    .unwrap_or_else(|e| e.to_string());
                 return Err(RehearseError::NoScrape {
                     target: self.target_list(),
+                    prometheus: self.client.base_url().to_owned(),
+                    seen,
                 });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

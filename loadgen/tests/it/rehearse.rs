@@ -88,6 +88,152 @@ async fn alerts_wait_on_a_dead_prometheus_exits_69_and_a_bad_url_64() {
     );
 }
 
+/// The deadline lines printed before the load: (title, parts in order, deadline), in seconds.
+fn deadline_lines(err: &str) -> Vec<(String, Vec<f64>, f64)> {
+    err.lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix("loadgen rehearse: ")?;
+            let (title, rest) = l.split_once(": predicted ")?;
+            let (parts, total) = rest.split_once(" = deadline ")?;
+            let secs = |t: &str| t.trim().trim_end_matches(" s").parse::<f64>().unwrap();
+            // "0.04 s + band 0.20 s + 2 scrapes 0.15 s + ...": the number ends each part.
+            let parts = parts
+                .split(" + ")
+                .map(|p| {
+                    secs(
+                        p.rsplit_once(' ')
+                            .map_or(p, |(a, _)| a)
+                            .rsplit(' ')
+                            .next()
+                            .unwrap(),
+                    )
+                })
+                .collect();
+            Some((title.to_owned(), parts, secs(total)))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_predicted_deadline_is_printed_as_the_sum_of_its_parts_before_any_load() {
+    // No Prometheus on PATH: what is derived before the stack starts is printed, then exit 69.
+    for draws in ["exact", "random"] {
+        let out = loadgen(
+            &[
+                "rehearse",
+                &shipped("challenge6.toml"),
+                "--time-scale",
+                "200",
+                "--draws",
+                draws,
+            ],
+            "",
+        )
+        .await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(69), "{err}");
+        let lines = deadline_lines(&err);
+        let titles: Vec<&str> = lines.iter().map(|(t, _, _)| t.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "challenge 6: ChatLatencyFastBurn5m fires",
+                "challenge 6: ChatLatencySlowBurn5m fires",
+                "challenge 6: ChatEngagementSlowBurn5m fires",
+                "challenge 6: ChatLatencyPage1h fires",
+            ],
+            "{err}"
+        );
+        for (title, parts, total) in &lines {
+            // predicted, band, 2 scrapes (75 ms each at 200x), evaluation (60 s / 200), for, poll.
+            assert_eq!(parts.len(), 6, "{title}: {parts:?}");
+            assert_eq!(&parts[2..], [0.15, 0.3, 0.0, 0.25], "{title}: {parts:?}");
+            let sum: f64 = parts.iter().sum();
+            assert!(
+                (sum - total).abs() <= 0.035,
+                "{title}: {parts:?} vs {total}"
+            );
+        }
+        // The shipped file carries a load at which the model promises every verdict under exact
+        // draws; under random draws it says which verdicts it leaves to chance.
+        assert_eq!(
+            draws == "random",
+            err.contains("warning:"),
+            "{draws}: {err}"
+        );
+        // The user gave no URL: the hint speaks of what rehearse starts, not of "that URL".
+        assert!(!err.contains("that URL"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn random_draws_widen_the_band_and_a_thin_load_is_warned_with_the_load_that_settles_it() {
+    let band = |draws: &'static str| async move {
+        let out = loadgen(
+            &[
+                "rehearse",
+                &shipped("challenge6.toml"),
+                "--time-scale",
+                "200",
+                "--draws",
+                draws,
+            ],
+            "",
+        )
+        .await;
+        deadline_lines(&String::from_utf8_lossy(&out.stderr))[0].1[1]
+    };
+    let (exact, random) = (band("exact").await, band("random").await);
+    assert!(random > exact, "random band {random} s, exact {exact} s");
+
+    // Logins fail one in a thousand: at a thin load a few logins fill a window, and one failure
+    // can page. Chat latency under challenge 5 never passes 5 s, so no draw can page on it.
+    let warnings = |rate: u64| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thin.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[[step]]\nname = \"healthy\"\nphase = \"challenge5\"\nduration = \"30m\"\n\
+                 load = {{ rate = {rate} }}\n[[step.expect]]\nalert = \"LoginAvailabilityPage1h\"\n\
+                 state = \"inactive\"\n[[step.expect]]\nalert = \"ChatLatencyPage1h\"\n\
+                 state = \"inactive\"\n"
+            ),
+        )
+        .unwrap();
+        let out = loadgen(
+            &["rehearse", path.to_str().unwrap(), "--time-scale", "60"],
+            "",
+        )
+        .await;
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(69), "{err}");
+        err.lines()
+            .filter(|l| l.contains("warning:"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let thin = warnings(40).await;
+    assert_eq!(thin.len(), 1, "{thin:?}");
+    assert!(
+        thin[0].contains("healthy: LoginAvailabilityPage1h stays quiet")
+            && thin[0].contains("under exact draws"),
+        "{thin:?}"
+    );
+    // The load it names settles it: played at that rate, nothing is left to chance.
+    let named: u64 = thin[0]
+        .split_once("(load = { rate = ")
+        .and_then(|(_, r)| r.split_once(' '))
+        .map(|(r, _)| r.parse().unwrap())
+        .unwrap_or_else(|| panic!("no load named: {thin:?}"));
+    assert!(named > 40, "{thin:?}");
+    assert_eq!(
+        warnings(named).await,
+        Vec::<String>::new(),
+        "at rate {named}"
+    );
+}
+
 #[tokio::test]
 async fn bad_rehearsal_files_exit_64_naming_the_problem() {
     let dir = tempfile::tempdir().unwrap();
