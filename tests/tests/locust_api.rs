@@ -60,6 +60,11 @@ async fn wait_stats(addr: SocketAddr, what: &str, f: impl Fn(&Value) -> bool) {
 
 /// The swarm page with no host, as a workshop host starts it, on a free loopback port.
 async fn page() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    page_with(&[]).await
+}
+
+/// [`page`] with more flags.
+async fn page_with(flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let argv = [
         "loadgen",
         "journey",
@@ -67,7 +72,10 @@ async fn page() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
         "127.0.0.1:0",
         "--wait",
         "20ms..80ms",
-    ];
+    ]
+    .iter()
+    .chain(flags)
+    .copied();
     let cli = loadgen::cli::Cli::try_parse_from(argv).unwrap();
     let Some(loadgen::cli::Command::Journey(a)) = cli.command else {
         panic!("not a journey command")
@@ -492,4 +500,64 @@ async fn the_guides_locust_commands_work_as_written() {
     }
     let _ = stop_page.send(());
     srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_targets_each_has_its_own_entries_named_by_target() {
+    let (good, canary) = (mock().await, mock().await);
+    let targets = [
+        format!("good={}", good.url("")),
+        format!("canary={}", canary.url("")),
+    ];
+    let (addr, stop_page) = page_with(&["--target", &targets[0], "--target", &targets[1]]).await;
+    let started = send(addr, "POST", "/swarm", Some("user_count=4&spawn_rate=100")).await;
+    assert!(
+        started.body.contains("\"success\":true"),
+        "{}",
+        started.body
+    );
+    for url in [good.url(""), canary.url("")] {
+        assert!(
+            started.body.contains(&url),
+            "the host names {url}: {}",
+            started.body
+        );
+    }
+    wait_stats(addr, "both targets to get requests", |s| {
+        s["stats"].as_array().is_some_and(|rows| {
+            ["good", "canary"]
+                .iter()
+                .all(|t| rows.iter().any(|r| r["target"] == *t))
+        })
+    })
+    .await;
+    assert_eq!(send(addr, "POST", "/stop", None).await.status, 200);
+    wait_stats(addr, "the run stopped", |s| s["state"] == "stopped").await;
+    let doc: Value =
+        serde_json::from_str(&send(addr, "GET", "/stats/requests", None).await.body).unwrap();
+    let (total, rows) = doc["stats"].as_array().unwrap().split_last().unwrap();
+    let mut sum = 0;
+    for r in rows {
+        let target = r["target"].as_str().unwrap();
+        let name = r["name"].as_str().unwrap();
+        assert!(name.starts_with(&format!("{target}: /")), "{r}");
+        sum += r["num_requests"].as_u64().unwrap();
+    }
+    assert!(
+        rows.iter().any(|r| r["target"] == "good") && rows.iter().any(|r| r["target"] == "canary")
+    );
+    assert_eq!(total["num_requests"].as_u64(), Some(sum), "{doc}");
+    let csv = send(addr, "GET", "/stats/requests/csv", None).await.body;
+    for r in rows {
+        let row = format!(
+            "{},{},{},",
+            r["method"].as_str().unwrap(),
+            r["name"].as_str().unwrap(),
+            r["num_requests"]
+        );
+        assert!(csv.contains(&row), "{row} in\n{csv}");
+    }
+    let _ = stop_page.send(());
+    good.stop().await;
+    canary.stop().await;
 }
