@@ -12,7 +12,7 @@
 //!   `GET /report.html` (the self-contained report `--html` writes; its time-series charts need
 //!   `--html`, which samples the run once a second).
 //!
-//! Locust's own API is answered beside it (`locust`, `locust_stats`): `POST /swarm` with a
+//! Locust's own API is answered beside it (`locust`, `locust_stats`, `locust_csv`): `POST /swarm` with a
 //! form, `GET /stats/requests`, Locust's CSVs, `/exceptions`, `/stats/report`, `POST
 //! /stats/reset`; `POST /swarm` and `POST /stop` answer Locust's `success` and `message` too.
 //!
@@ -21,6 +21,7 @@
 
 pub mod live;
 mod locust;
+mod locust_csv;
 pub mod locust_stats;
 mod reply;
 pub mod run_page;
