@@ -34,10 +34,14 @@ pub enum Access {
     Guarded(HostPolicy),
 }
 
-/// The body types a guarded route takes. All of loadgen's writes are JSON today; Locust's
-/// form-encoded `POST /swarm` (issue 22) would add its type here.
-fn accepts(_path: &str) -> &'static [&'static str] {
-    guard::JSON
+/// The body types a guarded route takes: JSON, and on the swarm page's routes that Locust's
+/// page and scripts post forms to (`/swarm`, `/stop`, `/stats/reset`; issue 22) forms too. The
+/// other servers have no such paths, so the wider list never applies to them.
+fn accepts(path: &str) -> &'static [&'static str] {
+    match path {
+        "/swarm" | "/stop" | "/stats/reset" => guard::JSON_OR_FORM,
+        _ => guard::JSON,
+    }
 }
 
 /// The answer to a request the guard refused: its status and reason, as the pages' errors are.

@@ -14,9 +14,9 @@
 //! 2. Features over the engine: `split_api` (`GET`/`POST /split` on a running load, for
 //!    `--web`'s pages), `phase_cmd` (the mock-server's admin API), `scenario` (timelines),
 //!    `canary` (step-wise rollout), `slo_cmd`, `rehearse` (an incident played against a real
-//!    Prometheus, alert expectations judged), `web` (`journey --web`: Locust's swarm page and
-//!    its JSON API over a controlled journey run; `--web` on hey mode and timelines: the run
-//!    page, `web::run_page`).
+//!    Prometheus, alert expectations judged), `web` (`journey --web`: Locust's swarm page, its
+//!    JSON API and Locust's own HTTP API over a controlled journey run; `--web` on hey mode and
+//!    timelines: the run page, `web::run_page`).
 //! 3. `cli`: the only clap code; turns what was typed into the checked plans below
 //!    (`HeyArgs` -> `Plan` + `HeyRun`, `CanaryArgs` -> `CanaryPlan`, ...). Nothing below reads
 //!    a flag or imports `cli`.

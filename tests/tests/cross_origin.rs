@@ -2,7 +2,10 @@
 //! a page served from another loopback origin (127.0.0.2) sends what any site can send without
 //! a preflight, `fetch(url, {method: 'POST', mode: 'no-cors', body: '...'})`, at a real
 //! mock-server's `POST /phase`, `journey --web`'s `POST /swarm` and a hey `-z --web` run's
-//! `POST /split`; each server's own state says nothing changed. Without a browser: a request
+//! `POST /split`; each server's own state says nothing changed; the same page posting Locust's
+//! form (`application/x-www-form-urlencoded`, which needs no preflight either) to `POST /swarm`
+//! starts nothing. Without a browser: a form `POST /swarm`, `/stop` or `/stats/reset` naming
+//! another origin is refused while the same form from the page's own origin works; a request
 //! naming another host (the shape of DNS rebinding) gets 403 from every guarded route, while the
 //! mock's API and `/metrics` still answer it. Browser tests are skipped with `SKIPPED` when
 //! chromium/chromedriver are missing, unless `REQUIRE_CHROMIUM=1`.
@@ -70,6 +73,23 @@ async fn post_from_elsewhere(b: &Browser, url: &str, body: &str) {
     assert_eq!(sent, "answered opaque", "the request did not reach {url}");
 }
 
+/// From the page on another origin, an HTML form's post (what Locust's page sends) built from
+/// `fields` (`a=1&b=2`); resolves once the server has answered.
+async fn form_from_elsewhere(b: &Browser, url: &str, fields: &str) {
+    b.open(elsewhere().await, "/").await;
+    let sent = b
+        .client
+        .execute_async(
+            "const [url, fields, done] = arguments; \
+             fetch(url, {method: 'POST', mode: 'no-cors', body: new URLSearchParams(fields)}) \
+               .then(r => done('answered ' + r.type), e => done('failed ' + e));",
+            vec![url.into(), fields.into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent, "answered opaque", "the form did not reach {url}");
+}
+
 async fn mock() -> TestServer {
     let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from([
         "mock-server",
@@ -126,6 +146,71 @@ async fn a_page_on_another_origin_cannot_start_a_swarm() {
     let stats = get(page, "/stats").await;
     assert_eq!(stats["state"], "ready", "a swarm started: {stats}");
     b.close().await;
+    let _ = stop_page.send(());
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_on_another_origin_cannot_start_a_swarm_with_locusts_form() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let srv = mock().await;
+    let (page, stop_page) = swarm_page().await;
+    let form = format!("user_count=2&spawn_rate=10&host={}", srv.url(""));
+    form_from_elsewhere(&b, &format!("http://{page}/swarm"), &form).await;
+    let stats = get(page, "/stats").await;
+    assert_eq!(stats["state"], "ready", "a swarm started: {stats}");
+    b.close().await;
+    let _ = stop_page.send(());
+    srv.stop().await;
+}
+
+/// A form post to the swarm page with `extra` headers (an Origin, a Sec-Fetch-Site).
+async fn form_post(addr: SocketAddr, path: &str, extra: &[&str], body: &str) -> (u16, String) {
+    let host = format!("host: {addr}");
+    let mut headers = vec![
+        host.as_str(),
+        "content-type: application/x-www-form-urlencoded",
+    ];
+    headers.extend(extra);
+    let req = mock_server::testing::http::request("POST", path, &headers, body);
+    let answer = mock_server::testing::http::raw(addr, &req).await;
+    (answer.status, answer.body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_origin_form_cannot_start_stop_or_reset_a_swarm() {
+    let srv = mock().await;
+    let (page, stop_page) = swarm_page().await;
+    let form = format!("user_count=2&spawn_rate=100&host={}", srv.url(""));
+    let own = format!("origin: http://{page}");
+    let cross: [&[&str]; 3] = [
+        &["origin: http://evil.example"],
+        &["origin: null"],
+        &["sec-fetch-site: cross-site", own.as_str()],
+    ];
+    for extra in cross {
+        let (status, body) = form_post(page, "/swarm", extra, &form).await;
+        assert_eq!(status, 403, "{extra:?}: {body}");
+        assert!(body.contains("cross-origin"), "{extra:?}: {body}");
+    }
+    assert_eq!(get(page, "/stats").await["state"], "ready");
+
+    // From the page's own origin the same form starts the run.
+    let (status, body) = form_post(page, "/swarm", &[own.as_str()], &form).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"success\":true"), "{body}");
+    for path in ["/stop", "/stats/reset"] {
+        for extra in cross {
+            let (status, body) = form_post(page, path, extra, "").await;
+            assert_eq!(status, 403, "{path} {extra:?}: {body}");
+        }
+    }
+    let state = get(page, "/stats").await["state"].clone();
+    assert!(state == "spawning" || state == "running", "{state}");
+    let (status, body) = form_post(page, "/stop", &[own.as_str()], "").await;
+    assert_eq!(status, 200, "{body}");
     let _ = stop_page.send(());
     srv.stop().await;
 }

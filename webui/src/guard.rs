@@ -22,6 +22,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// The accepted body types of a JSON API route.
 pub const JSON: &[&str] = &["application/json"];
 
+/// The accepted body types of a route that also answers HTML forms (Locust's `POST /swarm`, as
+/// its page and `curl -d` send it). A browser sends a form cross-origin without asking first, so
+/// on these routes the Origin and Sec-Fetch-Site checks are what refuses another site's post.
+pub const JSON_OR_FORM: &[&str] = &["application/json", "application/x-www-form-urlencoded"];
+
 /// The host names a server answers on its guarded routes, beside IP literals and localhost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostPolicy {
@@ -474,9 +479,14 @@ mod tests {
             Ok(())
         );
         // A route that also takes forms (Locust's POST /swarm) says so.
-        const FORMS: &[&str] = &["application/json", "application/x-www-form-urlencoded"];
         let form = with(Some("application/x-www-form-urlencoded"));
-        assert_eq!(p.check(&form, FORMS), Ok(()));
+        assert_eq!(p.check(&form, JSON_OR_FORM), Ok(()));
+        // ... and a form from another site is still refused there.
+        let cross = Head {
+            origin: Some(b"http://evil.example"),
+            ..form
+        };
+        assert_eq!(p.check(&cross, JSON_OR_FORM).unwrap_err().status(), 403);
         assert!(
             p.check(&form, JSON)
                 .unwrap_err()

@@ -5,9 +5,14 @@
 //! Users lock a slot for a few counter updates per request (thousands of requests a second, not
 //! millions), which keeps one histogram per endpoint instead of one per user: a thousand users
 //! with a histogram each would cost hundreds of megabytes.
+//!
+//! Each slot also keeps when each kind of failure was first and last seen (wall-clock, as
+//! Locust's `/stats/requests` errors say it): one entry per kind, written in place, so a run of
+//! failures allocates nothing after the first of its kind.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 
@@ -19,6 +24,23 @@ use crate::report::stats::Stats;
 struct Slot {
     stats: Mutex<Stats>,
     metrics: Option<EndpointMetrics>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+/// A request that got an answer: its status, latency and body size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub latency_us: u64,
+    pub body_bytes: u64,
+}
+
+/// When one kind of failure was first and last seen at one slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    pub failure: Failure,
+    pub first: SystemTime,
+    pub last: SystemTime,
 }
 
 /// The shared recorder of one run (or one timeline step).
@@ -38,6 +60,7 @@ impl Recorder {
                 .map(|_| Slot {
                     stats: Mutex::new(Stats::default()),
                     metrics: metrics.as_mut().and_then(Iterator::next),
+                    seen: Mutex::new(Vec::new()),
                 })
                 .collect(),
             tasks: (0..tasks).map(|_| AtomicU64::new(0)).collect(),
@@ -50,24 +73,44 @@ impl Recorder {
     }
 
     /// Records one request's outcome; returns whether it failed.
-    pub fn record(&self, slot: usize, outcome: Result<(u16, u64), ErrorKind>) -> bool {
+    pub fn record(&self, slot: usize, outcome: Result<Answer, ErrorKind>) -> bool {
         let s = &self.slots[slot];
         let failure = match outcome {
-            Ok((status, _)) if status >= 400 => Some(Failure::Status(status)),
+            Ok(a) if a.status >= 400 => Some(Failure::Status(a.status)),
             Ok(_) => None,
             Err(kind) => Some(Failure::Transport(kind)),
         };
         {
             let mut st = s.stats.lock().unwrap_or_else(|p| p.into_inner());
             match outcome {
-                Ok((status, us)) => st.record_response(status, us, None, 0),
+                Ok(a) => st.record_response(a.status, a.latency_us, None, a.body_bytes),
                 Err(kind) => st.record_error(kind),
             }
         }
+        if let Some(f) = failure {
+            let now = SystemTime::now();
+            let mut seen = s.seen.lock().unwrap_or_else(|p| p.into_inner());
+            match seen.iter_mut().find(|x| x.failure == f) {
+                Some(x) => x.last = now,
+                None => seen.push(Seen {
+                    failure: f,
+                    first: now,
+                    last: now,
+                }),
+            }
+        }
         if let Some(m) = &s.metrics {
-            m.observe(outcome.ok().map(|(_, us)| us), failure);
+            m.observe(outcome.ok().map(|a| a.latency_us), failure);
         }
         failure.is_some()
+    }
+
+    /// Per slot, when each kind of failure was first and last seen (since the last reset).
+    pub fn seen(&self) -> Vec<Vec<Seen>> {
+        self.slots
+            .iter()
+            .map(|s| s.seen.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .collect()
     }
 
     /// A copy of every slot's record so far.
@@ -83,6 +126,7 @@ impl Recorder {
     pub fn reset(&self) {
         for s in &self.slots {
             *s.stats.lock().unwrap_or_else(|p| p.into_inner()) = Stats::default();
+            s.seen.lock().unwrap_or_else(|p| p.into_inner()).clear();
         }
         for t in &self.tasks {
             t.store(0, Ordering::Relaxed);

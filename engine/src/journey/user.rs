@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::failure::ErrorKind;
 use crate::journey::plan::{JourneyTarget, RunPlan, TaskPacing};
 use crate::journey::spec::TaskRequest;
-use crate::journey::stats::Recorder;
+use crate::journey::stats::{Answer, Recorder};
 use crate::load::live_split::LiveSplit;
 use crate::net::conn::{self, TargetConn};
 use crate::plan::Protocol;
@@ -192,8 +192,8 @@ pub async fn run(ctx: Arc<Ctx>, id: usize, mut stop: watch::Receiver<bool>) -> u
     0
 }
 
-/// Sends one request and reads the whole response: (status, microseconds from send to the
-/// last byte).
+/// Sends one request and reads the whole response: its status, the microseconds from send to
+/// the last byte, and the body's size.
 async fn exchange(
     ctx: &Ctx,
     target: &JourneyTarget,
@@ -202,7 +202,7 @@ async fn exchange(
     uri: &Uri,
     user: &HeaderValue,
     rng: &mut SmallRng,
-) -> Result<(u16, u64), ErrorKind> {
+) -> Result<Answer, ErrorKind> {
     // Latency counts connection set-up, as the load's does (hey's total includes DNS+dialup):
     // a user waiting on a slow TLS handshake waited for its answer.
     let sent = Instant::now();
@@ -236,13 +236,16 @@ async fn exchange(
     if empty {
         headers.remove(CONTENT_LENGTH);
     }
-    let status = match conn::exchange(conn, req, None).await {
-        Ok(reply) => reply.status,
+    let reply = match conn::exchange(conn, req, None).await {
+        Ok(reply) => reply,
         Err(kind) => {
             *slot = None;
             return Err(kind);
         }
     };
-    let us = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-    Ok((status, us))
+    Ok(Answer {
+        status: reply.status,
+        latency_us: u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX),
+        body_bytes: reply.body_bytes,
+    })
 }

@@ -12,9 +12,18 @@
 //!   `GET /report.html` (the self-contained report `--html` writes; its time-series charts need
 //!   `--html`, which samples the run once a second).
 //!
-//! `swarm_state` holds the state and what the buttons do, `live` builds the polled document.
+//! Locust's own API is answered beside it (`locust`, `locust_stats`, `locust_csv`): `POST /swarm` with a
+//! form, `GET /stats/requests`, Locust's CSVs, `/exceptions`, `/stats/report`, `POST
+//! /stats/reset`; `POST /swarm` and `POST /stop` answer Locust's `success` and `message` too.
+//!
+//! `swarm_state` holds the state and what the buttons do, `live` builds the polled document,
+//! `reply` the answers every page sends.
 
 pub mod live;
+mod locust;
+mod locust_csv;
+pub mod locust_stats;
+mod reply;
 pub mod run_page;
 pub mod swarm_state;
 mod window;
@@ -22,16 +31,15 @@ mod window;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_DISPOSITION, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use serde_json::json;
 use tokio::net::TcpListener;
 use webui::guard::HostPolicy;
 
+use crate::web::reply::{body, download, error, file, json, not_allowed, page_file};
 use engine::journey::report;
-use engine::serve::{Access, secured};
+use engine::serve::Access;
 pub use swarm_state::{FormError, Status, SwarmForm, Web, WebOptions};
 
 const INDEX: &str = include_str!("../../ui/swarm.html");
@@ -41,8 +49,6 @@ const PAGE: &[(&str, &str)] = &[
     ("split.js", include_str!("../../ui/split.js")),
     ("swarm.css", include_str!("../../ui/swarm.css")),
 ];
-/// The largest request body the API reads (a form is a few hundred bytes).
-const MAX_BODY: usize = 64 * 1024;
 
 /// Serves the page and its API on `listener` until `shutdown`, answering the names in `hosts`.
 pub async fn serve(
@@ -92,21 +98,21 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
             ),
             None => no_run(),
         },
-        ("/swarm", false) if method == Method::POST => {
-            let form = match body(req).await {
-                Ok(b) if b.iter().all(u8::is_ascii_whitespace) => SwarmForm::default(),
-                Ok(b) => match scenarios::json::from_slice::<SwarmForm>(&b) {
-                    Ok(f) => f,
-                    Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body: {e}")),
-                },
-                Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-            };
-            done(web.swarm(form).await.map(|s| json!({"state": s})))
-        }
+        ("/swarm", false) if method == Method::POST => swarm(web, req).await,
         ("/split", _) => split(web, req).await,
-        ("/stop", false) if method == Method::POST => done(web.stop().map(|()| json!({}))),
-        ("/reset", false) if method == Method::POST => done(web.reset().map(|()| json!({}))),
+        ("/stop", false) if method == Method::POST => match web.stop() {
+            Ok(()) => json(
+                StatusCode::OK,
+                &serde_json::json!({"success": true, "message": "Test stopped"}),
+            ),
+            Err(e) => locust::refused(web, StatusCode::CONFLICT, &e),
+        },
+        ("/reset", false) if method == Method::POST => match web.reset() {
+            Ok(()) => json(StatusCode::OK, &serde_json::json!({})),
+            Err(e) => locust::refused(web, StatusCode::CONFLICT, &e),
+        },
         ("/swarm" | "/stop" | "/reset", _) => not_allowed(&method, "POST"),
+        (p, _) if locust::ROUTES.contains(&p) => locust::respond(web, req).await,
         (other, true) => {
             let name = other.trim_start_matches('/');
             match webui::asset(name) {
@@ -115,6 +121,34 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
             }
         }
         (_, false) => not_allowed(&method, "GET"),
+    }
+}
+
+/// `POST /swarm`: Locust's form (answered as Locust does), or our JSON (4xx for bad input);
+/// both answer Locust's `success`, `message` and `host` beside `state`.
+async fn swarm(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let form_body = locust::is_form(&req);
+    let b = match body(req).await {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    if form_body {
+        return locust::swarm_form(web, &b).await;
+    }
+    let form = if b.iter().all(u8::is_ascii_whitespace) {
+        SwarmForm::default()
+    } else {
+        match scenarios::json::from_slice::<SwarmForm>(&b) {
+            Ok(f) => f,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body: {e}")),
+        }
+    };
+    match web.swarm(form).await {
+        Ok(state) => json(StatusCode::OK, &locust::started(web, state, None)),
+        Err(e @ (FormError::NotRunning(_) | FormError::Starting)) => {
+            locust::refused(web, StatusCode::CONFLICT, &e)
+        }
+        Err(e) => locust::refused(web, StatusCode::BAD_REQUEST, &e),
     }
 }
 
@@ -141,79 +175,6 @@ async fn split(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> 
     json(status, &doc)
 }
 
-/// One of a page's own embedded files, by name, or a 404.
-pub(crate) fn page_file(
-    files: &[(&'static str, &'static str)],
-    name: &str,
-) -> Response<Full<Bytes>> {
-    match files.iter().find(|(n, _)| *n == name) {
-        Some((n, body)) => file(body, webui::content_type(n)),
-        None => error(StatusCode::NOT_FOUND, "no such page"),
-    }
-}
-
-/// Reads a request body of at most `MAX_BODY` bytes.
-pub(crate) async fn body(req: Request<Incoming>) -> Result<Bytes, String> {
-    match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => Ok(b.to_bytes()),
-        Err(e) => Err(format!("body: {e}")),
-    }
-}
-
-fn done(r: Result<serde_json::Value, FormError>) -> Response<Full<Bytes>> {
-    match r {
-        Ok(v) => json(StatusCode::OK, &v),
-        Err(e @ (FormError::NotRunning(_) | FormError::Starting)) => {
-            error(StatusCode::CONFLICT, &e.to_string())
-        }
-        Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
-    }
-}
-
 fn no_run() -> Response<Full<Bytes>> {
     error(StatusCode::NOT_FOUND, "no run yet: start one first")
-}
-
-pub(crate) fn not_allowed(method: &Method, allow: &'static str) -> Response<Full<Bytes>> {
-    let mut r = error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("{method} is not allowed here"),
-    );
-    r.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allow));
-    r
-}
-
-pub(crate) fn file(body: &'static str, content_type: &'static str) -> Response<Full<Bytes>> {
-    secured(
-        Response::new(Full::new(Bytes::from_static(body.as_bytes()))),
-        content_type,
-    )
-}
-
-fn download(
-    body: Vec<u8>,
-    content_type: &'static str,
-    name: &'static str,
-) -> Response<Full<Bytes>> {
-    let mut r = secured(Response::new(Full::new(Bytes::from(body))), content_type);
-    let disposition = format!("attachment; filename=\"{name}\"");
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        r.headers_mut().insert(CONTENT_DISPOSITION, v);
-    }
-    r
-}
-
-pub(crate) fn json<T: serde::Serialize>(status: StatusCode, doc: &T) -> Response<Full<Bytes>> {
-    let body = serde_json::to_vec(doc).unwrap_or_else(|_| b"{}".to_vec());
-    let mut r = secured(
-        Response::new(Full::new(Bytes::from(body))),
-        "application/json",
-    );
-    *r.status_mut() = status;
-    r
-}
-
-pub(crate) fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    json(status, &json!({ "error": message }))
 }

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use webui::guard::HostPolicy;
 
-use crate::web::{body, error, file, json, not_allowed, page_file};
+use crate::web::reply::{body, error, file, json, not_allowed, page_file};
 use engine::load::run_view::RunView;
 use engine::serve::Access;
 

@@ -33,6 +33,8 @@ pub struct WebOptions {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SwarmForm {
+    /// Locust's name for it, `user_count`, is read too.
+    #[serde(alias = "user_count")]
     pub users: Option<usize>,
     pub spawn_rate: Option<f64>,
     /// Base URL; ignored (and shown read-only) when the run has several `--target`s.
@@ -180,6 +182,14 @@ impl Web {
 
     pub fn status(&self) -> Status {
         status(&self.lock())
+    }
+
+    /// The current or last run's form; before the first run, the command line's.
+    pub fn current_form(&self) -> SwarmForm {
+        match self.lock().run.as_ref() {
+            Some(run) => run.form.clone(),
+            None => self.defaults(),
+        }
     }
 
     /// `POST /swarm`: while a run goes on, a new user count and spawn rate; otherwise a new run
