@@ -390,28 +390,7 @@ pub async fn run(
                 phase: step.phase.as_deref().map(phase_line),
             });
         }
-        let mut phase_in_force = None;
-        if let Some(doc) = &step.phase {
-            for (k, t) in step.targets.iter().enumerate() {
-                let admin = Admin::new(
-                    &t.target.url.to_string(),
-                    args.token.as_deref(),
-                    args.insecure,
-                )
-                .map_err(|source| ScenarioError::Phase {
-                    step: step.name.clone(),
-                    source,
-                })?;
-                let phase_err = |source| ScenarioError::Phase {
-                    step: step.name.clone(),
-                    source,
-                };
-                admin.apply(doc).await.map_err(phase_err)?;
-                if k == 0 {
-                    phase_in_force = Some(admin.show().await.map_err(phase_err)?);
-                }
-            }
-        }
+        let phase_in_force = apply_phase(&step, args).await?;
         if let (Some(s), true) = (&split, step.sets_split) {
             s.set(step_weights(&step.targets));
         }
@@ -422,19 +401,6 @@ pub async fn run(
             }
             None
         } else {
-            let plan = RunPlan {
-                journey: step.load.journey_spec.clone(),
-                targets: step.targets.clone(),
-                users: step.load.users,
-                spawn_rate: f64::INFINITY,
-                pacing: step.load.pacing,
-                stop: TaskStop {
-                    run_time: Some(step.duration),
-                    tasks: None,
-                },
-                timeout: args.timeout,
-                insecure: args.insecure,
-            };
             let live = Live {
                 table: (!args.stats_interval.is_zero())
                     .then(|| Box::new(std::io::stderr()) as Box<dyn std::io::Write + Send>),
@@ -445,7 +411,7 @@ pub async fn run(
                 view: view.clone(),
                 ..Live::default()
             };
-            Some(journey::run(plan, live, &mut shutdown).await?)
+            Some(journey::run(step_plan(&step, args), live, &mut shutdown).await?)
         };
         stopped |= report.as_ref().is_some_and(|r| r.interrupted);
         let r = StepReport {
@@ -464,22 +430,74 @@ pub async fn run(
         }
     }
     if let Some(s) = &split {
-        // Now that every step has ended, the counts are final: each step shows the changes
-        // made while it ran.
-        let events = s.events();
-        for (k, step) in out.iter_mut().enumerate() {
-            let end = began.get(k + 1).copied().unwrap_or(f64::INFINITY);
-            step.split_events = events
-                .iter()
-                .filter(|e| e.at_secs >= began[k] && e.at_secs < end)
-                .cloned()
-                .collect();
-            if let Some(r) = &mut step.report {
-                r.split_events.clear();
-            }
-        }
+        split_events_by_step(&mut out, &s.events(), &began);
     }
     Ok(out)
+}
+
+/// Posts `step`'s phase to every target; answers the phase the first one then reports.
+async fn apply_phase(
+    step: &PlannedStep,
+    args: &ScenarioOptions,
+) -> Result<Option<serde_json::Value>, ScenarioError> {
+    let Some(doc) = &step.phase else {
+        return Ok(None);
+    };
+    let phase_err = |source| ScenarioError::Phase {
+        step: step.name.clone(),
+        source,
+    };
+    let mut in_force = None;
+    for (k, t) in step.targets.iter().enumerate() {
+        let admin = Admin::new(
+            &t.target.url.to_string(),
+            args.token.as_deref(),
+            args.insecure,
+        )
+        .map_err(phase_err)?;
+        admin.apply(doc).await.map_err(phase_err)?;
+        if k == 0 {
+            in_force = Some(admin.show().await.map_err(phase_err)?);
+        }
+    }
+    Ok(in_force)
+}
+
+/// The journey run of one step with users.
+fn step_plan(step: &PlannedStep, args: &ScenarioOptions) -> RunPlan {
+    RunPlan {
+        journey: step.load.journey_spec.clone(),
+        targets: step.targets.clone(),
+        users: step.load.users,
+        spawn_rate: f64::INFINITY,
+        pacing: step.load.pacing,
+        stop: TaskStop {
+            run_time: Some(step.duration),
+            tasks: None,
+        },
+        timeout: args.timeout,
+        insecure: args.insecure,
+    }
+}
+
+/// Now that every step has ended, the counts are final: each step shows the split changes
+/// made while it ran (`began`: each step's start, in seconds from the timeline's).
+fn split_events_by_step(
+    out: &mut [StepReport],
+    events: &[engine::report::SplitEvent],
+    began: &[f64],
+) {
+    for (k, step) in out.iter_mut().enumerate() {
+        let end = began.get(k + 1).copied().unwrap_or(f64::INFINITY);
+        step.split_events = events
+            .iter()
+            .filter(|e| e.at_secs >= began[k] && e.at_secs < end)
+            .cloned()
+            .collect();
+        if let Some(r) = &mut step.report {
+            r.split_events.clear();
+        }
+    }
 }
 
 /// The per-step summary: requests, failures and latency of each step, one line each.

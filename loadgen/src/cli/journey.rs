@@ -139,17 +139,7 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
         } else {
             targets(&named, &a.splits)?
         };
-        if !(1..=MAX_USERS).contains(&a.users) {
-            return Err(out_of_range("--users", "between 1 and 100000", a.users));
-        }
-        // Infinite starts every user at once; below 0.001/s the last start would overflow time.
-        if a.spawn_rate.is_nan() || a.spawn_rate < 0.001 {
-            return Err(out_of_range(
-                "--spawn-rate",
-                "at least 0.001 users/s",
-                a.spawn_rate,
-            ));
-        }
+        check_bounds(&a)?;
         let pacing = match (&a.wait, a.rate) {
             (_, Some(r)) if !(r.is_finite() && (0.001..=1e6).contains(&r)) => {
                 return Err(out_of_range("--rate", "between 0.001 and 1e6 tasks/s", r));
@@ -158,34 +148,6 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
             (Some(w), None) => TaskPacing::Wait(Wait::parse(w)?),
             (None, None) => TaskPacing::Wait(journey.wait),
         };
-        if let Some(d) = a.run_time.filter(|d| d.is_zero() || *d > MAX_RUN) {
-            return Err(out_of_range(
-                "--run-time",
-                "above 0 and at most 365 days",
-                humantime::format_duration(d),
-            ));
-        }
-        if a.tasks == Some(0) {
-            return Err(out_of_range("--tasks", "at least 1", 0));
-        }
-        if a.timeout.is_zero() || a.timeout > MAX_RUN {
-            return Err(out_of_range(
-                "--timeout",
-                "above 0 and at most 365 days",
-                humantime::format_duration(a.timeout),
-            ));
-        }
-        // Below this the live table is a flood (1 ns wrote 62 MB of stderr in 2 s).
-        if let Some(every) = a.stats_interval
-            && !every.is_zero()
-            && every < MIN_STATS_INTERVAL
-        {
-            return Err(out_of_range(
-                "--stats-interval",
-                "0s (none) or at least 100ms",
-                humantime::format_duration(every),
-            ));
-        }
         // The page shows the table; the terminal beside it gets one line, unless asked for more.
         let status_line = a.web.is_some() && a.stats_interval.is_none();
         let stats_interval = match a.stats_interval {
@@ -221,4 +183,48 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
             journey_arg: a.journey,
         })
     }
+}
+
+/// Every numeric flag within what a run can do, each refusal naming the flag and its range.
+fn check_bounds(a: &JourneyArgs) -> Result<(), JourneyPlanError> {
+    if !(1..=MAX_USERS).contains(&a.users) {
+        return Err(out_of_range("--users", "between 1 and 100000", a.users));
+    }
+    // Infinite starts every user at once; below 0.001/s the last start would overflow time.
+    if a.spawn_rate.is_nan() || a.spawn_rate < 0.001 {
+        return Err(out_of_range(
+            "--spawn-rate",
+            "at least 0.001 users/s",
+            a.spawn_rate,
+        ));
+    }
+    if let Some(d) = a.run_time.filter(|d| d.is_zero() || *d > MAX_RUN) {
+        return Err(out_of_range(
+            "--run-time",
+            "above 0 and at most 365 days",
+            humantime::format_duration(d),
+        ));
+    }
+    if a.tasks == Some(0) {
+        return Err(out_of_range("--tasks", "at least 1", 0));
+    }
+    if a.timeout.is_zero() || a.timeout > MAX_RUN {
+        return Err(out_of_range(
+            "--timeout",
+            "above 0 and at most 365 days",
+            humantime::format_duration(a.timeout),
+        ));
+    }
+    // Below this the live table is a flood (1 ns wrote 62 MB of stderr in 2 s).
+    if let Some(every) = a.stats_interval
+        && !every.is_zero()
+        && every < MIN_STATS_INTERVAL
+    {
+        return Err(out_of_range(
+            "--stats-interval",
+            "0s (none) or at least 100ms",
+            humantime::format_duration(every),
+        ));
+    }
+    Ok(())
 }
