@@ -131,11 +131,18 @@ pub fn derive(
                 (Some(at), Some(deadline.total()))
             }
         };
-        if let Some(spec) = spec
-            && let Some(why) = left_to_chance(plan, spec, steps, e, timing.1, &delays, 1.0)
-        {
-            out.notes
-                .push(warning(plan, spec, steps, e, timing.1, &delays, &why));
+        if let Some(spec) = spec {
+            let case = Case {
+                plan,
+                spec,
+                steps,
+                e,
+                deadline: timing.1,
+                delays: &delays,
+            };
+            if let Some(why) = left_to_chance(&case, 1.0) {
+                out.notes.push(warning(&case, &why));
+            }
         }
         out.timings.push(timing);
     }
@@ -150,18 +157,28 @@ fn no(e: &Expectation, why: &str) -> RehearseError {
     }
 }
 
-/// Why chance could decide `e`'s verdict at `factor` times the file's load, or `None` when both
-/// edges of the band agree with it (or the model cannot tell: an SLO or phase it does not know,
-/// an alert of a rule file not generated from the spec).
-fn left_to_chance(
-    plan: &RehearsePlan,
-    spec: &slo::Spec,
-    steps: &[StepModel<'_>],
-    e: &Expectation,
+/// One expectation with what judging it by the model needs.
+struct Case<'a> {
+    plan: &'a RehearsePlan,
+    spec: &'a slo::Spec,
+    steps: &'a [StepModel<'a>],
+    e: &'a Expectation,
     deadline: Option<Duration>,
-    delays: &Delays,
-    factor: f64,
-) -> Option<String> {
+    delays: &'a Delays,
+}
+
+/// Why chance could decide the case's verdict at `factor` times the file's load, or `None` when
+/// both edges of the band agree with it (or the model cannot tell: an SLO or phase it does not
+/// know, an alert of a rule file not generated from the spec).
+fn left_to_chance(case: &Case<'_>, factor: f64) -> Option<String> {
+    let Case {
+        plan,
+        spec,
+        steps,
+        e,
+        deadline,
+        delays,
+    } = *case;
     let (slo, policy) = model::find_alert(spec, &e.alert)?;
     let scaled: Vec<StepModel<'_>> = steps
         .iter()
@@ -218,16 +235,9 @@ fn left_to_chance(
     }
 }
 
-/// The warning for `e`, naming the load at which it would be decided, if one up to 64x is.
-fn warning(
-    plan: &RehearsePlan,
-    spec: &slo::Spec,
-    steps: &[StepModel<'_>],
-    e: &Expectation,
-    deadline: Option<Duration>,
-    delays: &Delays,
-    why: &str,
-) -> String {
+/// The case's warning, naming the load at which it would be decided, if one up to 64x is.
+fn warning(case: &Case<'_>, why: &str) -> String {
+    let (plan, e) = (case.plan, case.e);
     let draws = if exact(plan) {
         "exact draws"
     } else {
@@ -238,10 +248,8 @@ fn warning(
          than 1 in 1,000): {why}",
         e.title()
     );
-    let step = &steps[e.step];
-    let settled = FACTORS
-        .iter()
-        .find(|&&f| left_to_chance(plan, spec, steps, e, deadline, delays, f).is_none());
+    let step = &case.steps[e.step];
+    let settled = FACTORS.iter().find(|&&f| left_to_chance(case, f).is_none());
     let rate = |f: f64| step.tasks_per_sec * f;
     match settled {
         Some(&f) => out.push_str(&format!(

@@ -88,6 +88,14 @@ async fn alerts_wait_on_a_dead_prometheus_exits_69_and_a_bad_url_64() {
     );
 }
 
+/// The shipped challenge 6 at 200x with no Prometheus on PATH: it prints what it derives before
+/// the stack starts, then exits 69.
+async fn challenge6_without_prometheus(draws: &str) -> Output {
+    let file = shipped("challenge6.toml");
+    let args = ["rehearse", &file, "--time-scale", "200", "--draws", draws];
+    loadgen(&args, "").await
+}
+
 /// The deadline lines printed before the load: (title, parts in order, deadline), in seconds.
 fn deadline_lines(err: &str) -> Vec<(String, Vec<f64>, f64)> {
     err.lines()
@@ -118,18 +126,7 @@ fn deadline_lines(err: &str) -> Vec<(String, Vec<f64>, f64)> {
 async fn each_predicted_deadline_is_printed_as_the_sum_of_its_parts_before_any_load() {
     // No Prometheus on PATH: what is derived before the stack starts is printed, then exit 69.
     for draws in ["exact", "random"] {
-        let out = loadgen(
-            &[
-                "rehearse",
-                &shipped("challenge6.toml"),
-                "--time-scale",
-                "200",
-                "--draws",
-                draws,
-            ],
-            "",
-        )
-        .await;
+        let out = challenge6_without_prometheus(draws).await;
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(69), "{err}");
         let lines = deadline_lines(&err);
@@ -169,18 +166,7 @@ async fn each_predicted_deadline_is_printed_as_the_sum_of_its_parts_before_any_l
 #[tokio::test]
 async fn random_draws_widen_the_band_and_a_thin_load_is_warned_with_the_load_that_settles_it() {
     let band = |draws: &'static str| async move {
-        let out = loadgen(
-            &[
-                "rehearse",
-                &shipped("challenge6.toml"),
-                "--time-scale",
-                "200",
-                "--draws",
-                draws,
-            ],
-            "",
-        )
-        .await;
+        let out = challenge6_without_prometheus(draws).await;
         deadline_lines(&String::from_utf8_lossy(&out.stderr))[0].1[1]
     };
     let (exact, random) = (band("exact").await, band("random").await);
