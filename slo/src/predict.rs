@@ -125,6 +125,10 @@ pub struct History {
     segments: Vec<(f64, f64, f64)>,
     /// Events of the SLI per second for [`History::then`]: sets the spread of a window's ratio.
     events_per_sec: f64,
+    /// Whether each step's count of events is itself drawn (a journey picks its tasks at
+    /// random by weight), which moves a window's ratio wherever it spans steps of different
+    /// ratios; a fixed rate per endpoint (`false`) does not.
+    random_counts: bool,
     /// Prometheus needs two samples for a rate, so a window with less data than this has no value.
     scrape_interval: f64,
 }
@@ -136,6 +140,9 @@ pub struct WindowRatio {
     pub ratio: f64,
     /// Its binomial standard deviation (each event bad independently, at its segment's ratio).
     pub sd: f64,
+    /// Its standard deviation from the counts alone, with [`History::counted_at_random`]: a
+    /// step holding more or fewer events than its rate says weighs more or less in the window.
+    pub sd_count: f64,
     /// How many events the window holds.
     pub events: f64,
     /// How many of its steps can draw either way (a ratio strictly between 0 and 1): a step
@@ -150,8 +157,9 @@ pub enum Spread {
     /// up for positive (fires first, resolves last), down for negative.
     Sigmas(f64),
     /// Exact draws (`--draws exact`): in any run of n consecutive events of one step the bad
-    /// ones are within this many of n times its ratio; the sign says which way, as for `Sigmas`.
-    Events(f64),
+    /// ones are within `events` of n times its ratio, and the counts' own spread moves the
+    /// ratio by `sigmas` of [`WindowRatio::sd_count`]; both signed the same way, as `Sigmas`.
+    Exact { events: f64, sigmas: f64 },
 }
 
 impl Spread {
@@ -161,11 +169,22 @@ impl Spread {
     /// `w`'s ratio moved by this spread.
     pub fn apply(self, w: WindowRatio) -> f64 {
         match self {
-            Spread::Sigmas(k) => w.ratio + k * w.sd,
-            Spread::Events(k) => {
-                let moved = w.ratio + k * f64::from(w.uncertain_steps) / w.events.max(1.0);
-                moved.clamp(0.0, 1.0)
+            Spread::Sigmas(k) => w.ratio + k * w.sd.hypot(w.sd_count),
+            Spread::Exact { events, sigmas } => {
+                let draws = events * f64::from(w.uncertain_steps) / w.events.max(1.0);
+                (w.ratio + draws + sigmas * w.sd_count).clamp(0.0, 1.0)
             }
+        }
+    }
+
+    /// The other edge of the band.
+    pub fn opposite(self) -> Spread {
+        match self {
+            Spread::Sigmas(k) => Spread::Sigmas(-k),
+            Spread::Exact { events, sigmas } => Spread::Exact {
+                events: -events,
+                sigmas: -sigmas,
+            },
         }
     }
 }
@@ -175,8 +194,16 @@ impl History {
         Self {
             segments: Vec::new(),
             events_per_sec,
+            random_counts: false,
             scrape_interval: scrape_interval.as_secs_f64(),
         }
+    }
+
+    /// The same history, each step's count of events drawn (Poisson, as a weighted random pick
+    /// of tasks at a steady rate gives, near enough).
+    pub fn counted_at_random(mut self) -> Self {
+        self.random_counts = true;
+        self
     }
 
     /// Appends `duration` of traffic at `error_ratio`, at the history's events per second.
@@ -201,26 +228,37 @@ impl History {
     /// with less than a scrape interval of data, or no events.
     pub fn window(&self, window: f64, at: f64) -> Option<WindowRatio> {
         let from = (at - window).max(0.0);
-        let (mut seconds, mut events, mut bad, mut variance) = (0.0, 0.0, 0.0, 0.0);
-        let mut uncertain_steps = 0;
+        // (events, ratio) of each step's part inside the window.
+        let mut parts = Vec::new();
+        let mut seconds = 0.0;
         let mut start = 0.0;
         for &(length, ratio, rate) in &self.segments {
             let overlap = (start + length).min(at) - start.max(from);
             if overlap > 0.0 {
                 seconds += overlap;
-                events += overlap * rate;
-                bad += overlap * rate * ratio;
-                variance += overlap * rate * ratio * (1.0 - ratio);
-                uncertain_steps += u32::from(ratio > 0.0 && ratio < 1.0 && rate > 0.0);
+                parts.push((overlap * rate, ratio));
             }
             start += length;
         }
+        let events: f64 = parts.iter().map(|(n, _)| n).sum();
         if seconds < self.scrape_interval || events <= 0.0 {
             return None;
         }
+        let ratio = parts.iter().map(|(n, r)| n * r).sum::<f64>() / events;
+        let variance: f64 = parts.iter().map(|(n, r)| n * r * (1.0 - r)).sum();
+        let count_variance: f64 = if self.random_counts {
+            parts.iter().map(|(n, r)| n * (r - ratio).powi(2)).sum()
+        } else {
+            0.0
+        };
+        let uncertain_steps = parts
+            .iter()
+            .filter(|(n, r)| *n > 0.0 && *r > 0.0 && *r < 1.0)
+            .count() as u32;
         Some(WindowRatio {
-            ratio: bad / events,
+            ratio,
             sd: variance.sqrt() / events,
+            sd_count: count_variance.sqrt() / events,
             events,
             uncertain_steps,
         })
@@ -454,7 +492,14 @@ mod tests {
         assert!((w.events - 400.0).abs() < 1e-9, "{w:?}");
         // All bad and all good draw the same whatever the draws: no spread at all.
         assert_eq!(w.uncertain_steps, 0);
-        assert_eq!(Spread::Events(2.0).apply(w), w.ratio);
+        assert_eq!(
+            Spread::Exact {
+                events: 2.0,
+                sigmas: 0.0
+            }
+            .apply(w),
+            w.ratio
+        );
         assert_eq!(Spread::NONE.apply(w), w.ratio);
         // At a quarter bad throughout, two events either way in 400 move it by half a percent;
         // across two such steps, each may be off by two.
@@ -462,15 +507,71 @@ mod tests {
             .then(Duration::from_secs(10), 0.25)
             .then_at(Duration::from_secs(10), 0.25, 30.0);
         let w = mixed.window(20.0, 20.0).unwrap();
-        assert!((Spread::Events(2.0).apply(w) - 0.26).abs() < 1e-12, "{w:?}");
         assert!(
-            (Spread::Events(-2.0).apply(w) - 0.24).abs() < 1e-12,
+            (Spread::Exact {
+                events: 2.0,
+                sigmas: 0.0
+            }
+            .apply(w)
+                - 0.26)
+                .abs()
+                < 1e-12,
+            "{w:?}"
+        );
+        assert!(
+            (Spread::Exact {
+                events: -2.0,
+                sigmas: 0.0
+            }
+            .apply(w)
+                - 0.24)
+                .abs()
+                < 1e-12,
             "{w:?}"
         );
         let w = mixed.window(5.0, 10.0).unwrap();
-        assert!((Spread::Events(2.0).apply(w) - 0.29).abs() < 1e-12, "{w:?}");
+        assert!(
+            (Spread::Exact {
+                events: 2.0,
+                sigmas: 0.0
+            }
+            .apply(w)
+                - 0.29)
+                .abs()
+                < 1e-12,
+            "{w:?}"
+        );
         // No events, no value: a step without load has no ratio, as rate() gives 0/0.
         let idle = History::new(0.0, Duration::from_secs(1)).then(Duration::from_secs(10), 0.5);
         assert_eq!(idle.window(5.0, 10.0), None);
+    }
+
+    #[test]
+    fn random_counts_move_a_window_that_spans_steps_of_different_ratios_only() {
+        let steady = History::new(100.0, Duration::from_secs(1))
+            .then(Duration::from_secs(10), 0.0)
+            .then(Duration::from_secs(10), 0.5);
+        let drawn = steady.clone().counted_at_random();
+        assert_eq!(steady.window(20.0, 20.0).unwrap().sd_count, 0.0);
+        let w = drawn.window(20.0, 20.0).unwrap();
+        // 1000 events at 0 and 1000 at 0.5 around 0.25: sqrt(2000 * 0.25^2) / 2000.
+        assert!(
+            (w.sd_count - (2000.0f64 * 0.0625).sqrt() / 2000.0).abs() < 1e-12,
+            "{w:?}"
+        );
+        assert!(Spread::Sigmas(3.0).apply(w) > w.ratio + 3.0 * w.sd, "{w:?}");
+        let inside = drawn.window(5.0, 20.0).unwrap();
+        assert_eq!(
+            inside.sd_count, 0.0,
+            "one step: its count does not weigh against another"
+        );
+        let exact = Spread::Exact {
+            events: 2.0,
+            sigmas: 3.0,
+        };
+        assert!((exact.apply(w) - (w.ratio + 2.0 / 2000.0 + 3.0 * w.sd_count)).abs() < 1e-12);
+        assert!(
+            (exact.opposite().apply(w) - (w.ratio - 2.0 / 2000.0 - 3.0 * w.sd_count)).abs() < 1e-12
+        );
     }
 }

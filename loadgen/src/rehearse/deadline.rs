@@ -76,7 +76,10 @@ impl Delays {
 /// mock of the user's (`--host`), which the rehearsal cannot know draws exactly.
 fn spread(plan: &RehearsePlan, slo: &slo::spec::Slo) -> Spread {
     if exact(plan) {
-        Spread::Events(model::exact_events(slo))
+        Spread::Exact {
+            events: model::exact_events(slo),
+            sigmas: model::SIGMAS_REHEARSAL,
+        }
     } else {
         Spread::Sigmas(model::SIGMAS_REHEARSAL)
     }

@@ -3,9 +3,12 @@
 //! own numbers, as the mock draws them), laid over the steps and run through `slo::predict`'s
 //! burn-rate model, which says when each alert fires and resolves.
 //!
-//! Chance enters through the draws. Under exact draws (the mocks rehearse starts) a window of n
-//! requests holds n·p bad ones within [`exact_events`]; under random draws its ratio scatters
-//! binomially, and [`SIGMAS_REHEARSAL`] standard deviations bound it at the stated 1 in 1,000.
+//! Chance enters twice. The mock's draws: under exact draws (the mocks rehearse starts) a window
+//! of n requests holds n·p bad ones within [`exact_events`]; under random draws its ratio
+//! scatters binomially. And the load's own: a journey picks each task at random by weight, so
+//! how many requests each step puts in a window is drawn too, which moves a window that spans
+//! steps of different ratios. [`SIGMAS_REHEARSAL`] standard deviations bound what is random at
+//! the stated 1 in 1,000.
 //! A deadline is the late edge of that band plus each delay between the window crossing and
 //! the rehearsal seeing the alert ([`Deadline`]), nothing fixed.
 
@@ -208,7 +211,8 @@ pub fn history(
     steps: &[StepModel<'_>],
     scrape: Duration,
 ) -> Result<History, NoPrediction> {
-    let mut history = History::new(0.0, scrape);
+    // A journey picks each task at random by weight: the counts are drawn too.
+    let mut history = History::new(0.0, scrape).counted_at_random();
     for step in steps {
         let (ratio, events) = sli(slo, step.phase, &step.traffic)?;
         history = history.then_at(step.duration, ratio, events);
@@ -235,10 +239,7 @@ pub fn runs(
     by: Compression,
     spread: Spread,
 ) -> Runs {
-    let low = match spread {
-        Spread::Sigmas(k) => Spread::Sigmas(-k),
-        Spread::Events(k) => Spread::Events(-k),
-    };
+    let low = spread.opposite();
     Runs {
         nominal: firing_spans(slo, policy, history, by, Spread::NONE),
         high: firing_spans(slo, policy, history, by, spread),
