@@ -88,6 +88,11 @@ async fn alerts_wait_on_a_dead_prometheus_exits_69_and_a_bad_url_64() {
     );
 }
 
+/// The CI page, whose examples of what a rehearsal prints must be what it prints.
+fn docs_ci() -> String {
+    std::fs::read_to_string(format!("{}/../docs/ci.md", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 /// The shipped challenge 6 at 200x with no Prometheus on PATH: it prints what it derives before
 /// the stack starts, then exits 69.
 async fn challenge6_without_prometheus(draws: &str) -> Output {
@@ -149,6 +154,15 @@ async fn each_predicted_deadline_is_printed_as_the_sum_of_its_parts_before_any_l
             assert!(
                 (sum - total).abs() <= 0.035,
                 "{title}: {parts:?} vs {total}"
+            );
+        }
+        if draws == "exact" {
+            let shown = err
+                .lines()
+                .find(|l| l.contains("ChatLatencySlowBurn5m fires: predicted"));
+            assert!(
+                docs_ci().contains(shown.unwrap()),
+                "docs/ci.md shows a deadline line the rehearsal no longer prints: {shown:?}"
             );
         }
         // The shipped file carries a load at which the model promises every verdict under exact
@@ -213,6 +227,10 @@ async fn random_draws_widen_the_band_and_a_thin_load_is_warned_with_the_load_tha
         .map(|(r, _)| r.parse().unwrap())
         .unwrap_or_else(|| panic!("no load named: {thin:?}"));
     assert!(named > 40, "{thin:?}");
+    assert!(
+        docs_ci().contains(&thin[0]),
+        "docs/ci.md shows a warning the rehearsal no longer prints: {thin:?}"
+    );
     assert_eq!(
         warnings(named).await,
         Vec::<String>::new(),
