@@ -60,7 +60,13 @@ pub async fn run(
     let deadlines = derived.timings;
     // Bad input is 64 before anything is looked for or started.
     let checked = stack::check(&plan)?;
+    on_event(Event::Note(&starting(&plan)));
     let stack = stack::Stack::start(&plan, &rules, checked, &interrupt).await?;
+    on_event(Event::Note(&format!(
+        "Prometheus is ready at {}; waiting for its first scrape of {}",
+        stack.client.base_url(),
+        stack.target_list()
+    )));
     let outcome = play::Play {
         plan: &plan,
         stack: &stack,
@@ -68,8 +74,26 @@ pub async fn run(
         deadlines: &deadlines,
         interrupt: &interrupt,
     }
-    .run(&mut |v| on_event(Event::Verdict(v)))
+    .run(&mut on_event)
     .await;
     stack.stop().await;
     outcome
+}
+
+/// What start-up is about to wait for, said before it waits.
+fn starting(plan: &RehearsePlan) -> String {
+    let every = slo::Compression::new(plan.time_scale)
+        .map(|by| slo::Resolution::for_scale(by).scrape.to_string())
+        .unwrap_or_default();
+    let mocks = match (&plan.host, plan.rehearsal.revisions.len()) {
+        (Some(h), _) => format!("the mock at {h}"),
+        (None, 0) => "an in-process mock".to_owned(),
+        (None, n) => format!("{n} in-process revisions"),
+    };
+    let alertmanager = if plan.alertmanager.is_some() {
+        " and Alertmanager"
+    } else {
+        ""
+    };
+    format!("starting Prometheus{alertmanager} from PATH, to scrape {mocks} every {every}")
 }

@@ -108,6 +108,15 @@ async fn the_ci_page_job_lines_pass_verbatim() {
             "{wanted}: {xml}"
         );
     }
+    // Start-up says what it waits for, and when the wait is over.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for said in [
+        "loadgen rehearse: starting Prometheus from PATH, to scrape an in-process mock every 75ms",
+        "; waiting for its first scrape of 127.0.0.1:",
+        "; playing the timeline",
+    ] {
+        assert!(stderr.contains(said), "{said:?} not in {stderr}");
+    }
     // The verdict table prints observed against predicted times.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let header = stdout
