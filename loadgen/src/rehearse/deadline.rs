@@ -10,7 +10,7 @@ use slo::predict::Spread;
 use super::file::{Expectation, Expected, Within};
 use super::model::{self, Deadline, NoPrediction, StepModel};
 use super::notify::AlertmanagerSource;
-use super::plan::{POLL, RehearseError, RehearsePlan, Timing};
+use super::plan::{POLL, RehearseError, RehearsePlan, Timing, load_options};
 use mock_server::state::draw::DrawMode;
 
 /// Loads tried, as multiples of the file's, when an expectation is left to chance.
@@ -85,13 +85,42 @@ fn spread(plan: &RehearsePlan, slo: &slo::spec::Slo) -> Spread {
     }
 }
 
+/// Each expectation's prediction and deadline after its step starts (scaled), and what the
+/// rehearsal says about them before the load; `durations` are the steps' (scaled).
+pub fn deadlines(
+    plan: &RehearsePlan,
+    spec: Option<&slo::Spec>,
+    durations: &[Duration],
+) -> Result<Derived, RehearseError> {
+    let startup = mock_server::Phase::workshop_default();
+    let phases = mock_server::drive::timeline::PhasePlan::new(&plan.rehearsal.timeline, &startup)
+        .map_err(|e| RehearseError::Start(e.to_string()))?;
+    let loads = crate::scenario::step_loads(&plan.rehearsal.timeline, &load_options(plan))?;
+    let steps: Vec<model::StepModel<'_>> = durations
+        .iter()
+        .zip(&phases.steps)
+        .zip(&loads)
+        .map(|((d, s), load)| {
+            let (traffic, tasks_per_sec) =
+                model::Traffic::of_journey(load.journey_spec(), load.users, &load.pacing);
+            model::StepModel {
+                duration: *d,
+                phase: &s.phase,
+                traffic,
+                tasks_per_sec,
+            }
+        })
+        .collect();
+    derive(plan, spec, &steps)
+}
+
 /// Whether the mocks draw exactly: only the ones the rehearsal starts can be told to.
 fn exact(plan: &RehearsePlan) -> bool {
     plan.host.is_none() && plan.draws == DrawMode::Exact
 }
 
-/// Derives every expectation's timing; the steps are `steps` (durations already scaled).
-pub fn derive(
+/// Derives every expectation's timing over the steps' models; the steps are `steps` (durations already scaled).
+fn derive(
     plan: &RehearsePlan,
     spec: Option<&slo::Spec>,
     steps: &[StepModel<'_>],

@@ -26,15 +26,7 @@ pub use file::{Expectation, Expected, Rehearsal, Within};
 pub use notify::AlertmanagerSource;
 pub use plan::{FIRST_SCRAPE, POLL, RehearseError, RehearsePlan, RulesSource, Timing};
 pub use stack::{CLIENT_JOB, MOCK_JOB};
-pub use verdict::{RehearsalReport, Seen, Verdict};
-
-/// What a rehearsal says while it runs.
-pub enum Event<'a> {
-    /// Before the load: a deadline's parts, a warning, what it waits for.
-    Note(&'a str),
-    /// An expectation decided, the moment it is.
-    Verdict(&'a Verdict),
-}
+pub use verdict::{Event, RehearsalReport, Seen, Verdict};
 
 /// Runs the rehearsal; `on_event` sees each note and each verdict as soon as there is one.
 /// Everything it started is stopped before it returns, whatever the outcome.
@@ -53,7 +45,7 @@ pub async fn run(
         .iter()
         .map(|s| s.duration / scale)
         .collect();
-    let derived = plan::deadlines(&plan, spec.as_ref(), &durations)?;
+    let derived = deadline::deadlines(&plan, spec.as_ref(), &durations)?;
     for note in &derived.notes {
         on_event(Event::Note(note));
     }

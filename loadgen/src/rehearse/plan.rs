@@ -5,9 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::deadline::{self, Derived};
 use super::file::{self, Expectation, Rehearsal};
-use super::model;
 use super::notify::AlertmanagerSource;
 use crate::scenario::{ScenarioError, ScenarioOptions};
 
@@ -208,35 +206,6 @@ pub fn load_options(plan: &RehearsePlan) -> ScenarioOptions {
         stats_interval: Duration::ZERO,
         insecure: false,
     }
-}
-
-/// Each expectation's prediction and deadline after its step starts (scaled), and what the
-/// rehearsal says about them before the load; `durations` are the steps' (scaled).
-pub fn deadlines(
-    plan: &RehearsePlan,
-    spec: Option<&slo::Spec>,
-    durations: &[Duration],
-) -> Result<Derived, RehearseError> {
-    let startup = mock_server::Phase::workshop_default();
-    let phases = mock_server::drive::timeline::PhasePlan::new(&plan.rehearsal.timeline, &startup)
-        .map_err(|e| RehearseError::Start(e.to_string()))?;
-    let loads = crate::scenario::step_loads(&plan.rehearsal.timeline, &load_options(plan))?;
-    let steps: Vec<model::StepModel<'_>> = durations
-        .iter()
-        .zip(&phases.steps)
-        .zip(&loads)
-        .map(|((d, s), load)| {
-            let (traffic, tasks_per_sec) =
-                model::Traffic::of_journey(load.journey_spec(), load.users, &load.pacing);
-            model::StepModel {
-                duration: *d,
-                phase: &s.phase,
-                traffic,
-                tasks_per_sec,
-            }
-        })
-        .collect();
-    deadline::derive(plan, spec, &steps)
 }
 
 /// An alert name, the labels its instances must carry, and the key the verdicts look it up

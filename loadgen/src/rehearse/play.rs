@@ -55,7 +55,7 @@ impl Play<'_> {
     /// `--fail-fast`) and judges every expectation.
     pub async fn run(
         &self,
-        on_event: &mut dyn FnMut(super::Event<'_>),
+        on_event: &mut dyn FnMut(verdict::Event<'_>),
     ) -> Result<RehearsalReport, RehearseError> {
         let plan = self.plan;
         let stack = self.stack;
@@ -64,11 +64,11 @@ impl Play<'_> {
             r = stack.wait_for_scrape() => r?,
             () = self.interrupt.wait() => return Err(RehearseError::Interrupted),
         }
-        on_event(super::Event::Note(&format!(
+        on_event(verdict::Event::Note(&format!(
             "first scrape after {:.1} s; playing the timeline",
             waited.elapsed().as_secs_f64()
         )));
-        let on_verdict = &mut |v: &Verdict| on_event(super::Event::Verdict(v));
+        let on_verdict = &mut |v: &Verdict| on_event(verdict::Event::Verdict(v));
         let options = self.options();
         let mut steps = scenario::plan_timeline(plan.rehearsal.timeline.clone(), &options)?;
         for (s, d) in steps.iter_mut().zip(self.durations) {

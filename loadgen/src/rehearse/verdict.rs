@@ -64,6 +64,14 @@ impl RehearsalReport {
     }
 }
 
+/// What a rehearsal says while it runs.
+pub enum Event<'a> {
+    /// Before the load: a deadline's parts, a warning, what it waits for.
+    Note(&'a str),
+    /// An expectation decided, the moment it is.
+    Verdict(&'a Verdict),
+}
+
 /// Decides expectations as the steps end.
 #[derive(Debug)]
 pub struct Judge {
