@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::Parser;
 use engine::plan::{Pacing, Plan, PlanError, Protocol, Stop};
 use engine::weighted::SplitFlagError;
-use loadgen::cli::{Cli, Command, HeyRun, OutputKind, normalize};
+use loadgen::cli::{Cli, Command, HeyRun, normalize};
+use loadgen::output::OutputFormat;
 
 use super::{hey_run, parse, plan};
 
@@ -63,7 +64,7 @@ fn hey_defaults() {
     assert!(p.keepalive);
     assert_eq!(p.max_redirects, 10);
     let r = hey_run(&[URL]);
-    assert_eq!(r.output, OutputKind::Summary);
+    assert_eq!(r.output, OutputFormat::Text);
     assert_eq!(r.cpus, std::thread::available_parallelism().unwrap().get());
 }
 
@@ -77,7 +78,7 @@ fn each_hey_flag_one_dash_and_two() {
         |p| p.stop,
         Stop::Duration(Duration::from_secs(90)),
     );
-    both_run(&["-o", "csv"], |p| p.output, OutputKind::Csv);
+    both_run(&["-o", "csv"], |p| p.output, OutputFormat::Csv);
     both(
         &["-m", "post"],
         |p| p.request.method.clone(),
@@ -168,7 +169,10 @@ fn loadgen_flags() {
         Pacing::Open { rate: 1000.0 }
     );
     assert_eq!(plan(&["-n", "10k", URL]).stop, Stop::Count(10_000));
-    assert_eq!(hey_run(&["--output", "json", URL]).output, OutputKind::Json);
+    assert_eq!(
+        hey_run(&["--output", "json", URL]).output,
+        OutputFormat::Json
+    );
     assert!(!hey_run(&["--no-progress", URL]).progress);
     let p = plan(&[
         "--target",

@@ -14,6 +14,7 @@ use engine::report::stats::Stats;
 use engine::report::{PacingReport, RateWindow, Report, TargetReport};
 use loadgen::canary::{CanaryResult, Rollback, StepResult, TargetSummary};
 use loadgen::cli::Cli;
+use loadgen::output::{HeyReport, OutputFormat, Render};
 
 /// Compares `actual` with the golden file `name`, or rewrites it under `LOADGEN_BLESS=1`.
 fn golden(name: &str, actual: &str) {
@@ -162,16 +163,18 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
     (r, gates)
 }
 
+/// What the runner prints for `-o summary`: the output layer's text of the report.
 fn summary(r: &Report, gates: &[Gate]) -> String {
-    let mut out = Vec::new();
-    engine::output::render::summary(&mut out, r, gates).unwrap();
-    String::from_utf8(out).unwrap()
+    let hey = HeyReport { report: r, gates };
+    hey.to_text(OutputFormat::Text).unwrap()
 }
 
 fn json(r: &Report) -> String {
-    let mut out = Vec::new();
-    engine::output::render::json(&mut out, r).unwrap();
-    String::from_utf8(out).unwrap()
+    let hey = HeyReport {
+        report: r,
+        gates: &[],
+    };
+    hey.to_text(OutputFormat::Json).unwrap()
 }
 
 #[test]
@@ -282,25 +285,19 @@ fn journey_report(several_targets: bool) -> JourneyReport {
 
 #[test]
 fn journey_text_json_and_locust_csv() {
-    use engine::journey::report;
     for (label, several) in [("one-target", false), ("two-targets", true)] {
         let r = journey_report(several);
-        let mut text = Vec::new();
-        report::text(&mut text, &r).unwrap();
-        golden(
-            &format!("journey/{label}.txt"),
-            &String::from_utf8(text).unwrap(),
-        );
-        let mut csv = Vec::new();
-        report::csv(&mut csv, &r).unwrap();
-        golden(
-            &format!("journey/{label}.csv"),
-            &String::from_utf8(csv).unwrap(),
-        );
-        golden(
-            &format!("journey/{label}.json"),
-            &(serde_json::to_string_pretty(&r).unwrap() + "\n"),
-        );
+        // Each format as `journey -o FORMAT` prints it, through the one output layer.
+        for (format, ext) in [
+            (OutputFormat::Text, "txt"),
+            (OutputFormat::Csv, "csv"),
+            (OutputFormat::Json, "json"),
+        ] {
+            golden(
+                &format!("journey/{label}.{ext}"),
+                &r.to_text(format).unwrap(),
+            );
+        }
         // The schema file still describes what is printed.
         let schema: serde_json::Value =
             serde_json::from_str(include_str!("../../schema/journey-report.schema.json")).unwrap();
@@ -368,11 +365,11 @@ fn canary_text_and_json() {
     ] {
         golden(
             &format!("canary/{name}.txt"),
-            &loadgen::canary::render_text(&result),
+            &result.to_text(OutputFormat::Text).unwrap(),
         );
         golden(
             &format!("canary/{name}.json"),
-            &(serde_json::to_string_pretty(&result).unwrap() + "\n"),
+            &result.to_text(OutputFormat::Json).unwrap(),
         );
     }
 }
