@@ -423,7 +423,11 @@ fn phase(args: PhaseArgs) -> anyhow::Result<i32> {
     };
     match done {
         Ok(doc) => {
-            print_out(&serde_json::to_string_pretty(&doc)?)?;
+            // The server's phase document, as JSON like every report.
+            let mut out = std::io::stdout().lock();
+            output::json(&mut out, &doc)
+                .and_then(|()| out.flush())
+                .context("cannot write to standard output")?;
             Ok(exit::OK)
         }
         Err(e) => Ok(fail("loadgen phase", &e)),
