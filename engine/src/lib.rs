@@ -1,8 +1,10 @@
 //! engine: loadgen's load engine. It turns a checked [`plan::Plan`] into a [`report::Report`]
-//! (hey mode), or a journey plan into a journey report, and renders reports as text, JSON and
-//! HTML. It parses no flags, starts no mock and knows no Prometheus: the `loadgen` crate above
-//! does those, and Cargo keeps the direction (this crate depends on neither clap, mock-server
-//! nor slo).
+//! (hey mode), or a journey plan into a journey report. It parses no flags, starts no mock,
+//! knows no Prometheus and renders no finished report: the `loadgen` crate above does those
+//! (its `output` layer turns these reports into text, JSON, CSV and HTML), and Cargo keeps the
+//! direction (this crate depends on neither clap, mock-server nor slo). What it writes itself
+//! is written while a run goes on: hey's CSV rows as requests end, the progress bar, and a
+//! journey's live table.
 //!
 //! # Layout
 //!
@@ -13,8 +15,7 @@
 //! 1. Shared vocabulary: `failure` (error kinds and their classification), `weighted` (the one
 //!    weighted pick), `plan` (validated targets, pacing, stop), `report` (the result: `stats`,
 //!    the per-worker recorder; `series`, a run over time; `gate`, SLO gates judged against a
-//!    report; `merge`, shard reports combined exactly), `output` (`render`: hey's summary and
-//!    JSON; `html_report`: one self-contained HTML page per report), `stop` (stop -> grace ->
+//!    report; `merge`, shard reports combined exactly), `stop` (stop -> grace ->
 //!    cancel), `serve` (the one accept loop, and connection policy, of loadgen's own small HTTP
 //!    endpoints).
 //! 2. The engine: `client_metrics` (the client-side metrics a run records into and serves on
@@ -30,7 +31,6 @@ pub mod failure;
 pub mod journey;
 pub mod load;
 pub mod net;
-pub mod output;
 pub mod plan;
 pub mod report;
 pub mod serve;

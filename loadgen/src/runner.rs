@@ -9,20 +9,19 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::cli::{
-    AlertsCommand, CanaryOutput, CanaryRun, Cli, Command, HeyRun, JourneyArgs, JourneyPlan,
-    MergeArgs, OutputKind, PhaseArgs, RehearseArgs, RehearseOutput, RehearseRun, ReportFormat,
-    ScenarioCommand, SloCommand,
+    AlertsCommand, CanaryRun, Cli, Command, HeyRun, JourneyArgs, JourneyPlan, MergeArgs, PhaseArgs,
+    RehearseArgs, RehearseRun, ScenarioCommand, SloCommand,
 };
 use crate::exit::{self, Coded, Exit, Usage};
+use crate::output::{self, HeyReport, OutputFormat, Render};
 use crate::scenario::{self, ScenarioOptions};
 use crate::web::{self, WebOptions};
-use crate::{canary, phase_cmd, rehearse, slo_cmd};
+use crate::{phase_cmd, rehearse, slo_cmd};
 use engine::Live;
 use engine::client_metrics::ClientMetrics;
 use engine::journey::{self, report as journey_report};
 use engine::load::live_split::LiveSplit;
 use engine::load::run_view::RunView;
-use engine::output::{html_report, render};
 use engine::report::Report;
 use engine::report::merge;
 
@@ -115,7 +114,7 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         RunView::new("hey".into(), names, split.clone())
     });
     let live = Live {
-        csv: (run.output == OutputKind::Csv)
+        csv: (run.output == OutputFormat::Csv)
             .then(|| Box::new(std::io::stdout()) as Box<dyn Write + Send>),
         progress: run.progress && std::io::stderr().is_terminal(),
         split: split.clone(),
@@ -132,18 +131,18 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
         anyhow::Ok(report)
     })?;
     report.slo = run.gates.iter().map(|g| g.judge(&report)).collect();
+    let hey = HeyReport {
+        report: &report,
+        gates: &run.gates,
+    };
     let mut out = std::io::stdout().lock();
-    match run.output {
-        OutputKind::Summary => render::summary(&mut out, &report, &run.gates)?,
-        OutputKind::Json => render::json(&mut out, &report)?,
-        // hey prints only the rows in CSV mode; gates still decide the exit code.
-        OutputKind::Csv => {}
-    }
+    // Under `-o csv` the rows were streamed and nothing follows; gates still decide the exit code.
+    hey.render(run.output, &mut out)?;
     out.flush()?;
     drop(out);
     // After the summary: a page that cannot be written must not swallow the run's figures.
     if let Some(path) = &run.html {
-        write_html(path, &html_report::hey_page(&report))?;
+        write_file(path, OutputFormat::Html, &hey)?;
     }
     if report.total.responses == 0 && !report.interrupted {
         eprintln!("loadgen: no request got an answer (see the errors above)");
@@ -157,13 +156,15 @@ fn hey(run: HeyRun) -> anyhow::Result<i32> {
 
 fn canary(run: CanaryRun) -> anyhow::Result<i32> {
     let result = runtime(None)?.block_on(run.plan.run_reporting(&mut std::io::stderr()))?;
-    match run.output {
-        CanaryOutput::Text => print_out(canary::render_text(&result).trim_end())?,
-        CanaryOutput::Json => print_out(&serde_json::to_string_pretty(&result)?)?,
-    }
+    let mut out = std::io::stdout().lock();
+    result
+        .render(run.output, &mut out)
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")?;
+    drop(out);
     // After the verdict, so a page that cannot be written never hides it.
     if let Some(path) = &run.html {
-        write_html(path, &canary::html_page(&result))?;
+        write_file(path, OutputFormat::Html, &result)?;
     }
     Ok(if result.promoted {
         exit::OK
@@ -181,18 +182,32 @@ fn merge_reports(m: MergeArgs) -> anyhow::Result<i32> {
             return Ok(exit::USAGE);
         }
     };
-    let mut out = std::io::stdout().lock();
-    match m.output {
-        OutputKind::Json => render::json(&mut out, &report)?,
-        OutputKind::Summary | OutputKind::Csv => render::summary(&mut out, &report, &[])?,
-    }
+    // A merge has no rows to stream: `-o csv` prints the summary, as it always has.
+    let format = match m.output {
+        OutputFormat::Json => OutputFormat::Json,
+        _ => OutputFormat::Text,
+    };
+    let merged = HeyReport {
+        report: &report,
+        gates: &[],
+    };
+    merged.render(format, &mut std::io::stdout().lock())?;
     Ok(exit::OK)
 }
 
-/// Writes `--html`'s page.
-fn write_html(path: &std::path::Path, page: &html_report::Page) -> anyhow::Result<()> {
-    std::fs::write(path, html_report::render(page))
-        .with_context(|| format!("cannot write the HTML report to {}", path.display()))
+/// Writes a report to the file a flag names (`--html`, `--csv`, `--junit`), rendered first so
+/// a half-rendered report never lands in it.
+fn write_file(
+    path: &std::path::Path,
+    format: OutputFormat,
+    report: &(impl Render + ?Sized),
+) -> anyhow::Result<()> {
+    let text = report.to_text(format)?;
+    let what = match format {
+        OutputFormat::Html => format!("the HTML report to {}", path.display()),
+        _ => path.display().to_string(),
+    };
+    std::fs::write(path, text).with_context(|| format!("cannot write {what}"))
 }
 
 /// Serves `--web`'s run page for `view`, until the returned guard is dropped (the run's end);
@@ -390,22 +405,13 @@ async fn print_status(page: Arc<web::Web>) {
 /// The final report on stdout in `--output`'s format, and to `--csv`'s file.
 fn print_journey(plan: &JourneyPlan, report: &journey_report::JourneyReport) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    match plan.output {
-        ReportFormat::Text => journey_report::text(&mut out, report)?,
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, report)?;
-            writeln!(out)?;
-        }
-        ReportFormat::Csv => journey_report::csv(&mut out, report)?,
-    }
+    report.render(plan.output, &mut out)?;
     out.flush()?;
     if let Some(path) = &plan.html {
-        write_html(path, &journey_report::html_page(report))?;
+        write_file(path, OutputFormat::Html, report)?;
     }
     if let Some(path) = &plan.csv {
-        let mut f = std::fs::File::create(path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        journey_report::csv(&mut f, report)?;
+        write_file(path, OutputFormat::Csv, report)?;
     }
     Ok(())
 }
@@ -417,7 +423,11 @@ fn phase(args: PhaseArgs) -> anyhow::Result<i32> {
     };
     match done {
         Ok(doc) => {
-            print_out(&serde_json::to_string_pretty(&doc)?)?;
+            // The server's phase document, as JSON like every report.
+            let mut out = std::io::stdout().lock();
+            output::json(&mut out, &doc)
+                .and_then(|()| out.flush())
+                .context("cannot write to standard output")?;
             Ok(exit::OK)
         }
         Err(e) => Ok(fail("loadgen phase", &e)),
@@ -433,18 +443,13 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
     };
     let total = steps.len();
     let rt = runtime(None)?;
-    let json = args.json;
+    let format = args.output();
     let result = rt.block_on(async {
         let metrics = metrics(args.metrics_addr).await?;
+        // Each step's table as it ends, for people; JSON waits for the whole timeline.
         let on_step = |i: usize, s: &scenario::StepReport| {
-            if json {
-                return;
-            }
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "\n== step {}/{total}: {} ==", i + 1, s.name);
-            if let Some(r) = &s.report {
-                let _ = journey_report::table(&mut out, &r.endpoints, &r.total);
-                let _ = journey_report::abandoned(&mut out, r.abandoned);
+            if format == OutputFormat::Text {
+                let _ = output::timeline::step(&mut std::io::stdout().lock(), i, total, s);
             }
         };
         let names: Vec<String> = steps
@@ -484,9 +489,9 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         Err(e) => return Ok(fail("loadgen scenario", &e)),
     };
     if let Some(path) = &args.html {
-        write_html(path, &scenario::html_page(&reports))?;
+        write_file(path, OutputFormat::Html, reports.as_slice())?;
     }
-    print_timeline(&reports, json)?;
+    reports.render(format, &mut std::io::stdout().lock())?;
     for step in &reports {
         if let Some(r) = &step.report {
             let prefix = format!("loadgen scenario: step {:?}", step.name);
@@ -496,23 +501,6 @@ fn timeline(cmd: ScenarioCommand) -> anyhow::Result<i32> {
         }
     }
     Ok(timeline_exit(&reports))
-}
-
-/// The timeline's summary per step (and each step's split changes), or its JSON.
-fn print_timeline(reports: &[scenario::StepReport], json: bool) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, reports)?;
-        writeln!(out)?;
-    } else {
-        writeln!(out, "\nSummary per step:")?;
-        scenario::summary(&mut out, reports)?;
-        for step in reports.iter().filter(|s| !s.split_events.is_empty()) {
-            write!(out, "\nStep {:?}:", step.name)?;
-            render::split_events(&mut out, &step.split_events)?;
-        }
-    }
-    Ok(())
 }
 
 /// 130 if interrupted, 1 if a step's load got no answer at all, else 0.
@@ -556,17 +544,10 @@ fn rehearse(args: RehearseArgs) -> anyhow::Result<i32> {
         Err(e) => return Ok(fail("loadgen rehearse", &e)),
     };
     if let Some(path) = &run.junit {
-        std::fs::write(path, rehearse::verdict::junit(&report))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_file(path, OutputFormat::Junit, &report)?;
     }
     let mut out = std::io::stdout().lock();
-    match run.output {
-        RehearseOutput::Text => write!(out, "{}", rehearse::verdict::table(&report))?,
-        RehearseOutput::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-    }
+    report.render(run.output, &mut out)?;
     out.flush()?;
     Ok(if report.interrupted {
         exit::INTERRUPTED
@@ -583,10 +564,12 @@ fn slo(cmd: SloCommand) -> anyhow::Result<i32> {
         SloCommand::Check(a) => slo_cmd::check(a.spec.as_deref()),
         SloCommand::Rules(a) => slo_cmd::rules(a.spec.as_deref(), a.compress),
         SloCommand::Dashboards(a) => slo_cmd::dashboards(a.spec.as_deref(), &a.out),
-        SloCommand::Export(a) => slo_cmd::export(a.spec.as_deref(), a.format.into()),
+        SloCommand::Export(a) => slo_cmd::export(a.spec.as_deref(), a.format),
         SloCommand::Compress(a) => slo_cmd::compress(&a.file, a.time_scale),
         SloCommand::Report(a) => {
-            runtime(None)?.block_on(slo_cmd::report(&a.prometheus, a.spec.as_deref(), a.json))
+            let format = a.output();
+            let render = |r: &slo::Report| r.to_text(format);
+            runtime(None)?.block_on(slo_cmd::report(&a.prometheus, a.spec.as_deref(), render))
         }
     };
     print_outcome(outcome)

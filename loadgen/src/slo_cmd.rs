@@ -41,6 +41,8 @@ pub enum SloCmdError {
     Api(#[from] slo::ApiError),
     #[error(transparent)]
     Wait(#[from] slo::WaitError),
+    #[error("cannot render the report: {0}")]
+    Render(std::io::Error),
 }
 
 impl crate::exit::Exit for SloCmdError {
@@ -57,7 +59,7 @@ impl crate::exit::Exit for SloCmdError {
             | SloCmdError::Compression(_)
             | SloCmdError::Read { .. }
             | SloCmdError::RuleFile { .. } => USAGE,
-            SloCmdError::Write { .. } => crate::exit::FAILED,
+            SloCmdError::Write { .. } | SloCmdError::Render(_) => crate::exit::FAILED,
             SloCmdError::Wait(slo::WaitError::UnknownAlert { .. }) => USAGE,
             SloCmdError::Api(e) | SloCmdError::Wait(slo::WaitError::Api(e)) if e.is_bad_url() => {
                 USAGE
@@ -230,19 +232,16 @@ pub fn export(
     Ok(CommandOutput::ok(text).warn(&spec))
 }
 
-/// `loadgen slo report`: SLIs and burn rates from a live Prometheus, as a table or JSON.
+/// `loadgen slo report`: SLIs and burn rates from a live Prometheus, written by `render` (the
+/// output layer's table or JSON: this command computes the report, it does not format it).
 pub async fn report(
     prometheus: &str,
     spec_path: Option<&Path>,
-    json: bool,
+    render: impl FnOnce(&slo::Report) -> std::io::Result<String>,
 ) -> Result<CommandOutput, SloCmdError> {
     let spec = spec(spec_path)?;
     let report = slo::slo_report(prometheus, &spec).await?;
-    let text = if json {
-        report.to_json()
-    } else {
-        report.to_string()
-    };
+    let text = render(&report).map_err(SloCmdError::Render)?;
     Ok(CommandOutput::ok(text).warn(&spec))
 }
 

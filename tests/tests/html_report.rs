@@ -188,9 +188,9 @@ async fn journey_and_split_reports_render_offline_with_their_charts() {
     let split_file = dir.join("split.html");
     // Issue 24, item 7: a label holding `<!--<script>` left the inline script open (only `</`
     // was escaped), so no chart rendered. The marker's label is user text like a step name.
-    let mut page = engine::output::html_report::hey_page(&report);
+    let mut page = loadgen::output::html::hey::page(&report);
     page.markers[0].label = HOSTILE.into();
-    std::fs::write(&split_file, engine::output::html_report::render(&page)).unwrap();
+    std::fs::write(&split_file, loadgen::output::html::render(&page)).unwrap();
 
     // A journey of 6 users over both servers.
     let journey_file = dir.join("journey.toml");
@@ -232,7 +232,7 @@ async fn journey_and_split_reports_render_offline_with_their_charts() {
     let journey_html = dir.join("journey.html");
     std::fs::write(
         &journey_html,
-        engine::output::html_report::render(&engine::journey::report::html_page(&jreport)),
+        loadgen::output::html::render(&loadgen::output::html::journey::page(&jreport)),
     )
     .unwrap();
     good.stop().await;

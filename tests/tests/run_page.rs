@@ -176,7 +176,7 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
 
     let (served_good, served_next) = (served(good).await, served(next).await);
     let mut out = Vec::new();
-    engine::output::render::json(&mut out, &report).unwrap();
+    loadgen::output::json(&mut out, &report).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let events = json["split_events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{json}");

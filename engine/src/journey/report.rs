@@ -1,6 +1,8 @@
 //! A journey run's report, built from the recorder's slots: per endpoint and in total, requests,
-//! failures by kind, median / p95 / p99 / mean, rates. Rendered as Locust's console table (live
-//! and final), as JSON (schema: `schema/journey-report.schema.json`) and as Locust's stats CSV.
+//! failures by kind, median / p95 / p99 / mean, rates (its JSON schema:
+//! `schema/journey-report.schema.json`). Also Locust's console table, which the engine prints
+//! live while users run; loadgen's `output` layer renders the finished report (text, JSON,
+//! CSV, HTML) and prints the same table in it, so the two never drift apart.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -8,9 +10,6 @@ use std::io::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::journey::spec::Journey;
-use crate::output::html_report::{
-    Cell, Page, Table, histogram_bars, interrupted_notice, load_charts, ms, split_parts,
-};
 use crate::report::SplitEvent;
 use crate::report::stats::Stats;
 
@@ -183,7 +182,8 @@ fn entry(target: &str, name: &str, s: &Stats, prev: (u64, u64), secs: f64) -> En
     }
 }
 
-/// Locust's console table: one row per endpoint, then the aggregate.
+/// Locust's console table: one row per endpoint, then the aggregate. The live table and the
+/// final report's both come from here.
 pub fn table(
     w: &mut dyn Write,
     endpoints: &[EndpointReport],
@@ -235,195 +235,4 @@ pub fn table(
         )?;
     }
     Ok(())
-}
-
-/// The final report as text: the table, tasks started, and failures by kind.
-pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
-    writeln!(
-        w,
-        "Journey report: {} users, {:.1} s{}",
-        r.users,
-        r.duration_secs,
-        if r.interrupted { " (interrupted)" } else { "" }
-    )?;
-    table(w, &r.endpoints, &r.total)?;
-    abandoned(w, r.abandoned)?;
-    writeln!(w, "\nTasks started:")?;
-    for (name, n) in &r.tasks {
-        writeln!(w, "  {name}: {n}")?;
-    }
-    if r.total.failures > 0 {
-        writeln!(w, "\nFailures:")?;
-        for e in &r.endpoints {
-            for (kind, n) in &e.failures_by_kind {
-                writeln!(w, "  {n:>8}  {}  {kind}", e.name)?;
-            }
-        }
-    }
-    crate::output::render::split_events(w, &r.split_events)
-}
-
-/// Requests still in flight when the run's end (or Ctrl-C) and its grace ran out: sent, so the
-/// server counts them, but in no row of the table. Said so that the two can be reconciled.
-pub fn abandoned(w: &mut dyn Write, n: u64) -> io::Result<()> {
-    match n {
-        0 => Ok(()),
-        1 => writeln!(
-            w,
-            "\n1 request in flight at the end was abandoned; the server counted it (it is in no row above)."
-        ),
-        n => writeln!(
-            w,
-            "\n{n} requests in flight at the end were abandoned; the server counted them (they are in no row above)."
-        ),
-    }
-}
-
-/// Locust's stats CSV columns (milliseconds), one row per endpoint, then "Aggregated".
-pub fn csv(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
-    writeln!(
-        w,
-        "Target,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Requests/s,Failures/s,95%,99%"
-    )?;
-    for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
-        let l = &e.latency_ms;
-        writeln!(
-            w,
-            "{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.4},{:.4},{:.3},{:.3}",
-            csv_field(&e.target),
-            csv_field(&e.name),
-            e.requests,
-            e.failures,
-            l.median,
-            l.mean,
-            l.min,
-            l.max,
-            e.rps,
-            e.failures_per_sec,
-            l.p95,
-            l.p99
-        )?;
-    }
-    Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
-/// The journey's HTML report page (`--html`).
-pub fn html_page(r: &JourneyReport) -> Page {
-    let t = &r.total;
-    let (markers, split_table) = split_parts(&r.split_events);
-    let mut tables = vec![endpoints_table(r), tasks_table(r), failures_table(r)];
-    tables.extend(split_table);
-    let mut notices = Vec::new();
-    if r.interrupted {
-        notices.push(interrupted_notice(r.abandoned));
-    }
-    Page {
-        title: "loadgen journey report".into(),
-        subtitle: format!("{} simulated users, {:.1} s", r.users, r.duration_secs),
-        stats: vec![
-            ("users".into(), r.users.to_string()),
-            ("requests".into(), t.requests.to_string()),
-            ("failures".into(), t.failures.to_string()),
-            ("req/s".into(), format!("{:.2}", t.rps)),
-            ("median".into(), format!("{} ms", ms(t.latency_ms.median))),
-            ("p95".into(), format!("{} ms", ms(t.latency_ms.p95))),
-            ("p99".into(), format!("{} ms", ms(t.latency_ms.p99))),
-            ("duration".into(), format!("{:.1} s", r.duration_secs)),
-        ],
-        notices,
-        charts: load_charts(&r.series, 0.0),
-        markers,
-        histogram: r
-            .latency
-            .clone()
-            .map(|h| histogram_bars(&crate::report::Latency::from_histogram(h)))
-            .unwrap_or_default(),
-        tables,
-    }
-}
-
-/// One row per target and endpoint, then the total.
-fn endpoints_table(r: &JourneyReport) -> Table {
-    Table {
-        title: "Requests by endpoint".into(),
-        columns: [
-            "target",
-            "endpoint",
-            "requests",
-            "failures",
-            "req/s",
-            "median ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: r
-            .endpoints
-            .iter()
-            .chain(std::iter::once(&r.total))
-            .map(|e| {
-                vec![
-                    Cell::text(&e.target),
-                    Cell::text(&e.name),
-                    Cell::num(e.requests),
-                    Cell::num(e.failures),
-                    Cell::num(format!("{:.2}", e.rps)),
-                    Cell::num(ms(e.latency_ms.median)),
-                    Cell::num(ms(e.latency_ms.p95)),
-                    Cell::num(ms(e.latency_ms.p99)),
-                    Cell::num(ms(e.latency_ms.max)),
-                ]
-            })
-            .collect(),
-    }
-}
-
-/// How often each task was started.
-fn tasks_table(r: &JourneyReport) -> Table {
-    Table {
-        title: "Tasks started".into(),
-        columns: vec!["task".into(), "started".into()],
-        rows: r
-            .tasks
-            .iter()
-            .map(|(name, n)| vec![Cell::text(name), Cell::num(n)])
-            .collect(),
-    }
-}
-
-/// Each endpoint's failures, by kind.
-fn failures_table(r: &JourneyReport) -> Table {
-    Table {
-        title: "Failures".into(),
-        columns: vec![
-            "target".into(),
-            "endpoint".into(),
-            "kind".into(),
-            "count".into(),
-        ],
-        rows: r
-            .endpoints
-            .iter()
-            .flat_map(|e| {
-                e.failures_by_kind.iter().map(move |(kind, n)| {
-                    vec![
-                        Cell::text(&e.target),
-                        Cell::text(&e.name),
-                        Cell::text(kind),
-                        Cell::num(n),
-                    ]
-                })
-            })
-            .collect(),
-    }
 }

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::canary::{CANARY, CanaryError, CanaryPlan, MAX_SPAN, MIN_SLICE, STABLE, parse_query};
 use crate::cli::HeyArgs;
-use crate::cli::values::parse_duration;
+use crate::cli::values::{CANARY_OUTPUT, parse_duration};
+use crate::output::OutputFormat;
 use engine::plan::Plan;
 use engine::report::gate::Gate;
 
@@ -16,7 +17,8 @@ use engine::report::gate::Gate;
 #[derive(Debug, Clone)]
 pub struct CanaryRun {
     pub plan: CanaryPlan,
-    pub output: CanaryOutput,
+    /// What stdout gets: the table or JSON.
+    pub output: OutputFormat,
     pub html: Option<std::path::PathBuf>,
 }
 
@@ -73,17 +75,11 @@ pub struct CanaryArgs {
     #[arg(short = 'c', long = "c", default_value_t = 10)]
     pub concurrency: usize,
     /// Output: the timeline as text, or the whole result as JSON.
-    #[arg(long, value_enum, default_value_t = CanaryOutput::Text)]
-    pub output: CanaryOutput,
+    #[arg(long, value_parser = CANARY_OUTPUT, default_value = "text")]
+    pub output: OutputFormat,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CanaryOutput {
-    Text,
-    Json,
 }
 
 impl TryFrom<CanaryArgs> for CanaryPlan {

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::OutputKind;
+use crate::output::OutputFormat;
+
 use crate::cli::values::{
-    parse_count, parse_duration, parse_named_url, parse_pair, parse_rate, parse_shard,
+    HEY_OUTPUT, parse_count, parse_duration, parse_named_url, parse_pair, parse_rate, parse_shard,
 };
 
 /// hey's flags, with hey's defaults, plus loadgen's own.
@@ -29,8 +30,8 @@ pub struct HeyArgs {
     #[arg(short = 'z', long = "z", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Output type: summary (default), csv (hey's per-request rows) or json (the report).
-    #[arg(short = 'o', long = "output", alias = "o", value_enum)]
-    pub output: Option<OutputKind>,
+    #[arg(short = 'o', long = "output", alias = "o", value_parser = HEY_OUTPUT)]
+    pub output: Option<OutputFormat>,
     /// HTTP method.
     #[arg(short = 'm', long = "m", default_value = "GET")]
     pub method: String,

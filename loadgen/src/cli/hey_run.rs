@@ -10,8 +10,8 @@ use http::Method;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::Authority;
 
-use crate::cli::OutputKind;
 use crate::cli::hey::HeyArgs;
+use crate::output::OutputFormat;
 use engine::plan::{
     Pacing, Plan, PlanError, Protocol, RequestSpec, Stop, Target, TargetSpec, out_of_range, target,
 };
@@ -25,7 +25,7 @@ pub struct HeyRun {
     pub plan: Plan,
     /// Runtime threads (`-cpus`; default: all).
     pub cpus: usize,
-    pub output: OutputKind,
+    pub output: OutputFormat,
     /// Judged by the runner against the finished report.
     pub gates: Vec<Gate>,
     pub expect_breach: bool,
@@ -101,7 +101,7 @@ impl TryFrom<HeyArgs> for HeyRun {
         Ok(HeyRun {
             plan,
             cpus,
-            output: a.output.unwrap_or(OutputKind::Summary),
+            output: a.output.unwrap_or(OutputFormat::Text),
             gates,
             expect_breach: a.expect_breach,
             progress: !a.no_progress,

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use crate::cli::values::{parse_duration, parse_named_url, parse_pair};
+use crate::cli::values::{JOURNEY_OUTPUT, parse_duration, parse_named_url, parse_pair};
+use crate::output::OutputFormat;
 use crate::web::WebOptions;
 use engine::journey::plan::{
     JourneyPlanError, MAX_RUN, MAX_USERS, MIN_STATS_INTERVAL, RunPlan, TaskPacing, TaskStop,
@@ -19,17 +20,6 @@ use engine::plan::out_of_range;
 
 /// How often the live table (or, under `--web`, the status line) is printed by default.
 pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(5);
-
-/// How the final report is printed on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    /// A table per endpoint and in total, as Locust prints.
-    Text,
-    /// The report as JSON (schema: loadgen/schema/journey-report.schema.json).
-    Json,
-    /// Locust's stats CSV: one row per endpoint, then "Aggregated".
-    Csv,
-}
 
 /// Simulate users walking through a journey, as the workshop's Locust swarm did.
 #[derive(Debug, Clone, Args)]
@@ -76,8 +66,8 @@ pub struct JourneyArgs {
     #[arg(long)]
     pub metrics_addr: Option<SocketAddr>,
     /// The final report's format.
-    #[arg(short = 'o', long, value_enum, default_value_t = ReportFormat::Text)]
-    pub output: ReportFormat,
+    #[arg(short = 'o', long, value_parser = JOURNEY_OUTPUT, default_value = "text")]
+    pub output: OutputFormat,
     /// Also write the final report as CSV to this file (Locust's --csv).
     #[arg(long)]
     pub csv: Option<PathBuf>,
@@ -108,7 +98,8 @@ pub struct JourneyPlan {
     /// [`DEFAULT_STATS_INTERVAL`] rather than the table.
     pub status_line: bool,
     pub metrics_addr: Option<SocketAddr>,
-    pub output: ReportFormat,
+    /// What stdout gets: text, JSON or CSV.
+    pub output: OutputFormat,
     pub csv: Option<PathBuf>,
     pub html: Option<PathBuf>,
     /// `--web`: the page's address and whether it starts at once.

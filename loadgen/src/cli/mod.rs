@@ -17,17 +17,17 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use canary::{CanaryArgs, CanaryOutput, CanaryRun};
+use crate::output::OutputFormat;
+
+pub use canary::{CanaryArgs, CanaryRun};
 pub use hey::HeyArgs;
 pub use hey_run::HeyRun;
-pub use journey::{DEFAULT_STATS_INTERVAL, JourneyArgs, JourneyPlan, ReportFormat};
+pub use journey::{DEFAULT_STATS_INTERVAL, JourneyArgs, JourneyPlan};
 pub use phase::{AdminArgs, PhaseArgs, PhaseCommand};
-pub use rehearse::{RehearseArgs, RehearseOutput, RehearseRun};
+pub use rehearse::{RehearseArgs, RehearseRun};
 pub use scenario::{ScenarioArgs, ScenarioCommand};
 pub use slo::{AlertsCommand, ReportArgs, RulesArgs, SloCommand, WaitArgs};
-pub use values::{
-    AllowedHosts, OutputKind, parse_count, parse_duration, parse_pair, parse_rate, parse_shard,
-};
+pub use values::{AllowedHosts, parse_count, parse_duration, parse_pair, parse_rate, parse_shard};
 
 /// Parses the process arguments (hey's one-dash long flags included). On `--help`/`--version`
 /// or bad usage, prints what clap says and answers the exit code (0 or 64).
@@ -159,8 +159,8 @@ pub struct MergeArgs {
     #[arg(required = true, num_args = 1..)]
     pub reports: Vec<PathBuf>,
     /// Write the merged report as JSON instead of the summary.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputKind::Summary)]
-    pub output: OutputKind,
+    #[arg(short = 'o', long = "output", value_parser = values::HEY_OUTPUT, default_value = "summary")]
+    pub output: OutputFormat,
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use mock_server::state::draw::DrawMode;
 
+use crate::cli::values::REHEARSE_OUTPUT;
+use crate::output::OutputFormat;
 use crate::rehearse::{AlertmanagerSource, Rehearsal, RehearseError, RehearsePlan, RulesSource};
 
 #[derive(Debug, Clone, Args)]
@@ -49,8 +51,8 @@ pub struct RehearseArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// What to print on stdout.
-    #[arg(long, value_enum, default_value_t = RehearseOutput::Text)]
-    pub output: RehearseOutput,
+    #[arg(long, value_parser = REHEARSE_OUTPUT, default_value = "text")]
+    pub output: OutputFormat,
     /// How the mocks rehearse starts draw their answers: `exact` low-discrepancy sequences (any
     /// window of n requests holds n·p successes within 1, so a verdict does not depend on dice),
     /// or `random` dice as a live mock rolls them. A mock given with --host draws as it was started.
@@ -62,20 +64,14 @@ pub struct RehearseArgs {
     pub fail_fast: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RehearseOutput {
-    /// The verdict table.
-    Text,
-    /// The report as JSON.
-    Json,
-}
-
 /// A checked rehearse command and where its results go.
 #[derive(Debug, Clone)]
 pub struct RehearseRun {
     pub plan: RehearsePlan,
+    /// Where to write the verdicts as JUnit (`--junit`).
     pub junit: Option<PathBuf>,
-    pub output: RehearseOutput,
+    /// What stdout gets: the verdict table or JSON.
+    pub output: OutputFormat,
 }
 
 impl TryFrom<RehearseArgs> for RehearseRun {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::values::{parse_duration, parse_named_url};
+use crate::cli::values::{json_or_text, parse_duration, parse_named_url};
+use crate::output::OutputFormat;
 use crate::scenario::ScenarioOptions;
 
 #[derive(Debug, Clone, clap::Subcommand)]
@@ -67,6 +68,13 @@ pub struct ScenarioArgs {
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+}
+
+impl ScenarioArgs {
+    /// What `--json` asks for: the steps as JSON, or their tables and the summary per step.
+    pub fn output(&self) -> OutputFormat {
+        json_or_text(self.json)
+    }
 }
 
 impl From<&ScenarioArgs> for ScenarioOptions {

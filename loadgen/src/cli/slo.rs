@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::values::parse_duration;
+use crate::cli::values::{Choices, json_or_text, parse_duration};
+use crate::output::OutputFormat;
+use crate::slo_cmd::ExportFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum SloCommand {
@@ -54,28 +56,19 @@ pub struct DashboardsArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// gcp: Cloud Monitoring `serviceLevelObjectives` bodies; openslo: OpenSLO v1 YAML.
-    #[arg(long)]
-    pub format: ExportFormatArg,
+    #[arg(long, value_parser = EXPORT_FORMAT)]
+    pub format: ExportFormat,
     /// The SLO spec (TOML, or OpenSLO .yaml); default: the workshop's.
     #[arg(long)]
     pub spec: Option<PathBuf>,
 }
 
-/// `--format`'s values, as typed.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum ExportFormatArg {
-    Gcp,
-    Openslo,
-}
-
-impl From<ExportFormatArg> for crate::slo_cmd::ExportFormat {
-    fn from(f: ExportFormatArg) -> Self {
-        match f {
-            ExportFormatArg::Gcp => Self::Gcp,
-            ExportFormatArg::Openslo => Self::OpenSlo,
-        }
-    }
-}
+/// `slo export --format`'s values. Not an [`OutputFormat`]: an export translates the spec into
+/// another system's configuration (as `slo rules` and `slo dashboards` do), it renders no report.
+const EXPORT_FORMAT: Choices<ExportFormat> = Choices(&[
+    ("gcp", ExportFormat::Gcp, None),
+    ("openslo", ExportFormat::OpenSlo, None),
+]);
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
@@ -97,6 +90,13 @@ pub struct ReportArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+impl ReportArgs {
+    /// What `--json` asks for.
+    pub fn output(&self) -> OutputFormat {
+        json_or_text(self.json)
+    }
 }
 
 #[derive(Debug, Subcommand)]

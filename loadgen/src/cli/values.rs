@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use clap::ValueEnum;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+
+use crate::output::OutputFormat;
 
 /// `I/N` with 0 <= I < N.
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -108,15 +110,109 @@ pub fn parse_allowed_host(s: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// What the run prints on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputKind {
-    /// hey's summary (the default).
-    Summary,
-    /// hey's per-request rows, streamed.
-    Csv,
-    /// The report as JSON (schema: loadgen/schema/report.schema.json).
-    Json,
+/// One value of a format flag: its spelling on the command line, the format it means, and its
+/// line under `--help` (none: the value is listed bare).
+pub type Choice<T> = (&'static str, T, Option<&'static str>);
+
+/// The values one format flag takes. Every command writes the one [`OutputFormat`], but each
+/// has always spelled and offered its own (`summary` is hey's text, `-o junit` is no one's):
+/// the list keeps each flag's values, its help and clap's messages for a wrong value as they
+/// were.
+#[derive(Debug, Clone, Copy)]
+pub struct Choices<T: 'static>(pub &'static [Choice<T>]);
+
+impl<T: 'static> Choices<T> {
+    fn possible(&self) -> impl Iterator<Item = PossibleValue> + '_ {
+        self.0.iter().map(|(name, _, help)| {
+            let v = PossibleValue::new(*name);
+            match help {
+                Some(h) => v.help(*h),
+                None => v,
+            }
+        })
+    }
+}
+
+impl<T: Copy + Send + Sync + 'static> TypedValueParser for Choices<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        // clap's own check, so a wrong value is told (and a near miss suggested) as before.
+        let name = PossibleValuesParser::new(self.possible()).parse_ref(cmd, arg, value)?;
+        self.0
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, v, _)| *v)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.possible()))
+    }
+}
+
+/// hey mode's and `merge`'s `-o`.
+pub const HEY_OUTPUT: Choices<OutputFormat> = Choices(&[
+    (
+        "summary",
+        OutputFormat::Text,
+        Some("hey's summary (the default)"),
+    ),
+    (
+        "csv",
+        OutputFormat::Csv,
+        Some("hey's per-request rows, streamed"),
+    ),
+    (
+        "json",
+        OutputFormat::Json,
+        Some("The report as JSON (schema: loadgen/schema/report.schema.json)"),
+    ),
+]);
+
+/// `journey -o`.
+pub const JOURNEY_OUTPUT: Choices<OutputFormat> = Choices(&[
+    (
+        "text",
+        OutputFormat::Text,
+        Some("A table per endpoint and in total, as Locust prints"),
+    ),
+    (
+        "json",
+        OutputFormat::Json,
+        Some("The report as JSON (schema: loadgen/schema/journey-report.schema.json)"),
+    ),
+    (
+        "csv",
+        OutputFormat::Csv,
+        Some("Locust's stats CSV: one row per endpoint, then \"Aggregated\""),
+    ),
+]);
+
+/// `canary --output`.
+pub const CANARY_OUTPUT: Choices<OutputFormat> = Choices(&[
+    ("text", OutputFormat::Text, None),
+    ("json", OutputFormat::Json, None),
+]);
+
+/// `rehearse --output`.
+pub const REHEARSE_OUTPUT: Choices<OutputFormat> = Choices(&[
+    ("text", OutputFormat::Text, Some("The verdict table")),
+    ("json", OutputFormat::Json, Some("The report as JSON")),
+]);
+
+/// A `--json` switch: JSON, or the command's text.
+pub fn json_or_text(json: bool) -> OutputFormat {
+    if json {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Text
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ use serde_json::{Value, json};
 
 use crate::web::reply::{download, error, file, json, not_allowed};
 use crate::web::swarm_state::{FormError, Status, SwarmForm, Web};
-use engine::journey::report;
 
 /// Locust's routes answered here; `/swarm` and `/stop` are shared with the page's own API.
 pub(crate) const ROUTES: &[&str] = &[
@@ -70,7 +69,7 @@ fn stats_report(web: &Web, query: Option<&str>) -> Response<Full<Bytes>> {
     let Some(r) = web.report() else {
         return error(StatusCode::NOT_FOUND, "no run yet: start one first");
     };
-    let page = engine::output::html_report::render(&report::html_page(&r)).into_bytes();
+    let page = crate::output::html::render(&crate::output::html::journey::page(&r)).into_bytes();
     // Locust saves the file with any non-empty `download`.
     let save = query.is_some_and(|q| {
         form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "download" && !v.is_empty())
@@ -83,10 +82,7 @@ fn stats_report(web: &Web, query: Option<&str>) -> Response<Full<Bytes>> {
             "text/html; charset=utf-8",
         )
     };
-    let policy = format!(
-        "{}; frame-ancestors 'none'",
-        engine::output::html_report::CSP
-    );
+    let policy = format!("{}; frame-ancestors 'none'", crate::output::html::CSP);
     if let Ok(v) = HeaderValue::from_str(&policy) {
         r.headers_mut().insert(CONTENT_SECURITY_POLICY, v);
     }

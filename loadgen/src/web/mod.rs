@@ -37,8 +37,8 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use webui::guard::HostPolicy;
 
+use crate::output::{OutputFormat, Render};
 use crate::web::reply::{body, download, error, file, json, not_allowed, page_file};
-use engine::journey::report;
 use engine::serve::Access;
 pub use swarm_state::{FormError, Status, SwarmForm, Web, WebOptions};
 
@@ -75,7 +75,7 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
         ("/stats/requests.csv", true) => match web.report() {
             Some(r) => {
                 let mut out = Vec::new();
-                let _ = report::csv(&mut out, &r);
+                let _ = r.render(OutputFormat::Csv, &mut out);
                 download(out, "text/csv; charset=utf-8", "requests.csv")
             }
             None => no_run(),
@@ -84,7 +84,9 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
             // A download, opened from disk: the file carries its own policy (no network), and
             // this server's `script-src 'self'` would block its inline script if shown here.
             Some(r) => download(
-                engine::output::html_report::render(&report::html_page(&r)).into_bytes(),
+                r.to_text(OutputFormat::Html)
+                    .unwrap_or_default()
+                    .into_bytes(),
                 "text/html; charset=utf-8",
                 "report.html",
             ),

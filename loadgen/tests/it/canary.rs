@@ -46,7 +46,11 @@ async fn a_healthy_canary_is_promoted_and_each_step_gets_its_weight() {
     ])
     .unwrap();
     let result = plan.run().await.unwrap();
-    assert!(result.promoted, "{}", loadgen::canary::render_text(&result));
+    assert!(
+        result.promoted,
+        "{}",
+        loadgen::output::canary::text(&result)
+    );
     assert_eq!(result.steps.len(), 4);
     for step in &result.steps {
         let n = step.canary_requests + step.stable_requests;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::Parser;
 use engine::plan::{Pacing, Plan, PlanError, Protocol, Stop};
 use engine::weighted::SplitFlagError;
-use loadgen::cli::{Cli, Command, HeyRun, OutputKind, normalize};
+use loadgen::cli::{Cli, Command, HeyRun, normalize};
+use loadgen::output::OutputFormat;
 
 use super::{hey_run, parse, plan};
 
@@ -63,7 +64,7 @@ fn hey_defaults() {
     assert!(p.keepalive);
     assert_eq!(p.max_redirects, 10);
     let r = hey_run(&[URL]);
-    assert_eq!(r.output, OutputKind::Summary);
+    assert_eq!(r.output, OutputFormat::Text);
     assert_eq!(r.cpus, std::thread::available_parallelism().unwrap().get());
 }
 
@@ -77,7 +78,7 @@ fn each_hey_flag_one_dash_and_two() {
         |p| p.stop,
         Stop::Duration(Duration::from_secs(90)),
     );
-    both_run(&["-o", "csv"], |p| p.output, OutputKind::Csv);
+    both_run(&["-o", "csv"], |p| p.output, OutputFormat::Csv);
     both(
         &["-m", "post"],
         |p| p.request.method.clone(),
@@ -168,7 +169,10 @@ fn loadgen_flags() {
         Pacing::Open { rate: 1000.0 }
     );
     assert_eq!(plan(&["-n", "10k", URL]).stop, Stop::Count(10_000));
-    assert_eq!(hey_run(&["--output", "json", URL]).output, OutputKind::Json);
+    assert_eq!(
+        hey_run(&["--output", "json", URL]).output,
+        OutputFormat::Json
+    );
     assert!(!hey_run(&["--no-progress", URL]).progress);
     let p = plan(&[
         "--target",
@@ -403,4 +407,101 @@ fn weights_given_to_some_targets_are_percentages() {
     assert!(err.contains("over 100"), "{err}");
     let err = weights(&["--split", "next=60", "--split", "old=40"]).unwrap_err();
     assert!(err.contains("leaving nothing for \"good\""), "{err}");
+}
+
+/// Every command's format flag, as it has always been spelled, lands on the one `OutputFormat`;
+/// a value another command takes is still refused, with this command's own list.
+#[test]
+fn every_format_flag_is_one_output_format() {
+    use OutputFormat::{Csv, Json, Text};
+    use loadgen::cli::{CanaryRun, JourneyPlan, RehearseRun, ScenarioCommand, SloCommand};
+    let cli = |args: &[&str]| {
+        let argv = std::iter::once("loadgen").chain(args.iter().copied());
+        Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    for (value, want) in [("summary", Text), ("csv", Csv), ("json", Json)] {
+        assert_eq!(hey_run(&["-o", value, URL]).output, want);
+        match cli(&["merge", "-o", value, "r.json"]).command {
+            Some(Command::Merge(m)) => assert_eq!(m.output, want),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(hey_run(&[URL]).output, Text);
+    let host = ["journey", "--host", "http://127.0.0.1:1"];
+    for (value, want) in [("text", Text), ("json", Json), ("csv", Csv)] {
+        let args: Vec<&str> = host.iter().copied().chain(["-o", value]).collect();
+        let Some(Command::Journey(a)) = cli(&args).command else {
+            panic!("journey")
+        };
+        assert_eq!(JourneyPlan::try_from(a).unwrap().output, want);
+    }
+    let canary = [
+        "canary",
+        "--stable",
+        "http://127.0.0.1:1",
+        "--canary",
+        "http://127.0.0.1:2",
+        "--gate",
+        "p99<1s",
+    ];
+    for (value, want) in [("text", Text), ("json", Json)] {
+        let args: Vec<&str> = canary.iter().copied().chain(["--output", value]).collect();
+        let Some(Command::Canary(a)) = cli(&args).command else {
+            panic!("canary")
+        };
+        assert_eq!(CanaryRun::try_from(a).unwrap().output, want);
+    }
+    let rehearsal = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/rehearsals");
+    let file = std::fs::read_dir(rehearsal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "toml"))
+        .unwrap();
+    let file = file.to_str().unwrap();
+    for (value, want) in [("text", Text), ("json", Json)] {
+        let Some(Command::Rehearse(a)) = cli(&["rehearse", file, "--output", value]).command else {
+            panic!("rehearse")
+        };
+        assert_eq!(RehearseRun::try_from(a).unwrap().output, want);
+    }
+    for (json, want) in [(true, Json), (false, Text)] {
+        let mut args = vec!["scenario", "run", "t.toml", "--host", "http://127.0.0.1:1"];
+        let mut report = vec!["slo", "report", "--prometheus", "http://127.0.0.1:1"];
+        if json {
+            args.push("--json");
+            report.push("--json");
+        }
+        let Some(Command::Scenario(ScenarioCommand::Run(a))) = cli(&args).command else {
+            panic!("scenario")
+        };
+        assert_eq!(a.output(), want);
+        let Some(Command::Slo(SloCommand::Report(a))) = cli(&report).command else {
+            panic!("slo report")
+        };
+        assert_eq!(a.output(), want);
+    }
+    // Each flag offers its own values, named as before.
+    for (args, listed) in [
+        (
+            vec!["-o", "text", URL],
+            "[possible values: summary, csv, json]",
+        ),
+        (
+            host.iter().copied().chain(["-o", "junit"]).collect(),
+            "[possible values: text, json, csv]",
+        ),
+        (
+            canary.iter().copied().chain(["--output", "csv"]).collect(),
+            "[possible values: text, json]",
+        ),
+        (
+            vec!["slo", "export", "--format", "html"],
+            "[possible values: gcp, openslo]",
+        ),
+    ] {
+        let argv = std::iter::once("loadgen").chain(args.iter().copied());
+        let e = Cli::try_parse_from(argv).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue, "{args:?}");
+        assert!(e.to_string().contains(listed), "{args:?}: {e}");
+    }
 }

@@ -14,6 +14,7 @@ use engine::report::stats::Stats;
 use engine::report::{PacingReport, RateWindow, Report, TargetReport};
 use loadgen::canary::{CanaryResult, Rollback, StepResult, TargetSummary};
 use loadgen::cli::Cli;
+use loadgen::output::{HeyReport, OutputFormat, Render};
 
 /// Compares `actual` with the golden file `name`, or rewrites it under `LOADGEN_BLESS=1`.
 fn golden(name: &str, actual: &str) {
@@ -162,16 +163,18 @@ fn report(pacing: Pacing, interrupted: bool) -> (Report, Vec<Gate>) {
     (r, gates)
 }
 
+/// What the runner prints for `-o summary`: the output layer's text of the report.
 fn summary(r: &Report, gates: &[Gate]) -> String {
-    let mut out = Vec::new();
-    engine::output::render::summary(&mut out, r, gates).unwrap();
-    String::from_utf8(out).unwrap()
+    let hey = HeyReport { report: r, gates };
+    hey.to_text(OutputFormat::Text).unwrap()
 }
 
 fn json(r: &Report) -> String {
-    let mut out = Vec::new();
-    engine::output::render::json(&mut out, r).unwrap();
-    String::from_utf8(out).unwrap()
+    let hey = HeyReport {
+        report: r,
+        gates: &[],
+    };
+    hey.to_text(OutputFormat::Json).unwrap()
 }
 
 #[test]
@@ -282,25 +285,19 @@ fn journey_report(several_targets: bool) -> JourneyReport {
 
 #[test]
 fn journey_text_json_and_locust_csv() {
-    use engine::journey::report;
     for (label, several) in [("one-target", false), ("two-targets", true)] {
         let r = journey_report(several);
-        let mut text = Vec::new();
-        report::text(&mut text, &r).unwrap();
-        golden(
-            &format!("journey/{label}.txt"),
-            &String::from_utf8(text).unwrap(),
-        );
-        let mut csv = Vec::new();
-        report::csv(&mut csv, &r).unwrap();
-        golden(
-            &format!("journey/{label}.csv"),
-            &String::from_utf8(csv).unwrap(),
-        );
-        golden(
-            &format!("journey/{label}.json"),
-            &(serde_json::to_string_pretty(&r).unwrap() + "\n"),
-        );
+        // Each format as `journey -o FORMAT` prints it, through the one output layer.
+        for (format, ext) in [
+            (OutputFormat::Text, "txt"),
+            (OutputFormat::Csv, "csv"),
+            (OutputFormat::Json, "json"),
+        ] {
+            golden(
+                &format!("journey/{label}.{ext}"),
+                &r.to_text(format).unwrap(),
+            );
+        }
         // The schema file still describes what is printed.
         let schema: serde_json::Value =
             serde_json::from_str(include_str!("../../schema/journey-report.schema.json")).unwrap();
@@ -368,11 +365,11 @@ fn canary_text_and_json() {
     ] {
         golden(
             &format!("canary/{name}.txt"),
-            &loadgen::canary::render_text(&result),
+            &result.to_text(OutputFormat::Text).unwrap(),
         );
         golden(
             &format!("canary/{name}.json"),
-            &(serde_json::to_string_pretty(&result).unwrap() + "\n"),
+            &result.to_text(OutputFormat::Json).unwrap(),
         );
     }
 }
@@ -438,4 +435,251 @@ async fn usage_errors_of_every_command() {
         ));
     }
     golden("usage-errors.txt", &table);
+}
+
+/// The render calls the golden files below are made with (kept apart so the same cases can be
+/// rendered by other code, to compare).
+mod render {
+    use loadgen::output::{HeyReport, OutputFormat, Render};
+
+    pub fn hey_html(r: &engine::report::Report) -> String {
+        HeyReport {
+            report: r,
+            gates: &[],
+        }
+        .to_text(OutputFormat::Html)
+        .unwrap()
+    }
+    pub fn journey_html(r: &engine::journey::report::JourneyReport) -> String {
+        r.to_text(OutputFormat::Html).unwrap()
+    }
+    pub fn canary_html(r: &loadgen::canary::CanaryResult) -> String {
+        r.to_text(OutputFormat::Html).unwrap()
+    }
+    /// What `scenario run` prints: each step's table as it ends, then the summary.
+    pub fn timeline_text(steps: &[loadgen::scenario::StepReport]) -> String {
+        let mut out = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            loadgen::output::timeline::step(&mut out, i, steps.len(), s).unwrap();
+        }
+        steps.render(OutputFormat::Text, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+    pub fn timeline_json(steps: &[loadgen::scenario::StepReport]) -> String {
+        steps.to_text(OutputFormat::Json).unwrap()
+    }
+    pub fn timeline_html(steps: &[loadgen::scenario::StepReport]) -> String {
+        steps.to_text(OutputFormat::Html).unwrap()
+    }
+    pub fn rehearsal(r: &loadgen::rehearse::RehearsalReport, format: &str) -> String {
+        let format = match format {
+            "txt" => OutputFormat::Text,
+            "json" => OutputFormat::Json,
+            _ => OutputFormat::Junit,
+        };
+        r.to_text(format).unwrap()
+    }
+}
+
+/// An HTML page without the shared chart helper and stylesheet it inlines (`webui`'s, which
+/// change on their own), so its golden file holds the page's own markup and data.
+fn page(html: String) -> String {
+    html.replace(
+        &webui::inline_script(webui::CHART_JS),
+        "<script>/* webui::CHART_JS */</script>",
+    )
+    .replace(
+        &webui::inline_style(webui::BASE_CSS),
+        "<style>/* webui::BASE_CSS */</style>",
+    )
+}
+
+/// A timeline of three steps: a load under a phase, a pause without load, a load whose split
+/// changed while it ran.
+fn timeline_steps() -> Vec<loadgen::scenario::StepReport> {
+    let timeline = scenarios::Timeline::parse(
+        r#"
+[[step]]
+name = "warm up"
+duration = "10s"
+phase = "challenge1"
+[step.load]
+users = 7
+
+[[step]]
+name = "pause"
+duration = "5s"
+[step.load]
+users = 0
+
+[[step]]
+name = "canary at half"
+duration = "12s"
+split = { default = 50, next = 50 }
+[step.load]
+users = 7
+rate = 3
+"#,
+        None,
+    )
+    .unwrap();
+    let options = loadgen::scenario::ScenarioOptions {
+        file: "t.toml".into(),
+        host: None,
+        targets: vec![
+            ("default".into(), "http://127.0.0.1:8080".into()),
+            ("next".into(), "http://127.0.0.1:8081".into()),
+        ],
+        token: None,
+        users: 1,
+        wait: None,
+        journey: "workshop".into(),
+        timeout: std::time::Duration::from_secs(20),
+        stats_interval: std::time::Duration::ZERO,
+        insecure: false,
+    };
+    let planned = loadgen::scenario::plan_timeline(timeline, &options).unwrap();
+    let change = engine::report::SplitEvent {
+        at_secs: 21.5,
+        weights_before: [("default".to_string(), 50), ("next".to_string(), 50)].into(),
+        weights_after: [("default".to_string(), 100), ("next".to_string(), 0)].into(),
+        requests_before: [("default".to_string(), 30), ("next".to_string(), 29)].into(),
+        requests_after: [("default".to_string(), 12), ("next".to_string(), 0)].into(),
+    };
+    planned
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| loadgen::scenario::StepReport {
+            name: s.name,
+            duration_secs: s.duration.as_secs_f64(),
+            phase_in_force: s.phase.as_ref().map(|p| serde_json::json!({ "name": p })),
+            report: (s.load.users > 0).then(|| journey_report(i == 2)),
+            load: s.load,
+            phase: s.phase,
+            split_events: if i == 2 {
+                vec![change.clone()]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect()
+}
+
+fn rehearsal_report() -> loadgen::rehearse::RehearsalReport {
+    use loadgen::rehearse::{Expected, Verdict};
+    let verdict = |expectation: &str, state, observed, passed, detail: &str| Verdict {
+        expectation: expectation.into(),
+        step: "breach".into(),
+        alert: "ChatLatencyFastBurn".into(),
+        labels: Default::default(),
+        state,
+        predicted_secs: Some(62.0),
+        deadline_secs: (state == Expected::Firing).then_some(90.0),
+        observed_secs: observed,
+        passed,
+        detail: detail.into(),
+    };
+    loadgen::rehearse::RehearsalReport {
+        file: "scenarios/rehearsals/chat-latency.toml".into(),
+        time_scale: 60,
+        steps: vec![("calm".into(), 60.0), ("breach".into(), 180.0)],
+        verdicts: vec![
+            verdict(
+                "calm: ChatLatencyFastBurn stays quiet",
+                Expected::Inactive,
+                None,
+                true,
+                "quiet through the step",
+            ),
+            verdict(
+                "breach: ChatLatencyFastBurn fires",
+                Expected::Firing,
+                Some(71.5),
+                true,
+                "fired at 71.5 s; deadline 90.0 s",
+            ),
+            verdict(
+                "breach: ChatLatencySlowBurn fires",
+                Expected::Firing,
+                None,
+                false,
+                "never fired by the 90.0 s deadline <p99 & \"slow\">",
+            ),
+            verdict(
+                "recovery: ChatLatencyFastBurn resolves",
+                Expected::Resolved,
+                None,
+                false,
+                "never fired in this rehearsal",
+            ),
+        ],
+        interrupted: false,
+    }
+}
+
+/// The outputs no golden file held before the output layer: the timeline's, rehearse's, and
+/// every HTML page (without the shared assets).
+#[test]
+fn timeline_rehearsal_and_html_pages() {
+    let steps = timeline_steps();
+    golden("timeline/steps.txt", &render::timeline_text(&steps));
+    golden("timeline/steps.json", &render::timeline_json(&steps));
+    golden("html/timeline.html", &page(render::timeline_html(&steps)));
+    let rehearsal = rehearsal_report();
+    for ext in ["txt", "json", "xml"] {
+        golden(
+            &format!("rehearse/verdicts.{ext}"),
+            &render::rehearsal(&rehearsal, ext),
+        );
+    }
+    let (mut hey, _) = report(Pacing::Open { rate: 150.0 }, true);
+    hey.split_events = steps[2].split_events.clone();
+    golden("html/hey.html", &page(render::hey_html(&hey)));
+    golden(
+        "html/journey.html",
+        &page(render::journey_html(&journey_report(true))),
+    );
+    let (r, _) = report(Pacing::Closed, false);
+    let canary = loadgen::canary::CanaryResult {
+        promoted: false,
+        steps: vec![StepResult {
+            step: 2,
+            weight: 20,
+            seconds: 10.0,
+            canary_requests: 160,
+            stable_requests: 640,
+            canary_error_rate: 0.0625,
+            canary_p99: 0.25,
+            gates: r.slo.clone(),
+            passed: false,
+        }],
+        rollback: Some(Rollback {
+            step: 2,
+            weight: 20,
+            time_to_detect_secs: 10.0,
+            time_to_rollback_secs: 0.004,
+            verification: None,
+        }),
+        checks: vec![
+            loadgen::canary::Check {
+                at_secs: 5.0,
+                step: 1,
+                weight: 5,
+                canary_requests: 40,
+                canary_error_rate: 0.0,
+                canary_p99: 0.012,
+                passed: true,
+            },
+            loadgen::canary::Check {
+                at_secs: 10.0,
+                step: 2,
+                weight: 20,
+                canary_requests: 160,
+                canary_error_rate: 0.0625,
+                canary_p99: 0.25,
+                passed: false,
+            },
+        ],
+    };
+    golden("html/canary.html", &page(render::canary_html(&canary)));
 }

@@ -344,7 +344,7 @@ async fn merge_keeps_targets_apart_and_refuses_duplicates_and_bad_files() {
     let write = |name: &str, r: &engine::report::Report| {
         let path = dir.path().join(name);
         let mut out = Vec::new();
-        engine::output::render::json(&mut out, r).unwrap();
+        loadgen::output::json(&mut out, r).unwrap();
         std::fs::write(&path, out).unwrap();
         path.display().to_string()
     };
@@ -468,7 +468,7 @@ async fn merge_refuses_reports_that_cannot_be_true() {
     };
     let json = |r: &engine::report::Report| {
         let mut out = Vec::new();
-        engine::output::render::json(&mut out, r).unwrap();
+        loadgen::output::json(&mut out, r).unwrap();
         serde_json::from_slice::<serde_json::Value>(&out).unwrap()
     };
 

@@ -138,7 +138,7 @@ async fn the_canary_page_charts_each_check_and_gives_the_verdict() {
     let plan = loadgen::canary::CanaryPlan::try_from(args).unwrap();
     let result = plan.run().await.unwrap();
     assert!(result.checks.len() >= 3, "{:?}", result.checks);
-    let html = engine::output::html_report::render(&loadgen::canary::html_page(&result));
+    let html = loadgen::output::html::render(&loadgen::output::html::canary::page(&result));
     assert_self_contained(&html);
     assert!(html.contains("Promoted: every step held its gates."));
     assert!(html.contains("Canary error rate at each check"));

@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 
 use engine::Live;
 use engine::journey;
-use engine::journey::report;
 
 use super::CPU;
 use super::journey::journey_plan;
@@ -87,14 +86,14 @@ async fn users_send_their_header_and_the_journeys_bodies() {
         panic!("the report does not match its schema: {e}\n{json:#}");
     }
     let mut csv = Vec::new();
-    report::csv(&mut csv, &r).unwrap();
+    loadgen::output::journey::csv(&mut csv, &r).unwrap();
     let csv = String::from_utf8(csv).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), r.endpoints.len() + 2, "{csv}");
     assert!(rows[0].starts_with("Target,Name,Request Count,Failure Count,Median Response Time"));
     assert!(rows.last().unwrap().starts_with(",Aggregated,"), "{csv}");
     let mut text = Vec::new();
-    report::text(&mut text, &r).unwrap();
+    loadgen::output::journey::text(&mut text, &r).unwrap();
     let text = String::from_utf8(text).unwrap();
     assert!(
         text.contains("POST /chat") && text.contains("Aggregated"),

@@ -123,7 +123,7 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
 
     // The JSON report records the event, and still matches its schema.
     let mut out = Vec::new();
-    engine::output::render::json(&mut out, &report).unwrap();
+    loadgen::output::json(&mut out, &report).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         json["split_events"][0]["requests_before"]["canary"],
@@ -287,7 +287,7 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     );
     assert!(e.requests_before["canary"] > 0);
 
-    let html = engine::output::html_report::render(&scenario::html_page(&reports));
+    let html = loadgen::output::html::render(&loadgen::output::html::timeline::page(&reports));
     assert!(html.contains("half and half"));
     assert!(
         html.contains("split changed to canary 0, good 100"),

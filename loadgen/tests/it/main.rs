@@ -72,7 +72,7 @@ pub async fn run_alone(args: &[&str]) -> Report {
 /// The summary text of a report.
 pub fn text(r: &Report) -> String {
     let mut out = Vec::new();
-    engine::output::render::summary(&mut out, r, &[]).unwrap();
+    loadgen::output::hey::summary(&mut out, r, &[]).unwrap();
     String::from_utf8(out).unwrap()
 }
 

@@ -14,7 +14,7 @@ fn validator() -> jsonschema::Validator {
 
 fn to_json(r: &Report) -> serde_json::Value {
     let mut out = Vec::new();
-    engine::output::render::json(&mut out, r).unwrap();
+    loadgen::output::json(&mut out, r).unwrap();
     serde_json::from_slice(&out).unwrap()
 }
 

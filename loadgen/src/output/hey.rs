@@ -1,13 +1,14 @@
-//! Turning a `Report` into what people and machines read: hey's summary (same sections and
-//! layout, plus p99.9, p99.99 and max, and the corrected/uncorrected pair under `--rate`), and
-//! the JSON report.
+//! hey mode's report (and `loadgen merge`'s): hey's summary (same sections and layout, plus
+//! p99.9, p99.99 and max, and the corrected/uncorrected pair under `--rate`), the JSON report
+//! (schema: `loadgen/schema/report.schema.json`), the HTML page; and the split-change lines
+//! every report with a live split prints.
 
 use std::io::{self, Write};
 
-use crate::failure::ErrorKind;
-use crate::report::gate::Gate;
-use crate::report::stats::StageStats;
-use crate::report::{Latency, Report, SplitEvent, TargetReport};
+use engine::failure::ErrorKind;
+use engine::report::gate::Gate;
+use engine::report::stats::StageStats;
+use engine::report::{Latency, Report, SplitEvent, TargetReport};
 
 /// hey's percentiles, plus the tail it leaves out.
 /// Reads one figure out of a latency summary.
@@ -281,10 +282,4 @@ pub fn split_events(w: &mut dyn Write, events: &[SplitEvent]) -> io::Result<()> 
         )?;
     }
     Ok(())
-}
-
-/// The report as pretty JSON, newline-terminated.
-pub fn json(w: &mut dyn Write, r: &Report) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, r)?;
-    writeln!(w)
 }

@@ -1,0 +1,86 @@
+//! A journey's finished report: the Locust-style text (the table, tasks started, failures by
+//! kind), Locust's stats CSV, the JSON report (schema: `loadgen/schema/journey-report.schema.json`)
+//! and the HTML page. The table itself is the engine's (`engine::journey::report::table`),
+//! the one the live run prints every `--stats-interval`.
+
+use std::io::{self, Write};
+
+use engine::journey::report::{JourneyReport, table};
+
+/// The final report as text: the table, tasks started, and failures by kind.
+pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "Journey report: {} users, {:.1} s{}",
+        r.users,
+        r.duration_secs,
+        if r.interrupted { " (interrupted)" } else { "" }
+    )?;
+    table(w, &r.endpoints, &r.total)?;
+    abandoned(w, r.abandoned)?;
+    writeln!(w, "\nTasks started:")?;
+    for (name, n) in &r.tasks {
+        writeln!(w, "  {name}: {n}")?;
+    }
+    if r.total.failures > 0 {
+        writeln!(w, "\nFailures:")?;
+        for e in &r.endpoints {
+            for (kind, n) in &e.failures_by_kind {
+                writeln!(w, "  {n:>8}  {}  {kind}", e.name)?;
+            }
+        }
+    }
+    super::hey::split_events(w, &r.split_events)
+}
+
+/// Requests still in flight when the run's end (or Ctrl-C) and its grace ran out: sent, so the
+/// server counts them, but in no row of the table. Said so that the two can be reconciled.
+pub fn abandoned(w: &mut dyn Write, n: u64) -> io::Result<()> {
+    match n {
+        0 => Ok(()),
+        1 => writeln!(
+            w,
+            "\n1 request in flight at the end was abandoned; the server counted it (it is in no row above)."
+        ),
+        n => writeln!(
+            w,
+            "\n{n} requests in flight at the end were abandoned; the server counted them (they are in no row above)."
+        ),
+    }
+}
+
+/// Locust's stats CSV columns (milliseconds), one row per endpoint, then "Aggregated".
+pub fn csv(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "Target,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Requests/s,Failures/s,95%,99%"
+    )?;
+    for e in r.endpoints.iter().chain(std::iter::once(&r.total)) {
+        let l = &e.latency_ms;
+        writeln!(
+            w,
+            "{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.4},{:.4},{:.3},{:.3}",
+            csv_field(&e.target),
+            csv_field(&e.name),
+            e.requests,
+            e.failures,
+            l.median,
+            l.mean,
+            l.min,
+            l.max,
+            e.rps,
+            e.failures_per_sec,
+            l.p95,
+            l.p99
+        )?;
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
