@@ -92,6 +92,7 @@ pub async fn run_with(
     let ctx = Ctx::new(plan, recorder.clone(), start, split.clone());
     let (swarm, joined) = Swarm::start(Arc::new(ctx), target);
     let ctx = swarm.ctx().clone();
+    let story = swarm.clone();
     on_start(Handle {
         swarm,
         recorder: recorder.clone(),
@@ -134,7 +135,18 @@ pub async fn run_with(
         // Every user has ended and handed in its counts: the events' counts are exact.
         split_events: split.map(|s| s.events()).unwrap_or_default(),
         series,
+        users_story: users_story(&story),
         ..final_report(&journey, &names, &recorder, elapsed, users)
+    })
+}
+
+/// The users reached and their edits, for a run whose users were edited; `None` otherwise, so a
+/// headless run's report is as before.
+pub fn users_story(swarm: &Swarm) -> Option<report::UsersStory> {
+    let edits = swarm.edits();
+    (!edits.is_empty()).then(|| report::UsersStory {
+        reached: swarm.peak(),
+        edits,
     })
 }
 
@@ -228,6 +240,7 @@ pub fn final_report(
         total,
         peak_rss_kib: crate::report::peak_rss_kib(),
         split_events: Vec::new(),
+        users_story: None,
         series: Vec::new(),
         latency: Some(merged(&slots).latency),
     }

@@ -36,12 +36,31 @@ pub struct JourneyReport {
     /// Changes of the split while the run went on; absent if none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub split_events: Vec<SplitEvent>,
+    /// The users reached and each change of them (`--web`'s edits); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_story: Option<UsersStory>,
     /// The run second by second, when it was recorded (`--html`); absent otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub series: Vec<crate::report::series::Point>,
     /// Every response's latency in one histogram, for the HTML report (not in the JSON).
     #[serde(skip)]
     pub latency: Option<hdrhistogram::Histogram<u64>>,
+}
+
+/// How the users moved in a run whose user count was edited while it went on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsersStory {
+    /// The most users that ran at once.
+    pub reached: usize,
+    pub edits: Vec<UsersEdit>,
+}
+
+/// One change of the users' target: when (seconds from the start), from how many, to how many.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UsersEdit {
+    pub at_secs: f64,
+    pub from: usize,
+    pub to: usize,
 }
 
 /// A `--rate` the users could not give: tasks per second asked for, and reached.

@@ -7,14 +7,15 @@
 //! the run's stop (`Ctx::stop`) stops every user and then the controller, which joins them all
 //! and answers how many abandoned a request in flight.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio::time::Instant;
 
+use crate::journey::report::UsersEdit;
 use crate::journey::user::{self, Ctx};
 
 /// How many users the swarm should have, and how fast it gets there (users per second, up or
@@ -32,6 +33,10 @@ pub struct Swarm {
     ctx: Arc<Ctx>,
     control: Arc<watch::Sender<SwarmSize>>,
     running: Arc<AtomicUsize>,
+    /// The most users running at once, for the final report.
+    peak: Arc<AtomicUsize>,
+    /// Each change of the users' target while the run went on.
+    edits: Arc<Mutex<Vec<UsersEdit>>>,
 }
 
 /// The controller task: answers how many users abandoned a request, once every user has ended.
@@ -42,11 +47,18 @@ impl Swarm {
     pub fn start(ctx: Arc<Ctx>, target: SwarmSize) -> (Swarm, Joined) {
         let (control, rx) = watch::channel(target);
         let running = Arc::new(AtomicUsize::new(0));
-        let joined = tokio::spawn(control_loop(ctx.clone(), rx, running.clone()));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let counts = Counts {
+            running: running.clone(),
+            peak: peak.clone(),
+        };
+        let joined = tokio::spawn(control_loop(ctx.clone(), rx, counts));
         let swarm = Swarm {
             ctx,
             control: Arc::new(control),
             running,
+            peak,
+            edits: Arc::default(),
         };
         (swarm, joined)
     }
@@ -55,9 +67,29 @@ impl Swarm {
         &self.ctx
     }
 
-    /// A new target: the controller moves toward it from now, at its rate.
+    /// A new target: the controller moves toward it from now, at its rate. A change of the
+    /// users is kept for the final report.
     pub fn set(&self, target: SwarmSize) {
-        self.control.send_replace(target);
+        let before = self.control.send_replace(target);
+        if before.users != target.users
+            && let Ok(mut edits) = self.edits.lock()
+        {
+            edits.push(UsersEdit {
+                at_secs: self.ctx.start.elapsed().as_secs_f64(),
+                from: before.users,
+                to: target.users,
+            });
+        }
+    }
+
+    /// The users' changes so far, in order.
+    pub fn edits(&self) -> Vec<UsersEdit> {
+        self.edits.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// The most users that ran at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
     }
 
     pub fn target(&self) -> SwarmSize {
@@ -76,11 +108,18 @@ fn step(rate: f64) -> Duration {
     Duration::from_secs_f64((1.0 / rate).clamp(0.0, 1e9))
 }
 
+/// The controller's counts the swarm's handle reads: users running now, and the most at once.
+struct Counts {
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
 async fn control_loop(
     ctx: Arc<Ctx>,
     mut control: watch::Receiver<SwarmSize>,
-    running: Arc<AtomicUsize>,
+    counts: Counts,
 ) -> Result<u64, JoinError> {
+    let Counts { running, peak } = counts;
     let mut stop = ctx.stop.subscribe();
     let mut users: Vec<watch::Sender<bool>> = Vec::new();
     let mut set: JoinSet<u64> = JoinSet::new();
@@ -110,6 +149,7 @@ async fn control_loop(
             }
         }
         running.store(users.len(), Ordering::Relaxed);
+        peak.fetch_max(users.len(), Ordering::Relaxed);
         // Every user ended by itself (the `--tasks` budget is spent) and no more are due.
         if set.is_empty() && users.len() == target.users && target.users > 0 {
             return Ok(abandoned);

@@ -51,10 +51,10 @@ pub fn summary(w: &mut dyn Write, r: &Report, gates: &[Gate]) -> io::Result<()> 
         for t in &r.targets {
             writeln!(
                 w,
-                "\n=== Target {} ({}, weight {}) ===",
+                "\n=== Target {} ({}, {}) ===",
                 t.name,
                 t.url.as_deref().unwrap_or("?"),
-                t.weight.unwrap_or(0)
+                weight_text(t, &r.split_events)
             )?;
             target(w, r, t)?;
         }
@@ -248,6 +248,22 @@ pub fn hey_buckets(lat: &Latency) -> Vec<(f64, u64)> {
         counts[bucket] += v.count_at_value();
     }
     marks.iter().map(|m| m / 1e6).zip(counts).collect()
+}
+
+/// A target's weight as the header shows it: the one in force at the end too, when a live
+/// change moved it (a rollback leaves the canary at 0, not at the weight it started with).
+fn weight_text(t: &TargetReport, events: &[SplitEvent]) -> String {
+    // With live changes the split's own weights are the ones in force (the plan's may be
+    // written on another scale: 1:1 for 50/50).
+    let (first, last) = (events.first(), events.last());
+    let start = first
+        .and_then(|e| e.weights_before.get(&t.name).copied())
+        .or(t.weight)
+        .unwrap_or(0);
+    match last.and_then(|e| e.weights_after.get(&t.name)) {
+        Some(&end) if end != start => format!("weight {start} at the start, {end} at the end"),
+        _ => format!("weight {start}"),
+    }
 }
 
 /// One line per change of the split: when, the weights before and after, and the requests each

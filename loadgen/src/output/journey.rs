@@ -16,6 +16,9 @@ pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
         r.duration_secs,
         if r.interrupted { " (interrupted)" } else { "" }
     )?;
+    if let Some(line) = users_line(r) {
+        writeln!(w, "{line}")?;
+    }
     table(w, &r.endpoints, &r.total)?;
     abandoned(w, r.abandoned)?;
     writeln!(w, "\nTasks started:")?;
@@ -31,6 +34,22 @@ pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
         }
     }
     super::hey::split_events(w, &r.split_events)
+}
+
+/// How the users moved, for a run whose users were edited while it went on: `Users: 3 -> 30
+/// at 40.0 s; 30 reached.`; `None` for a run whose users never changed.
+pub fn users_line(r: &JourneyReport) -> Option<String> {
+    let story = r.users_story.as_ref()?;
+    let edits: Vec<String> = story
+        .edits
+        .iter()
+        .map(|e| format!("{} -> {} at {:.1} s", e.from, e.to, e.at_secs))
+        .collect();
+    Some(format!(
+        "Users: {}; {} reached.",
+        edits.join(", "),
+        story.reached
+    ))
 }
 
 /// Requests still in flight when the run's end (or Ctrl-C) and its grace ran out: sent, so the

@@ -278,6 +278,7 @@ fn journey_report(several_targets: bool) -> JourneyReport {
         total,
         peak_rss_kib: None,
         split_events: Vec::new(),
+        users_story: None,
         series: Vec::new(),
         latency: None,
     }

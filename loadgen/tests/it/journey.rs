@@ -376,3 +376,63 @@ async fn chats_abandoned_at_the_end_are_said_and_reconcile_with_the_server() {
     );
     mock.stop().await;
 }
+
+/// Issue 22 item 3: a run whose users were edited while it went on says so in its final report,
+/// with the users reached: "3 users" alone would misreport a swarm edited to 6.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_final_report_names_each_edit_of_the_users_and_the_users_reached() {
+    let _cpu = CPU.read().await;
+    let mock = Mock::start(None).await;
+    let url = mock.url();
+    let plan = journey_plan(&[
+        "--host",
+        &url,
+        "--users",
+        "3",
+        "--spawn-rate",
+        "1000",
+        "--wait",
+        "20ms..50ms",
+        "--run-time",
+        "2s",
+    ]);
+    let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+    let edit = tokio::spawn(async move {
+        let handle: journey::Handle = handle_rx.await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        handle.swarm.set(journey::swarm::SwarmSize {
+            users: 6,
+            spawn_rate: 1000.0,
+        });
+    });
+    let report = journey::run_with(plan.run, Live::default(), std::future::pending(), |h| {
+        let _ = handle_tx.send(h);
+    })
+    .await
+    .unwrap();
+    edit.await.unwrap();
+    mock.stop().await;
+    let story = report.users_story.as_ref().expect("the users were edited");
+    assert_eq!(story.reached, 6, "{story:?}");
+    assert_eq!(story.edits.len(), 1, "{story:?}");
+    let e = story.edits[0];
+    assert_eq!((e.from, e.to), (3, 6));
+    // Set after a 500 ms sleep, within the 2 s run.
+    assert!((0.5..2.0).contains(&e.at_secs), "{e:?}");
+    let mut text = Vec::new();
+    loadgen::output::journey::text(&mut text, &report).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let line = format!("Users: 3 -> 6 at {:.1} s; 6 reached.", e.at_secs);
+    assert!(text.lines().any(|l| l == line), "{line:?} not in {text}");
+    // The JSON carries it and still matches its schema.
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["users_story"]["edits"][0]["to"], 6);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/journey-report.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

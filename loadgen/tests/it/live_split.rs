@@ -142,6 +142,15 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
         text.contains("Split changes:\n  at ") && text.contains("canary 50 -> 0"),
         "{text}"
     );
+    // Each target's header says the weight in force at the end, not only the one it began with.
+    for (name, end) in [("good", 100), ("canary", 0)] {
+        let header = format!("/startup, weight 50 at the start, {end} at the end) ===");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("=== Target {name} (")) && l.ends_with(&header)),
+            "{name}: {text}"
+        );
+    }
 }
 
 /// Journeys move too: users pick their task's target through the live split.

@@ -4,7 +4,7 @@
 use engine::journey::report::JourneyReport;
 use engine::report::Latency;
 
-use super::page::{Cell, Page, Table, ms};
+use super::page::{Cell, Notice, Page, Table, ms};
 use super::parts::{histogram_bars, interrupted_notice, load_charts, split_parts};
 
 /// The journey's HTML report page (`--html`).
@@ -16,6 +16,20 @@ pub fn page(r: &JourneyReport) -> Page {
     let mut notices = Vec::new();
     if r.interrupted {
         notices.push(interrupted_notice(r.abandoned));
+    } else if r.abandoned > 0 {
+        // The run's end cut requests short, as a Ctrl-C does: the server counted them.
+        let mut text = Vec::new();
+        let _ = crate::output::journey::abandoned(&mut text, r.abandoned);
+        notices.push(Notice {
+            text: String::from_utf8_lossy(&text).trim().to_owned(),
+            good: None,
+        });
+    }
+    if let Some(line) = crate::output::journey::users_line(r) {
+        notices.push(Notice {
+            text: line,
+            good: None,
+        });
     }
     Page {
         title: "loadgen journey report".into(),
