@@ -176,11 +176,7 @@ async fn the_swarm_page_starts_scales_stops_and_its_csv_matches_the_server() {
     let stats: Value = serde_json::from_str(&stats).unwrap();
     assert_eq!(stats["user_count"], 10, "the API agrees with the page");
     b.click("edit-cancel").await;
-    let extra = std::env::var("SWARM_LOAD_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    tokio::time::sleep(Duration::from_secs(extra)).await;
+    tokio::time::sleep(Duration::from_secs(load_secs())).await;
     // A few polls so the charts have lines, and failures show (challenge 1 fails some chats).
     b.wait_until(
         "failures counted",
@@ -562,6 +558,14 @@ async fn a_run_that_ends_at_once_still_shows_as_stopped() {
     srv.stop().await;
 }
 
+/// `SWARM_LOAD_SECS`: how much longer the runs go on before their screenshots.
+fn load_secs() -> u64 {
+    std::env::var("SWARM_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Wall-clock milliseconds, the clock the page's points and the failures' times are stamped with.
 fn now_ms() -> u64 {
     (e2e::unix_now() * 1000.0) as u64
@@ -570,8 +574,8 @@ fn now_ms() -> u64 {
 /// A `data-*` number of the charts panel, as the page set it from `/history` (null before).
 const PAGE_POINTS: &str = "document.getElementById('p-charts').dataset.points || null";
 
-/// Issue 22 item 3: the charts are loadgen's, not the browser's. A page opened `OPEN_AFTER` into
-/// a run draws the run so far at once; opened again after the run, it draws the same points.
+/// Issue 22 item 3: the charts are loadgen's, not the browser's. A page opened `OPEN_AFTER` (or
+/// `SWARM_LOAD_SECS`, if longer) into a run draws the run so far at once; opened again after the run, it draws the same points.
 /// The model: the sampler takes one point a second on a fixed schedule from the run's start
 /// (missed ticks are skipped, not bunched), so a run `e` seconds old has `floor(e)` points, or
 /// one fewer while the tick that is due has not run yet; a stall of over a second (which skips a
@@ -591,7 +595,7 @@ async fn a_page_opened_late_or_after_the_run_draws_the_whole_history() {
     let (addr, stop_page) = page(&["--host", &srv.url(""), "--wait", "20ms..50ms"]).await;
     let (status, reply) = http(addr, "POST", "/swarm", r#"{"users":3,"spawn_rate":100}"#).await;
     assert_eq!(status, 200, "{reply}");
-    tokio::time::sleep(Duration::from_secs_f64(OPEN_AFTER)).await;
+    tokio::time::sleep(Duration::from_secs_f64(OPEN_AFTER.max(load_secs() as f64))).await;
     let before = stats(addr).await["elapsed_secs"].as_f64().unwrap();
     let history = |q: &'static str| async move {
         let (status, body) = http(addr, "GET", q, "").await;
