@@ -15,8 +15,9 @@ use engine::load::live_split::LiveSplit;
 /// Answers `GET` or `POST /split` for `split`: the status and the JSON body to send.
 /// `GET`: `{"weights": {...}, "events": [...]}`. `POST` with `{"NAME": WEIGHT, ...}`: the new
 /// weights and the event, or 400 with `{"error": "..."}`. Other methods: 405. The event's
-/// request counts are those reported so far: each worker reports its picks at its first pick
-/// after a change, so they fill in a moment later (`GET` shows them) and are exact at the end.
+/// `requests_before` are each target's requests at the moment of the change, read under the same
+/// lock as the change itself; a later `GET` adds what the old split still routed (a journey's task
+/// under way keeps its target), and the counts are final at the end.
 pub fn handle_split(split: &LiveSplit, method: &Method, body: &[u8]) -> (StatusCode, Value) {
     let weights = |s: &LiveSplit| -> BTreeMap<String, u32> { s.weights().into_iter().collect() };
     if method == Method::GET {

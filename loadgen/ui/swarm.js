@@ -1,18 +1,20 @@
-// The swarm page: polls /stats every second, keeps the run's chart history itself (so the
-// server stores nothing for a page), and sends the forms and buttons to the JSON API
-// (POST /swarm, /stop, /reset); the split panel is split.js's. Values from the server reach
-// the DOM only as text.
+// The swarm page: polls /stats every second for the figures and tables, and /history for the
+// charts, which loadgen keeps (a page opened late gets the whole series at once, then only the
+// new points); sends the forms and buttons to the JSON API (POST /swarm, /stop, /reset); the
+// split panel is split.js's. Values from the server reach the DOM only as text.
 (function () {
   'use strict';
   var W = window.WebUI;
   var h = W.h;
   var POLL_MS = 1000;
-  var MAX_POINTS = 7200;
   var state = {
     doc: null,
     formFilled: false,
     sort: { key: null, dir: 1 },
     series: emptySeries(),
+    // The series the page holds (the server's epoch) and how many points the server keeps.
+    epoch: null,
+    capacity: 7200,
     tab: 'p-stats',
     editOpen: false
   };
@@ -76,7 +78,6 @@
     msg('start-msg', 'starting…', true);
     send('/swarm', body).then(function () {
       msg('start-msg', '', true);
-      state.series = emptySeries();
       state.formFilled = false;
       poll();
     }, function (err) { msg('start-msg', err.message, false); });
@@ -109,7 +110,7 @@
     send('/stop').then(poll, function (err) { problem(err.message); });
   });
   $('reset-btn').addEventListener('click', function () {
-    send('/reset').then(function () { state.series = emptySeries(); poll(); },
+    send('/reset').then(poll,
       function (err) { problem(err.message); });
   });
 
@@ -194,6 +195,8 @@
     foot.appendChild(row(d.total, true));
   }
 
+  function seenAt(ms) { return ms === null || ms === undefined ? '–' : W.fmtTime(ms, true); }
+
   function renderFailures(d) {
     var body = document.querySelector('#failures-table tbody');
     W.clear(body);
@@ -207,13 +210,17 @@
       body.appendChild(h('tr', null, h('td', { colspan: 4, class: 'muted' }, 'No failures.')));
     }
     $('failure-count').textContent = total > 0 ? String(d.errors.length) : '';
+    // Each kind with the recorder's own first and last time, the latest seen first.
     var recent = document.querySelector('#recent-errors tbody');
     W.clear(recent);
-    d.recent_errors.forEach(function (e) {
-      recent.appendChild(h('tr', null, h('td', null, W.fmtTime(e.time_ms, true)),
-        h('td', { class: 'num' }, '+' + e.count), h('td', null, e.target),
-        h('td', null, e.name), h('td', null, e.kind)));
-    });
+    d.errors.slice().sort(function (a, b) { return (b.last_seen_ms || 0) - (a.last_seen_ms || 0); })
+      .forEach(function (e) {
+        recent.appendChild(h('tr', { 'data-first': e.first_seen_ms, 'data-last': e.last_seen_ms },
+          h('td', { class: 'last-seen' }, seenAt(e.last_seen_ms)),
+          h('td', { class: 'first-seen' }, seenAt(e.first_seen_ms)),
+          h('td', { class: 'num' }, String(e.count)), h('td', null, e.target),
+          h('td', null, e.name), h('td', null, e.kind)));
+      });
   }
 
   function renderCharts() {
@@ -227,20 +234,39 @@
     W.lineChart($('chart-users'), { t: sr.t, series: [{ name: 'Users', values: sr.users }] });
   }
 
-  function addPoint(d) {
+  // Adds the server's points to the page's series: all of them when the server says the page
+  // holds another series (a new run, a reset, or a page just opened).
+  function addHistory(hd) {
+    if (hd.whole || hd.epoch !== state.epoch) state.series = emptySeries();
+    state.epoch = hd.epoch;
+    state.capacity = hd.capacity;
     var sr = state.series;
-    if (d.state === 'ready') return;
-    if (sr.t.length && sr.t[sr.t.length - 1] >= d.time_ms) return;
-    // A stopped run adds one last point, then the lines end.
-    if (d.state === 'stopped' && sr.users.length && sr.users[sr.users.length - 1] === 0) return;
-    sr.t.push(d.time_ms);
-    sr.rps.push(d.total_rps);
-    sr.fps.push(d.total_fail_per_sec);
-    sr.p50.push(d.p50_ms);
-    sr.p95.push(d.p95_ms);
-    sr.p99.push(d.p99_ms);
-    sr.users.push(d.user_count);
-    W.thin(sr, MAX_POINTS);
+    var cols = [['t', 't'], ['rps', 'rps'], ['fps', 'fail_per_sec'], ['p50', 'p50_ms'],
+      ['p95', 'p95_ms'], ['p99', 'p99_ms'], ['users', 'users']];
+    cols.forEach(function (c) {
+      Array.prototype.push.apply(sr[c[0]], hd[c[1]]);
+      // The server's ring drops its oldest points; so does the page.
+      var extra = sr[c[0]].length - state.capacity;
+      if (extra > 0) sr[c[0]].splice(0, extra);
+    });
+    // What the charts hold, for a reader (and the page's tests): how many points, from when.
+    var panel = $('p-charts');
+    panel.setAttribute('data-points', String(sr.t.length));
+    if (sr.t.length) panel.setAttribute('data-from', String(sr.t[0]));
+  }
+
+  function historyQuery() {
+    var t = state.series.t;
+    if (state.epoch === null || t.length === 0) {
+      return state.epoch === null ? '' : '?epoch=' + state.epoch;
+    }
+    return '?epoch=' + state.epoch + '&after=' + t[t.length - 1];
+  }
+
+  function pollHistory() {
+    return fetch('/history' + historyQuery(), { cache: 'no-store' })
+      .then(function (r) { return r.json(); })
+      .then(function (hd) { addHistory(hd); renderCharts(); });
   }
 
   function render() {
@@ -288,10 +314,10 @@
       .then(function (d) {
         if (d.state !== 'stopped') state.showStart = false;
         state.doc = d;
-        addPoint(d);
         problem('');
         render();
-      }, function () { problem('loadgen does not answer: has it stopped?'); });
+        return d.state === 'ready' ? null : pollHistory();
+      }).then(null, function () { problem('loadgen does not answer: has it stopped?'); });
   }
 
   poll();

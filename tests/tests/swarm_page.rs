@@ -1,11 +1,13 @@
 //! `loadgen journey --web`, Locust's swarm page, driven in a real headless Chromium against a
 //! real mock-server, both in-process: the form starts a run, rows and counts rise, users go from
 //! 5 to 10 and the page's user count follows, stop, and the page's CSV download counts exactly
-//! what the server's `/metrics` counts. Skipped with `SKIPPED` when chromium/chromedriver are
-//! missing, unless `REQUIRE_CHROMIUM=1`.
+//! what the server's `/metrics` counts. A page opened late, or after the run, draws the whole
+//! history loadgen kept; failures carry when they were first and last seen; `POST /split`
+//! answers with the counts at the change, as the mocks counted them. Browser tests are skipped
+//! with `SKIPPED` when chromium/chromedriver are missing, unless `REQUIRE_CHROMIUM=1`.
 //!
 //! `SWARM_SCREENSHOTS=DIR` writes `swarm-running.png`, `swarm-charts.png`, `swarm-failures.png`,
-//! `swarm-start.png` and `swarm-split.png` (1280x800) there, and `SWARM_LOAD_SECS` (default 0) lets the run go on
+//! `swarm-start.png`, `swarm-split.png` and `swarm-history.png` (1280x800) there, and `SWARM_LOAD_SECS` (default 0) lets the run go on
 //! that much longer before them, so the charts have some history.
 
 use std::collections::BTreeMap;
@@ -174,11 +176,7 @@ async fn the_swarm_page_starts_scales_stops_and_its_csv_matches_the_server() {
     let stats: Value = serde_json::from_str(&stats).unwrap();
     assert_eq!(stats["user_count"], 10, "the API agrees with the page");
     b.click("edit-cancel").await;
-    let extra = std::env::var("SWARM_LOAD_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    tokio::time::sleep(Duration::from_secs(extra)).await;
+    tokio::time::sleep(Duration::from_secs(load_secs())).await;
     // A few polls so the charts have lines, and failures show (challenge 1 fails some chats).
     b.wait_until(
         "failures counted",
@@ -203,6 +201,24 @@ async fn the_swarm_page_starts_scales_stops_and_its_csv_matches_the_server() {
         "document.querySelectorAll('#failures-table tbody tr td.num').length",
         LIMIT,
         |v| v.as_u64().is_some_and(|n| n >= 1),
+    )
+    .await;
+    // Each kind's row under "last errors" carries the recorder's first and last time.
+    b.wait_until(
+        "last errors with first and last seen",
+        "Array.from(document.querySelectorAll('#recent-errors tbody tr')).map(r => \
+         [Number(r.dataset.first), Number(r.dataset.last), r.querySelector('.first-seen').textContent])",
+        LIMIT,
+        |v| {
+            v.as_array().is_some_and(|rows| {
+                !rows.is_empty()
+                    && rows.iter().all(|r| {
+                        r[0].as_f64().is_some_and(|f| f > 0.0)
+                            && r[0].as_f64() <= r[1].as_f64()
+                            && r[2].as_str().is_some_and(|t| t.contains(':'))
+                    })
+            })
+        },
     )
     .await;
     shot(&b, "swarm-failures.png").await;
@@ -540,4 +556,337 @@ async fn a_run_that_ends_at_once_still_shows_as_stopped() {
     );
     let _ = stop_page.send(());
     srv.stop().await;
+}
+
+/// `SWARM_LOAD_SECS`: how much longer the runs go on before their screenshots.
+fn load_secs() -> u64 {
+    std::env::var("SWARM_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Wall-clock milliseconds, the clock the page's points and the failures' times are stamped with.
+fn now_ms() -> u64 {
+    (e2e::unix_now() * 1000.0) as u64
+}
+
+/// A `data-*` number of the charts panel, as the page set it from `/history` (null before).
+const PAGE_POINTS: &str = "document.getElementById('p-charts').dataset.points || null";
+
+/// Issue 22 item 3: the charts are loadgen's, not the browser's. A page opened `OPEN_AFTER` (or
+/// `SWARM_LOAD_SECS`, if longer) into a run draws the run so far at once; opened again after the run, it draws the same points.
+/// The model: the sampler takes one point a second on a fixed schedule from the run's start
+/// (missed ticks are skipped, not bunched), so a run `e` seconds old has `floor(e)` points, or
+/// one fewer while the tick that is due has not run yet; a stall of over a second (which skips a
+/// tick) is outside the model and would fail it. The page's first draw comes from one
+/// `GET /history`, so it holds at least the points of the moment before it was opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_opened_late_or_after_the_run_draws_the_whole_history() {
+    const OPEN_AFTER: f64 = 5.0;
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let srv = TestServer::with_phase(
+        mock_server::Phase::workshop_default(),
+        mock_server::LatencyMode::Record,
+    )
+    .await;
+    let (addr, stop_page) = page(&["--host", &srv.url(""), "--wait", "20ms..50ms"]).await;
+    let (status, reply) = http(addr, "POST", "/swarm", r#"{"users":3,"spawn_rate":100}"#).await;
+    assert_eq!(status, 200, "{reply}");
+    tokio::time::sleep(Duration::from_secs_f64(OPEN_AFTER.max(load_secs() as f64))).await;
+    let before = stats(addr).await["elapsed_secs"].as_f64().unwrap();
+    let history = |q: &'static str| async move {
+        let (status, body) = http(addr, "GET", q, "").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    let held = history("/history").await;
+    let held_points = held["t"].as_array().unwrap().len();
+    assert!(
+        held_points as f64 >= before.floor() - 1.0,
+        "{held_points} points for a run {before} s old: {held}"
+    );
+
+    b.open(addr, "/").await;
+    b.click("tab-charts").await;
+    let first = b
+        .wait_until("the page's first history", PAGE_POINTS, LIMIT, |v| {
+            !v.is_null()
+        })
+        .await;
+    let first: usize = first.as_str().unwrap().parse().unwrap();
+    assert!(
+        first >= held_points,
+        "the page's first draw has {first} points; loadgen held {held_points} before it opened"
+    );
+    let from = b
+        .wait_until(
+            "the page's first point",
+            "Number(document.getElementById('p-charts').dataset.from)",
+            LIMIT,
+            |v| v.as_u64().is_some(),
+        )
+        .await
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        from,
+        held["t"][0].as_u64().unwrap(),
+        "the page starts where loadgen's series does"
+    );
+    b.wait_until(
+        "six lines drawn",
+        "document.querySelectorAll('#p-charts path.line').length",
+        LIMIT,
+        |v| v.as_u64().is_some_and(|n| n >= 6),
+    )
+    .await;
+    shot(&b, "swarm-history.png").await;
+
+    assert_eq!(http(addr, "POST", "/stop", "").await.0, 200);
+    wait_stats(addr, "the stop", |s| s["state"] == "stopped").await;
+    let ended = history("/history").await;
+    let ended_points = ended["t"].as_array().unwrap().len();
+    assert!(ended_points >= first, "{ended}");
+    b.open(addr, "/").await;
+    b.click("tab-charts").await;
+    b.wait_until(
+        "the page, opened after the run, to hold its whole history",
+        PAGE_POINTS,
+        LIMIT,
+        |v| v.as_str() == Some(ended_points.to_string().as_str()),
+    )
+    .await;
+    // Held, not rebuilt: the next polls add nothing to a run that ended.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(history("/history").await["t"], ended["t"]);
+    b.close().await;
+    let _ = stop_page.send(());
+    srv.stop().await;
+}
+
+/// One look at `/stats`: when it was asked, when it answered, and POST /chat's error row.
+struct Look {
+    sent_ms: u64,
+    answered_ms: u64,
+    chat: Option<Value>,
+}
+
+async fn look(addr: SocketAddr) -> Look {
+    let sent_ms = now_ms();
+    let s = stats(addr).await;
+    let answered_ms = now_ms();
+    let rows: Vec<&Value> = s["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "POST /chat")
+        .collect();
+    assert!(rows.len() <= 1, "chats fail one way here: {rows:?}");
+    Look {
+        sent_ms,
+        answered_ms,
+        chat: rows.first().map(|r| (*r).clone()),
+    }
+}
+
+fn failed_chats(l: &Look) -> u64 {
+    l.chat.as_ref().map_or(0, |r| r["count"].as_u64().unwrap())
+}
+
+/// Issue 22 item 3: "last errors" carry when each kind was first and last seen, by the recorder,
+/// not the time of the poll that noticed it. Chats fail only between two phase changes of the
+/// mock, `/stats` is read every 100 ms meanwhile, and each time must lie between the last look
+/// that did not yet count the failure and the first look that did: the first failure after the
+/// first look with none, the last before the first look with the final count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_carry_when_they_were_first_and_last_seen() {
+    let healthy = r#"{"LoginSuccess": 1, "StartupSuccess": 1, "ChatSuccess": 1,
+        "PrefGetSuccess": 1, "PrefUpdateSuccess": 1}"#;
+    let phase = mock_server::Phase::workshop_default()
+        .merged(healthy.as_bytes())
+        .unwrap();
+    let srv = TestServer::with_phase(phase, mock_server::LatencyMode::Record).await;
+    let (addr, stop_page) = page(&["--host", &srv.url(""), "--wait", "10ms..30ms"]).await;
+    let (status, reply) = http(addr, "POST", "/swarm", r#"{"users":4,"spawn_rate":100}"#).await;
+    assert_eq!(status, 200, "{reply}");
+    wait_stats(addr, "requests", |s| {
+        s["total"]["requests"].as_u64() > Some(20)
+    })
+    .await;
+    assert_eq!(
+        failed_chats(&look(addr).await),
+        0,
+        "a healthy mock fails no chat"
+    );
+
+    let phase_ms = now_ms();
+    let (status, reply) = http(srv.addr, "POST", "/phase", r#"{"ChatSuccess": 0}"#).await;
+    assert_eq!(status, 200, "{reply}");
+    let mut looks = Vec::new();
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while looks.last().is_none_or(|l| failed_chats(l) < 30) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no failed chats within {LIMIT:?}"
+        );
+        looks.push(look(addr).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, reply) = http(srv.addr, "POST", "/phase", healthy).await;
+    assert_eq!(status, 200, "{reply}");
+    let healed_ms = now_ms();
+    for _ in 0..10 {
+        looks.push(look(addr).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(http(addr, "POST", "/stop", "").await.0, 200);
+    wait_stats(addr, "the stop", |s| s["state"] == "stopped").await;
+    looks.push(look(addr).await);
+
+    let last = looks.last().unwrap();
+    let row = last.chat.clone().expect("the failed chats' row");
+    let total = failed_chats(last);
+    let first_seen = row["first_seen_ms"].as_u64().expect("first seen");
+    let last_seen = row["last_seen_ms"].as_u64().expect("last seen");
+    let counted = looks.iter().position(|l| failed_chats(l) > 0).unwrap();
+    let lower = if counted == 0 {
+        phase_ms
+    } else {
+        looks[counted - 1].sent_ms
+    };
+    assert!(
+        (lower..=looks[counted].answered_ms).contains(&first_seen),
+        "first seen {first_seen}: after {lower} (no failure counted yet), by {} (one was)",
+        looks[counted].answered_ms
+    );
+    let all = looks.iter().position(|l| failed_chats(l) == total).unwrap();
+    assert!(all > 0, "the first look with failures cannot hold them all");
+    assert!(
+        (looks[all - 1].sent_ms..=looks[all].answered_ms).contains(&last_seen),
+        "last seen {last_seen}: after {} ({} of {total} counted), by {} (all were)",
+        looks[all - 1].sent_ms,
+        failed_chats(&looks[all - 1]),
+        looks[all].answered_ms
+    );
+    // None before the mock broke; and the times are the failures' own, not a poll's: the
+    // looks after the healing (ten, over a second) kept finding the same last time.
+    assert!(first_seen >= phase_ms && last_seen >= first_seen);
+    for l in looks.iter().filter(|l| l.sent_ms > last_seen) {
+        let r = l.chat.as_ref().unwrap();
+        assert_eq!(r["last_seen_ms"].as_u64(), Some(last_seen), "{r}");
+        assert_eq!(r["first_seen_ms"].as_u64(), Some(first_seen), "{r}");
+    }
+    assert!(
+        looks.iter().filter(|l| l.sent_ms > healed_ms).count() >= 10,
+        "ten looks after the healing"
+    );
+    let _ = stop_page.send(());
+    srv.stop().await;
+}
+
+/// What a mock has received of the journey's requests: those it answered (`http_requests_total`
+/// without its own `/metrics` and `/phase`) and the chats it holds (it counts a chat when it
+/// arrives, and answers it after its latency).
+async fn received(mock: &TestServer) -> (u64, u64) {
+    let metrics = parse_metrics(&http(mock.addr, "GET", "/metrics", "").await.1);
+    let mut answered = 0;
+    let mut chats_answered = 0;
+    for (series, value) in &metrics {
+        if !series.starts_with("http_requests_total{") {
+            continue;
+        }
+        match label(series, "route") {
+            Some("/metrics" | "/phase") => {}
+            Some("/chat") => {
+                answered += *value as u64;
+                chats_answered += *value as u64;
+            }
+            _ => answered += *value as u64,
+        }
+    }
+    let holding = sample(&metrics, "movieguru_chat_calls_total") as u64 - chats_answered;
+    (answered + holding, holding)
+}
+
+/// Issue 22 item 3: `POST /split` answers with each target's requests at the change. Both mocks
+/// answer at once until their chats turn slow (30 s); each of the four users then blocks in its
+/// next chat. Once the mocks together hold four chats, every user is waiting and nothing moves
+/// (a user has one request out at a time, and a held chat stays held for its 30 s), so the
+/// answer's counts must be what each mock received, exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_split_answer_counts_the_requests_sent_before_the_change() {
+    const USERS: u64 = 4;
+    let fast = br#"{"ChatLatencyMinMS": 0, "ChatLatencyMaxMS": 0,
+        "LoginLatencyMinMS": 0, "LoginLatencyMaxMS": 0,
+        "StartupLatencyMinMS": 0, "StartupLatencyMaxMS": 0,
+        "PrefGetLatencyMinMS": 0, "PrefGetLatencyMaxMS": 0,
+        "PrefUpdateLatencyMinMS": 0, "PrefUpdateLatencyMaxMS": 0}"#;
+    let mock = || async {
+        let phase = mock_server::Phase::workshop_default().merged(fast).unwrap();
+        TestServer::with_phase(phase, mock_server::LatencyMode::Sleep).await
+    };
+    let (good, canary) = (mock().await, mock().await);
+    let (addr, stop_page) = page(&[
+        "--target",
+        &format!("good={}", good.url("")),
+        "--target",
+        &format!("canary={}", canary.url("")),
+        "--split",
+        "good=50",
+        "--users",
+        &USERS.to_string(),
+        "--spawn-rate",
+        "100",
+        "--wait",
+        "1ms..5ms",
+    ])
+    .await;
+    let (status, reply) = http(addr, "POST", "/swarm", "").await;
+    assert_eq!(status, 200, "{reply}");
+    wait_stats(addr, "a few hundred requests", |s| {
+        s["total"]["requests"].as_u64() > Some(300)
+    })
+    .await;
+    for m in [&good, &canary] {
+        let slow = r#"{"ChatLatencyMinMS": 30000, "ChatLatencyMaxMS": 30000}"#;
+        let (status, reply) = http(m.addr, "POST", "/phase", slow).await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    // Two looks alike, both holding a chat per user: a fast chat from before the change still
+    // out at the first look would have been answered by the second, and its user moved on.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let mut last = None;
+    loop {
+        let (g, c) = (received(&good).await, received(&canary).await);
+        let now = (g.0, c.0, g.1 + c.1);
+        if now.2 == USERS && last == Some(now) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mocks hold {} chats, not {USERS}, after {LIMIT:?}",
+            now.2
+        );
+        last = Some(now);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, reply) = http(addr, "POST", "/split", r#"{"good":100}"#).await;
+    assert_eq!(status, 200, "{reply}");
+    let answer: Value = serde_json::from_str(&reply).unwrap();
+    let before = &answer["event"]["requests_before"];
+    let sent = (received(&good).await.0, received(&canary).await.0);
+    assert_eq!(
+        (before["good"].as_u64(), before["canary"].as_u64()),
+        (Some(sent.0), Some(sent.1)),
+        "the answer's counts vs what each mock received: {answer}"
+    );
+    assert!(sent.0 + sent.1 > 300, "{sent:?}");
+    assert_eq!(http(addr, "POST", "/stop", "").await.0, 200);
+    wait_stats(addr, "the stop", |s| s["state"] == "stopped").await;
+    let _ = stop_page.send(());
+    good.stop().await;
+    canary.stop().await;
 }

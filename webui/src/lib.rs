@@ -1,13 +1,15 @@
 //! The pieces every web page of the workspace shares, so there is one copy of each: the
 //! hand-written SVG chart helper (`chart.js`), the base stylesheet, the security headers a page
-//! served to a room or the Internet needs, HTML escaping, and the request [`guard`] that keeps
-//! pages on other sites from driving these servers.
+//! served to a room or the Internet needs, HTML escaping, the request [`guard`] that keeps
+//! pages on other sites from driving these servers, and the fixed-size [`ring`] a server keeps
+//! its charts' history in.
 //!
 //! The assets are plain files embedded at compile time: no build step, no CDN, nothing fetched
 //! at view time. A server hands them out by name with [`asset`]; a self-contained HTML report
 //! inlines them with [`inline_script`] and [`inline_style`] instead.
 
 pub mod guard;
+pub mod ring;
 
 use std::borrow::Cow;
 

@@ -1,10 +1,11 @@
 //! The traffic split of a running load, changeable while it runs (`POST /split`, the web page):
 //! Cloud Run's `update-traffic` under continuous load. `LiveSplit` is the shared handle; each
 //! worker picks through its own `Picker`, which reads one atomic generation counter (Relaxed) per
-//! pick and takes the lock only when the split has changed since its last pick. Picks are counted
-//! per worker and per generation and summed into the handle when a worker sees a change and when
-//! it ends, so each `SplitEvent` says exactly how many requests went to each target before and
-//! after it.
+//! pick and takes the lock only when the split has changed since its last pick. Each worker counts
+//! its picks in atomics of its own (one writer, so a count is a plain load and store), which the
+//! handle reads under its lock beside the counts workers handed in at a change or at their end:
+//! every `SplitEvent`, the one `POST /split` answers included, says how many requests each target
+//! had been sent at the moment it was read, not only what workers had handed in by then.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,8 +64,21 @@ struct State {
     weights: Vec<Vec<u32>>,
     /// When each change after the first generation happened.
     changed_at: Vec<Instant>,
-    /// Requests routed per generation per target, as far as workers have reported them.
+    /// Requests routed per generation per target, handed in by workers that moved on or ended.
     tallies: Vec<Vec<u64>>,
+    /// The live pickers' own counts, by the slot each registered in (`None`: a free slot, reused
+    /// by the next picker, so the list grows only to the most workers alive at once).
+    live: Vec<Option<LiveCounts>>,
+    /// The free slots of `live`: thousands of workers register and leave in O(1) each.
+    free: Vec<usize>,
+}
+
+/// One live picker's counts, readable by the handle while the worker picks.
+#[derive(Debug)]
+struct LiveCounts {
+    /// The generation the counts belong to; changed only under the state lock.
+    generation: usize,
+    counts: Arc<[AtomicU64]>,
 }
 
 impl LiveSplit {
@@ -81,6 +95,8 @@ impl LiveSplit {
                     weights: vec![weights],
                     changed_at: Vec::new(),
                     tallies: vec![vec![0; names.len()]],
+                    live: Vec::new(),
+                    free: Vec::new(),
                 }),
                 names,
             }),
@@ -174,7 +190,9 @@ impl LiveSplit {
         state.tallies.push(vec![0; self.inner.names.len()]);
         let generation = state.weights.len() as u64 - 1;
         self.inner.generation.store(generation, Ordering::Release);
-        self.event(state, generation as usize)
+        // Read under the same lock as the change: the counts at the moment of it.
+        let tallies = counted(state);
+        self.event(state, &tallies, generation as usize)
     }
 
     /// The weights in force and the changes so far, as the pages show them.
@@ -185,20 +203,21 @@ impl LiveSplit {
         }
     }
 
-    /// Every change so far, oldest first, with the requests counted so far (exact once the run
-    /// has ended; while it runs, a worker's picks show up at its first pick after a change).
+    /// Every change so far, oldest first, with the requests sent so far, the live workers'
+    /// included (final once the run has ended).
     pub fn events(&self) -> Vec<SplitEvent> {
         let state = self.state();
+        let tallies = counted(&state);
         (1..state.weights.len())
-            .map(|g| self.event(&state, g))
+            .map(|g| self.event(&state, &tallies, g))
             .collect()
     }
 
-    /// Requests routed to each target, in plan order, as far as workers have reported them.
+    /// Requests routed to each target so far, in plan order, the live workers' included.
     pub fn requests(&self) -> Vec<u64> {
         let state = self.state();
         let mut total = vec![0; self.inner.names.len()];
-        for t in &state.tallies {
+        for t in &counted(&state) {
             for (acc, n) in total.iter_mut().zip(t) {
                 *acc += n;
             }
@@ -206,8 +225,9 @@ impl LiveSplit {
         total
     }
 
-    /// The event of the change that started generation `g` (g >= 1).
-    fn event(&self, state: &State, g: usize) -> SplitEvent {
+    /// The event of the change that started generation `g` (g >= 1), from `tallies` (what
+    /// [`counted`] read).
+    fn event(&self, state: &State, tallies: &[Vec<u64>], g: usize) -> SplitEvent {
         let names = &self.inner.names;
         let by_name = |values: &[u32]| -> BTreeMap<String, u32> {
             names.iter().cloned().zip(values.iter().copied()).collect()
@@ -225,32 +245,70 @@ impl LiveSplit {
                 .as_secs_f64(),
             weights_before: by_name(&state.weights[g - 1]),
             weights_after: by_name(&state.weights[g]),
-            requests_before: sum(&state.tallies[..g]),
-            requests_after: sum(&state.tallies[g..]),
+            requests_before: sum(&tallies[..g]),
+            requests_after: sum(&tallies[g..]),
         }
     }
 
-    /// A picker for one worker.
+    /// A picker for one worker, registered so the handle can read its counts.
     pub fn picker(&self) -> Picker {
+        let counts: Arc<[AtomicU64]> = self.inner.names.iter().map(|_| AtomicU64::new(0)).collect();
+        let slot = {
+            let mut state = self.state();
+            let entry = LiveCounts {
+                generation: state.weights.len() - 1,
+                counts: counts.clone(),
+            };
+            match state.free.pop() {
+                Some(i) => {
+                    state.live[i] = Some(entry);
+                    i
+                }
+                None => {
+                    state.live.push(Some(entry));
+                    state.live.len() - 1
+                }
+            }
+        };
         let mut p = Picker {
             split: self.clone(),
             generation: u64::MAX,
             weighted: Weighted::new([0]),
-            counts: vec![0; self.inner.names.len()],
+            counts,
+            slot,
         };
         p.refresh();
         p
     }
 }
 
+/// Each generation's requests per target: those handed in plus the live pickers' own.
+/// Read under the lock, which every hand-in takes, so no pick is counted twice or missed; a
+/// count read while its worker adds to it is at most that one pick behind.
+fn counted(state: &State) -> Vec<Vec<u64>> {
+    let mut tallies = state.tallies.clone();
+    for live in state.live.iter().flatten() {
+        if let Some(tally) = tallies.get_mut(live.generation) {
+            for (acc, n) in tally.iter_mut().zip(live.counts.iter()) {
+                *acc += n.load(Ordering::Relaxed);
+            }
+        }
+    }
+    tallies
+}
+
 /// One worker's view of the split: a local `Weighted`, refreshed when the generation moves, and
-/// its own pick counts for the generation it picks in. Reports its counts when dropped.
+/// its own pick counts for the generation it picks in, which the handle can read at any time.
+/// Hands its counts in and frees its slot when dropped.
 #[derive(Debug)]
 pub struct Picker {
     split: LiveSplit,
     generation: u64,
     weighted: Weighted,
-    counts: Vec<u64>,
+    /// Written by this picker only; read by the handle under its lock.
+    counts: Arc<[AtomicU64]>,
+    /// Where `counts` is registered in the handle's `live`.
+    slot: usize,
 }
 
 impl Picker {
@@ -258,7 +316,7 @@ impl Picker {
     #[inline]
     pub fn pick(&mut self, rng: &mut impl Rng) -> usize {
         let t = self.choose(rng);
-        self.counts[t] += 1;
+        self.count(t);
         t
     }
 
@@ -276,7 +334,9 @@ impl Picker {
     /// Counts one request to target `t`, chosen by the last `choose`.
     #[inline]
     pub fn count(&mut self, t: usize) {
-        self.counts[t] += 1;
+        // The only writer: a load and a store, no read-modify-write on the hot path.
+        let c = &self.counts[t];
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     /// Hands the counts of the generation it picked in to the shared tallies and loads the
@@ -289,15 +349,19 @@ impl Picker {
         let latest = state.weights.len() - 1;
         self.weighted = Weighted::new(state.weights[latest].iter().copied());
         self.generation = latest as u64;
+        if let Some(Some(live)) = state.live.get_mut(self.slot) {
+            live.generation = latest;
+        }
     }
 
+    /// Moves this picker's counts into its generation's tally, under the lock the readers take.
     fn flush_into(&mut self, state: &mut State) {
         if let Some(tally) = usize::try_from(self.generation)
             .ok()
             .and_then(|g| state.tallies.get_mut(g))
         {
-            for (acc, n) in tally.iter_mut().zip(&mut self.counts) {
-                *acc += std::mem::take(n);
+            for (acc, n) in tally.iter_mut().zip(self.counts.iter()) {
+                *acc += n.swap(0, Ordering::Relaxed);
             }
         }
     }
@@ -308,6 +372,10 @@ impl Drop for Picker {
         let split = self.split.clone();
         let mut state = split.state();
         self.flush_into(&mut state);
+        if let Some(slot) = state.live.get_mut(self.slot) {
+            *slot = None;
+            state.free.push(self.slot);
+        }
     }
 }
 
@@ -403,8 +471,10 @@ mod tests {
             seen[b.pick(&mut rng)] += 1;
         }
         let event = s.change(&named(&[("good", 100), ("canary", 0)])).unwrap();
-        // Workers report at their next pick or when they end, not at the change.
-        assert_eq!(event.requests_before.values().sum::<u64>(), 0);
+        // The change's own answer counts what the workers had sent, handed in or not.
+        assert_eq!(event.requests_before["good"], seen[0]);
+        assert_eq!(event.requests_before["canary"], seen[1]);
+        assert_eq!(event.requests_after.values().sum::<u64>(), 0);
         for _ in 0..500 {
             assert_eq!(a.pick(&mut rng), 0);
         }

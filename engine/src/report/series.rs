@@ -24,51 +24,34 @@ pub struct Point {
     pub p99_ms: f64,
 }
 
-/// Turns cumulative samples into points.
+/// The run's record at the last sample: the next interval's point is the difference from it.
+/// The HTML report's [`Sampler`] keeps every point; `journey --web` keeps its own in a ring.
 #[derive(Debug)]
-pub struct Sampler {
+pub struct Delta {
     t: f64,
     requests: u64,
     failed: u64,
     latency: Histogram<u64>,
-    points: Vec<Point>,
 }
 
-impl Default for Sampler {
-    fn default() -> Sampler {
-        Sampler {
+impl Default for Delta {
+    fn default() -> Delta {
+        Delta {
             t: 0.0,
             requests: 0,
             failed: 0,
             latency: new_histogram(),
-            points: Vec::new(),
         }
     }
 }
 
-/// Requests and failed requests (no response, or status >= 400) in a record.
-pub fn counts(s: &Stats) -> (u64, u64) {
-    let bad_status: u64 = s.status[400..].iter().sum();
-    (s.responses() + s.failures(), s.failures() + bad_status)
-}
-
-impl Sampler {
-    /// Adds the interval from the last sample to `t_secs`, given everything recorded by then.
-    pub fn sample(&mut self, t_secs: f64, total: &Stats) {
-        self.sample_at_least(t_secs, total, 0.0);
-    }
-
-    /// The run's last sample: an interval shorter than half a second (the few milliseconds
-    /// between the last tick and the end) is left out, as a rate over it would be noise.
-    pub fn finish(mut self, t_secs: f64, total: &Stats) -> Vec<Point> {
-        self.sample_at_least(t_secs, total, 0.5);
-        self.points
-    }
-
-    fn sample_at_least(&mut self, t_secs: f64, total: &Stats, min_secs: f64) {
+impl Delta {
+    /// The point of the interval from the last sample to `t_secs`, given everything recorded
+    /// by then; none for an interval shorter than `min_secs` (or empty), which stays unsampled.
+    pub fn point(&mut self, t_secs: f64, total: &Stats, min_secs: f64) -> Option<Point> {
         let secs = t_secs - self.t;
         if secs <= 0.0 || secs < min_secs {
-            return;
+            return None;
         }
         let (requests, failed) = counts(total);
         let mut interval = total.latency.clone();
@@ -83,18 +66,46 @@ impl Sampler {
                 interval.value_at_quantile(q) as f64 / 1000.0
             }
         };
-        self.points.push(Point {
+        let point = Point {
             t_secs,
             rps: requests.saturating_sub(self.requests) as f64 / secs,
             failures_per_sec: failed.saturating_sub(self.failed) as f64 / secs,
             p50_ms: q(0.50),
             p95_ms: q(0.95),
             p99_ms: q(0.99),
-        });
+        };
         self.t = t_secs;
         self.requests = requests;
         self.failed = failed;
         self.latency = total.latency.clone();
+        Some(point)
+    }
+}
+
+/// Turns cumulative samples into points.
+#[derive(Debug, Default)]
+pub struct Sampler {
+    delta: Delta,
+    points: Vec<Point>,
+}
+
+/// Requests and failed requests (no response, or status >= 400) in a record.
+pub fn counts(s: &Stats) -> (u64, u64) {
+    let bad_status: u64 = s.status[400..].iter().sum();
+    (s.responses() + s.failures(), s.failures() + bad_status)
+}
+
+impl Sampler {
+    /// Adds the interval from the last sample to `t_secs`, given everything recorded by then.
+    pub fn sample(&mut self, t_secs: f64, total: &Stats) {
+        self.points.extend(self.delta.point(t_secs, total, 0.0));
+    }
+
+    /// The run's last sample: an interval shorter than half a second (the few milliseconds
+    /// between the last tick and the end) is left out, as a rate over it would be noise.
+    pub fn finish(mut self, t_secs: f64, total: &Stats) -> Vec<Point> {
+        self.points.extend(self.delta.point(t_secs, total, 0.5));
+        self.points
     }
 }
 

@@ -1,22 +1,30 @@
 //! `GET /stats`: the document the swarm page polls. Counts and latency figures are cumulative
 //! (since the start or the last reset), rates and the p50/p95/p99 of the charts are those since
-//! the previous poll, as Locust's "current" figures are. The recorder is only read here, when a
-//! page asks: with no page open the run does no work for it.
+//! the previous poll, as Locust's "current" figures are. The recorder is read here only when a
+//! page asks; the charts' history is `history`'s, sampled once a second whether a page is open
+//! or not, so a page opened late still draws the whole run.
 
 use serde::Serialize;
 
 use crate::web::swarm_state::{self, Status, SwarmForm, Web};
-use crate::web::window::{RecentErrors, now_ms};
+use crate::web::window::now_ms;
 use engine::journey::report::{self, EndpointReport};
+use engine::journey::spec::Journey;
+use engine::journey::stats::Seen;
 use engine::load::live_split::{LiveSplit, SplitDoc};
+use engine::report::stats::Stats;
 
-/// One row of the failures tab.
+/// One row of the failures tab: a kind of failure at one endpoint, how often, and when the
+/// recorder saw it first and last (since the start or the reset).
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorRow {
     pub target: String,
     pub name: String,
     pub kind: String,
     pub count: u64,
+    /// Wall-clock times, ms since the epoch; none only for a kind the recorder has no time of.
+    pub first_seen_ms: Option<u64>,
+    pub last_seen_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +46,6 @@ pub struct StatsDoc {
     pub stats: Vec<EndpointReport>,
     pub total: EndpointReport,
     pub errors: Vec<ErrorRow>,
-    pub recent_errors: Vec<RecentErrors>,
     /// The run's form (or the command line's, before the first run).
     pub form: SwarmForm,
     /// Targets by name, URL and weight; several mean the host field is read-only.
@@ -61,13 +68,13 @@ impl Web {
         let elapsed = swarm_state::elapsed(run);
         let names = &run.handle.names;
         let slots = run.handle.recorder.snapshot();
+        let errors = error_rows(&run.journey, names, &slots, &run.handle.recorder.seen());
         let (stats, total) =
             report::build(&run.journey, names, &slots, None, elapsed.as_secs_f64());
         let ended = run.ended.is_some();
         let w = &mut inner.window;
         w.advance(&run.journey, names, slots, (&stats, &total), ended);
         let (stats, total) = w.apply_rates(stats, total);
-        let errors = error_rows(&stats);
         let target = run.handle.swarm.target();
         StatsDoc {
             state,
@@ -89,12 +96,16 @@ impl Web {
             stats,
             total,
             errors,
-            recent_errors: w.recent.iter().rev().cloned().collect(),
             form: run.form.clone(),
             targets: self.targets(),
             journeys: self.journeys(),
             split: run.handle.split.as_ref().map(LiveSplit::doc),
         }
+    }
+
+    /// The charts' points `GET /history` answers, after what the page holds.
+    pub fn history(&self, since: crate::web::history::Since) -> crate::web::history::HistoryDoc {
+        self.lock().history.doc(since)
     }
 
     /// Before the first run: the journey's endpoints, all zero, and the command line's form.
@@ -116,7 +127,6 @@ impl Web {
             stats,
             total,
             errors: Vec::new(),
-            recent_errors: Vec::new(),
             form: self.defaults(),
             targets: self.targets(),
             journeys: self.journeys(),
@@ -125,16 +135,40 @@ impl Web {
     }
 }
 
-/// One row per endpoint and kind of failure, as Locust's failures table.
-fn error_rows(stats: &[EndpointReport]) -> Vec<ErrorRow> {
-    stats
+/// One row per endpoint and kind of failure, as Locust's failures table, with the recorder's
+/// first and last time for each. Slots are (target, endpoint), target-major.
+fn error_rows(
+    journey: &Journey,
+    names: &[String],
+    slots: &[Stats],
+    seen: &[Vec<Seen>],
+) -> Vec<ErrorRow> {
+    let n = journey.endpoints.len().max(1);
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_millis()).ok())
+    };
+    slots
         .iter()
-        .flat_map(|e| {
-            e.failures_by_kind.iter().map(|(kind, n)| ErrorRow {
-                target: e.target.clone(),
-                name: e.name.clone(),
-                kind: kind.clone(),
-                count: *n,
+        .enumerate()
+        .filter(|(_, s)| s.failed_requests() > 0)
+        .flat_map(|(i, s)| {
+            let seen = seen.get(i).map_or(&[][..], Vec::as_slice);
+            s.failure_kinds().into_iter().map(move |(kind, count)| {
+                let at = seen.iter().find(|x| x.failure.key() == kind);
+                ErrorRow {
+                    target: names.get(i / n).cloned().unwrap_or_default(),
+                    name: journey
+                        .endpoints
+                        .get(i % n)
+                        .map(|e| e.name.clone())
+                        .unwrap_or_default(),
+                    kind,
+                    count,
+                    first_seen_ms: at.and_then(|x| ms(x.first)),
+                    last_seen_ms: at.and_then(|x| ms(x.last)),
+                }
             })
         })
         .collect()

@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::web::locust_stats::{Latency, content_length, error_entries, merged, quantile_ms, rows};
+use crate::web::history::merged;
+use crate::web::locust_stats::{Latency, content_length, error_entries, quantile_ms, rows};
 use crate::web::swarm_state::Web;
 
 /// Locust's percentiles of the requests CSV, as its header names them.

@@ -14,6 +14,7 @@ use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
 
+use crate::web::history::merged;
 use crate::web::swarm_state::{self, Status, Web};
 use engine::journey::report::EndpointReport;
 use engine::journey::spec::Journey;
@@ -293,14 +294,6 @@ pub(super) fn content_length(s: &Stats) -> f64 {
         0 => 0.0,
         n => s.bytes as f64 / n as f64,
     }
-}
-
-pub(super) fn merged(slots: &[Stats]) -> Stats {
-    let mut total = Stats::default();
-    for s in slots {
-        total.merge(s);
-    }
-    total
 }
 
 fn epoch(t: std::time::SystemTime) -> f64 {

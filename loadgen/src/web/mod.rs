@@ -2,7 +2,10 @@
 //! from `loadgen/ui/`, charts from the shared `webui` helper, no inline script) polls
 //! `GET /stats`; its buttons are the same JSON API a script can call:
 //!
-//! - `GET /stats`: state, users, rates, the per-endpoint table, failures ([`live::StatsDoc`]);
+//! - `GET /stats`: state, users, rates, the per-endpoint table, failures with when each kind was
+//!   first and last seen ([`live::StatsDoc`]);
+//! - `GET /history?epoch=E&after=T`: the charts' points, kept by loadgen in a fixed-size ring
+//!   (`history`): the whole series for a page that has none of it, then only the new points;
 //! - `POST /swarm {"users":5,"spawn_rate":1,"host":"http://..","run_time":"30s","journey":"workshop"}`:
 //!   starts a run, or while one goes on changes its users and spawn rate (up or down);
 //! - `POST /stop`, `POST /reset`;
@@ -17,8 +20,9 @@
 //! /stats/reset`; `POST /swarm` and `POST /stop` answer Locust's `success` and `message` too.
 //!
 //! `swarm_state` holds the state and what the buttons do, `live` builds the polled document,
-//! `reply` the answers every page sends.
+//! `history` keeps the charts, `reply` the answers every page sends.
 
+pub mod history;
 pub mod live;
 mod locust;
 mod locust_csv;
@@ -72,6 +76,10 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
     match (path.as_str(), get) {
         ("/", true) => file(INDEX, "text/html; charset=utf-8"),
         ("/stats", true) => json(StatusCode::OK, &web.stats()),
+        ("/history", true) => match history::Since::parse(req.uri().query()) {
+            Ok(since) => json(StatusCode::OK, &web.history(since)),
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        },
         ("/stats/requests.csv", true) => match web.report() {
             Some(r) => {
                 let mut out = Vec::new();

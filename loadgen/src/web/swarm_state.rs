@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
+use crate::web::history::{self, History};
 use crate::web::window::PollWindow;
 use engine::Live;
 use engine::client_metrics::ClientMetrics;
@@ -94,6 +95,8 @@ pub(crate) struct Inner {
     /// A start is under way (between the form's check and the swarm's existence).
     starting: bool,
     pub window: PollWindow,
+    /// The charts' points of the current or last run, sampled whether or not a page is open.
+    pub history: History,
 }
 
 /// The page's state, shared by its server and the runs it starts.
@@ -129,6 +132,7 @@ impl Web {
                 run: None,
                 starting: false,
                 window: PollWindow::default(),
+                history: History::default(),
             }),
         })
     }
@@ -228,15 +232,37 @@ impl Web {
             inner.starting = false;
             let (run, registered) = run?;
             inner.window = PollWindow::default();
+            inner.history.restart();
+            let started = run.started;
             inner.run = Some(run);
             let now = status(&inner);
             drop(inner);
+            tokio::spawn(history::every_tick(started, move || {
+                me.sample_history(started)
+            }));
             let _ = registered.send(());
             Ok(now)
         });
         start
             .await
             .unwrap_or_else(|e| Err(FormError::Failed(e.to_string())))
+    }
+
+    /// Adds a chart point of the run that started at `started`; false once it ended or another
+    /// run took its place.
+    fn sample_history(&self, started: Instant) -> bool {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let Some(run) = inner
+            .run
+            .as_ref()
+            .filter(|r| r.started == started && r.ended.is_none())
+        else {
+            return false;
+        };
+        let total = history::merged(&run.handle.recorder.snapshot());
+        inner.history.sample(&total, run.handle.swarm.users());
+        true
     }
 
     /// `POST /stop`: users stop starting tasks; requests in flight get the usual grace.
@@ -271,6 +297,7 @@ impl Web {
         };
         run.handle.recorder.reset();
         inner.window = PollWindow::default();
+        inner.history.restart();
         Ok(())
     }
 
@@ -398,6 +425,7 @@ impl Web {
                 return result.map(drop);
             }
             let mut inner = me.lock();
+            let inner = &mut *inner;
             let Some(run) = inner.run.as_mut().filter(|r| r.started == started) else {
                 return result.map(drop);
             };
@@ -419,6 +447,9 @@ impl Web {
                 }
             };
             run.ended = Some((Instant::now(), report));
+            // Under the lock the sampler takes: no tick lands after this last point.
+            let total = history::merged(&run.handle.recorder.snapshot());
+            inner.history.finish(&total);
             Ok(())
         });
         match rx.await {

@@ -1,8 +1,7 @@
-//! What the swarm page's previous poll saw, and the figures derived between two polls: rates,
-//! the window's percentiles, and the failures that appeared. Shared by the swarm's state (which
-//! resets it) and `GET /stats` (which advances it).
+//! What the swarm page's previous poll saw, and the figures derived between two polls: rates and
+//! the window's percentiles. Shared by the swarm's state (which resets it) and `GET /stats`
+//! (which advances it). When failures happened is the recorder's (`Recorder::seen`), not a poll's.
 
-use std::collections::VecDeque;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -14,21 +13,18 @@ use engine::report::stats::Stats;
 
 /// Polls closer together than this reuse the last rates (two tabs must not halve the window).
 pub(super) const MIN_WINDOW: Duration = Duration::from_millis(800);
-/// How many recent error records the page keeps.
-const RECENT: usize = 50;
 
 /// What the previous poll saw, and the figures derived from it.
 #[derive(Default)]
 pub struct PollWindow {
     pub(super) prev: Option<(Instant, Vec<Stats>)>,
     pub(super) current: Current,
-    pub(super) recent: VecDeque<RecentErrors>,
 }
 
 impl PollWindow {
     /// Moves the window on to this poll's `slots`: rates and percentiles over the time since
     /// the previous poll once at least [`MIN_WINDOW`] has passed (the first poll reads the run
-    /// so far, `so_far`), and the recent errors in between. An ended run has no rates.
+    /// so far, `so_far`). An ended run has no rates.
     pub(super) fn advance(
         &mut self,
         journey: &Journey,
@@ -57,7 +53,6 @@ impl PollWindow {
                     total_fail_per_sec: tot.failures_per_sec,
                     ..window_percentiles(&slots, &prev)
                 };
-                record_recent(&mut self.recent, &journey.endpoints, names, &slots, &prev);
                 self.prev = Some((now, slots));
             }
             None => {
@@ -108,16 +103,6 @@ pub(super) struct Current {
     pub(super) p99: Option<f64>,
 }
 
-/// Failures of one kind at one endpoint that appeared between two polls.
-#[derive(Debug, Clone, Serialize)]
-pub struct RecentErrors {
-    pub time_ms: u64,
-    pub target: String,
-    pub name: String,
-    pub kind: String,
-    pub count: u64,
-}
-
 pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -145,42 +130,5 @@ pub(super) fn window_percentiles(now: &[Stats], prev: &[Stats]) -> Current {
         p95: q(0.95),
         p99: q(0.99),
         ..Current::default()
-    }
-}
-
-/// Appends the failure kinds whose counts rose since `prev`, newest last, keeping `RECENT`.
-pub(super) fn record_recent(
-    recent: &mut VecDeque<RecentErrors>,
-    endpoints: &[engine::journey::spec::Endpoint],
-    names: &[String],
-    now: &[Stats],
-    prev: &[Stats],
-) {
-    let time_ms = now_ms();
-    let n = endpoints.len().max(1);
-    for (i, (s, p)) in now.iter().zip(prev).enumerate() {
-        if s.failed_requests() == p.failed_requests() {
-            continue;
-        }
-        let before: std::collections::BTreeMap<String, u64> =
-            p.failure_kinds().into_iter().collect();
-        for (kind, count) in s.failure_kinds() {
-            let rose = count.saturating_sub(before.get(&kind).copied().unwrap_or(0));
-            if rose > 0 {
-                recent.push_back(RecentErrors {
-                    time_ms,
-                    target: names.get(i / n).cloned().unwrap_or_default(),
-                    name: endpoints
-                        .get(i % n)
-                        .map(|e| e.name.clone())
-                        .unwrap_or_default(),
-                    kind,
-                    count: rose,
-                });
-            }
-        }
-    }
-    while recent.len() > RECENT {
-        recent.pop_front();
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! Layout, bottom to top:
 //! - [`quantile`]: `histogram_quantile` as Prometheus computes it.
-//! - [`ring`]: the fixed-size ring of samples (an hour of 1 s samples, allocated at start).
 //! - [`series`]: reads series by selector out of a gathered registry, as `/metrics` names them.
-//! - [`sample`]: one [`sample::Sample`] of every number the page charts.
+//! - [`sample`]: one [`sample::Sample`] of every number the page charts, kept in `webui`'s
+//!   fixed-size [`Ring`] (an hour of 1 s samples, allocated at start; `journey --web` keeps its
+//!   charts in the same ring).
 //! - [`slos`]: the embedded SLO spec, judged over a window.
 //! - [`data`]: the page's data document, from the ring and a live sample.
 //! - [`page`]: the `/ui` routes: the page, its assets, the data and the presets.
@@ -17,7 +18,6 @@
 pub mod data;
 pub mod page;
 pub mod quantile;
-pub mod ring;
 pub mod sample;
 pub mod series;
 pub mod slos;
@@ -27,8 +27,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use ring::Ring;
 use sample::{ENDPOINTS, Reader, Sample};
+use webui::ring::Ring;
 
 /// How often the sampler reads the registry.
 pub const SAMPLE_PERIOD: Duration = Duration::from_secs(1);

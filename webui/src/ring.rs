@@ -1,7 +1,9 @@
-//! A fixed-size ring of samples: allocated whole at start, overwritten oldest first, so the
-//! console's memory is the same after a minute as after a month.
+//! A fixed-size ring of samples: allocated whole at start, overwritten oldest first, so a page's
+//! history costs the same memory after a minute as after a month. The mock's console keeps its
+//! hour of samples in one; `loadgen journey --web` keeps its charts' points in another.
 
 /// Holds the newest `capacity` values pushed.
+#[derive(Debug, Clone)]
 pub struct Ring<T> {
     slots: Box<[T]>,
     /// Index the next push writes.
@@ -30,6 +32,17 @@ impl<T: Copy + Default> Ring<T> {
         self.slots[self.next] = value;
         self.next = (self.next + 1) % self.slots.len();
         self.len = (self.len + 1).min(self.slots.len());
+    }
+
+    /// The most values it holds.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Forgets every value (a new run, a reset); the slots stay allocated.
+    pub fn clear(&mut self) {
+        self.next = 0;
+        self.len = 0;
     }
 
     pub fn len(&self) -> usize {
@@ -73,6 +86,11 @@ mod tests {
         assert_eq!(r.iter().copied().collect::<Vec<_>>(), [3, 4, 5]);
         assert_eq!(r.newest(), Some(&5));
         assert_eq!(r.get(3), None);
+        assert_eq!(r.capacity(), 3);
+        r.clear();
+        assert!(r.is_empty() && r.iter().next().is_none());
+        r.push(9);
+        assert_eq!(r.iter().copied().collect::<Vec<_>>(), [9]);
     }
 
     proptest! {
