@@ -14,6 +14,7 @@
 pub mod browser;
 pub mod model;
 pub mod observed;
+pub mod pages;
 pub mod stack;
 
 use std::io::Write;

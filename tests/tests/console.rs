@@ -22,17 +22,7 @@ const TOKEN: &str = "console-test-token";
 /// Starts mock-server (recording, not sleeping, its latencies) with extra flags, through the
 /// shared fixture, whose `stop` re-raises a server panic.
 async fn server(extra: &[&str]) -> TestServer {
-    let args = [
-        "mock-server",
-        "--latency-mode",
-        "record",
-        "--log-format",
-        "text",
-    ]
-    .into_iter()
-    .chain(extra.iter().copied());
-    let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from(args)).unwrap();
-    TestServer::start(config).await
+    e2e::pages::recording_mock(extra).await
 }
 
 use e2e::http;

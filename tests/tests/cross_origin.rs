@@ -91,15 +91,7 @@ async fn form_from_elsewhere(b: &Browser, url: &str, fields: &str) {
 }
 
 async fn mock() -> TestServer {
-    let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from([
-        "mock-server",
-        "--latency-mode",
-        "record",
-        "--log-format",
-        "text",
-    ]))
-    .unwrap();
-    TestServer::start(config).await
+    e2e::pages::recording_mock(&[]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,21 +109,7 @@ async fn a_page_on_another_origin_cannot_change_the_phase() {
 
 /// `journey --web` as the runner serves it, with no host: the page waits for its form.
 async fn swarm_page() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let cli =
-        loadgen::cli::Cli::try_parse_from(["loadgen", "journey", "--web", "127.0.0.1:0"]).unwrap();
-    let Some(loadgen::cli::Command::Journey(a)) = cli.command else {
-        panic!("not a journey command")
-    };
-    let plan = loadgen::cli::JourneyPlan::try_from(a).unwrap();
-    let hosts = plan.web.clone().unwrap().hosts;
-    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None, None, false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::web::serve(web, listener, hosts, async {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    e2e::pages::swarm_page(&[], false).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Parser;
 use e2e::workspace_path;
 use mock_server::testing::http::{Answer, raw, request};
 use mock_server::testing::{TestServer, label, parse_metrics};
@@ -65,44 +64,17 @@ async fn page() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
 
 /// [`page`] with more flags.
 async fn page_with(flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let argv = [
-        "loadgen",
-        "journey",
-        "--web",
-        "127.0.0.1:0",
-        "--wait",
-        "20ms..80ms",
-    ]
-    .iter()
-    .chain(flags)
-    .copied();
-    let cli = loadgen::cli::Cli::try_parse_from(argv).unwrap();
-    let Some(loadgen::cli::Command::Journey(a)) = cli.command else {
-        panic!("not a journey command")
-    };
-    let plan = loadgen::cli::JourneyPlan::try_from(a).unwrap();
-    let hosts = plan.web.clone().unwrap().hosts;
-    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None, None, false);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::web::serve(web, listener, hosts, async {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    let flags: Vec<&str> = ["--wait", "20ms..80ms"]
+        .iter()
+        .chain(flags)
+        .copied()
+        .collect();
+    e2e::pages::swarm_page(&flags, false).await
 }
 
 /// The mock in the workshop's challenge-1 phase, recording latencies: some chats fail.
 async fn mock() -> TestServer {
-    let args = [
-        "mock-server",
-        "--latency-mode",
-        "record",
-        "--log-format",
-        "text",
-    ];
-    let config = mock_server::Config::try_from(mock_server::cli::Args::parse_from(args)).unwrap();
-    TestServer::start(config).await
+    e2e::pages::recording_mock(&[]).await
 }
 
 /// Every key path of a document (`stats[].name`, as the recorder writes them) with the JSON

@@ -71,28 +71,7 @@ async fn shot(b: &Browser, name: &str) {
 
 /// The swarm page for `journey --web` with `flags`, on a free loopback port.
 async fn page(flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let argv = ["loadgen", "journey", "--web", "127.0.0.1:0"]
-        .iter()
-        .chain(flags)
-        .copied();
-    let cli = loadgen::cli::Cli::try_parse_from(argv).unwrap();
-    let Some(loadgen::cli::Command::Journey(a)) = cli.command else {
-        panic!("not a journey command")
-    };
-    let plan = loadgen::cli::JourneyPlan::try_from(a).unwrap();
-    let web = loadgen::web::Web::new(plan.run, plan.journey_arg, None, None, true);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::web::serve(
-        web,
-        listener,
-        webui::guard::HostPolicy::default(),
-        async {
-            let _ = rx.await;
-        },
-    ));
-    (addr, tx)
+    e2e::pages::swarm_page(flags, true).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
