@@ -244,92 +244,83 @@ fn judge(
     decided.map(verdict)
 }
 
+/// The shape every deadline expectation shares: `observed` (seconds into the step) by the
+/// deadline passes as `on_time`, after it fails as `late`, and not at all fails once the watch is
+/// over, in the words `missing` gives.
+fn by_deadline(
+    observed: Option<f64>,
+    w: &Watch,
+    on_time: &str,
+    late: &str,
+    missing: impl FnOnce() -> String,
+) -> Option<Decided> {
+    let d = w.deadline;
+    match observed {
+        Some(t) if t <= d => Some((
+            Some(t),
+            true,
+            format!("{on_time} at {t:.1} s, deadline {d:.1} s"),
+        )),
+        Some(t) => Some((
+            Some(t),
+            false,
+            format!("{late}, at {t:.1} s; deadline {d:.1} s"),
+        )),
+        None if w.over() => Some((None, false, missing())),
+        None => None,
+    }
+}
+
 /// `notified = RECEIVER`: the first notification of the alert to the receiver in the step.
 fn notified(e: &Expectation, receiver: &str, seen: &Seen, w: &Watch) -> Option<Decided> {
-    let d = w.deadline;
     let reached = seen
         .notified
         .iter()
         .filter(|(t, r, a)| *t >= w.start && r == receiver && *a == e.alert)
         .map(|(t, _, _)| t - w.start)
         .reduce(f64::min);
-    match reached {
-        Some(t) if t <= d => Some((
-            Some(t),
-            true,
-            format!("reached {receiver} at {t:.1} s, deadline {d:.1} s"),
-        )),
-        Some(t) => Some((
-            Some(t),
-            false,
-            format!("reached {receiver} late, at {t:.1} s; deadline {d:.1} s"),
-        )),
-        None if w.over() => Some((
-            None,
-            false,
+    by_deadline(
+        reached,
+        w,
+        &format!("reached {receiver}"),
+        &format!("reached {receiver} late"),
+        || {
             format!(
-                "no notification to {receiver} by {:.1} s; deadline {d:.1} s",
-                w.watched()
-            ),
-        )),
-        None => None,
-    }
+                "no notification to {receiver} by {:.1} s; deadline {:.1} s",
+                w.watched(),
+                w.deadline
+            )
+        },
+    )
 }
 
 /// `state = "resolved"`: not firing by the deadline, having fired at some point (`key` is the
 /// expectation's target, name and labels, as the poller records it).
 fn resolved(key: &str, seen: &Seen, w: &Watch) -> Option<Decided> {
-    let d = w.deadline;
-    match first_resolved(seen, key, w.start).map(|t| t - w.start) {
-        Some(t) if t <= d => Some((
-            Some(t),
-            true,
-            format!("not firing at {t:.1} s, deadline {d:.1} s"),
-        )),
-        Some(t) => Some((
-            Some(t),
-            false,
-            format!("resolved late, at {t:.1} s; deadline {d:.1} s"),
-        )),
-        None if w.over() && !ever_fired(seen, key) => Some((
-            None,
-            false,
+    let observed = first_resolved(seen, key, w.start).map(|t| t - w.start);
+    by_deadline(observed, w, "not firing", "resolved late", || {
+        let (watched, d) = (w.watched(), w.deadline);
+        if ever_fired(seen, key) {
+            format!("still firing at {watched:.1} s; deadline {d:.1} s")
+        } else {
             format!(
                 "never fired in this rehearsal, so it cannot resolve (watched to \
-                     {:.1} s; deadline {d:.1} s)",
-                w.watched()
-            ),
-        )),
-        None if w.over() => Some((
-            None,
-            false,
-            format!("still firing at {:.1} s; deadline {d:.1} s", w.watched()),
-        )),
-        None => None,
-    }
+                     {watched:.1} s; deadline {d:.1} s)"
+            )
+        }
+    })
 }
 
 /// `state = "firing"`: firing by the deadline.
 fn firing(key: &str, seen: &Seen, w: &Watch) -> Option<Decided> {
-    let d = w.deadline;
-    match first_firing(seen, key, w.start).map(|t| t - w.start) {
-        Some(t) if t <= d => Some((
-            Some(t),
-            true,
-            format!("fired at {t:.1} s, deadline {d:.1} s"),
-        )),
-        Some(t) => Some((
-            Some(t),
-            false,
-            format!("fired late, at {t:.1} s; deadline {d:.1} s"),
-        )),
-        None if w.over() => Some((
-            None,
-            false,
-            format!("did not fire by {:.1} s; deadline {d:.1} s", w.watched()),
-        )),
-        None => None,
-    }
+    let observed = first_firing(seen, key, w.start).map(|t| t - w.start);
+    by_deadline(observed, w, "fired", "fired late", || {
+        format!(
+            "did not fire by {:.1} s; deadline {:.1} s",
+            w.watched(),
+            w.deadline
+        )
+    })
 }
 
 /// `state = "inactive"`: quiet for the whole step, which ended at `end` if it has.

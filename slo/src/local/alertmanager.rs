@@ -4,15 +4,8 @@
 //! (`127.0.0.1:0`), read back from its "Listening on" log line, as for [`crate::LocalPrometheus`].
 
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
-
-/// How long Alertmanager may take to listen and report ready.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use super::child::{self, LocalChild, START_TIMEOUT, StartError};
 
 /// The names the binary goes by: Debian's package, then upstream's.
 const BINARIES: [&str; 2] = ["prometheus-alertmanager", "alertmanager"];
@@ -40,21 +33,14 @@ pub enum LocalAlertmanagerError {
 /// A running Alertmanager; its config and data live in a temporary folder removed on drop.
 #[derive(Debug)]
 pub struct LocalAlertmanager {
-    child: Child,
-    address: String,
+    child: LocalChild,
     _dir: tempfile::TempDir,
-    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl LocalAlertmanager {
     /// The binary on PATH, if any.
     pub fn binary() -> Option<PathBuf> {
-        let paths = std::env::var_os("PATH")?;
-        BINARIES.iter().find_map(|name| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|p| p.is_file())
-        })
+        child::binary(&BINARIES)
     }
 
     /// Writes `config` as `alertmanager.yml`, starts Alertmanager and waits until it is ready.
@@ -67,75 +53,36 @@ impl LocalAlertmanager {
             .map_err(files(std::env::temp_dir()))?;
         let config_path = dir.path().join("alertmanager.yml");
         std::fs::write(&config_path, config).map_err(files(config_path.clone()))?;
-        let mut child = Command::new(&binary)
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg("--web.listen-address=127.0.0.1:0")
+        let args = [
+            format!("--config.file={}", config_path.display()),
+            format!("--storage.path={}", dir.path().join("data").display()),
+            "--web.listen-address=127.0.0.1:0".to_owned(),
             // No gossip port: a rehearsal runs one Alertmanager, on loopback only.
-            .arg("--cluster.listen-address=")
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| LocalAlertmanagerError::Spawn {
-                binary: binary.clone(),
-                source,
+            "--cluster.listen-address=".to_owned(),
+        ];
+        let child = child::start(&binary, &args, dir.path())
+            .await
+            .map_err(|e| match e {
+                StartError::Spawn(source) => LocalAlertmanagerError::Spawn { binary, source },
+                StartError::NotReady { reason, log } => {
+                    LocalAlertmanagerError::NotReady { reason, log }
+                }
             })?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = oneshot::channel();
-        if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(crate::local::prometheus::collect_log(
-                stderr,
-                Arc::clone(&log),
-                address_tx,
-            ));
-        }
-        let mut this = Self {
-            child,
-            address: String::new(),
-            _dir: dir,
-            log,
-        };
-        this.address = match tokio::time::timeout(START_TIMEOUT, address_rx).await {
-            Ok(Ok(address)) => address,
-            Ok(Err(_)) => return Err(this.not_ready("it exited before listening")),
-            Err(_) => return Err(this.not_ready("it never logged its listening address")),
-        };
-        this.wait_ready().await?;
-        Ok(this)
+        Ok(Self { child, _dir: dir })
     }
 
     /// `host:port`, as Prometheus' `alertmanagers` targets take it.
     pub fn address(&self) -> &str {
-        &self.address
+        self.child.address()
     }
 
     /// The log so far (last lines), for error messages.
     pub fn log(&self) -> String {
-        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+        self.child.log()
     }
 
     /// Kills Alertmanager and waits for it.
-    pub async fn stop(mut self) {
-        let _ = self.child.kill().await;
-    }
-
-    async fn wait_ready(&mut self) -> Result<(), LocalAlertmanagerError> {
-        let ready = format!("http://{}/-/ready", self.address);
-        crate::local::prometheus::wait_ready(&mut self.child, &ready)
-            .await
-            .map_err(|reason| self.not_ready(&reason))
-    }
-
-    fn not_ready(&self, reason: &str) -> LocalAlertmanagerError {
-        LocalAlertmanagerError::NotReady {
-            reason: reason.to_owned(),
-            log: self.log(),
-        }
+    pub async fn stop(self) {
+        self.child.stop().await;
     }
 }

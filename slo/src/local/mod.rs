@@ -2,4 +2,5 @@
 //! loopback port, for tests and rehearsals.
 
 pub mod alertmanager;
+mod child;
 pub mod prometheus;

@@ -5,22 +5,9 @@
 //! from its "Listening on" log line, so two test runs can never race for the same port.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
-use tokio::time::Instant;
-
+use super::child::{self, LocalChild, START_TIMEOUT, StartError};
 use crate::client::api::PrometheusClient;
-
-/// How long Prometheus may take to listen and then to report ready (it replays its WAL first).
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Log lines kept for error messages; Prometheus' start-up says everything in the first dozen.
-const LOG_LINES: usize = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalPrometheusError {
@@ -43,19 +30,15 @@ pub enum LocalPrometheusError {
 /// A running Prometheus. Its data folder and config live in a temporary folder removed on drop.
 #[derive(Debug)]
 pub struct LocalPrometheus {
-    child: Child,
+    child: LocalChild,
     url: String,
     dir: tempfile::TempDir,
-    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl LocalPrometheus {
     /// The `prometheus` binary on PATH, if any: tests skip, saying why, when it is `None`.
     pub fn binary() -> Option<PathBuf> {
-        let paths = std::env::var_os("PATH")?;
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("prometheus"))
-            .find(|p| p.is_file())
+        child::binary(&["prometheus"])
     }
 
     /// Writes `config` as `prometheus.yml` and each `(name, contents)` of `files` next to it (so
@@ -78,46 +61,25 @@ impl LocalPrometheus {
         for (name, contents) in files {
             write(name, contents)?;
         }
-        let mut child = Command::new(&binary)
-            .arg(format!(
+        let args = [
+            format!(
                 "--config.file={}",
                 dir.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg("--web.listen-address=127.0.0.1:0")
-            .arg("--log.level=info")
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| LocalPrometheusError::Spawn {
-                binary: binary.clone(),
-                source,
+            ),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            "--web.listen-address=127.0.0.1:0".to_owned(),
+            "--log.level=info".to_owned(),
+        ];
+        let child = child::start(&binary, &args, dir.path())
+            .await
+            .map_err(|e| match e {
+                StartError::Spawn(source) => LocalPrometheusError::Spawn { binary, source },
+                StartError::NotReady { reason, log } => {
+                    LocalPrometheusError::NotReady { reason, log }
+                }
             })?;
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = oneshot::channel();
-        if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(collect_log(stderr, Arc::clone(&log), address_tx));
-        }
-        let mut this = Self {
-            child,
-            url: String::new(),
-            dir,
-            log,
-        };
-        let address = match tokio::time::timeout(START_TIMEOUT, address_rx).await {
-            Ok(Ok(address)) => address,
-            Ok(Err(_)) => return Err(this.not_ready("it exited before listening")),
-            Err(_) => return Err(this.not_ready("it never logged its listening address")),
-        };
-        this.url = format!("http://{address}");
-        this.wait_ready().await?;
-        Ok(this)
+        let url = format!("http://{}", child.address());
+        Ok(Self { child, url, dir })
     }
 
     /// Base URL of the API and web UI, e.g. `http://127.0.0.1:41234`.
@@ -132,27 +94,12 @@ impl LocalPrometheus {
 
     /// Prometheus' log so far (last lines), for assertion messages.
     pub fn log(&self) -> String {
-        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+        self.child.log()
     }
 
     /// Kills Prometheus and waits for it; the data folder goes with the handle.
-    pub async fn stop(mut self) {
-        // A test server's data is thrown away, so there is nothing to shut down gracefully.
-        let _ = self.child.kill().await;
-    }
-
-    async fn wait_ready(&mut self) -> Result<(), LocalPrometheusError> {
-        let ready = format!("{}/-/ready", self.url);
-        wait_ready(&mut self.child, &ready)
-            .await
-            .map_err(|reason| self.not_ready(&reason))
-    }
-
-    fn not_ready(&self, reason: &str) -> LocalPrometheusError {
-        LocalPrometheusError::NotReady {
-            reason: reason.to_owned(),
-            log: self.log(),
-        }
+    pub async fn stop(self) {
+        self.child.stop().await;
     }
 
     /// An API client for this server.
@@ -179,54 +126,4 @@ pub fn fast_scrape_config(jobs: &[(&str, std::net::SocketAddr)], rule_files: &[&
         ));
     }
     config
-}
-
-/// Polls `ready` (Prometheus' and Alertmanager's `/-/ready`) until it answers 200, the child
-/// exits, or [`START_TIMEOUT`] passes; the error is the reason, for the caller's own error.
-pub(crate) async fn wait_ready(child: &mut Child, ready: &str) -> Result<(), String> {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<http_body_util::Empty<bytes::Bytes>>();
-    let uri: http::Uri = ready
-        .parse()
-        .map_err(|e| format!("bad address {ready}: {e}"))?;
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("it exited with {status}"));
-        }
-        let answer = tokio::time::timeout(Duration::from_secs(2), client.get(uri.clone())).await;
-        if answer.is_ok_and(|r| r.is_ok_and(|response| response.status().is_success())) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err("/-/ready never answered 200".to_owned());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Keeps the log's tail and hands over the address from `msg="Listening on" address=...`.
-pub(crate) async fn collect_log(
-    stderr: tokio::process::ChildStderr,
-    log: Arc<Mutex<Vec<String>>>,
-    address_tx: oneshot::Sender<String>,
-) {
-    let mut address_tx = Some(address_tx);
-    let mut lines = BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let address = line
-            .contains("msg=\"Listening on\"")
-            .then(|| line.split("address=").nth(1))
-            .flatten()
-            .and_then(|a| a.split_whitespace().next());
-        if let (Some(address), Some(tx)) = (address, address_tx.take_if(|_| address.is_some())) {
-            let _ = tx.send(address.to_owned());
-        }
-        if let Ok(mut log) = log.lock() {
-            if log.len() == LOG_LINES {
-                log.remove(0);
-            }
-            log.push(line);
-        }
-    }
 }
