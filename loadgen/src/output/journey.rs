@@ -55,16 +55,23 @@ pub fn users_line(r: &JourneyReport) -> Option<String> {
 /// Requests still in flight when the run's end (or Ctrl-C) and its grace ran out: sent, so the
 /// server counts them, but in no row of the table. Said so that the two can be reconciled.
 pub fn abandoned(w: &mut dyn Write, n: u64) -> io::Result<()> {
+    match abandoned_line(n) {
+        Some(line) => writeln!(w, "\n{line}"),
+        None => Ok(()),
+    }
+}
+
+/// [`abandoned`]'s sentence, for the HTML report's notices too; `None` when nothing was.
+pub fn abandoned_line(n: u64) -> Option<String> {
     match n {
-        0 => Ok(()),
-        1 => writeln!(
-            w,
-            "\n1 request in flight at the end was abandoned; the server counted it (it is in no row above)."
+        0 => None,
+        1 => Some(
+            "1 request in flight at the end was abandoned; the server counted it (it is in no row above)."
+                .into(),
         ),
-        n => writeln!(
-            w,
-            "\n{n} requests in flight at the end were abandoned; the server counted them (they are in no row above)."
-        ),
+        n => Some(format!(
+            "{n} requests in flight at the end were abandoned; the server counted them (they are in no row above)."
+        )),
     }
 }
 

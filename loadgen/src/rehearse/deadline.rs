@@ -25,6 +25,7 @@ pub struct Derived {
 
 /// The delays between a window crossing and the rehearsal seeing the alert, for `plan`.
 struct Delays {
+    /// One scrape interval; a deadline counts two (see [`Deadline::scrape`]).
     scrape: Duration,
     evaluation: Duration,
     poll: Duration,
@@ -39,7 +40,7 @@ impl Delays {
             .compress(by)
             .unwrap_or(resolution.evaluation);
         Delays {
-            scrape: resolution.scrape.as_std() * 2,
+            scrape: resolution.scrape.as_std(),
             evaluation: evaluation.as_std(),
             poll: POLL,
             group_wait: match plan.alertmanager {
@@ -54,7 +55,7 @@ impl Delays {
         Deadline {
             predicted,
             band: late.saturating_sub(predicted),
-            scrape: self.scrape,
+            scrape: self.scrape * 2,
             evaluation: self.evaluation,
             hold: Duration::ZERO,
             poll: self.poll,
@@ -68,7 +69,7 @@ impl Delays {
 
     /// Everything but the crossing itself.
     fn lag(&self) -> Duration {
-        self.scrape + self.evaluation + self.poll
+        self.scrape * 2 + self.evaluation + self.poll
     }
 }
 
@@ -149,7 +150,7 @@ fn derive(
                     &e.alert,
                     steps,
                     e.step,
-                    (by, delays.scrape / 2),
+                    (by, delays.scrape),
                     spread(plan, slo),
                 )
                 .map_err(|n| match n {
@@ -220,7 +221,7 @@ fn left_to_chance(case: &Case<'_>, factor: f64) -> Option<String> {
         })
         .collect();
     let by = slo::Compression::new(plan.time_scale)?;
-    let history = model::history(slo, &scaled, delays.scrape / 2).ok()?;
+    let history = model::history(slo, &scaled, delays.scrape).ok()?;
     let runs = model::runs(slo, policy, &history, by, spread(plan, slo));
     let start = model::step_start(&scaled, e.step);
     let end = start + scaled[e.step].duration.as_secs_f64();

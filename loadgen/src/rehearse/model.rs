@@ -338,13 +338,14 @@ pub fn fires_after(
 ) -> Result<(Duration, Option<Duration>), NoPrediction> {
     let (slo, policy) = find_alert(spec, alert).ok_or(NoPrediction::NotInSpec)?;
     let history = history(slo, &steps[..=step], scrape)?;
-    let runs = runs(slo, policy, &history, by, spread);
     let start = step_start(steps, step);
-    let at = |spans: &[Span]| {
-        first_firing(spans, start).map(|t| Duration::from_secs_f64((t - start).max(0.0)))
+    // Only the nominal run and the late (low) edge matter here: the high edge fires earlier.
+    let at = |spread: Spread| {
+        let spans = firing_spans(slo, policy, &history, by, spread);
+        first_firing(&spans, start).map(|t| Duration::from_secs_f64((t - start).max(0.0)))
     };
-    let nominal = at(&runs.nominal).ok_or(NoPrediction::NeverFires)?;
-    Ok((nominal, at(&runs.low)))
+    let nominal = at(Spread::NONE).ok_or(NoPrediction::NeverFires)?;
+    Ok((nominal, at(spread.opposite())))
 }
 
 #[cfg(test)]

@@ -16,14 +16,9 @@ pub fn page(r: &JourneyReport) -> Page {
     let mut notices = Vec::new();
     if r.interrupted {
         notices.push(interrupted_notice(r.abandoned));
-    } else if r.abandoned > 0 {
+    } else if let Some(text) = crate::output::journey::abandoned_line(r.abandoned) {
         // The run's end cut requests short, as a Ctrl-C does: the server counted them.
-        let mut text = Vec::new();
-        let _ = crate::output::journey::abandoned(&mut text, r.abandoned);
-        notices.push(Notice {
-            text: String::from_utf8_lossy(&text).trim().to_owned(),
-            good: None,
-        });
+        notices.push(Notice { text, good: None });
     }
     if let Some(line) = crate::output::journey::users_line(r) {
         notices.push(Notice {
