@@ -21,9 +21,27 @@ async fn a_one_second_freeze_shows_in_the_corrected_p99() {
         t.requests, t.rps, t.late, t.latency.p50, t.latency.p99, t.service.p99
     );
     assert_eq!(t.failures, 0);
-    // Exactly the 5000 due in 5 s at 1000/s: set by the schedule, not by the server, and the
-    // backlog of the freeze is sent rather than dropped.
-    assert_eq!(t.requests, 5000);
+    // Exactly the 5000 due in 5 s at 1000/s are accounted for: set by the schedule, not by the
+    // server. Completed is not always all 5000: a request due in the last milliseconds may still
+    // be unsent (`not_sent`) or in flight (`abandoned`) at the bound if the machine wakes the
+    // client late, which CI showed (4999 + 1). Only the sum is exact.
+    assert_eq!(
+        t.requests + r.not_sent + r.abandoned,
+        5000,
+        "{} completed, {} not sent, {} abandoned",
+        t.requests,
+        r.not_sent,
+        r.abandoned
+    );
+    // The freeze's backlog (about 1000 requests due while the server slept) is sent rather than
+    // dropped: dropping it would leave ~1000 unaccounted, whereas missing half of it at the end
+    // would take a half-second pause of the client exactly at the bound.
+    assert!(
+        r.not_sent + r.abandoned < 500,
+        "{} not sent, {} abandoned",
+        r.not_sent,
+        r.abandoned
+    );
     assert!(t.latency.p99 >= 0.5, "corrected p99 {} s", t.latency.p99);
     assert!(
         t.service.p99 < t.latency.p99,
