@@ -1,6 +1,6 @@
 //! `loadgen rehearse` and `alerts wait` where no Prometheus is needed: the exit codes a CI gate
 //! relies on when Prometheus is missing (69, with the install hint) or the file is wrong (64).
-//! The runs against a real Prometheus live in the e2e suite (`tests/tests/rehearse.rs`).
+//! The runs against a real Prometheus live in the e2e suite (`tests/tests/prometheus/rehearse.rs`).
 
 use std::process::Output;
 

@@ -1,7 +1,7 @@
 //! The Grafana dashboards and provisioning files under `deploy/grafana/` are what the generator
 //! writes, and hold together: unique panel ids, one datasource whose uid the provisioning file
 //! defines, a query behind every panel. (Their queries run against a real Prometheus in the e2e
-//! suite, `tests/tests/dashboards.rs`.)
+//! suite, `tests/tests/prometheus/dashboards.rs`.)
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -210,9 +210,11 @@ fn a_rules_file_of_the_users_own_fires_in_the_breach_and_fails_when_unreachable(
     let dir = scratch("own");
     let rehearsal = dir.join("rehearsal.toml");
     std::fs::write(&rehearsal, OWN_REHEARSAL).unwrap();
-    let rules = dir.join("rules.yml");
-    let junit = dir.join("junit.xml");
+    // The two runs are independent (each starts its own mock and Prometheus) and mostly wait on
+    // the timeline: they run at once.
     let run = |threshold: f64| {
+        let rules = dir.join(format!("rules-{threshold}.yml"));
+        let junit = dir.join(format!("junit-{threshold}.xml"));
         std::fs::write(&rules, own_rules(threshold)).unwrap();
         let code = loadgen(&[
             "rehearse",
@@ -224,8 +226,10 @@ fn a_rules_file_of_the_users_own_fires_in_the_breach_and_fails_when_unreachable(
         ]);
         (code, junit_cases(&junit))
     };
-
-    let (code, cases) = run(0.5);
+    let ((code, cases), unreachable) = std::thread::scope(|s| {
+        let unreachable = s.spawn(|| run(1.5));
+        (run(0.5), unreachable.join().unwrap())
+    });
     assert_eq!(code, 0, "{cases:?}");
     assert_eq!(
         cases,
@@ -236,7 +240,7 @@ fn a_rules_file_of_the_users_own_fires_in_the_breach_and_fails_when_unreachable(
     );
 
     // A ratio cannot exceed 1: the alert can never fire, and the rehearsal says so.
-    let (code, cases) = run(1.5);
+    let (code, cases) = unreachable;
     assert_eq!(code, 1, "{cases:?}");
     assert_eq!(
         cases,
@@ -527,15 +531,22 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
             ("12m", "10m", "15m", "12m"),
         ),
     ];
-    for (
+    // The three rehearsals are independent and mostly wait on their timelines: they run at once.
+    let rehearse = |(
         shape,
         rules,
         alert,
         labels,
         also_firing,
         (breach_for, fire_within, fixed_for, resolve_within),
-    ) in cases
-    {
+    ): (
+        &str,
+        String,
+        &str,
+        &str,
+        Vec<(&str, &str)>,
+        (&str, &str, &str, &str),
+    )| {
         let rules_file = dir.join(format!("{shape}.yml"));
         std::fs::write(&rules_file, &rules).unwrap();
         let mut breach = expect(alert, labels, "firing", Some(fire_within));
@@ -576,7 +587,18 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
             cases[0].0.contains("{"),
             "{shape}: the title names the labels: {cases:?}"
         );
-    }
+    };
+    std::thread::scope(|s| {
+        let runs: Vec<_> = cases
+            .into_iter()
+            .map(|case| s.spawn(|| rehearse(case)))
+            .collect();
+        for run in runs {
+            if let Err(panic) = run.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
 
     // A matcher no rule of the name can carry: 64 before any load, naming what they carry.
     let rehearsal = dir.join("bad-labels.toml");

@@ -34,7 +34,7 @@ async fn every_dashboard_panel_query_returns_data() {
     stack.sleep_until(length).await;
 
     // Client-side SLOs read loadgen's client metrics, which this stack does not export; the
-    // blind-spot rehearsal (tests/tests/rehearse.rs) sees them fire.
+    // blind-spot rehearsal (tests/tests/prometheus/rehearse.rs) sees them fire.
     let client_side: Vec<String> = spec
         .slos
         .iter()
