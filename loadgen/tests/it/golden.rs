@@ -300,10 +300,7 @@ fn journey_text_json_and_locust_csv() {
             );
         }
         // The schema file still describes what is printed.
-        let schema: serde_json::Value =
-            serde_json::from_str(include_str!("../../schema/journey-report.schema.json")).unwrap();
-        let v = jsonschema::validator_for(&schema).unwrap();
-        assert!(v.is_valid(&serde_json::to_value(&r).unwrap()));
+        super::assert_schema(super::JOURNEY_SCHEMA, &serde_json::to_value(&r).unwrap());
     }
 }
 
@@ -378,51 +375,33 @@ fn canary_text_and_json() {
 /// Usage errors of every subcommand: exit code and message, through the binary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_of_every_command() {
-    let cases: &[&[&str]] = &[
-        &[],
-        &["-n", "1", "-c", "2", "http://127.0.0.1:1/"],
-        &["-q", "1", "--rate", "5", "http://127.0.0.1:1/"],
-        &["--split", "a=1", "http://127.0.0.1:1/"],
-        &["--target", "a=http://127.0.0.1:1/", "--split", "a=x"],
-        &["--no-such-flag"],
-        &["canary", "--stable", "http://127.0.0.1:1/"],
-        &[
-            "canary",
-            "--stable",
-            "http://127.0.0.1:1/",
-            "--canary",
-            "http://127.0.0.1:2/",
-            "--gate",
-            "p99<soon",
-        ],
-        &["journey"],
-        &["journey", "--host", "http://127.0.0.1:1/", "-u", "0"],
-        &["journey", "--host", "ftp://x/"],
-        &["journey", "--host", "http://127.0.0.1:1/", "--wait", "5..1"],
-        &["phase", "show"],
-        &[
-            "phase",
-            "apply",
-            "no-such-preset",
-            "--host",
-            "http://127.0.0.1:1/",
-        ],
-        &[
-            "scenario",
-            "run",
-            "/no/such/timeline.toml",
-            "--host",
-            "http://127.0.0.1:1/",
-        ],
-        &["slo", "rules", "/no/such/spec.toml"],
-        &["alerts", "wait", "--prometheus", "http://127.0.0.1:1/"],
-        &["merge"],
-        &["merge", "/no/such/report.json"],
+    // One command line a case, split on spaces (none of them quotes anything).
+    let cases = [
+        "",
+        "-n 1 -c 2 http://127.0.0.1:1/",
+        "-q 1 --rate 5 http://127.0.0.1:1/",
+        "--split a=1 http://127.0.0.1:1/",
+        "--target a=http://127.0.0.1:1/ --split a=x",
+        "--no-such-flag",
+        "canary --stable http://127.0.0.1:1/",
+        "canary --stable http://127.0.0.1:1/ --canary http://127.0.0.1:2/ --gate p99<soon",
+        "journey",
+        "journey --host http://127.0.0.1:1/ -u 0",
+        "journey --host ftp://x/",
+        "journey --host http://127.0.0.1:1/ --wait 5..1",
+        "phase show",
+        "phase apply no-such-preset --host http://127.0.0.1:1/",
+        "scenario run /no/such/timeline.toml --host http://127.0.0.1:1/",
+        "slo rules /no/such/spec.toml",
+        "alerts wait --prometheus http://127.0.0.1:1/",
+        "merge",
+        "merge /no/such/report.json",
     ];
     let mut table = String::new();
-    for args in cases {
+    for line in cases {
+        let args = super::words(line);
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
-            .args(*args)
+            .args(&args)
             .env_remove("LOADGEN_ADMIN_TOKEN")
             .output()
             .await
@@ -482,17 +461,34 @@ mod render {
     }
 }
 
-/// An HTML page without the shared chart helper and stylesheet it inlines (`webui`'s, which
-/// change on their own), so its golden file holds the page's own markup and data.
+/// An HTML page without the scripts and stylesheets every report inlines alike (`webui`'s
+/// shared helper and stylesheet, the report's own chart script and CSS), so its golden file
+/// holds what is this page's: its markup and data. Each must be there, once.
 fn page(html: String) -> String {
-    html.replace(
-        &webui::inline_script(webui::CHART_JS),
-        "<script>/* webui::CHART_JS */</script>",
-    )
-    .replace(
-        &webui::inline_style(webui::BASE_CSS),
-        "<style>/* webui::BASE_CSS */</style>",
-    )
+    use loadgen::output::html::{PAGE_CSS, PAGE_JS};
+    let shared = [
+        (
+            webui::inline_script(webui::CHART_JS),
+            "<script>/* webui::CHART_JS */</script>",
+        ),
+        (
+            webui::inline_style(webui::BASE_CSS),
+            "<style>/* webui::BASE_CSS */</style>",
+        ),
+        (
+            webui::inline_style(PAGE_CSS),
+            "<style>/* html::PAGE_CSS */</style>",
+        ),
+        (PAGE_JS.to_owned(), "/* html::PAGE_JS */"),
+    ];
+    shared.iter().fold(html, |html, (text, marker)| {
+        assert_eq!(
+            html.matches(text.as_str()).count(),
+            1,
+            "{marker} once in {html}"
+        );
+        html.replace(text.as_str(), marker)
+    })
 }
 
 /// A timeline of three steps: a load under a phase, a pause without load, a load whose split

@@ -137,7 +137,8 @@ fn table(out: &mut String, t: &Table) {
 }
 
 /// Draws the charts from `REPORT` with the shared helper, and again when the window is resized.
-const PAGE_JS: &str = r#"(function () {
+/// (Public so the golden files can leave it out, as they leave out `webui`'s shared assets.)
+pub const PAGE_JS: &str = r#"(function () {
   'use strict';
   var W = window.WebUI;
   var markers = REPORT.markers.map(function (m) {
@@ -167,7 +168,7 @@ const PAGE_JS: &str = r#"(function () {
 })();"#;
 
 /// What the report adds to the shared stylesheet.
-const PAGE_CSS: &str = "main > section { margin-bottom: 12px; }
+pub const PAGE_CSS: &str = "main > section { margin-bottom: 12px; }
 .stats { gap: 18px; }
 .notice.good { background: #dcf3e4; border-color: #8cc9a3; }
 .notice.bad { background: #fbe1df; border-color: #e0a29c; }

@@ -12,7 +12,7 @@ pub mod timeline;
 
 use std::io::{self, Write};
 
-pub use self::document::{CSP, render};
+pub use self::document::{CSP, PAGE_CSS, PAGE_JS, render};
 pub use self::page::{Cell, Chart, Marker, Notice, Page, Series, Table};
 
 /// Writes `page` as its HTML document.
