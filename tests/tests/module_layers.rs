@@ -96,20 +96,14 @@ fn lex(src: &str) -> Vec<(Tok, usize)> {
                 out.push((Tok::PathSep, line));
                 i += 2;
             }
-            b'{' => {
-                out.push((Tok::Open, line));
-                i += 1;
-            }
-            b'}' => {
-                out.push((Tok::Close, line));
-                i += 1;
-            }
-            b',' => {
-                out.push((Tok::Comma, line));
-                i += 1;
-            }
-            b';' => {
-                out.push((Tok::Semi, line));
+            c @ (b'{' | b'}' | b',' | b';') => {
+                let tok = match c {
+                    b'{' => Tok::Open,
+                    b'}' => Tok::Close,
+                    b',' => Tok::Comma,
+                    _ => Tok::Semi,
+                };
+                out.push((tok, line));
                 i += 1;
             }
             c if c == b'_' || c.is_ascii_alphabetic() => {

@@ -209,18 +209,7 @@ async fn interrupt_after(args: &[&str], after: Duration) -> Output {
         .spawn()
         .unwrap();
     tokio::time::sleep(after).await;
-    let pid = child.id().unwrap().to_string();
-    let kill = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(kill.success());
-    // Bounded so a hang fails the test instead of stalling the suite.
-    tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("exited after SIGINT")
-        .unwrap()
+    super::interrupt(child).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,10 @@ use loadgen::canary::{CanaryError, CanaryPlan};
 use loadgen::cli::{Cli, Command};
 
 use crate::server::{Server, Spec};
+use crate::words;
 
-fn plan(args: &[&str]) -> Result<CanaryPlan, CanaryError> {
+/// A canary command line (without `loadgen canary`) made into its checked plan.
+pub fn plan(args: &[&str]) -> Result<CanaryPlan, CanaryError> {
     let cli = Cli::try_parse_from(["loadgen", "canary"].iter().chain(args)).unwrap();
     let Some(Command::Canary(args)) = cli.command else {
         panic!("not the canary command");
@@ -20,30 +22,10 @@ async fn a_healthy_canary_is_promoted_and_each_step_gets_its_weight() {
     let stable = Server::start(Spec::default()).await;
     let canary = Server::start(Spec::default()).await;
     let (s, c) = (stable.url("/"), canary.url("/"));
-    let plan = plan(&[
-        "--stable",
-        &s,
-        "--canary",
-        &c,
-        "--steps",
-        "5,20,50,100",
-        "--step-duration",
-        "1500ms",
-        "--check-every",
-        "1500ms",
-        "--gate",
-        "error_rate<1%",
-        "--gate",
-        "p99<500ms",
-        "--rate",
-        "400",
-        "-c",
-        "8",
-        "--min-requests",
-        "10",
-        "--verify",
-        "0s",
-    ])
+    let plan = plan(&words(&format!(
+        "--stable {s} --canary {c} --steps 5,20,50,100 --step-duration 1500ms --check-every 1500ms \
+         --gate error_rate<1% --gate p99<500ms --rate 400 -c 8 --min-requests 10 --verify 0s"
+    )))
     .unwrap();
     let result = plan.run().await.unwrap();
     assert!(
@@ -180,28 +162,10 @@ async fn each_check_is_reported_as_it_happens() {
     let stable = Server::start(Spec::default()).await;
     let canary = Server::start(Spec::default()).await;
     let (s, c) = (stable.url("/"), canary.url("/"));
-    let plan = plan(&[
-        "--stable",
-        &s,
-        "--canary",
-        &c,
-        "--steps",
-        "20,50",
-        "--step-duration",
-        "1200ms",
-        "--check-every",
-        "400ms",
-        "--gate",
-        "error_rate<1%",
-        "--rate",
-        "200",
-        "-c",
-        "4",
-        "--min-requests",
-        "5",
-        "--verify",
-        "0s",
-    ])
+    let plan = plan(&words(&format!(
+        "--stable {s} --canary {c} --steps 20,50 --step-duration 1200ms --check-every 400ms \
+         --gate error_rate<1% --rate 200 -c 4 --min-requests 5 --verify 0s"
+    )))
     .unwrap();
     let mut out = Timed::default();
     let result = plan.run_reporting(&mut out).await.unwrap();

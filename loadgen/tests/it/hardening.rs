@@ -556,26 +556,11 @@ async fn a_full_stdout_is_exit_1_with_a_message() {
     let mock = super::mock::Mock::start(None).await;
     let s = super::server::Server::start(super::server::Spec::default()).await;
     let (host, url) = (mock.url(), s.url("/"));
+    let quick = super::quick_canary(&url);
     for args in [
         vec!["slo", "rules"],
         vec!["phase", "show", "--host", &host],
-        vec![
-            "canary",
-            "--stable",
-            &url,
-            "--canary",
-            &url,
-            "--steps",
-            "100",
-            "--step-duration",
-            "300ms",
-            "--check-every",
-            "100ms",
-            "--gate",
-            "error_rate<1%",
-            "--min-requests",
-            "1",
-        ],
+        super::words(&quick),
     ] {
         let full = std::fs::OpenOptions::new()
             .write(true)

@@ -57,28 +57,10 @@ async fn hey_mode_writes_the_html_report_with_its_series() {
 async fn an_html_report_that_cannot_be_written_keeps_the_summary() {
     let s = Server::start(Spec::default()).await;
     let url = s.url("/");
+    let quick = super::quick_canary(&url);
     for (args, shows) in [
         (vec!["-n", "20", "-c", "2", &url], "Summary:"),
-        (
-            vec![
-                "canary",
-                "--stable",
-                &url,
-                "--canary",
-                &url,
-                "--steps",
-                "100",
-                "--step-duration",
-                "300ms",
-                "--check-every",
-                "100ms",
-                "--gate",
-                "error_rate<1%",
-                "--min-requests",
-                "1",
-            ],
-            "verdict",
-        ),
+        (super::words(&quick), "verdict"),
     ] {
         let out = {
             let _cpu = CPU.read().await;
@@ -107,35 +89,12 @@ async fn the_canary_page_charts_each_check_and_gives_the_verdict() {
     let _cpu = CPU.read().await;
     let stable = Server::start(Spec::default()).await;
     let canary = Server::start(Spec::default()).await;
-    let cli = <loadgen::cli::Cli as clap::Parser>::try_parse_from([
-        "loadgen",
-        "canary",
-        "--stable",
-        &stable.url("/"),
-        "--canary",
-        &canary.url("/"),
-        "--steps",
-        "50",
-        "--step-duration",
-        "1s",
-        "--check-every",
-        "250ms",
-        "--gate",
-        "error_rate<1%",
-        "--rate",
-        "200",
-        "-c",
-        "4",
-        "--min-requests",
-        "5",
-        "--verify",
-        "0s",
-    ])
+    let (s, c) = (stable.url("/"), canary.url("/"));
+    let plan = super::canary::plan(&super::words(&format!(
+        "--stable {s} --canary {c} --steps 50 --step-duration 1s --check-every 250ms \
+         --gate error_rate<1% --rate 200 -c 4 --min-requests 5 --verify 0s"
+    )))
     .unwrap();
-    let Some(loadgen::cli::Command::Canary(args)) = cli.command else {
-        panic!("canary");
-    };
-    let plan = loadgen::canary::CanaryPlan::try_from(args).unwrap();
     let result = plan.run().await.unwrap();
     assert!(result.checks.len() >= 3, "{:?}", result.checks);
     let html = loadgen::output::html::render(&loadgen::output::html::canary::page(&result));

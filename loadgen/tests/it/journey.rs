@@ -241,10 +241,17 @@ async fn the_swarm_ramps_up_and_down_at_the_spawn_rate() {
     assert_eq!(swarm.users(), 0);
 }
 
-/// A mock that sleeps its latencies, with `phase` over the workshop's defaults.
-async fn sleeping_mock(phase: &[u8]) -> mock_server::testing::TestServer {
+/// A mock that sleeps its latencies: each of login, startup, chat, preferences (get) and
+/// preferences (update) takes exactly the milliseconds given, in that order, over the
+/// workshop's defaults.
+async fn sleeping_mock(ms: [u64; 5]) -> mock_server::testing::TestServer {
+    let fields = ["Login", "Startup", "Chat", "PrefGet", "PrefUpdate"]
+        .iter()
+        .zip(ms)
+        .map(|(e, ms)| format!(r#""{e}LatencyMinMS": {ms}, "{e}LatencyMaxMS": {ms}"#));
+    let json = format!("{{{}}}", fields.collect::<Vec<_>>().join(", "));
     let phase = mock_server::Phase::workshop_default()
-        .merged(phase)
+        .merged(json.as_bytes())
         .unwrap();
     mock_server::testing::TestServer::with_phase(phase, mock_server::LatencyMode::Sleep).await
 }
@@ -258,14 +265,7 @@ async fn sleeping_mock(phase: &[u8]) -> mock_server::testing::TestServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_the_users_cannot_give_is_said_with_the_rate_reached() {
     let _cpu = CPU.read().await;
-    let slow = sleeping_mock(
-        br#"{"LoginLatencyMinMS": 100, "LoginLatencyMaxMS": 100,
-             "StartupLatencyMinMS": 100, "StartupLatencyMaxMS": 100,
-             "ChatLatencyMinMS": 100, "ChatLatencyMaxMS": 100,
-             "PrefGetLatencyMinMS": 100, "PrefGetLatencyMaxMS": 100,
-             "PrefUpdateLatencyMinMS": 100, "PrefUpdateLatencyMaxMS": 100}"#,
-    )
-    .await;
+    let slow = sleeping_mock([100, 100, 100, 100, 100]).await;
     let fast = Mock::start(None).await;
     // The quiet run is longer: a run loses the task slots of any stall of the machine, and
     // only stalls adding up to 10% of the run (0.6 s in 6 s) would make it warn.
@@ -317,14 +317,7 @@ async fn chats_abandoned_at_the_end_are_said_and_reconcile_with_the_server() {
     let _cpu = CPU.read().await;
     // Chats take 5 s, past the run's 1 s and its 1 s grace; everything else answers at once
     // (logout borrows login's latency), so only chats are in flight at the end.
-    let mock = sleeping_mock(
-        br#"{"ChatLatencyMinMS": 5000, "ChatLatencyMaxMS": 5000,
-             "LoginLatencyMinMS": 0, "LoginLatencyMaxMS": 0,
-             "StartupLatencyMinMS": 0, "StartupLatencyMaxMS": 0,
-             "PrefGetLatencyMinMS": 0, "PrefGetLatencyMaxMS": 0,
-             "PrefUpdateLatencyMinMS": 0, "PrefUpdateLatencyMaxMS": 0}"#,
-    )
-    .await;
+    let mock = sleeping_mock([0, 0, 5000, 0, 0]).await;
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("stats.csv");
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
@@ -427,12 +420,5 @@ async fn the_final_report_names_each_edit_of_the_users_and_the_users_reached() {
     // The JSON carries it and still matches its schema.
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["users_story"]["edits"][0]["to"], 6);
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schema/journey-report.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    super::assert_schema(super::JOURNEY_SCHEMA, &json);
 }

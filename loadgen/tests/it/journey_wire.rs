@@ -78,13 +78,7 @@ async fn users_send_their_header_and_the_journeys_bodies() {
         "{users:?}"
     );
 
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schema/journey-report.schema.json")).unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
-    let json = serde_json::to_value(&r).unwrap();
-    if let Err(e) = v.validate(&json) {
-        panic!("the report does not match its schema: {e}\n{json:#}");
-    }
+    super::assert_schema(super::JOURNEY_SCHEMA, &serde_json::to_value(&r).unwrap());
     let mut csv = Vec::new();
     loadgen::output::journey::csv(&mut csv, &r).unwrap();
     let csv = String::from_utf8(csv).unwrap();

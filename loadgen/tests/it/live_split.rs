@@ -13,7 +13,7 @@ use mock_server::testing::{assert_binomial, value};
 use tokio::net::TcpListener;
 
 use super::mock::Mock;
-use super::{CPU, plan};
+use super::{CPU, STARTUP_JOURNEY, file, half_and_half, plan};
 
 const STARTUPS: &str = "movieguru_startup_attempts_total";
 
@@ -91,19 +91,10 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
     assert_eq!(report.split_events.len(), 1, "{:?}", report.split_events);
     let e = &report.split_events[0];
     eprintln!("{e:?}");
+    // Each server saw exactly what loadgen routed to it, before and after the change, and the
+    // canary nothing after the rollback.
+    super::assert_rollback_reconciles(e, &mg, &mc, STARTUPS);
     let (served_good, served_canary) = (value(&mg, STARTUPS), value(&mc, STARTUPS));
-    // Each server saw exactly what loadgen routed to it, before and after the change.
-    assert_eq!(
-        served_good,
-        e.requests_before["good"] + e.requests_after["good"]
-    );
-    assert_eq!(
-        served_canary,
-        e.requests_before["canary"] + e.requests_after["canary"]
-    );
-    // The canary got nothing after the rollback.
-    assert_eq!(e.requests_after["canary"], 0);
-    assert_eq!(served_canary, e.requests_before["canary"]);
     assert_eq!(report.targets[0].requests, served_good);
     assert_eq!(report.targets[1].requests, served_canary);
     // Before the change, at 50/50 over >= 200 requests, the canary had its share (a change
@@ -129,14 +120,7 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
         json["split_events"][0]["requests_before"]["canary"],
         served_canary
     );
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schema/report.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    super::assert_schema(super::REPORT_SCHEMA, &json);
     let text = super::text(&report);
     assert!(
         text.contains("Split changes:\n  at ") && text.contains("canary 50 -> 0"),
@@ -157,29 +141,13 @@ async fn hey_mode_rollback_under_load_matches_both_servers_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journey_rollback_under_load_matches_both_servers_exactly() {
     let _cpu = CPU.read().await;
-    let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
+    let (good, canary, [g, c]) = Mock::good_and_canary().await;
     let dir = tempfile::tempdir().unwrap();
-    let journey = dir.path().join("j.toml");
-    std::fs::write(
-        &journey,
-        r#"
-wait = "10ms..20ms"
-[[task]]
-name = "open"
-weight = 1
-[[task.request]]
-path = "/startup"
-"#,
-    )
-    .unwrap();
-    let (g, c) = (
-        format!("good={}", good.url()),
-        format!("canary={}", canary.url()),
-    );
+    let journey = file(&dir, "j.toml", STARTUP_JOURNEY);
     let cli = super::parse(&[
         "journey",
         "--journey",
-        journey.to_str().unwrap(),
+        &journey,
         "--target",
         &g,
         "--target",
@@ -217,14 +185,8 @@ path = "/startup"
     assert_eq!(report.split_events.len(), 1);
     let e = &report.split_events[0];
     eprintln!("{e:?}");
-    let (served_good, served_canary) = (value(&mg, STARTUPS), value(&mc, STARTUPS));
-    assert_eq!(
-        served_good,
-        e.requests_before["good"] + e.requests_after["good"]
-    );
-    assert_eq!(served_canary, e.requests_before["canary"]);
-    assert_eq!(e.requests_after["canary"], 0);
-    assert!(e.requests_before["canary"] > 0 && e.requests_after["good"] > 0);
+    super::assert_rollback_reconciles(e, &mg, &mc, STARTUPS);
+    assert!(e.requests_after["good"] > 0, "{e:?}");
 }
 
 /// Timelines move too: the split set by a step changes mid-step through the live split, the
@@ -233,34 +195,11 @@ path = "/startup"
 async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     use loadgen::scenario;
     let _cpu = CPU.read().await;
-    let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
+    let (good, canary, [g, c]) = Mock::good_and_canary().await;
     let dir = tempfile::tempdir().unwrap();
-    let journey = dir.path().join("j.toml");
-    std::fs::write(
-        &journey,
-        "wait = \"10ms..20ms\"\n[[task]]\nname = \"open\"\nweight = 1\n[[task.request]]\npath = \"/startup\"\n",
-    )
-    .unwrap();
-    let timeline = dir.path().join("t.toml");
-    std::fs::write(
-        &timeline,
-        format!(
-            "[[step]]\nname = \"half and half\"\nduration = \"3s\"\nload = {{ users = 4, journey = \"{}\" }}\nsplit = {{ good = 50, canary = 50 }}\n",
-            journey.display()
-        ),
-    )
-    .unwrap();
-    let (g, c) = (
-        format!("good={}", good.url()),
-        format!("canary={}", canary.url()),
-    );
-    let args = super::timeline::scenario_args(&[
-        timeline.to_str().unwrap(),
-        "--target",
-        &g,
-        "--target",
-        &c,
-    ]);
+    let journey = file(&dir, "j.toml", STARTUP_JOURNEY);
+    let timeline = file(&dir, "t.toml", &half_and_half(&journey, "3s"));
+    let args = super::timeline::scenario_args(&[&timeline, "--target", &g, "--target", &c]);
     let steps = scenario::plan(&args).unwrap();
     let split = scenario::live_split(&steps).unwrap();
     let url = control(&split).await;
@@ -287,14 +226,7 @@ async fn timeline_rollback_mid_step_matches_both_servers_exactly() {
     let e = &step.split_events[0];
     assert_eq!(e.weights_before["canary"], 50);
     assert_eq!(e.weights_after["canary"], 0);
-    let (served_good, served_canary) = (value(&mg, STARTUPS), value(&mc, STARTUPS));
-    assert_eq!(served_canary, e.requests_before["canary"]);
-    assert_eq!(e.requests_after["canary"], 0);
-    assert_eq!(
-        served_good,
-        e.requests_before["good"] + e.requests_after["good"]
-    );
-    assert!(e.requests_before["canary"] > 0);
+    super::assert_rollback_reconciles(e, &mg, &mc, STARTUPS);
 
     let html = loadgen::output::html::render(&loadgen::output::html::timeline::page(&reports));
     assert!(html.contains("half and half"));

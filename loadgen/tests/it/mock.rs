@@ -31,6 +31,17 @@ impl Mock {
         format!("http://{}", self.addr)
     }
 
+    /// Two mocks for the split tests, a good revision and a canary, with the `--target` values
+    /// that name them (`good=URL`, `canary=URL`).
+    pub async fn good_and_canary() -> (Mock, Mock, [String; 2]) {
+        let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
+        let targets = [
+            format!("good={}", good.url()),
+            format!("canary={}", canary.url()),
+        ];
+        (good, canary, targets)
+    }
+
     /// The server's counters, by series text as exposed.
     pub async fn metrics(&self) -> BTreeMap<String, f64> {
         let url = format!("{}/metrics", self.url());

@@ -326,16 +326,7 @@ async fn ctrl_c_stops_the_rehearsal_with_130_and_its_prometheus_with_it() {
     }
     let prometheus = prometheus.expect("rehearse started a prometheus child");
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    let kill = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(kill.success());
-    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("exited after SIGINT")
-        .unwrap();
+    let out = super::interrupt(child).await;
     // Interrupted before or during the timeline: the message or the partial table says so.
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);

@@ -7,8 +7,7 @@ use engine::report::Report;
 
 fn validator() -> jsonschema::Validator {
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schema/report.schema.json"))
-            .expect("schema is JSON");
+        serde_json::from_str(super::REPORT_SCHEMA).expect("schema is JSON");
     jsonschema::validator_for(&schema).expect("schema compiles")
 }
 

@@ -10,8 +10,8 @@ use mock_server::testing::value;
 use serde_json::Value;
 use tokio::io::AsyncBufReadExt;
 
-use super::CPU;
 use super::mock::Mock;
+use super::{CPU, STARTUP_JOURNEY, file, half_and_half};
 
 const STARTUPS: &str = "movieguru_startup_attempts_total";
 
@@ -157,31 +157,14 @@ async fn hey_web_needs_a_duration() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_web_shows_the_step_and_moves_the_split() {
     let _cpu = CPU.read().await;
-    let (good, canary) = (Mock::start(None).await, Mock::start(None).await);
+    let (good, canary, [g, c]) = Mock::good_and_canary().await;
     let dir = tempfile::tempdir().unwrap();
-    let journey = dir.path().join("j.toml");
-    std::fs::write(
-        &journey,
-        "wait = \"10ms..20ms\"\n[[task]]\nname = \"open\"\nweight = 1\n[[task.request]]\npath = \"/startup\"\n",
-    )
-    .unwrap();
-    let timeline = dir.path().join("t.toml");
-    std::fs::write(
-        &timeline,
-        format!(
-            "[[step]]\nname = \"half and half\"\nduration = \"4s\"\nload = {{ users = 4, journey = \"{}\" }}\nsplit = {{ good = 50, canary = 50 }}\n",
-            journey.display()
-        ),
-    )
-    .unwrap();
-    let (g, c) = (
-        format!("good={}", good.url()),
-        format!("canary={}", canary.url()),
-    );
+    let journey = file(&dir, "j.toml", STARTUP_JOURNEY);
+    let timeline = file(&dir, "t.toml", &half_and_half(&journey, "4s"));
     let (child, base) = start(&[
         "scenario",
         "run",
-        timeline.to_str().unwrap(),
+        &timeline,
         "--target",
         &g,
         "--target",

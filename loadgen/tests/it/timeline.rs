@@ -2,17 +2,24 @@
 //! is in force during that step (the server's `GET /phase` after it was applied, and the success
 //! share of the step's own requests), and a bad step is refused before anything runs.
 
-use std::io::Write;
-
 use loadgen::cli::ScenarioCommand;
 use loadgen::cli::{Cli, Command};
 use loadgen::scenario::{self, ScenarioOptions};
 use mock_server::testing::{assert_binomial, value};
 
-use super::CPU;
 use super::journey::endpoint;
 use super::mock::Mock;
+use super::{CPU, file};
 use loadgen::exit::Exit;
+
+/// Writes `JOURNEY` and a timeline of `steps` (where `{journey}` stands for its path) to a
+/// fresh folder: the folder (kept while the test runs) and the timeline's path.
+fn with_journey(steps: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let journey = file(&dir, "j.toml", JOURNEY);
+    let timeline = file(&dir, "t.toml", &steps.replace("{journey}", &journey));
+    (dir, timeline)
+}
 
 const JOURNEY: &str = r#"
 wait = "1ms..3ms"
@@ -39,43 +46,28 @@ pub fn scenario_args(args: &[&str]) -> ScenarioOptions {
     ScenarioOptions::from(&a)
 }
 
-fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let path = dir.path().join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    path.display().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_step_phase_takes_effect_in_its_step() {
     let _cpu = CPU.read().await;
     let token = "s3cret";
     let mock = Mock::start(Some(token)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let journey = file(&dir, "j.toml", JOURNEY);
-    let timeline = file(
-        &dir,
-        "t.toml",
-        &format!(
-            r#"
+    let (_dir, timeline) = with_journey(
+        r#"
             [[step]]
             name = "healthy"
-            phase = {{ StartupSuccess = 1.0, LoginSuccess = 1.0 }}
+            phase = { StartupSuccess = 1.0, LoginSuccess = 1.0 }
             duration = "1500ms"
-            load = {{ users = 4, journey = "{journey}" }}
+            load = { users = 4, journey = "{journey}" }
             [[step]]
             name = "startup failing"
-            phase = {{ StartupSuccess = 0.3 }}
+            phase = { StartupSuccess = 0.3 }
             duration = "1500ms"
             [[step]]
             name = "fixed"
-            phase = {{ StartupSuccess = 0.9 }}
+            phase = { StartupSuccess = 0.9 }
             duration = "1500ms"
-            load = {{ users = 2 }}
-            "#
-        ),
+            load = { users = 2 }
+            "#,
     );
     let url = mock.url();
     let args = scenario_args(&[&timeline, "--host", &url, "--token", token]);
@@ -202,21 +194,15 @@ fn an_unknown_timeline_name_lists_the_shipped_ones() {
 async fn a_steps_split_weighs_the_targets() {
     let _cpu = CPU.read().await;
     let (good, next) = (Mock::start(None).await, Mock::start(None).await);
-    let dir = tempfile::tempdir().unwrap();
-    let journey = file(&dir, "j.toml", JOURNEY);
-    let timeline = file(
-        &dir,
-        "t.toml",
-        &format!(
-            r#"
+    let (_dir, timeline) = with_journey(
+        r#"
             [[step]]
             name = "canary at 25%"
-            phase = {{ StartupSuccess = 1.0 }}
+            phase = { StartupSuccess = 1.0 }
             duration = "1500ms"
-            load = {{ users = 4, journey = "{journey}" }}
-            split = {{ good = 3, next = 1 }}
-            "#
-        ),
+            load = { users = 4, journey = "{journey}" }
+            split = { good = 3, next = 1 }
+            "#,
     );
     let (g, n) = (
         format!("good={}", good.url()),

@@ -108,29 +108,22 @@ async fn post(url: &str, body: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_failing_canary_fires_the_fast_burn_and_the_rollback_resolves_it() {
-    let Some(Revisions {
-        good,
-        next,
-        prometheus,
-        slo,
-        policy,
-    }) = Revisions::start().await
-    else {
+    let Some(r) = Revisions::start().await else {
         return;
     };
     // 10% of requests fail: every window turns bad, 2.5 s in, and bad windows pass half of the
     // 5 s lookback 2.5 s later; after the rollback, the same again the other way.
-    let fires = slo::predict::fires_after(&slo, &policy, 0.0, 0.1, WARM_UP, Compression::E2E)
+    let fires = slo::predict::fires_after(&r.slo, &r.policy, 0.0, 0.1, WARM_UP, Compression::E2E)
         .expect("a 10% breach fires the fast burn");
-    let resolves = slo::predict::resolves_after(&slo, &policy, 0.0, 0.1, Compression::E2E);
+    let resolves = slo::predict::resolves_after(&r.slo, &r.policy, 0.0, 0.1, Compression::E2E);
 
-    let client = prometheus.client();
+    let client = r.prometheus.client();
 
     let good_only = |seconds: Duration| {
         load(&[
             "-z".into(),
             format!("{}s", seconds.as_secs()),
-            format!("http://{good}/"),
+            format!("http://{}/", r.good),
         ])
     };
     let warm = good_only(WARM_UP).await.unwrap();
@@ -144,7 +137,7 @@ async fn the_failing_canary_fires_the_fast_burn_and_the_rollback_resolves_it() {
         "healthy windows are good: {verdict:?}"
     );
     assert!(matches!(
-        wait(&prometheus, AlertState::Inactive, Duration::from_secs(1)).await,
+        wait(&r.prometheus, AlertState::Inactive, Duration::from_secs(1)).await,
         WaitOutcome::Reached { .. }
     ));
 
@@ -153,20 +146,20 @@ async fn the_failing_canary_fires_the_fast_burn_and_the_rollback_resolves_it() {
         "-z".into(),
         "20s".into(),
         "--target".into(),
-        format!("good=http://{good}/"),
+        format!("good=http://{}/", r.good),
         "--target".into(),
-        format!("next=http://{next}/"),
+        format!("next=http://{}/", r.next),
         "--split".into(),
         "good=90".into(),
         "--split".into(),
         "next=10".into(),
     ]);
-    let fired = wait(&prometheus, AlertState::Firing, fires + SLACK).await;
+    let fired = wait(&r.prometheus, AlertState::Firing, fires + SLACK).await;
     let WaitOutcome::Reached { after } = fired else {
         panic!(
             "{ALERT} did not fire within {:?} (predicted {fires:?}): {fired:?}\n{}",
             fires + SLACK,
-            prometheus.log()
+            r.prometheus.log()
         );
     };
     // Not at once either: the windows had a healthy history to outweigh.
@@ -182,13 +175,13 @@ async fn the_failing_canary_fires_the_fast_burn_and_the_rollback_resolves_it() {
         "availability {availability}"
     );
     assert!(matches!(
-        wait(&prometheus, AlertState::Firing, Duration::from_secs(1)).await,
+        wait(&r.prometheus, AlertState::Firing, Duration::from_secs(1)).await,
         WaitOutcome::Reached { .. }
     ));
 
     // Rollback: everything to the good revision.
     let rollback = good_only(Duration::from_secs(15));
-    let resolved = wait(&prometheus, AlertState::Inactive, resolves + SLACK).await;
+    let resolved = wait(&r.prometheus, AlertState::Inactive, resolves + SLACK).await;
     let WaitOutcome::Reached { after: cleared } = resolved else {
         panic!(
             "{ALERT} did not resolve within {:?} of the rollback (predicted {resolves:?}): {resolved:?}",
@@ -200,29 +193,22 @@ async fn the_failing_canary_fires_the_fast_burn_and_the_rollback_resolves_it() {
          after the rollback (predicted {resolves:?})"
     );
     rollback.await.unwrap();
-    prometheus.stop().await;
+    r.prometheus.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_the_split_under_load_resolves_the_fast_burn() {
-    let Some(Revisions {
-        good,
-        next,
-        prometheus,
-        slo,
-        policy,
-    }) = Revisions::start().await
-    else {
+    let Some(r) = Revisions::start().await else {
         return;
     };
     // A fresh Prometheus has no healthy history: the breach fires at once (the README's
     // walkthrough saw 2-3 s); the rollback resolves as the model says, from 10% to 0%.
-    let resolves = slo::predict::resolves_after(&slo, &policy, 0.0, 0.1, Compression::E2E);
+    let resolves = slo::predict::resolves_after(&r.slo, &r.policy, 0.0, 0.1, Compression::E2E);
 
     // The walkthrough's command line: a 90/10 split at 100 requests a second, with --web.
     let (g, n) = (
-        format!("good=http://{good}/"),
-        format!("next=http://{next}/"),
+        format!("good=http://{}/", r.good),
+        format!("next=http://{}/", r.next),
     );
     let cli = loadgen::cli::Cli::try_parse_from([
         "loadgen",
@@ -262,12 +248,12 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
     };
     let run = tokio::spawn(engine::run(plan, live, std::future::pending()));
 
-    let fired = wait(&prometheus, AlertState::Firing, Duration::from_secs(15)).await;
+    let fired = wait(&r.prometheus, AlertState::Firing, Duration::from_secs(15)).await;
     let WaitOutcome::Reached { after } = fired else {
-        panic!("{ALERT} did not fire: {fired:?}\n{}", prometheus.log());
+        panic!("{ALERT} did not fire: {fired:?}\n{}", r.prometheus.log());
     };
     assert_eq!(post(&control, r#"{"good": 100}"#).await, 200);
-    let resolved = wait(&prometheus, AlertState::Inactive, resolves + SLACK).await;
+    let resolved = wait(&r.prometheus, AlertState::Inactive, resolves + SLACK).await;
     let WaitOutcome::Reached { after: cleared } = resolved else {
         panic!(
             "{ALERT} did not resolve within {:?} of the split change (predicted {resolves:?}): {resolved:?}",
@@ -288,7 +274,7 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
     assert_eq!(e.requests_after["next"], 0, "{e:?}");
     assert!(e.requests_after["good"] > 500, "{e:?}");
     // The canary's own counter: every request it got came before the change.
-    let metrics = mock_server::testing::parse_metrics(&get(&next.to_string(), "/metrics").await);
+    let metrics = mock_server::testing::parse_metrics(&get(&r.next.to_string(), "/metrics").await);
     let served: f64 = metrics
         .iter()
         .filter(|(series, _)| {
@@ -297,5 +283,5 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
         .map(|(_, v)| v)
         .sum();
     assert_eq!(served as u64, e.requests_before["next"], "{e:?}");
-    prometheus.stop().await;
+    r.prometheus.stop().await;
 }

@@ -476,6 +476,17 @@ duration = "{fixed_for}"
     )
 }
 
+/// One team's rules to rehearse: its name, the rules file, the alert and labels expected, other
+/// alerts expected to fire with it, and (breach for, fires within, fixed for, resolves within).
+type Shape = (
+    &'static str,
+    String,
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    (&'static str, &'static str, &'static str, &'static str),
+);
+
 fn expect(alert: &str, labels: &str, state: &str, within: Option<&str>) -> String {
     let within = within.map_or(String::new(), |w| format!("within = \"{w}\"\n"));
     format!(
@@ -539,14 +550,7 @@ fn sloth_pyrra_and_hand_written_rules_rehearse_at_60x_by_label() {
         labels,
         also_firing,
         (breach_for, fire_within, fixed_for, resolve_within),
-    ): (
-        &str,
-        String,
-        &str,
-        &str,
-        Vec<(&str, &str)>,
-        (&str, &str, &str, &str),
-    )| {
+    ): Shape| {
         let rules_file = dir.join(format!("{shape}.yml"));
         std::fs::write(&rules_file, &rules).unwrap();
         let mut breach = expect(alert, labels, "firing", Some(fire_within));
