@@ -365,6 +365,30 @@ mod tests {
         }
     }
 
+    /// What verdicts say, in order: (expectation, passed).
+    fn passed(verdicts: &[Verdict]) -> Vec<(&str, bool)> {
+        verdicts
+            .iter()
+            .map(|v| (v.expectation.as_str(), v.passed))
+            .collect()
+    }
+
+    /// When each verdict's alert was seen doing what was expected (from its step's start).
+    fn observed(verdicts: &[Verdict]) -> Vec<Option<f64>> {
+        verdicts.iter().map(|v| v.observed_secs).collect()
+    }
+
+    /// The rehearsal's report with what `judge` decided.
+    fn report(judge: Judge) -> RehearsalReport {
+        RehearsalReport {
+            file: "r.toml".into(),
+            time_scale: 60,
+            steps: vec![],
+            verdicts: judge.into_verdicts(),
+            interrupted: false,
+        }
+    }
+
     #[test]
     fn notified_counts_the_named_receiver_and_alert_only() {
         let mut e = expect(1, "A", Expected::Firing);
@@ -409,19 +433,16 @@ mod tests {
             error: None,
             notified: Vec::new(),
         };
-        let got: Vec<_> = judge
-            .decide(&seen, &[10.0], false)
-            .into_iter()
-            .map(|v| (v.expectation, v.passed, v.observed_secs))
-            .collect();
+        let got = judge.decide(&seen, &[10.0], false);
         assert_eq!(
-            got,
+            passed(&got),
             [
-                ("s1: A resolves".to_owned(), true, Some(3.0)),
-                ("s1: B resolves".to_owned(), false, Some(6.0)),
-                ("s1: C resolves".to_owned(), false, None),
+                ("s1: A resolves", true),
+                ("s1: B resolves", false),
+                ("s1: C resolves", false),
             ]
         );
+        assert_eq!(observed(&got), [Some(3.0), Some(6.0), None]);
     }
 
     /// Issue 21, item 7: `resolved` means it fired and then stopped; quiet all along fails.
@@ -445,24 +466,12 @@ mod tests {
             notified: Vec::new(),
         };
         let got = judge.decide(&seen, &[10.0], false);
-        let got: Vec<_> = got
-            .iter()
-            .map(|v| (v.expectation.as_str(), v.passed, v.observed_secs))
-            .collect();
         assert_eq!(
-            got,
-            [
-                ("s1: Q resolves", false, None),
-                ("s1: F resolves", true, Some(0.5))
-            ]
+            passed(&got),
+            [("s1: Q resolves", false), ("s1: F resolves", true)]
         );
-        let report = RehearsalReport {
-            file: "r.toml".into(),
-            time_scale: 60,
-            steps: vec![],
-            verdicts: judge.into_verdicts(),
-            interrupted: false,
-        };
+        assert_eq!(observed(&got), [None, Some(0.5)]);
+        let report = report(judge);
         assert!(
             report.verdicts[0]
                 .detail
@@ -501,12 +510,8 @@ mod tests {
         };
         // Step 0 ended at 10 s; step 1 at 20 s.
         let first = judge.decide(&seen, &[10.0], false);
-        let names: Vec<_> = first
-            .iter()
-            .map(|v| (v.expectation.as_str(), v.passed))
-            .collect();
         assert_eq!(
-            names,
+            passed(&first),
             [
                 ("s1: A fires", true),
                 ("s1: B fires", false),
@@ -516,13 +521,7 @@ mod tests {
             ]
         );
         assert!(judge.decide(&seen, &[10.0, 20.0], true).is_empty());
-        let report = RehearsalReport {
-            file: "r.toml".into(),
-            time_scale: 60,
-            steps: vec![],
-            verdicts: judge.into_verdicts(),
-            interrupted: false,
-        };
+        let report = report(judge);
         assert!(!report.passed());
         assert_eq!(report.verdicts.iter().filter(|v| !v.passed).count(), 3);
         assert!(
