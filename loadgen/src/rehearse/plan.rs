@@ -76,8 +76,9 @@ pub enum RehearseError {
     UnknownAlert(slo::WaitError),
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    /// The local Prometheus or Alertmanager rehearse starts: missing or failing.
     #[error(transparent)]
-    Prometheus(#[from] slo::LocalPrometheusError),
+    LocalService(#[from] slo::LocalServiceError),
     #[error("asking Prometheus: {0}")]
     Api(#[from] slo::ApiError),
     #[error(
@@ -111,8 +112,6 @@ pub enum RehearseError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Alertmanager(#[from] slo::LocalAlertmanagerError),
     #[error("starting the mock or the client metrics: {0}")]
     Start(String),
     #[error("interrupted before the timeline began")]
@@ -125,8 +124,7 @@ impl crate::exit::Exit for RehearseError {
         use crate::exit::{FAILED, UNAVAILABLE, USAGE};
         match self {
             RehearseError::Scenario(e) => e.exit_code(),
-            RehearseError::Prometheus(_)
-            | RehearseError::Alertmanager(_)
+            RehearseError::LocalService(_)
             | RehearseError::Api(_)
             | RehearseError::NoScrape { .. } => UNAVAILABLE,
             RehearseError::Start(_) => FAILED,

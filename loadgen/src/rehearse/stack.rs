@@ -98,10 +98,10 @@ pub fn check(plan: &RehearsePlan) -> Result<Checked, RehearseError> {
         _ => None,
     };
     if slo::LocalPrometheus::binary().is_none() {
-        return Err(slo::LocalPrometheusError::NotInstalled.into());
+        return Err(slo::LocalServiceError::NotInstalled(slo::Service::Prometheus).into());
     }
     if plan.alertmanager.is_some() && slo::LocalAlertmanager::binary().is_none() {
-        return Err(slo::LocalAlertmanagerError::NotInstalled.into());
+        return Err(slo::LocalServiceError::NotInstalled(slo::Service::Alertmanager).into());
     }
     Ok(Checked {
         revisions,

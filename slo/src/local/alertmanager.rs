@@ -5,30 +5,10 @@
 
 use std::path::PathBuf;
 
-use super::child::{self, LocalChild, START_TIMEOUT, StartError};
+use super::child::{self, LocalChild, LocalServiceError, Service};
 
 /// The names the binary goes by: Debian's package, then upstream's.
 const BINARIES: [&str; 2] = ["prometheus-alertmanager", "alertmanager"];
-
-#[derive(Debug, thiserror::Error)]
-pub enum LocalAlertmanagerError {
-    #[error(
-        "the alertmanager binary is not on PATH (Debian: apt-get install prometheus-alertmanager)"
-    )]
-    NotInstalled,
-    #[error("preparing {path}: {source}")]
-    Files {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot start {binary}: {source}")]
-    Spawn {
-        binary: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("alertmanager did not become ready within {START_TIMEOUT:?}: {reason}\n{log}")]
-    NotReady { reason: String, log: String },
-}
 
 /// A running Alertmanager; its config and data live in a temporary folder removed on drop.
 #[derive(Debug)]
@@ -44,9 +24,10 @@ impl LocalAlertmanager {
     }
 
     /// Writes `config` as `alertmanager.yml`, starts Alertmanager and waits until it is ready.
-    pub async fn start(config: &str) -> Result<Self, LocalAlertmanagerError> {
-        let binary = Self::binary().ok_or(LocalAlertmanagerError::NotInstalled)?;
-        let files = |path: PathBuf| move |source| LocalAlertmanagerError::Files { path, source };
+    pub async fn start(config: &str) -> Result<Self, LocalServiceError> {
+        let binary =
+            Self::binary().ok_or(LocalServiceError::NotInstalled(Service::Alertmanager))?;
+        let files = LocalServiceError::files;
         let dir = tempfile::Builder::new()
             .prefix("slo-alertmanager-")
             .tempdir()
@@ -60,14 +41,7 @@ impl LocalAlertmanager {
             // No gossip port: a rehearsal runs one Alertmanager, on loopback only.
             "--cluster.listen-address=".to_owned(),
         ];
-        let child = child::start(&binary, &args, dir.path())
-            .await
-            .map_err(|e| match e {
-                StartError::Spawn(source) => LocalAlertmanagerError::Spawn { binary, source },
-                StartError::NotReady { reason, log } => {
-                    LocalAlertmanagerError::NotReady { reason, log }
-                }
-            })?;
+        let child = child::start(Service::Alertmanager, &binary, &args, dir.path()).await?;
         Ok(Self { child, _dir: dir })
     }
 

@@ -18,15 +18,70 @@ pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Log lines kept for error messages; Prometheus' start-up says everything in the first dozen.
 const LOG_LINES: usize = 200;
 
-/// Why a child did not start; each caller wraps it in its own error type.
-pub(crate) enum StartError {
-    Spawn(std::io::Error),
-    NotReady { reason: String, log: String },
+/// Which local service a child is: it names the service in messages and the package to install.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Prometheus,
+    Alertmanager,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Prometheus => "prometheus",
+            Service::Alertmanager => "alertmanager",
+        }
+    }
+
+    fn package(self) -> &'static str {
+        match self {
+            Service::Prometheus => "prometheus",
+            Service::Alertmanager => "prometheus-alertmanager",
+        }
+    }
+}
+
+impl std::fmt::Display for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a local Prometheus or Alertmanager did not start: one error for both, since both start
+/// the same way.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalServiceError {
+    #[error("the {0} binary is not on PATH (Debian: apt-get install {pkg})", pkg = .0.package())]
+    NotInstalled(Service),
+    #[error("preparing {path}: {source}")]
+    Files {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start {binary}: {source}")]
+    Spawn {
+        binary: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{service} did not become ready within {START_TIMEOUT:?}: {reason}\n{log}")]
+    NotReady {
+        service: Service,
+        reason: String,
+        log: String,
+    },
+}
+
+impl LocalServiceError {
+    /// A file or folder that could not be prepared for the service.
+    pub(crate) fn files(path: PathBuf) -> impl FnOnce(std::io::Error) -> Self {
+        move |source| LocalServiceError::Files { path, source }
+    }
 }
 
 /// A running child listening on `address` (`host:port`).
 #[derive(Debug)]
 pub(crate) struct LocalChild {
+    service: Service,
     child: Child,
     address: String,
     log: Arc<Mutex<Vec<String>>>,
@@ -45,10 +100,11 @@ pub(crate) fn binary(names: &[&str]) -> Option<PathBuf> {
 /// Starts `binary` with `args` in `dir` and waits until it logs its address and its `/-/ready`
 /// answers 200.
 pub(crate) async fn start(
+    service: Service,
     binary: &Path,
     args: &[String],
     dir: &Path,
-) -> Result<LocalChild, StartError> {
+) -> Result<LocalChild, LocalServiceError> {
     let mut child = Command::new(binary)
         .args(args)
         .current_dir(dir)
@@ -57,13 +113,17 @@ pub(crate) async fn start(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(StartError::Spawn)?;
+        .map_err(|source| LocalServiceError::Spawn {
+            binary: binary.to_owned(),
+            source,
+        })?;
     let log = Arc::new(Mutex::new(Vec::new()));
     let (address_tx, address_rx) = oneshot::channel();
     if let Some(stderr) = child.stderr.take() {
         tokio::spawn(collect_log(stderr, Arc::clone(&log), address_tx));
     }
     let mut this = LocalChild {
+        service,
         child,
         address: String::new(),
         log,
@@ -97,8 +157,9 @@ impl LocalChild {
         let _ = self.child.kill().await;
     }
 
-    fn not_ready(&self, reason: &str) -> StartError {
-        StartError::NotReady {
+    fn not_ready(&self, reason: &str) -> LocalServiceError {
+        LocalServiceError::NotReady {
+            service: self.service,
             reason: reason.to_owned(),
             log: self.log(),
         }

@@ -3,4 +3,6 @@
 
 pub mod alertmanager;
 mod child;
+
+pub use child::{LocalServiceError, Service};
 pub mod prometheus;

@@ -6,26 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::child::{self, LocalChild, START_TIMEOUT, StartError};
+use super::child::{self, LocalChild, LocalServiceError, Service};
 use crate::client::api::PrometheusClient;
-
-#[derive(Debug, thiserror::Error)]
-pub enum LocalPrometheusError {
-    #[error("the prometheus binary is not on PATH (Debian: apt-get install prometheus)")]
-    NotInstalled,
-    #[error("preparing {path}: {source}")]
-    Files {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot start {binary}: {source}")]
-    Spawn {
-        binary: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("prometheus did not become ready within {START_TIMEOUT:?}: {reason}\n{log}")]
-    NotReady { reason: String, log: String },
-}
 
 /// A running Prometheus. Its data folder and config live in a temporary folder removed on drop.
 #[derive(Debug)]
@@ -43,19 +25,15 @@ impl LocalPrometheus {
 
     /// Writes `config` as `prometheus.yml` and each `(name, contents)` of `files` next to it (so
     /// `rule_files` can name them relatively), starts Prometheus and waits until it is ready.
-    pub async fn start(config: &str, files: &[(&str, &str)]) -> Result<Self, LocalPrometheusError> {
-        let binary = Self::binary().ok_or(LocalPrometheusError::NotInstalled)?;
+    pub async fn start(config: &str, files: &[(&str, &str)]) -> Result<Self, LocalServiceError> {
+        let binary = Self::binary().ok_or(LocalServiceError::NotInstalled(Service::Prometheus))?;
         let dir = tempfile::Builder::new()
             .prefix("slo-prometheus-")
             .tempdir()
-            .map_err(|source| LocalPrometheusError::Files {
-                path: std::env::temp_dir(),
-                source,
-            })?;
+            .map_err(LocalServiceError::files(std::env::temp_dir()))?;
         let write = |name: &str, contents: &str| {
             let path = dir.path().join(name);
-            std::fs::write(&path, contents)
-                .map_err(|source| LocalPrometheusError::Files { path, source })
+            std::fs::write(&path, contents).map_err(LocalServiceError::files(path))
         };
         write("prometheus.yml", config)?;
         for (name, contents) in files {
@@ -70,14 +48,7 @@ impl LocalPrometheus {
             "--web.listen-address=127.0.0.1:0".to_owned(),
             "--log.level=info".to_owned(),
         ];
-        let child = child::start(&binary, &args, dir.path())
-            .await
-            .map_err(|e| match e {
-                StartError::Spawn(source) => LocalPrometheusError::Spawn { binary, source },
-                StartError::NotReady { reason, log } => {
-                    LocalPrometheusError::NotReady { reason, log }
-                }
-            })?;
+        let child = child::start(Service::Prometheus, &binary, &args, dir.path()).await?;
         let url = format!("http://{}", child.address());
         Ok(Self { child, url, dir })
     }
