@@ -14,7 +14,8 @@
 //! 1. Shared vocabulary: `exit` (exit codes).
 //! 2. Features over the engine: `split_api` (`GET`/`POST /split` on a running load, for
 //!    `--web`'s pages), `phase_cmd` (the mock-server's admin API), `scenario` (timelines),
-//!    `canary` (step-wise rollout), `slo_cmd`, `rehearse` (an incident played against a real
+//!    `canary` (step-wise rollout), `reconcile` (a journey's counts beside the mock's
+//!    counters), `slo_cmd`, `rehearse` (an incident played against a real
 //!    Prometheus, alert expectations judged). Each computes a report and renders none.
 //! 3. `output`: the one output layer. Every report above (the engine's, canary's, a
 //!    timeline's, rehearse's, the SLO report) in every `OutputFormat`: hey's summary, Locust's
@@ -35,6 +36,7 @@ pub mod cli;
 pub mod exit;
 pub mod output;
 pub mod phase_cmd;
+pub mod reconcile;
 pub mod rehearse;
 pub mod runner;
 pub mod scenario;

@@ -10,13 +10,13 @@ use anyhow::Context;
 
 use crate::cli::{
     AlertsCommand, CanaryRun, Cli, Command, HeyRun, JourneyArgs, JourneyPlan, MergeArgs, PhaseArgs,
-    RehearseArgs, RehearseRun, ScenarioCommand, SloCommand,
+    ReconcileArgs, RehearseArgs, RehearseRun, ScenarioCommand, SloCommand,
 };
 use crate::exit::{self, Coded, Exit, Usage};
 use crate::output::{self, HeyReport, OutputFormat, Render};
 use crate::scenario::{self, ScenarioOptions};
 use crate::web::{self, WebOptions};
-use crate::{phase_cmd, rehearse, slo_cmd};
+use crate::{phase_cmd, reconcile, rehearse, slo_cmd};
 use engine::Live;
 use engine::client_metrics::ClientMetrics;
 use engine::journey::{self, report as journey_report};
@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Slo(a)) => slo(a),
         Some(Command::Alerts(a)) => alerts(a),
         Some(Command::Rehearse(a)) => rehearse(a),
+        Some(Command::Reconcile(a)) => reconcile(a),
         Some(Command::Canary(args)) => match CanaryRun::try_from(args) {
             Ok(run) => canary(run),
             Err(e) => Ok(fail("loadgen canary", &Usage(e))),
@@ -413,7 +414,39 @@ fn print_journey(plan: &JourneyPlan, report: &journey_report::JourneyReport) -> 
     if let Some(path) = &plan.csv {
         write_file(path, OutputFormat::Csv, report)?;
     }
+    if let Some(path) = &plan.json {
+        write_file(path, OutputFormat::Json, report)?;
+    }
     Ok(())
+}
+
+/// `loadgen reconcile REPORT METRICS`: the per-endpoint table; exit 1 when a counted endpoint
+/// disagrees, so a script (`scripts/demo`, CI) can rely on it.
+fn reconcile(args: ReconcileArgs) -> anyhow::Result<i32> {
+    let text = std::fs::read_to_string(&args.report)
+        .with_context(|| format!("cannot read {}", args.report.display()))?;
+    let report: journey_report::JourneyReport = match serde_json::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "loadgen reconcile: {} is not a journey report: {e}",
+                args.report.display()
+            );
+            return Ok(exit::USAGE);
+        }
+    };
+    let metrics = if args.metrics.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read the metrics from stdin")?
+    } else {
+        std::fs::read_to_string(&args.metrics)
+            .with_context(|| format!("cannot read {}", args.metrics.display()))?
+    };
+    let rows = reconcile::rows(&report, &metrics);
+    let mut out = std::io::stdout().lock();
+    output::reconcile::text(&mut out, &rows).context("cannot write to standard output")?;
+    out.flush()?;
+    let agree = rows.iter().all(|r| r.agrees() != Some(false));
+    Ok(if agree { exit::OK } else { exit::FAILED })
 }
 
 fn phase(args: PhaseArgs) -> anyhow::Result<i32> {

@@ -13,7 +13,8 @@ use crate::journey::spec::Journey;
 use crate::report::SplitEvent;
 use crate::report::stats::Stats;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: each endpoint says what it `abandoned`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JourneyReport {
@@ -23,11 +24,12 @@ pub struct JourneyReport {
     pub users: usize,
     /// Cut short by Ctrl-C.
     pub interrupted: bool,
-    /// Requests abandoned in flight when the stop's grace period ran out.
+    /// Requests abandoned in flight when the stop's grace period ran out (each endpoint's
+    /// `abandoned` together).
     pub abandoned: u64,
     /// Tasks started, by task name.
     pub tasks: BTreeMap<String, u64>,
-    /// One entry per target and endpoint that sent at least one request.
+    /// One entry per target and endpoint that sent at least one request (answered or not).
     pub endpoints: Vec<EndpointReport>,
     /// Every endpoint together (Locust's "Aggregated").
     pub total: EndpointReport,
@@ -116,6 +118,10 @@ pub struct EndpointReport {
     pub failures: u64,
     /// By kind: `http_<status>` or the transport error (`reset`, `timeout`, ...).
     pub failures_by_kind: BTreeMap<String, u64>,
+    /// Requests sent and abandoned in flight at the end, in no other count here: the server
+    /// counted them, so `requests + abandoned` is what it saw.
+    #[serde(default)]
+    pub abandoned: u64,
     /// Requests per second over the period reported.
     pub rps: f64,
     pub failures_per_sec: f64,
@@ -172,7 +178,7 @@ pub fn build(
         let (pr, pf) = prev.map_or((0, 0), |p| (p[i].requests(), p[i].failed_requests()));
         total_prev.0 += pr;
         total_prev.1 += pf;
-        if s.requests() == 0 {
+        if s.requests() == 0 && s.abandoned == 0 {
             continue;
         }
         out.push(entry(
@@ -195,6 +201,7 @@ fn entry(target: &str, name: &str, s: &Stats, prev: (u64, u64), secs: f64) -> En
         requests,
         failures,
         failures_by_kind: s.failure_kinds().into_iter().collect(),
+        abandoned: s.abandoned,
         rps: (requests - prev.0.min(requests)) as f64 / secs,
         failures_per_sec: (failures - prev.1.min(failures)) as f64 / secs,
         latency_ms: LatencyMs::of(s),

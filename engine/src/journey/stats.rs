@@ -105,6 +105,16 @@ impl Recorder {
         failure.is_some()
     }
 
+    /// Counts a request to `slot` abandoned in flight (the stop's grace ran out): sent, so the
+    /// server counted it, but with no outcome to record.
+    pub fn abandon(&self, slot: usize) {
+        self.slots[slot]
+            .stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .abandoned += 1;
+    }
+
     /// Per slot, when each kind of failure was first and last seen (since the last reset).
     pub fn seen(&self) -> Vec<Vec<Seen>> {
         self.slots

@@ -149,7 +149,10 @@ pub async fn run(ctx: Arc<Ctx>, id: usize, mut stop: watch::Receiver<bool>) -> u
             );
             let outcome = tokio::select! {
                 biased;
-                _ = cancel.wait_for(|c| *c) => return 1,
+                _ = cancel.wait_for(|c| *c) => {
+                    ctx.recorder.abandon(ctx.slot(g, req.endpoint));
+                    return 1;
+                }
                 r = tokio::time::timeout(plan.timeout, send) => r.unwrap_or(Err(ErrorKind::Timeout)),
             };
             if outcome == Err(ErrorKind::Timeout) {

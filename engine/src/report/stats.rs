@@ -113,6 +113,9 @@ pub struct Stats {
     pub late: u64,
     /// Requests resent once on a fresh connection after the server closed a reused one.
     pub retries: u64,
+    /// Requests sent whose answer never came: in flight when a stop's grace ran out. The server
+    /// counted them, so they are kept apart from `requests()` to reconcile with it.
+    pub abandoned: u64,
     pub stages: Stages,
 }
 
@@ -126,6 +129,7 @@ impl Default for Stats {
             bytes: 0,
             late: 0,
             retries: 0,
+            abandoned: 0,
             stages: Stages::default(),
         }
     }
@@ -227,6 +231,7 @@ impl Stats {
         self.bytes += o.bytes;
         self.late += o.late;
         self.retries += o.retries;
+        self.abandoned += o.abandoned;
         self.stages.merge(&o.stages);
     }
 }

@@ -71,6 +71,9 @@ pub struct JourneyArgs {
     /// Also write the final report as CSV to this file (Locust's --csv).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Also write the final report as JSON to this file (what `loadgen reconcile` reads).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     /// Also write the report as one self-contained HTML page (charts, tables; opens offline).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
@@ -101,6 +104,7 @@ pub struct JourneyPlan {
     /// What stdout gets: text, JSON or CSV.
     pub output: OutputFormat,
     pub csv: Option<PathBuf>,
+    pub json: Option<PathBuf>,
     pub html: Option<PathBuf>,
     /// `--web`: the page's address and whether it starts at once.
     pub web: Option<WebOptions>,
@@ -165,6 +169,7 @@ impl TryFrom<JourneyArgs> for JourneyPlan {
             metrics_addr: a.metrics_addr,
             output: a.output,
             csv: a.csv,
+            json: a.json,
             html: a.html,
             web: a.web.map(|addr| WebOptions {
                 addr,

@@ -151,6 +151,17 @@ pub enum Command {
     /// Rehearse an incident: play a timeline against a mock with a real Prometheus and your
     /// alert rules, and judge each step's alert expectations (for CI: exit 0/1/64/69).
     Rehearse(RehearseArgs),
+    /// Put a journey's JSON report beside a mock-server's counters, per endpoint: the
+    /// client's count, what it abandoned in flight, the server's (exit 1 if they disagree).
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// A journey report written with `--json FILE` (or `-o json`).
+    pub report: PathBuf,
+    /// The server's `/metrics` text, saved to a file; `-` reads it from stdin (`curl ... |`).
+    pub metrics: PathBuf,
 }
 
 #[derive(Debug, Args)]

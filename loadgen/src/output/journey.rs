@@ -20,7 +20,7 @@ pub fn text(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
         writeln!(w, "{line}")?;
     }
     table(w, &r.endpoints, &r.total)?;
-    abandoned(w, r.abandoned)?;
+    abandoned(w, r)?;
     writeln!(w, "\nTasks started:")?;
     for (name, n) in &r.tasks {
         writeln!(w, "  {name}: {n}")?;
@@ -53,11 +53,32 @@ pub fn users_line(r: &JourneyReport) -> Option<String> {
 }
 
 /// Requests still in flight when the run's end (or Ctrl-C) and its grace ran out: sent, so the
-/// server counts them, but in no row of the table. Said so that the two can be reconciled.
-pub fn abandoned(w: &mut dyn Write, n: u64) -> io::Result<()> {
-    match abandoned_line(n) {
-        Some(line) => writeln!(w, "\n{line}"),
-        None => Ok(()),
+/// server counts them, but in no row of the table. Said, with the endpoints they were for, so
+/// that each row can be reconciled with the server's counter for it.
+pub fn abandoned(w: &mut dyn Write, r: &JourneyReport) -> io::Result<()> {
+    let Some(line) = abandoned_line(r.abandoned) else {
+        return Ok(());
+    };
+    writeln!(w, "\n{line}")?;
+    let by: Vec<String> = r
+        .endpoints
+        .iter()
+        .filter(|e| e.abandoned > 0)
+        .map(|e| format!("{} {}", label(r, e), e.abandoned))
+        .collect();
+    if !by.is_empty() {
+        writeln!(w, "Abandoned by endpoint: {}.", by.join(", "))?;
+    }
+    Ok(())
+}
+
+/// An entry's name, with its target when the report has several (as the table labels rows).
+pub fn label(r: &JourneyReport, e: &engine::journey::report::EndpointReport) -> String {
+    let several = r.endpoints.iter().any(|x| x.target != e.target);
+    if several {
+        format!("{}: {}", e.target, e.name)
+    } else {
+        e.name.clone()
     }
 }
 

@@ -6,7 +6,7 @@
 //!
 //! `format` holds the enum and the table of which report has which format; then one file per
 //! report family: `hey` (hey's summary, split changes), `journey` (Locust's final report and
-//! stats CSV), `canary` (the rollout table), `timeline` (a timeline's steps), `verdict`
+//! stats CSV), `reconcile` (a journey beside the server's counters), `canary` (the rollout table), `timeline` (a timeline's steps), `verdict`
 //! (rehearse's verdict table and JUnit), and `html` (one self-contained page per report).
 //! JSON is every report's serde form, pretty and newline-terminated.
 //!
@@ -21,6 +21,7 @@ mod format;
 pub mod hey;
 pub mod html;
 pub mod journey;
+pub mod reconcile;
 pub mod timeline;
 pub mod verdict;
 

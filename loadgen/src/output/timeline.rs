@@ -15,7 +15,7 @@ pub fn step(w: &mut dyn Write, i: usize, count: usize, s: &StepReport) -> io::Re
     writeln!(w, "\n== step {}/{count}: {} ==", i + 1, s.name)?;
     if let Some(r) = &s.report {
         table(w, &r.endpoints, &r.total)?;
-        abandoned(w, r.abandoned)?;
+        abandoned(w, r)?;
     }
     Ok(())
 }

@@ -242,6 +242,7 @@ fn endpoint(target: &str, name: &str, n: u64, f: u64, scale: f64) -> EndpointRep
         requests: n,
         failures: f,
         failures_by_kind: by_kind,
+        abandoned: 0,
         rps: n as f64 / 12.5,
         failures_per_sec: f as f64 / 12.5,
         latency_ms: LatencyMs {
@@ -258,13 +259,16 @@ fn endpoint(target: &str, name: &str, n: u64, f: u64, scale: f64) -> EndpointRep
 
 fn journey_report(several_targets: bool) -> JourneyReport {
     let second = if several_targets { "next" } else { "default" };
-    let endpoints = vec![
+    let mut endpoints = vec![
         endpoint("default", "GET /", 120, 0, 1.0),
         endpoint("default", "POST /chat", 80, 5, 4.0),
         endpoint(second, "GET /preferences, \"quoted\"", 40, 2, 0.5),
     ];
+    // The one request abandoned in flight was a chat.
+    endpoints[1].abandoned = 1;
     let mut total = endpoint("", "Aggregated", 240, 7, 2.0);
     total.failures_by_kind.clear();
+    total.abandoned = 1;
     JourneyReport {
         schema_version: engine::journey::report::SCHEMA_VERSION,
         duration_secs: 12.5,

@@ -22,6 +22,7 @@ mod mock;
 mod parsers;
 mod phase;
 mod readme_ci;
+mod reconcile;
 mod rehearse;
 mod report;
 mod run_page;
