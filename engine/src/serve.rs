@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use http_body_util::Full;
 use hyper::body::{Body, Incoming};
 use hyper::server::conn::http1;
@@ -57,15 +56,7 @@ fn refused(refusal: &guard::Refusal) -> Response<Full<Bytes>> {
 
 /// A page's answer with its type, the shared security headers and `no-store`.
 pub fn secured(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    for (name, value) in webui::SECURITY_HEADERS {
-        h.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    webui::secure_headers(r.headers_mut(), content_type);
     r
 }
 

@@ -72,6 +72,20 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("x-frame-options", "DENY"),
 ];
 
+/// Sets a served page's or asset's type, the [`SECURITY_HEADERS`] and `no-store`: the data
+/// changes every second and the assets with every build, so nothing may be cached.
+pub fn secure_headers(h: &mut http::HeaderMap, content_type: &'static str) {
+    use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    for (name, value) in SECURITY_HEADERS {
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
 /// Escapes text for an HTML element or a quoted attribute value.
 pub fn escape_html(text: &str) -> Cow<'_, str> {
     if !text.contains(['&', '<', '>', '"', '\'']) {

@@ -3,7 +3,7 @@
 //! are open, and the page's writes go to `POST /phase`, which checks the admin token itself.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
+use http::header::HeaderValue;
 use http::{Method, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
@@ -91,16 +91,7 @@ fn window(query: Option<&str>) -> Result<u64, serde_json::Value> {
 }
 
 fn secured(mut r: Response<Full<Bytes>>, content_type: &'static str) -> Response<Full<Bytes>> {
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    for (name, value) in webui::SECURITY_HEADERS {
-        h.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    // The data changes every second, and the assets with every build.
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    webui::secure_headers(r.headers_mut(), content_type);
     r
 }
 
