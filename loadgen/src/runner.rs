@@ -232,7 +232,7 @@ async fn serve_page(
         listener.local_addr()?
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(web::run_page::serve(
+    tokio::spawn(web::serve(
         view.clone(),
         listener,
         page.hosts.clone(),

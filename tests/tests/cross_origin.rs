@@ -221,14 +221,9 @@ async fn run_page() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::web::run_page::serve(
-        view,
-        listener,
-        hosts,
-        async {
-            let _ = rx.await;
-        },
-    ));
+    tokio::spawn(loadgen::web::serve(view, listener, hosts, async {
+        let _ = rx.await;
+    }));
     (addr, tx)
 }
 

@@ -85,7 +85,7 @@ async fn the_run_page_fills_and_its_form_moves_the_split() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let page = listener.local_addr().unwrap();
     let (stop_page, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::web::run_page::serve(
+    tokio::spawn(loadgen::web::serve(
         view.clone(),
         listener,
         webui::guard::HostPolicy::default(),
@@ -242,7 +242,7 @@ async fn a_timeline_run_page_shows_its_step() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let page = listener.local_addr().unwrap();
     let (stop_page, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(loadgen::web::run_page::serve(
+    tokio::spawn(loadgen::web::serve(
         view.clone(),
         listener,
         webui::guard::HostPolicy::default(),

@@ -42,39 +42,52 @@ use tokio::net::TcpListener;
 use webui::guard::HostPolicy;
 
 use crate::output::{OutputFormat, Render};
-use crate::web::reply::{body, download, error, file, json, not_allowed, page_file};
+use crate::web::reply::{Files, body, download, error, json, not_allowed, route, split_answer};
 use engine::serve::Access;
 pub use swarm_state::{FormError, Status, SwarmForm, Web, WebOptions};
 
-const INDEX: &str = include_str!("../../ui/swarm.html");
 /// The page's own files, beside the shared ones from `webui`.
-const PAGE: &[(&str, &str)] = &[
-    ("swarm.js", include_str!("../../ui/swarm.js")),
-    ("split.js", include_str!("../../ui/split.js")),
-    ("swarm.css", include_str!("../../ui/swarm.css")),
-];
+const FILES: Files = Files {
+    index: include_str!("../../ui/swarm.html"),
+    own: &[
+        ("swarm.js", include_str!("../../ui/swarm.js")),
+        ("split.js", include_str!("../../ui/split.js")),
+        ("swarm.css", include_str!("../../ui/swarm.css")),
+    ],
+};
 
-/// Serves the page and its API on `listener` until `shutdown`, answering the names in `hosts`.
-pub async fn serve(
-    web: Arc<Web>,
+/// What a `--web` page serves from: the swarm page's [`Web`], the run page's `RunView`.
+pub trait Page: Send + Sync + 'static {
+    /// Answers one request.
+    fn respond(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+    ) -> impl Future<Output = Response<Full<Bytes>>> + Send;
+}
+
+impl Page for Web {
+    async fn respond(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        respond(&self, req).await
+    }
+}
+
+/// Serves `page` and its API on `listener` until `shutdown`, answering the names in `hosts`.
+pub async fn serve<P: Page>(
+    page: Arc<P>,
     listener: TcpListener,
     hosts: HostPolicy,
     shutdown: impl Future<Output = ()>,
 ) {
     engine::serve::serve(listener, shutdown, Access::Guarded(hosts), move |req| {
-        let web = web.clone();
-        async move { respond(&web, req).await }
+        page.clone().respond(req)
     })
     .await;
 }
 
 /// Answers one request.
 pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let get = method == Method::GET || method == Method::HEAD;
+    let (method, path, get) = route(&req);
     match (path.as_str(), get) {
-        ("/", true) => file(INDEX, "text/html; charset=utf-8"),
         ("/stats", true) => json(StatusCode::OK, &web.stats()),
         ("/history", true) => match history::Since::parse(req.uri().query()) {
             Ok(since) => json(StatusCode::OK, &web.history(since)),
@@ -123,13 +136,7 @@ pub async fn respond(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<By
         },
         ("/swarm" | "/stop" | "/reset", _) => not_allowed(&method, "POST"),
         (p, _) if locust::ROUTES.contains(&p) => locust::respond(web, req).await,
-        (other, true) => {
-            let name = other.trim_start_matches('/');
-            match webui::asset(name) {
-                Some(a) => file(a.body, a.content_type),
-                None => page_file(PAGE, name),
-            }
-        }
+        (other, true) => FILES.get(other),
         (_, false) => not_allowed(&method, "GET"),
     }
 }
@@ -170,19 +177,13 @@ async fn split(web: &Arc<Web>, req: Request<Incoming>) -> Response<Full<Bytes>> 
         Err(e @ FormError::OneTarget) => return error(StatusCode::NOT_FOUND, &e.to_string()),
         Err(e) => return error(StatusCode::CONFLICT, &e.to_string()),
     };
-    let method = req.method().clone();
-    if method == Method::POST && !running {
+    if req.method() == Method::POST && !running {
         return error(
             StatusCode::CONFLICT,
             "the run has ended: start one to change its split",
         );
     }
-    let body = match body(req).await {
-        Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
-    };
-    let (status, doc) = crate::split_api::handle_split(&split, &method, &body);
-    json(status, &doc)
+    split_answer(&split, req).await
 }
 
 fn no_run() -> Response<Full<Bytes>> {

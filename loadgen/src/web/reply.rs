@@ -14,11 +14,49 @@ use engine::serve::secured;
 /// The largest request body the API reads (a form is a few hundred bytes).
 const MAX_BODY: usize = 64 * 1024;
 
-/// One of a page's own embedded files, by name, or a 404.
-pub(crate) fn page_file(
-    files: &[(&'static str, &'static str)],
-    name: &str,
+/// A page's embedded files: its HTML at `/`, then the shared `webui` assets, then its own.
+pub(crate) struct Files {
+    pub index: &'static str,
+    pub own: &'static [(&'static str, &'static str)],
+}
+
+impl Files {
+    /// The file at `path`, or a 404.
+    pub(crate) fn get(&self, path: &str) -> Response<Full<Bytes>> {
+        if path == "/" {
+            return file(self.index, "text/html; charset=utf-8");
+        }
+        let name = path.trim_start_matches('/');
+        match webui::asset(name) {
+            Some(a) => file(a.body, a.content_type),
+            None => page_file(self.own, name),
+        }
+    }
+}
+
+/// A request's method, its path, and whether it only reads (`GET` or `HEAD`).
+pub(crate) fn route<B>(req: &Request<B>) -> (Method, String, bool) {
+    let method = req.method().clone();
+    let get = method == Method::GET || method == Method::HEAD;
+    (method, req.uri().path().to_owned(), get)
+}
+
+/// `GET`/`POST /split` on `split` once the page has checked the run may be changed.
+pub(crate) async fn split_answer(
+    split: &engine::load::live_split::LiveSplit,
+    req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let body = match body(req).await {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let (status, doc) = crate::split_api::handle_split(split, &method, &body);
+    json(status, &doc)
+}
+
+/// One of a page's own embedded files, by name, or a 404.
+fn page_file(files: &[(&'static str, &'static str)], name: &str) -> Response<Full<Bytes>> {
     match files.iter().find(|(n, _)| *n == name) {
         Some((n, body)) => file(body, webui::content_type(n)),
         None => error(StatusCode::NOT_FOUND, "no such page"),

@@ -28,7 +28,7 @@ async fn control(split: &LiveSplit) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/split", listener.local_addr().unwrap());
     let view = RunView::new("test".into(), split.names().to_vec(), Some(split.clone()));
-    tokio::spawn(loadgen::web::run_page::serve(
+    tokio::spawn(loadgen::web::serve(
         view,
         listener,
         webui::guard::HostPolicy::default(),

@@ -236,7 +236,7 @@ async fn moving_the_split_under_load_resolves_the_fast_burn() {
         vec!["good".into(), "next".into()],
         Some(split.clone()),
     );
-    tokio::spawn(loadgen::web::run_page::serve(
+    tokio::spawn(loadgen::web::serve(
         view,
         listener,
         webui::guard::HostPolicy::default(),
