@@ -6,7 +6,6 @@
   var W = window.WebUI;
   var h = W.h;
   var S = window.SplitPanel;
-  var POLL_MS = 1000;
   var MAX_POINTS = 7200;
   var series = { t: [], rps: [], fps: [], p50: [], p95: [], p99: [] };
   var last = null;
@@ -102,6 +101,6 @@
 
   S.init(function () { poll(); });
   poll();
-  setInterval(poll, POLL_MS);
+  setInterval(poll, W.POLL_MS);
   window.addEventListener('resize', renderCharts);
 })();

@@ -6,7 +6,6 @@
   'use strict';
   var W = window.WebUI;
   var h = W.h;
-  var POLL_MS = 1000;
   var state = {
     doc: null,
     formFilled: false,
@@ -321,6 +320,6 @@
   }
 
   poll();
-  setInterval(poll, POLL_MS);
+  setInterval(poll, W.POLL_MS);
   window.addEventListener('resize', renderCharts);
 })();

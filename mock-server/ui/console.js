@@ -5,7 +5,6 @@
   'use strict';
   var W = window.WebUI;
   var h = W.h;
-  var POLL_MS = 1000;
   var state = {
     window: sessionStorage.getItem('console.window') || '5m',
     token: sessionStorage.getItem('console.token') || '',
@@ -155,7 +154,7 @@
       .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status)); })
       .then(function (d) { $('problem').hidden = true; render(d); })
       .catch(function (e) { showProblem('cannot read the server’s data: ' + e.message); })
-      .then(function () { setTimeout(poll, POLL_MS); });
+      .then(function () { setTimeout(poll, W.POLL_MS); });
   }
 
   function showProblem(text) {

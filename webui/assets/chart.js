@@ -276,7 +276,9 @@
     });
   }
 
+  // Every page polls its server once a second: the figures it shows are per-second rates.
   global.WebUI = {
+    POLL_MS: 1000,
     h: h, svg: s, clear: clear, lineChart: lineChart, barChart: barChart, fmtValue: fmtValue,
     fmtTime: fmtTime, fmtElapsed: fmtElapsed,
     ticks: ticks, thin: thin, palette: PALETTE
